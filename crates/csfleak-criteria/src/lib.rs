@@ -1,0 +1,1 @@
+//! csfleak-criteria (being written)

@@ -1,0 +1,1 @@
+//! csfleak-dicom (being written)

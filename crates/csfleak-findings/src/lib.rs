@@ -1,0 +1,1 @@
+//! csfleak-findings (being written)

@@ -1,0 +1,1 @@
+//! csfleak-phantom (being written)

@@ -1,0 +1,1 @@
+//! csfleak-report (being written)
