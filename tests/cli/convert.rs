@@ -1,0 +1,1 @@
+//! `csfleak convert` end to end.

@@ -1,0 +1,1 @@
+//! `csfleak grade` end to end.

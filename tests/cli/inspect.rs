@@ -1,0 +1,1 @@
+//! `csfleak inspect` end to end.

@@ -1,0 +1,1 @@
+//! `csfleak phantom` end to end.
