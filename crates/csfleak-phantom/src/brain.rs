@@ -1,0 +1,1 @@
+//! Brain MRI phantoms: midsagittal anatomy with known sagging landmarks, orbits (being written).
