@@ -1,0 +1,752 @@
+//! NIfTI-1 writer for [`Volume`], [`Mask`] and [`PlanarImage`].
+//!
+//! This is the **one place** where patient LPS becomes NIfTI RAS:
+//! `sform = ras_from_lps · world_from_voxel` ([`ras_affine`]). Voxel `(i, j, k)` of the volume is
+//! NIfTI voxel `(i, j, k)`: the data are written `i` fastest, then `j`, then `k`, which is the
+//! storage order of [`Volume`] (`[k, j, i]`), so no transposition or copy is needed.
+//!
+//! Header choices (documented for readers of the files):
+//! * `sform_code = qform_code = 1` (scanner anatomical), `xyzt_units` = millimetres.
+//! * The qform is the quaternion of the nearest rotation to the sform's direction matrix, with
+//!   `qfac = -1` (stored in `pixdim[0]`) for a left-handed voxel frame. For a sheared grid (CT
+//!   gantry tilt) the qform cannot represent the shear; the sform is exact and is what readers
+//!   should use (nibabel, FSL and ITK prefer the sform when its code is set).
+//! * Data type ([`DataTypeChoice::Auto`]): `int16` when every voxel is an integer in
+//!   `-32768..=32767` (CT in HU, most MR and NM data, half the size of `float32`), else
+//!   `float32`. `scl_slope = 1`, `scl_inter = 0` always: the stored numbers are the values.
+//!   Masks are `uint8` 0/1.
+//! * Planar frames ([`write_planar`]) are 4D `[cols, rows, 1, frames]`: a time/view series of
+//!   2D images, which viewers show as 2D + frames. `pixdim` carries the pixel spacing; planar
+//!   images have no patient position, so `sform_code = qform_code = 0` (unknown) and readers
+//!   fall back to the pixel spacing. Timing lives in the JSON sidecar.
+//!
+//! The header and data are written by this module (not by the `nifti` crate's writer, which
+//! needs a whole converted array in memory and forces `scl_slope`): the data are converted and
+//! streamed slice by slice, so writing an `int16` file needs no second copy of the volume.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use csfleak_volume::{Geometry, Mask, PlanarImage, Volume, ras_from_lps};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use glam::{DAffine3, DMat3, DQuat, DVec3};
+use serde::Serialize;
+
+use crate::atomic::write_atomically;
+use crate::{Error, Result};
+
+/// How voxel values are stored in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DataTypeChoice {
+    /// `int16` when every value is an integer that fits, else `float32`.
+    #[default]
+    Auto,
+    /// Always `float32`.
+    Float32,
+}
+
+/// Options of the NIfTI writer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct NiftiOptions {
+    /// Gzip the file; `None` decides from the file name (`.gz`).
+    pub compress: Option<bool>,
+    /// Stored data type.
+    pub data_type: DataTypeChoice,
+    /// Gzip level 0-9; `None` is 1 (fast; higher levels cost 3-5x the time for ~10% size).
+    pub gzip_level: Option<u32>,
+}
+
+impl NiftiOptions {
+    /// Force compression on or off (instead of deciding from the file name).
+    pub fn with_compress(mut self, compress: bool) -> Self {
+        self.compress = Some(compress);
+        self
+    }
+    /// Choose the stored data type.
+    pub fn with_data_type(mut self, data_type: DataTypeChoice) -> Self {
+        self.data_type = data_type;
+        self
+    }
+    /// Gzip level (clamped to 0-9).
+    pub fn with_gzip_level(mut self, level: u32) -> Self {
+        self.gzip_level = Some(level.min(9));
+        self
+    }
+}
+
+/// The NIfTI data type actually written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum StoredType {
+    /// `DT_UINT8` (2).
+    Uint8,
+    /// `DT_INT16` (4).
+    Int16,
+    /// `DT_FLOAT32` (16).
+    Float32,
+}
+
+impl StoredType {
+    /// The NIfTI `datatype` code.
+    pub fn code(self) -> i16 {
+        match self {
+            StoredType::Uint8 => 2,
+            StoredType::Int16 => 4,
+            StoredType::Float32 => 16,
+        }
+    }
+    /// Bits per voxel.
+    pub fn bitpix(self) -> i16 {
+        match self {
+            StoredType::Uint8 => 8,
+            StoredType::Int16 => 16,
+            StoredType::Float32 => 32,
+        }
+    }
+}
+
+/// What was written: for logs and sidecars.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WrittenNifti {
+    /// The file.
+    pub path: PathBuf,
+    /// Stored data type.
+    pub data_type: StoredType,
+    /// `dim[1..]` as written (`[ni, nj, nk]`, or `[cols, rows, 1, frames]` for planar images).
+    pub dims: Vec<usize>,
+    /// Whether the file is gzipped.
+    pub compressed: bool,
+    /// The sform rows (RAS mm from voxel), `None` for planar images (no patient position).
+    pub sform_ras: Option<[[f64; 4]; 3]>,
+}
+
+/// The NIfTI voxel-to-RAS affine of a grid: `ras_from_lps · world_from_voxel`.
+pub fn ras_affine(geometry: &Geometry) -> DAffine3 {
+    ras_from_lps() * geometry.world_from_voxel
+}
+
+/// The affine as three `srow` rows.
+pub fn affine_rows(a: &DAffine3) -> [[f64; 4]; 3] {
+    let m = a.matrix3;
+    let t = a.translation;
+    [
+        [m.x_axis.x, m.y_axis.x, m.z_axis.x, t.x],
+        [m.x_axis.y, m.y_axis.y, m.z_axis.y, t.y],
+        [m.x_axis.z, m.y_axis.z, m.z_axis.z, t.z],
+    ]
+}
+
+/// The qform parameters of an affine (NIfTI-1 "method 2").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Qform {
+    /// Quaternion `(b, c, d)`; `a = sqrt(1 - b² - c² - d²) >= 0`.
+    pub quatern: [f64; 3],
+    /// `qoffset_x/y/z`: RAS position of voxel (0, 0, 0) in mm.
+    pub offset: [f64; 3],
+    /// `+1` for a right-handed voxel frame, `-1` for a left-handed one (`pixdim[0]`).
+    pub qfac: f64,
+    /// Voxel sizes `pixdim[1..=3]` in mm.
+    pub pixdim: [f64; 3],
+}
+
+impl Qform {
+    /// The qform of an affine: column lengths as voxel sizes, the nearest rotation (polar
+    /// decomposition) of the normalised columns, `qfac = -1` when that frame is left-handed.
+    pub fn from_affine(a: &DAffine3) -> Self {
+        let m = a.matrix3;
+        let cols = [m.x_axis, m.y_axis, m.z_axis];
+        let mut pixdim = [1.0; 3];
+        let mut unit = [DVec3::X, DVec3::Y, DVec3::Z];
+        for (n, c) in cols.iter().enumerate() {
+            let len = c.length();
+            if len > 0.0 && len.is_finite() {
+                pixdim[n] = len;
+                unit[n] = *c / len;
+            }
+        }
+        let mut r = DMat3::from_cols(unit[0], unit[1], unit[2]);
+        let qfac = if r.determinant() < 0.0 {
+            r.z_axis = -r.z_axis;
+            -1.0
+        } else {
+            1.0
+        };
+        let r = nearest_rotation(r);
+        let mut q = DQuat::from_mat3(&r).normalize();
+        if q.w < 0.0 {
+            q = -q;
+        }
+        Self {
+            quatern: [q.x, q.y, q.z],
+            offset: a.translation.to_array(),
+            qfac,
+            pixdim,
+        }
+    }
+
+    /// The affine this qform describes (as a NIfTI reader computes it).
+    pub fn to_affine(&self) -> DAffine3 {
+        let [b, c, d] = self.quatern;
+        let a = (1.0 - (b * b + c * c + d * d)).max(0.0).sqrt();
+        let r = DMat3::from_quat(DQuat::from_xyzw(b, c, d, a));
+        let [px, py, pz] = self.pixdim;
+        let m = DMat3::from_cols(r.x_axis * px, r.y_axis * py, r.z_axis * (pz * self.qfac));
+        DAffine3::from_mat3_translation(m, self.offset.into())
+    }
+}
+
+/// The rotation nearest to an almost-orthonormal matrix with positive determinant (polar
+/// decomposition by Newton iteration `Q <- (Q + Q^-T) / 2`), so that a sheared grid still gets
+/// a valid quaternion.
+fn nearest_rotation(m: DMat3) -> DMat3 {
+    let mut q = m;
+    for _ in 0..30 {
+        let det = q.determinant();
+        if !det.is_finite() || det.abs() < 1e-12 {
+            return DMat3::IDENTITY;
+        }
+        let next = (q + q.inverse().transpose()) * 0.5;
+        let diff = (next - q).abs();
+        q = next;
+        if diff
+            .x_axis
+            .max_element()
+            .max(diff.y_axis.max_element())
+            .max(diff.z_axis.max_element())
+            < 1e-14
+        {
+            break;
+        }
+    }
+    q
+}
+
+/// Everything the header needs besides what is fixed.
+struct HeaderSpec {
+    dims: Vec<usize>,
+    pixdim: [f64; 7],
+    qfac: f64,
+    stored: StoredType,
+    sform: Option<DAffine3>,
+    qform: Option<Qform>,
+}
+
+const HEADER_LEN: usize = 348;
+/// Header plus the 4-byte extension flag (no extensions).
+const VOX_OFFSET: usize = 352;
+const NIFTI_UNITS_MM: u8 = 2;
+const XFORM_SCANNER_ANAT: i16 = 1;
+
+fn put_i16(b: &mut [u8], at: usize, v: i16) {
+    b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+}
+fn put_i32(b: &mut [u8], at: usize, v: i32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "NIfTI-1 header fields are float32 by definition"
+)]
+fn put_f32(b: &mut [u8], at: usize, v: f64) {
+    b[at..at + 4].copy_from_slice(&(v as f32).to_le_bytes());
+}
+
+/// The 352 bytes before the data (little-endian NIfTI-1 single file, magic `n+1`).
+fn header_bytes(spec: &HeaderSpec, path: &Path) -> Result<[u8; VOX_OFFSET]> {
+    if spec.dims.is_empty() || spec.dims.len() > 7 {
+        return Err(Error::InvalidInput {
+            path: path.to_path_buf(),
+            detail: format!("{} dimensions (NIfTI-1 holds 1 to 7)", spec.dims.len()),
+        });
+    }
+    let mut b = [0_u8; VOX_OFFSET];
+    put_i32(&mut b, 0, i32::try_from(HEADER_LEN).unwrap_or(348));
+    b[38] = b'r'; // "regular", as other writers set it
+    let ndim = i16::try_from(spec.dims.len()).unwrap_or(7);
+    put_i16(&mut b, 40, ndim);
+    for (n, &d) in spec.dims.iter().enumerate() {
+        let d = i16::try_from(d)
+            .ok()
+            .filter(|&d| d > 0)
+            .ok_or_else(|| Error::InvalidInput {
+                path: path.to_path_buf(),
+                detail: format!("dimension {} is {d}; NIfTI-1 holds 1 to 32767", n + 1),
+            })?;
+        put_i16(&mut b, 42 + 2 * n, d);
+    }
+    for n in spec.dims.len()..7 {
+        put_i16(&mut b, 42 + 2 * n, 1);
+    }
+    put_i16(&mut b, 70, spec.stored.code());
+    put_i16(&mut b, 72, spec.stored.bitpix());
+    put_f32(&mut b, 76, spec.qfac);
+    for (n, &p) in spec.pixdim.iter().enumerate() {
+        put_f32(&mut b, 80 + 4 * n, p);
+    }
+    put_f32(&mut b, 108, VOX_OFFSET as f64);
+    put_f32(&mut b, 112, 1.0); // scl_slope: stored values are the values
+    put_f32(&mut b, 116, 0.0);
+    b[123] = NIFTI_UNITS_MM;
+    let descrip = concat!("csfleak ", env!("CARGO_PKG_VERSION")).as_bytes();
+    let len = descrip.len().min(79);
+    b[148..148 + len].copy_from_slice(&descrip[..len]);
+    if let Some(q) = &spec.qform {
+        put_i16(&mut b, 252, XFORM_SCANNER_ANAT);
+        for (n, v) in q.quatern.iter().chain(&q.offset).enumerate() {
+            put_f32(&mut b, 256 + 4 * n, *v);
+        }
+    }
+    if let Some(s) = &spec.sform {
+        put_i16(&mut b, 254, XFORM_SCANNER_ANAT);
+        for (r, row) in affine_rows(s).iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                put_f32(&mut b, 280 + 16 * r + 4 * c, *v);
+            }
+        }
+    }
+    b[344..348].copy_from_slice(b"n+1\0");
+    // bytes 348..352: extension flag 0 = no extensions
+    Ok(b)
+}
+
+/// Whether every value is an integer that `int16` holds exactly.
+fn fits_i16(values: &[f32]) -> bool {
+    values
+        .iter()
+        .all(|&x| x.fract() == 0.0 && (-32768.0..=32767.0).contains(&x))
+}
+
+/// Elements converted per chunk while streaming (256 KiB of output at most).
+const CHUNK: usize = 64 * 1024;
+
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "only called after fits_i16 checked every value is an integer in i16 range"
+)]
+fn f32_to_i16(x: f32) -> i16 {
+    x as i16
+}
+
+/// Stream `values` as little-endian `stored` data.
+fn write_values<W: Write + ?Sized>(
+    w: &mut W,
+    values: &[f32],
+    stored: StoredType,
+) -> std::io::Result<()> {
+    let mut buf: Vec<u8> = Vec::new();
+    for chunk in values.chunks(CHUNK) {
+        buf.clear();
+        match stored {
+            StoredType::Float32 => {
+                for &x in chunk {
+                    buf.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+            StoredType::Int16 => {
+                for &x in chunk {
+                    buf.extend_from_slice(&f32_to_i16(x).to_le_bytes());
+                }
+            }
+            StoredType::Uint8 => {
+                for &x in chunk {
+                    buf.push(u8::from(x != 0.0));
+                }
+            }
+        }
+        w.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+fn wants_gzip(path: &Path, opts: &NiftiOptions) -> bool {
+    opts.compress.unwrap_or_else(|| {
+        path.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    })
+}
+
+/// Write header then data (gzipped or not) atomically.
+fn write_file(
+    path: &Path,
+    opts: &NiftiOptions,
+    header: &[u8; VOX_OFFSET],
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<bool> {
+    let gzip = wants_gzip(path, opts);
+    let level = opts.gzip_level.unwrap_or(1).min(9);
+    write_atomically(path, |w| {
+        if gzip {
+            let mut gz = GzEncoder::new(w, Compression::new(level));
+            gz.write_all(header)?;
+            body(&mut gz)?;
+            gz.finish()?;
+        } else {
+            w.write_all(header)?;
+            body(w)?;
+        }
+        Ok(())
+    })?;
+    Ok(gzip)
+}
+
+/// Header spec of a 3D grid with its sform and qform.
+fn grid_spec(geometry: &Geometry, stored: StoredType) -> HeaderSpec {
+    let sform = ras_affine(geometry);
+    let q = Qform::from_affine(&sform);
+    HeaderSpec {
+        dims: geometry.dims.to_vec(),
+        pixdim: [q.pixdim[0], q.pixdim[1], q.pixdim[2], 1.0, 1.0, 1.0, 1.0],
+        qfac: q.qfac,
+        stored,
+        sform: Some(sform),
+        qform: Some(q),
+    }
+}
+
+fn contiguous<'a>(
+    values: Option<&'a [f32]>,
+    owned: &'a mut Vec<f32>,
+    iter: impl Iterator<Item = f32>,
+) -> &'a [f32] {
+    if let Some(s) = values {
+        s
+    } else {
+        owned.extend(iter);
+        owned
+    }
+}
+
+/// Write a volume. The sform and qform map voxel `(i, j, k)` to RAS mm; see the module docs for
+/// the data type choice.
+pub fn write_volume(path: &Path, volume: &Volume, opts: &NiftiOptions) -> Result<WrittenNifti> {
+    let mut owned = Vec::new();
+    // A volume built from a permuted array is not in standard order; copy it once then.
+    let values = contiguous(
+        volume.data().as_slice(),
+        &mut owned,
+        volume.data().iter().copied(),
+    );
+    let stored = match opts.data_type {
+        DataTypeChoice::Auto if fits_i16(values) => StoredType::Int16,
+        _ => StoredType::Float32,
+    };
+    let spec = grid_spec(volume.geometry(), stored);
+    let header = header_bytes(&spec, path)?;
+    let compressed = write_file(path, opts, &header, |w| write_values(w, values, stored))?;
+    Ok(WrittenNifti {
+        path: path.to_path_buf(),
+        data_type: stored,
+        dims: spec.dims,
+        compressed,
+        sform_ras: spec.sform.as_ref().map(affine_rows),
+    })
+}
+
+/// Write a mask as `uint8` 0/1 on its grid.
+pub fn write_mask(path: &Path, mask: &Mask, opts: &NiftiOptions) -> Result<WrittenNifti> {
+    let spec = grid_spec(mask.geometry(), StoredType::Uint8);
+    let header = header_bytes(&spec, path)?;
+    let data = mask.data();
+    let compressed = write_file(path, opts, &header, |w| {
+        let mut buf: Vec<u8> = Vec::new();
+        for lane in data.outer_iter() {
+            buf.clear();
+            buf.extend(lane.iter().map(|&on| u8::from(on)));
+            w.write_all(&buf)?;
+        }
+        Ok(())
+    })?;
+    Ok(WrittenNifti {
+        path: path.to_path_buf(),
+        data_type: StoredType::Uint8,
+        dims: spec.dims,
+        compressed,
+        sform_ras: spec.sform.as_ref().map(affine_rows),
+    })
+}
+
+/// Write planar frames as a 4D `[cols, rows, 1, frames]` file with the pixel spacing in
+/// `pixdim` and no patient transform (see the module docs).
+pub fn write_planar(path: &Path, image: &PlanarImage, opts: &NiftiOptions) -> Result<WrittenNifti> {
+    let mut owned = Vec::new();
+    let values = contiguous(
+        image.frames().as_slice(),
+        &mut owned,
+        image.frames().iter().copied(),
+    );
+    let stored = match opts.data_type {
+        DataTypeChoice::Auto if fits_i16(values) => StoredType::Int16,
+        _ => StoredType::Float32,
+    };
+    let [dr, dc] = image.pixel_spacing_mm.unwrap_or([1.0, 1.0]);
+    let spec = HeaderSpec {
+        dims: vec![image.cols(), image.rows(), 1, image.n_frames()],
+        pixdim: [dc, dr, 1.0, 1.0, 1.0, 1.0, 1.0],
+        qfac: 1.0,
+        stored,
+        sform: None,
+        qform: None,
+    };
+    let header = header_bytes(&spec, path)?;
+    let compressed = write_file(path, opts, &header, |w| write_values(w, values, stored))?;
+    Ok(WrittenNifti {
+        path: path.to_path_buf(),
+        data_type: stored,
+        dims: spec.dims,
+        compressed,
+        sform_ras: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_abs_diff_eq;
+    use csfleak_volume::{PointLps, VecLps, VoxelIdx, orientation_normal};
+    use nifti::{IntoNdArray, NiftiObject, ReaderOptions};
+
+    fn oblique_non_square() -> Geometry {
+        let a = 25.0_f64.to_radians();
+        let b = 10.0_f64.to_radians();
+        // Row direction tilted in the axial plane, column direction tilted out of it.
+        let row = DVec3::new(a.cos(), a.sin(), 0.0);
+        let col0 = DVec3::new(0.0, b.sin(), -b.cos());
+        let col = (col0 - row * row.dot(col0)).normalize_or_zero();
+        let iop = [row.x, row.y, row.z, col.x, col.y, col.z];
+        let n = orientation_normal(iop).unwrap();
+        Geometry::from_dicom(
+            [7, 5, 4],
+            PointLps([-31.5, 12.25, 80.0]),
+            iop,
+            [0.9, 0.6], // row spacing (j) 0.9, column spacing (i) 0.6
+            VecLps::from_dvec3(n * 2.5),
+        )
+        .unwrap()
+    }
+
+    fn ramp(g: Geometry, scale: f32) -> Volume {
+        let n = g.len();
+        let v: Vec<f32> = (0..n)
+            .map(|x| f32::from(u16::try_from(x).unwrap()) * scale - 100.0)
+            .collect();
+        Volume::from_vec(g, v).unwrap()
+    }
+
+    /// Voxel centre in RAS from a header's sform.
+    fn sform_point(h: &nifti::NiftiHeader, ijk: [f64; 3]) -> [f64; 3] {
+        let rows = [h.srow_x, h.srow_y, h.srow_z];
+        rows.map(|r| {
+            f64::from(r[0]) * ijk[0]
+                + f64::from(r[1]) * ijk[1]
+                + f64::from(r[2]) * ijk[2]
+                + f64::from(r[3])
+        })
+    }
+
+    fn qform_of(h: &nifti::NiftiHeader) -> Qform {
+        Qform {
+            quatern: [h.quatern_b, h.quatern_c, h.quatern_d].map(f64::from),
+            offset: [h.quatern_x, h.quatern_y, h.quatern_z].map(f64::from),
+            qfac: if h.pixdim[0] < 0.0 { -1.0 } else { 1.0 },
+            pixdim: [h.pixdim[1], h.pixdim[2], h.pixdim[3]].map(f64::from),
+        }
+    }
+
+    fn round_trip(name: &str, vol: &Volume, expect: StoredType) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        let w = write_volume(&path, vol, &NiftiOptions::default()).unwrap();
+        assert_eq!(w.data_type, expect);
+        assert_eq!(
+            w.compressed,
+            std::path::Path::new(name)
+                .extension()
+                .is_some_and(|e| e == "gz")
+        );
+        let obj = ReaderOptions::new().read_file(&path).unwrap();
+        let h = obj.header().clone();
+        let [ni, nj, nk] = vol.dims();
+        let dims: Vec<usize> = h.dim[..4].iter().map(|&d| usize::from(d)).collect();
+        assert_eq!(dims, [3, ni, nj, nk]);
+        assert_eq!((h.sform_code, h.qform_code), (1, 1));
+        assert_eq!(h.datatype, expect.code());
+        assert_eq!(h.scl_slope, 1.0);
+        assert_eq!(h.xyzt_units, 2);
+        let g = vol.geometry();
+        // Voxel centres: sform (and the qform) give the LPS position with x, y negated.
+        for ijk in [
+            [0, 0, 0],
+            [ni - 1, 0, 0],
+            [0, nj - 1, 0],
+            [ni - 1, nj - 1, nk - 1],
+            [2, 3, 1],
+        ] {
+            let lps = g.voxel_center(VoxelIdx::new(ijk[0], ijk[1], ijk[2])).0;
+            let f = ijk.map(|x| x as f64);
+            let s = sform_point(&h, f);
+            let q = qform_of(&h)
+                .to_affine()
+                .transform_point3(DVec3::from_array(f));
+            for (axis, sign) in [-1.0, -1.0, 1.0].into_iter().enumerate() {
+                assert_abs_diff_eq!(s[axis], sign * lps[axis], epsilon = 1e-3);
+                assert_abs_diff_eq!(q[axis], sign * lps[axis], epsilon = 1e-3);
+            }
+        }
+        let data = obj.into_volume().into_ndarray::<f32>().unwrap();
+        assert_eq!(data.shape(), &[ni, nj, nk]);
+        for k in 0..nk {
+            for j in 0..nj {
+                for i in 0..ni {
+                    let want = vol.get(VoxelIdx::new(i, j, k)).unwrap();
+                    assert_eq!(data[[i, j, k]], want, "voxel ({i}, {j}, {k})");
+                }
+            }
+        }
+        // Only the final file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn oblique_non_square_int16_gz_round_trip() {
+        round_trip(
+            "obl.nii.gz",
+            &ramp(oblique_non_square(), 3.0),
+            StoredType::Int16,
+        );
+    }
+
+    #[test]
+    fn fractional_values_are_float32_uncompressed() {
+        round_trip(
+            "frac.nii",
+            &ramp(oblique_non_square(), 0.37),
+            StoredType::Float32,
+        );
+    }
+
+    #[test]
+    fn out_of_range_integers_are_float32() {
+        let mut v = ramp(oblique_non_square(), 1.0);
+        v.set(VoxelIdx::new(1, 1, 1), 40_000.0);
+        round_trip("big.nii.gz", &v, StoredType::Float32);
+    }
+
+    #[test]
+    fn sagittal_left_handed_frame_has_negative_qfac() {
+        // Sagittal: i anterior->posterior, j superior->inferior, slices left->right... as scanners
+        // often order them; check qfac against the determinant.
+        let iop = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0];
+        let n = orientation_normal(iop).unwrap();
+        let g = Geometry::from_dicom(
+            [6, 5, 3],
+            PointLps([-40.0, -90.0, 60.0]),
+            iop,
+            [1.1, 0.8],
+            VecLps::from_dvec3(n * 4.0),
+        )
+        .unwrap();
+        let ras = ras_affine(&g);
+        let q = Qform::from_affine(&ras);
+        assert_eq!(
+            q.qfac,
+            if ras.matrix3.determinant() < 0.0 {
+                -1.0
+            } else {
+                1.0
+            }
+        );
+        round_trip("sag.nii.gz", &ramp(g, 1.0), StoredType::Int16);
+        // Reversed slice direction flips handedness.
+        let g2 = Geometry::from_dicom(
+            [6, 5, 3],
+            PointLps([-40.0, -90.0, 60.0]),
+            iop,
+            [1.1, 0.8],
+            VecLps::from_dvec3(n * -4.0),
+        )
+        .unwrap();
+        assert_eq!(Qform::from_affine(&ras_affine(&g2)).qfac, -q.qfac);
+    }
+
+    #[test]
+    fn qform_matches_sform_for_rotations() {
+        for (ax, ay, az) in [(0.0, 0.0, 0.0), (0.3, -1.2, 2.0), (3.1, 0.2, -0.7)] {
+            let r = DMat3::from_euler(glam::EulerRot::XYZ, ax, ay, az);
+            let m = DMat3::from_cols(r.x_axis * 0.5, r.y_axis * 0.75, r.z_axis * -3.0);
+            let a = DAffine3::from_mat3_translation(m, DVec3::new(1.0, -2.0, 3.0));
+            let back = Qform::from_affine(&a).to_affine();
+            assert!(back.abs_diff_eq(a, 1e-9), "{a:?} vs {back:?}");
+        }
+    }
+
+    #[test]
+    fn mask_is_uint8() {
+        let g = oblique_non_square();
+        let mut m = Mask::empty(g).unwrap();
+        m.set(VoxelIdx::new(6, 4, 3), true);
+        m.set(VoxelIdx::new(1, 0, 2), true);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.nii.gz");
+        let w = write_mask(&path, &m, &NiftiOptions::default()).unwrap();
+        assert_eq!(w.data_type, StoredType::Uint8);
+        let obj = ReaderOptions::new().read_file(&path).unwrap();
+        assert_eq!(obj.header().datatype, 2);
+        let data = obj.into_volume().into_ndarray::<u8>().unwrap();
+        assert_eq!(data[[6, 4, 3]], 1);
+        assert_eq!(data[[1, 0, 2]], 1);
+        assert_eq!(data.iter().map(|&x| u32::from(x)).sum::<u32>(), 2);
+    }
+
+    #[test]
+    fn planar_frames_are_cols_rows_1_frames() {
+        let px: Vec<f32> = (0..2 * 3 * 5_u16).map(f32::from).collect();
+        let p = PlanarImage::from_vec(2, 3, 5, px, Some([4.8, 2.4])).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nm.nii.gz");
+        let w = write_planar(&path, &p, &NiftiOptions::default()).unwrap();
+        assert_eq!(w.dims, vec![5, 3, 1, 2]);
+        let obj = ReaderOptions::new().read_file(&path).unwrap();
+        let h = obj.header().clone();
+        assert_eq!(&h.dim[..5], &[4, 5, 3, 1, 2]);
+        assert_eq!((h.pixdim[1], h.pixdim[2]), (2.4, 4.8));
+        assert_eq!((h.sform_code, h.qform_code), (0, 0));
+        let data = obj.into_volume().into_ndarray::<f32>().unwrap();
+        // frame 1, row 2, col 4
+        assert_eq!(data[[4, 2, 0, 1]], p.frame(1).unwrap()[[2, 4]]);
+        assert_eq!(data[[0, 1, 0, 0]], 5.0);
+    }
+
+    #[test]
+    fn compression_can_be_forced_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.nii.gz");
+        let v = ramp(oblique_non_square(), 1.0);
+        let w = write_volume(&path, &v, &NiftiOptions::default().with_compress(false)).unwrap();
+        assert!(!w.compressed);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[344..348], b"n+1\0");
+        assert_eq!(bytes.len(), VOX_OFFSET + v.geometry().len() * 2);
+    }
+
+    #[test]
+    fn oversized_dims_are_an_error() {
+        let g = Geometry::from_dicom(
+            [40_000, 1, 1],
+            PointLps([0.0; 3]),
+            [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+            [1.0, 1.0],
+            VecLps([0.0, 0.0, 1.0]),
+        )
+        .unwrap();
+        let v = Volume::zeros(g).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.nii");
+        let e = write_volume(&path, &v, &NiftiOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("32767"), "{e}");
+        assert!(!path.exists());
+    }
+}
