@@ -1,0 +1,615 @@
+//! The `findings.json` document: study, series, and one section per modality.
+//!
+//! Every measured value is a number in the unit its key suffix names, or `null`; where `null`
+//! needs a reason there is a sibling `status` / `*_status` with
+//! [`Status::NotAssessable`] and a `reason`. A missing section (`"spine": null`) means that the
+//! modality is not in the study; it is never read as "normal".
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{Date, Deg, Hours, Hu, Level, Ml, Mm, Pct};
+
+/// Presence of a finding: the status vocabulary used everywhere.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The finding is present.
+    Present,
+    /// The finding was looked for and is absent.
+    Absent,
+    /// Valid input that cannot answer the question (wrong sequence, out of view...); a `reason`
+    /// sibling says why. Never the same as absent.
+    NotAssessable,
+}
+
+impl Status {
+    /// The JSON spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Present => "present",
+            Self::Absent => "absent",
+            Self::NotAssessable => "not_assessable",
+        }
+    }
+}
+
+/// A status with its reason, used as the `*_status` sibling of a `null` value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FieldStatus {
+    /// Status of the sibling value.
+    pub status: Status,
+    /// Why it is not assessable (required in practice for `not_assessable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Side of a finding.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Patient left.
+    Left,
+    /// Patient right.
+    Right,
+    /// Midline.
+    Midline,
+    /// Both sides.
+    Bilateral,
+}
+
+impl Side {
+    /// Whether two sides can describe the same site: only left vs right conflict.
+    pub fn compatible(self, other: Self) -> bool {
+        !matches!(
+            (self, other),
+            (Self::Left, Self::Right) | (Self::Right, Self::Left)
+        )
+    }
+
+    /// The JSON spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Left => "left",
+            Self::Right => "right",
+            Self::Midline => "midline",
+            Self::Bilateral => "bilateral",
+        }
+    }
+}
+
+/// Where a finding comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Provenance {
+    /// Measured by csfleak.
+    Automatic {
+        /// The series measured.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        series_instance_uid: Option<String>,
+        /// Slice (0-based, in sorted geometric order) that shows the finding best.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slice_index: Option<u32>,
+        /// Name and version of the method (e.g. `"spine.epidural_fluid/1"`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<String>,
+    },
+    /// Entered by a reader (radiologist).
+    Reader {
+        /// Reader's initials or role (not a patient identifier).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reader: Option<String>,
+        /// When it was entered (ISO 8601).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entered_at: Option<String>,
+        /// Free-text note.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+}
+
+/// A link to the images behind a finding.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    /// Series Instance UID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_instance_uid: Option<String>,
+    /// SOP Instance UID of the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sop_instance_uid: Option<String>,
+    /// Slice index (0-based, sorted geometric order) or frame index for planar images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice_index: Option<u32>,
+    /// Spinal level shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    /// Overlay image path, relative to the output folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<String>,
+    /// Short description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Study-level facts (no patient identifiers).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Study {
+    /// Study Instance UID.
+    #[serde(default)]
+    pub study_instance_uid: Option<String>,
+    /// `StudyDate` (0008,0020) as `"YYYY-MM-DD"`.
+    #[serde(default)]
+    pub study_date: Option<Date>,
+    /// `InstitutionName` (0008,0080), or `null`.
+    #[serde(default)]
+    pub institution_name: Option<String>,
+    /// `InstitutionAddress` (0008,0081), if present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution_address: Option<String>,
+    /// Patient age in years (from `PatientAge`, or birth date vs study date), or `null`.
+    #[serde(default)]
+    pub patient_age_years: Option<f64>,
+}
+
+/// One series of the study.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SeriesSummary {
+    /// Series Instance UID.
+    #[serde(default)]
+    pub series_instance_uid: Option<String>,
+    /// `SeriesNumber`.
+    #[serde(default)]
+    pub series_number: Option<i64>,
+    /// DICOM modality (`"MR"`, `"CT"`, `"NM"`...).
+    #[serde(default)]
+    pub modality: Option<String>,
+    /// Role the series was classified into (e.g. `"spine_t2_fs_axial"`).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// `SeriesDescription`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Number of images (or frames).
+    #[serde(default)]
+    pub n_images: Option<u32>,
+    /// Quality caveats (the work went on).
+    #[serde(default)]
+    pub quality_flags: Vec<String>,
+}
+
+/// Position of an epidural collection around the dural sac.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FluidPosition {
+    /// Ventral to the sac.
+    Ventral,
+    /// Dorsal.
+    Dorsal,
+    /// Lateral.
+    Lateral,
+    /// All around (floating dural sac).
+    Circumferential,
+}
+
+/// A mimic that must be excluded (MHLW 2011 section A).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MimicKind {
+    /// Epidural venous plexus.
+    VenousPlexus,
+    /// Perineural (Tarlov) cyst.
+    TarlovCyst,
+    /// Normal-range nerve root sleeve dilatation.
+    RootSleeve,
+    /// Lymphatic fluid.
+    Lymphatic,
+}
+
+/// An epidural fluid collection on spinal MRI / MR myelography.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EpiduralCollection {
+    /// Cranial end.
+    #[serde(default)]
+    pub from_level: Option<Level>,
+    /// Caudal end.
+    #[serde(default)]
+    pub to_level: Option<Level>,
+    /// Cranio-caudal extent.
+    #[serde(default)]
+    pub extent_mm: Option<Mm>,
+    /// Maximal thickness.
+    #[serde(default)]
+    pub max_thickness_mm: Option<Mm>,
+    /// Volume.
+    #[serde(default)]
+    pub volume_ml: Option<Ml>,
+    /// Position around the dural sac.
+    #[serde(default)]
+    pub position: Option<FluidPosition>,
+    /// Predominant side, if lateralised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    /// Continuous with the subarachnoid space (MHLW ③); `null` = not shown / unknown.
+    #[serde(default)]
+    pub continuous_with_sas: Option<bool>,
+    /// Not enhanced on fat-suppressed contrast T1 (MHLW ②); `null` without a contrast series.
+    #[serde(default)]
+    pub non_enhancing: Option<bool>,
+    /// Floating dural sac sign on axial T2.
+    #[serde(default)]
+    pub floating_dural_sac_sign: Option<bool>,
+    /// Set when the reader or the detector identified this lesion as a mimic: it is then not
+    /// counted as epidural CSF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_as: Option<MimicKind>,
+    /// Image links.
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    /// Automatic or reader-entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Epidural fluid on spinal MRI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EpiduralFluid {
+    /// Present / absent / not assessable.
+    pub status: Status,
+    /// Why not assessable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The collections (empty unless present).
+    #[serde(default)]
+    pub collections: Vec<EpiduralCollection>,
+    /// Whether a fat-suppressed contrast T1 series was available (needed for ②).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contrast_series_available: Option<bool>,
+    /// Automatic or reader-entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// An excluded mimic (informational; the collections list holds what counts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExcludedMimic {
+    /// Kind of mimic.
+    pub kind: MimicKind,
+    /// Level.
+    #[serde(default)]
+    pub level: Option<Level>,
+    /// Side.
+    #[serde(default)]
+    pub side: Option<Side>,
+}
+
+/// Spinal MRI / MR myelography.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Spine {
+    /// Epidural fluid (MHLW 2011 section A); `null` if not evaluated.
+    #[serde(default)]
+    pub epidural_fluid: Option<EpiduralFluid>,
+    /// Mimics that were excluded.
+    #[serde(default)]
+    pub excluded_mimics: Vec<ExcludedMimic>,
+    /// Intraspinal CSF volume.
+    #[serde(default)]
+    pub intraspinal_csf_volume_ml: Option<Ml>,
+    /// Why the volume is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intraspinal_csf_volume_status: Option<FieldStatus>,
+}
+
+/// An epidural contrast site on CT myelography.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContrastSite {
+    /// Level.
+    #[serde(default)]
+    pub level: Option<Level>,
+    /// Side.
+    #[serde(default)]
+    pub side: Option<Side>,
+    /// Epidural contrast continuous with the subarachnoid space at a leak point.
+    #[serde(default)]
+    pub continuous_with_sas: Option<bool>,
+    /// Dural defect identified.
+    #[serde(default)]
+    pub dural_defect: Option<bool>,
+    /// At (continuous with) the lumbar puncture site.
+    #[serde(default)]
+    pub at_puncture_site: Option<bool>,
+    /// At the entry level of an intrathecal catheter.
+    #[serde(default)]
+    pub at_catheter_entry: Option<bool>,
+    /// Maximal HU of the epidural contrast.
+    #[serde(default)]
+    pub max_hu: Option<Hu>,
+    /// Image links.
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    /// Automatic or reader-entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Epidural contrast on CT myelography.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EpiduralContrast {
+    /// Present / absent / not assessable.
+    pub status: Status,
+    /// Why not assessable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The sites (empty unless present).
+    #[serde(default)]
+    pub sites: Vec<ContrastSite>,
+    /// Automatic or reader-entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// CT myelography.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CtMyelography {
+    /// Epidural contrast (MHLW 2011 section C).
+    #[serde(default)]
+    pub epidural_contrast: Option<EpiduralContrast>,
+    /// Median HU inside the thecal sac.
+    #[serde(default)]
+    pub intrathecal_median_hu: Option<Hu>,
+}
+
+/// View of a planar NM image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NmView {
+    /// Anterior.
+    Anterior,
+    /// Posterior.
+    Posterior,
+    /// Geometric mean of anterior and posterior.
+    GeometricMean,
+}
+
+/// One RI cisternography time point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TimePoint {
+    /// Hours after tracer injection.
+    pub hours: Hours,
+    /// View.
+    pub view: NmView,
+    /// Counts in the CSF-space ROI.
+    #[serde(default)]
+    pub csf_counts: Option<f64>,
+    /// Counts in the bladder ROI.
+    #[serde(default)]
+    pub bladder_counts: Option<f64>,
+}
+
+/// 24-hour RI retention (residual rate).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Retention {
+    /// Raw counts ratio, percent.
+    #[serde(default)]
+    pub raw_pct: Option<Pct>,
+    /// Decay-corrected (In-111) ratio, percent.
+    #[serde(default)]
+    pub decay_corrected_pct: Option<Pct>,
+    /// Reference time point (hours after injection; usually 0).
+    #[serde(default)]
+    pub reference_h: Option<Hours>,
+    /// View used.
+    #[serde(default)]
+    pub view: Option<NmView>,
+    /// ROI policy (e.g. `"whole_csf_space_excluding_leak"`).
+    #[serde(default)]
+    pub roi_policy: Option<String>,
+}
+
+/// Pattern of paraspinal RI accumulation (MHLW 2011 section B-1).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AccumulationPattern {
+    /// RI-1: unilateral localized (片側限局性).
+    UnilateralLocalized,
+    /// RI-2: asymmetric (非対称性).
+    Asymmetric,
+    /// RI-3: symmetric, cervical to thoracic (頸～胸部における対称性).
+    CervicothoracicSymmetric,
+    /// Bilateral symmetric lumbar ("Christmas tree"): reference only.
+    LumbarSymmetric,
+}
+
+impl AccumulationPattern {
+    /// The JSON spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::UnilateralLocalized => "unilateral_localized",
+            Self::Asymmetric => "asymmetric",
+            Self::CervicothoracicSymmetric => "cervicothoracic_symmetric",
+            Self::LumbarSymmetric => "lumbar_symmetric",
+        }
+    }
+}
+
+/// A paraspinal RI accumulation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Accumulation {
+    /// Pattern.
+    pub pattern: AccumulationPattern,
+    /// Level (centre of the accumulation).
+    #[serde(default)]
+    pub level: Option<Level>,
+    /// Side.
+    #[serde(default)]
+    pub side: Option<Side>,
+    /// Image links.
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    /// Automatic or reader-entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// RI (In-111 DTPA) cisternography.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Cisternography {
+    /// `present` = the examination was analysed; `not_assessable` (with `reason`) = it is in the
+    /// study but could not be analysed; `absent` = no cisternography in the study.
+    pub status: Status,
+    /// Why not assessable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Time points.
+    #[serde(default)]
+    pub time_points: Vec<TimePoint>,
+    /// 24-hour retention.
+    #[serde(default)]
+    pub retention_24h: Option<Retention>,
+    /// First time point (hours) with bladder activity, or `null` if none was seen.
+    #[serde(default)]
+    pub early_bladder_h: Option<Hours>,
+    /// RI over the cerebral convexity at 24 h; `false` = CSF circulation failure.
+    #[serde(default)]
+    pub convexity_activity_24h: Option<bool>,
+    /// Paraspinal accumulations.
+    #[serde(default)]
+    pub accumulations: Vec<Accumulation>,
+    /// Injection route (`"lumbar_puncture"`, `"catheter_port"`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injection_route: Option<String>,
+    /// Automatic or reader-entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Where the brain landmarks came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LandmarkSource {
+    /// Imported (e.g. placed by a reader).
+    Imported,
+    /// Found automatically.
+    Automatic,
+    /// Some of each.
+    Mixed,
+}
+
+/// A left/right pair.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LeftRight<T> {
+    /// Left.
+    pub left: Option<T>,
+    /// Right.
+    pub right: Option<T>,
+}
+
+/// Brain MRI: sagging metrics and SIH signs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Brain {
+    /// Where the landmarks came from.
+    #[serde(default)]
+    pub landmark_source: Option<LandmarkSource>,
+    /// Mamillopontine distance.
+    #[serde(default)]
+    pub mamillopontine_distance_mm: Option<Mm>,
+    /// Pontomesencephalic angle.
+    #[serde(default)]
+    pub pontomesencephalic_angle_deg: Option<Deg>,
+    /// Suprasellar cistern height.
+    #[serde(default)]
+    pub suprasellar_cistern_mm: Option<Mm>,
+    /// Prepontine cistern width.
+    #[serde(default)]
+    pub prepontine_cistern_mm: Option<Mm>,
+    /// Tonsillar tip below the `McRae` line (positive = below).
+    #[serde(default)]
+    pub tonsil_below_mcrae_mm: Option<Mm>,
+    /// Venous distension sign (engorgement of the venous sinus).
+    #[serde(default)]
+    pub venous_distension: Option<bool>,
+    /// Pachymeningeal enhancement (Bern definition: smooth diffuse dural enhancement).
+    #[serde(default)]
+    pub pachymeningeal_enhancement: Option<bool>,
+    /// Diffuse dural enhancement by the Japanese 低髄液圧症 definition (bilateral, continuous
+    /// ≥ 3 cm, brighter than cortex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dural_enhancement_jp: Option<bool>,
+    /// Subdural fluid collection.
+    #[serde(default)]
+    pub subdural_fluid: Option<bool>,
+    /// Optic nerve sheath diameter.
+    #[serde(default)]
+    pub onsd_mm: Option<LeftRight<Mm>>,
+    /// Why some values are `null`: key = field name (e.g. `"mamillopontine_distance_mm"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub field_status: BTreeMap<String, FieldStatus>,
+    /// Automatic or reader-entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// A value a reader changed: the reader's value wins, the automatic one is kept here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReaderOverride {
+    /// Dotted JSON path of the overridden value (e.g. `"brain.mamillopontine_distance_mm"`).
+    pub path: String,
+    /// The automatic value (JSON), `null` if there was none.
+    pub automatic: serde_json::Value,
+    /// The reader's value (JSON), now in the document.
+    pub reader: serde_json::Value,
+}
+
+/// The whole `findings.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Findings {
+    /// Schema version, [`crate::SCHEMA_VERSION`].
+    pub schema_version: String,
+    /// Version of the tool that wrote the file (or `"reader"`).
+    #[serde(default)]
+    pub tool_version: Option<String>,
+    /// Study facts.
+    #[serde(default)]
+    pub study: Study,
+    /// Series of the study.
+    #[serde(default)]
+    pub series: Vec<SeriesSummary>,
+    /// Spinal MRI; `null` = not in the study.
+    #[serde(default)]
+    pub spine: Option<Spine>,
+    /// CT myelography; `null` = not in the study.
+    #[serde(default)]
+    pub ct_myelography: Option<CtMyelography>,
+    /// RI cisternography; `null` = not in the study.
+    #[serde(default)]
+    pub cisternography: Option<Cisternography>,
+    /// Brain MRI; `null` = not in the study.
+    #[serde(default)]
+    pub brain: Option<Brain>,
+    /// Values a reader overrode, with the automatic originals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reader_overrides: Vec<ReaderOverride>,
+}
+
+impl Default for Findings {
+    fn default() -> Self {
+        Self {
+            schema_version: crate::SCHEMA_VERSION.to_owned(),
+            tool_version: None,
+            study: Study::default(),
+            series: Vec::new(),
+            spine: None,
+            ct_myelography: None,
+            cisternography: None,
+            brain: None,
+            reader_overrides: Vec::new(),
+        }
+    }
+}
