@@ -1,0 +1,723 @@
+//! Grouping headers into series, splitting series whose images do not belong in one grid, and
+//! sorting slices along the slice normal.
+//!
+//! The splitting rules follow dcm2niix: a Series Instance UID is split where the orientation,
+//! in-plane size, pixel spacing, echo, image type or sampling differ; repeated positions that an
+//! Acquisition Number or temporal position tells apart are split too. Slices are sorted by
+//! `dot(ImagePositionPatient, normal)` (never Instance Number or Slice Location), the slice step
+//! comes from the sorted positions, and irregularities become [`QualityFlag`]s.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use csfleak_volume::{DVec3, Geometry, PointLps, VecLps};
+use serde::Serialize;
+
+use crate::header::{FileHeader, FrameInfo};
+use crate::meta::{ImagePlane, SeriesMeta};
+use crate::quality::QualityFlag;
+use crate::roles::RoleMatch;
+
+/// One file of a series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Instance {
+    /// Path as found by the scan (absolute when the scanned folder was).
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// Path relative to the scanned folder (used in messages).
+    pub rel_path: PathBuf,
+    /// SOP Instance UID.
+    pub sop_instance_uid: String,
+    /// Instance Number (informative only; never used for ordering geometry).
+    pub instance_number: Option<i32>,
+    /// Transfer syntax UID.
+    pub transfer_syntax: String,
+    /// Number of frames in the file.
+    pub n_frames: usize,
+}
+
+/// One slice (or frame) of a series: which file and which frame of it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SliceRef {
+    /// Index into [`Series::instances`].
+    pub instance: usize,
+    /// Frame within that file (0 for single-frame files).
+    pub frame: usize,
+    /// Image Position (Patient) of the slice, if known.
+    pub position: Option<PointLps>,
+}
+
+/// How the images of a series are arranged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesLayout {
+    /// Parallel slices with a full geometry: loads as a [`csfleak_volume::Volume`].
+    Volume,
+    /// Projection frames (NM planar/whole-body, images without geometry): loads as a
+    /// [`csfleak_volume::PlanarImage`].
+    Planar,
+}
+
+/// One series after splitting: its files, its slices in order, its geometry and caveats.
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    /// Identifier for the CLI and messages: the Series Instance UID, with `#n` for split parts.
+    pub id: String,
+    /// 1-based part number when a Series Instance UID was split, else 0.
+    pub split_index: usize,
+    /// Metadata (dims, spacing, plane and counts filled in).
+    pub meta: SeriesMeta,
+    /// The files, in path order.
+    pub instances: Vec<Instance>,
+    /// Slices in `k` order (volumes) or frames in acquisition order (planar).
+    pub slices: Vec<SliceRef>,
+    /// Volume or planar.
+    pub layout: SeriesLayout,
+    /// `world_from_voxel` and dims for volumes.
+    #[serde(skip)]
+    pub geometry: Option<Geometry>,
+    /// Rows per image.
+    pub rows: usize,
+    /// Columns per image.
+    pub cols: usize,
+    /// Caveats about this series.
+    pub flags: Vec<QualityFlag>,
+    /// The role assigned by the classifier (or forced by the user).
+    pub role: RoleMatch,
+}
+
+impl Series {
+    /// A short label without patient identifiers: `#<series number> <description>`.
+    pub fn label(&self) -> String {
+        let num = self
+            .meta
+            .series_number
+            .map_or_else(|| "?".to_string(), |n| n.to_string());
+        let part = if self.split_index > 0 {
+            format!(" part {}", self.split_index)
+        } else {
+            String::new()
+        };
+        match &self.meta.series_description {
+            Some(d) => format!("#{num}{part} {d}"),
+            None => format!("#{num}{part}"),
+        }
+    }
+}
+
+/// One study: its series, ordered by series number then UID.
+#[derive(Debug, Clone, Serialize)]
+pub struct Study {
+    /// Study Instance UID.
+    pub study_instance_uid: String,
+    /// Study Date as stored.
+    pub study_date: Option<String>,
+    /// The series.
+    pub series: Vec<Series>,
+}
+
+/// Tolerance on Image Orientation components when comparing two images.
+const ORIENTATION_TOLERANCE: f64 = 5e-3;
+/// Two slices closer than this along the normal are at the same position (mm).
+const DUPLICATE_TOLERANCE_MM: f64 = 1e-3;
+
+/// The attributes that must agree inside one grid (dcm2niix's "same set" test).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct SplitKey {
+    dims: (usize, usize, u16),
+    pixel_spacing: Option<[i64; 2]>,
+    echo: (Option<i32>, Option<i64>),
+    image_type: Vec<String>,
+    modality: String,
+    planar: bool,
+    /// NM planar objects are one part each: their timing and frame vectors are per file.
+    nm_object: Option<String>,
+    has_geometry: bool,
+}
+
+impl SplitKey {
+    fn differences(&self, other: &Self) -> Vec<&'static str> {
+        let mut d = Vec::new();
+        if self.dims != other.dims {
+            d.push("image size");
+        }
+        if self.pixel_spacing != other.pixel_spacing {
+            d.push("pixel spacing");
+        }
+        if self.echo != other.echo {
+            d.push("echo");
+        }
+        if self.image_type != other.image_type {
+            d.push("image type");
+        }
+        if self.modality != other.modality {
+            d.push("modality");
+        }
+        if self.planar != other.planar || self.has_geometry != other.has_geometry {
+            d.push("geometry");
+        }
+        d
+    }
+}
+
+/// Quantise a float for use in a key (`round(x / q)`), saturating.
+fn quantise(x: f64, q: f64) -> i64 {
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "key quantisation; saturating cast is fine for absurd values"
+    )]
+    let v = (x / q).round() as i64;
+    v
+}
+
+fn split_key(h: &FileHeader, f: &FrameInfo) -> SplitKey {
+    let nm_planar = h.planar_frames && h.meta.modality == "NM";
+    SplitKey {
+        dims: (h.rows, h.cols, h.meta.samples_per_pixel),
+        pixel_spacing: f
+            .pixel_spacing
+            .map(|p| [quantise(p[0], 1e-4), quantise(p[1], 1e-4)]),
+        echo: (h.meta.echo_number, f.echo_time.map(|t| quantise(t, 1e-2))),
+        image_type: h.meta.image_type.clone(),
+        modality: h.meta.modality.clone(),
+        planar: h.planar_frames,
+        nm_object: nm_planar.then(|| format!("{}|{}", h.sop_instance_uid, h.rel_path.display())),
+        has_geometry: f.position.is_some() && f.orientation.is_some(),
+    }
+}
+
+/// A frame of a file, before it is placed in a series.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    file: usize,
+    frame: usize,
+    info: FrameInfo,
+}
+
+/// Group headers into studies and series. `headers` may be in any order.
+pub(crate) fn build_studies(mut headers: Vec<FileHeader>) -> Vec<Study> {
+    headers.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    let mut by_series: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        by_series
+            .entry((
+                h.meta.study_instance_uid.clone(),
+                h.meta.series_instance_uid.clone(),
+            ))
+            .or_default()
+            .push(i);
+    }
+    let mut studies: BTreeMap<String, Study> = BTreeMap::new();
+    for ((study_uid, _), files) in by_series {
+        let parts = split_series(&headers, &files);
+        let study = studies.entry(study_uid.clone()).or_insert_with(|| Study {
+            study_instance_uid: study_uid,
+            study_date: headers[files[0]].meta.study_date.clone(),
+            series: Vec::new(),
+        });
+        study.series.extend(parts);
+    }
+    let mut out: Vec<Study> = studies.into_values().collect();
+    for s in &mut out {
+        s.series.sort_by(|a, b| {
+            (
+                a.meta.series_number,
+                &a.meta.series_instance_uid,
+                a.split_index,
+            )
+                .cmp(&(
+                    b.meta.series_number,
+                    &b.meta.series_instance_uid,
+                    b.split_index,
+                ))
+        });
+    }
+    out
+}
+
+/// Split one Series Instance UID into parts that each form one grid.
+fn split_series(headers: &[FileHeader], files: &[usize]) -> Vec<Series> {
+    let mut flags = Vec::new();
+    // Exact duplicates (same SOP Instance UID, e.g. a file copied twice) are dropped first.
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut kept = Vec::new();
+    for &f in files {
+        let uid = headers[f].sop_instance_uid.as_str();
+        if uid.is_empty() {
+            kept.push(f);
+            continue;
+        }
+        if let Some(&first) = seen.get(uid) {
+            flags.push(QualityFlag::new(
+                "duplicate_instance",
+                "the same SOP Instance UID appears in two files; the second is ignored",
+                vec![headers[first].rel_path.clone(), headers[f].rel_path.clone()],
+            ));
+        } else {
+            seen.insert(uid, f);
+            kept.push(f);
+        }
+    }
+
+    // Discrete keys, then orientation clusters within each key.
+    let mut by_key: BTreeMap<SplitKey, Vec<Entry>> = BTreeMap::new();
+    for &f in &kept {
+        for (frame, info) in headers[f].frames.iter().enumerate() {
+            by_key
+                .entry(split_key(&headers[f], info))
+                .or_default()
+                .push(Entry {
+                    file: f,
+                    frame,
+                    info: *info,
+                });
+        }
+    }
+    let mut groups: Vec<(SplitKey, Vec<Entry>, bool)> = Vec::new();
+    let mut mixed_orientation = false;
+    for (key, entries) in by_key {
+        let clusters = cluster_orientation(entries);
+        if clusters.len() > 1 {
+            mixed_orientation = true;
+        }
+        let several = clusters.len() > 1;
+        for c in clusters {
+            groups.push((key.clone(), c, several));
+        }
+    }
+    // Repeated positions told apart by acquisition or temporal position: split again.
+    let mut final_groups: Vec<(SplitKey, Vec<Entry>, Option<&'static str>)> = Vec::new();
+    for (key, entries, by_orientation) in groups {
+        let reason = by_orientation.then_some("orientation");
+        if key.has_geometry && !key.planar && has_repeated_positions(&entries) {
+            let sub = split_by_acquisition(headers, entries);
+            let r = if sub.len() > 1 {
+                Some("acquisition")
+            } else {
+                reason
+            };
+            for s in sub {
+                final_groups.push((key.clone(), s, r));
+            }
+        } else {
+            final_groups.push((key, entries, reason));
+        }
+    }
+
+    let n_parts = final_groups.len();
+    let mut why: Vec<&'static str> = Vec::new();
+    if n_parts > 1 {
+        for (i, a) in final_groups.iter().enumerate() {
+            for b in &final_groups[i + 1..] {
+                for d in a.0.differences(&b.0) {
+                    if !why.contains(&d) {
+                        why.push(d);
+                    }
+                }
+            }
+            if let Some(r) = a.2
+                && !why.contains(&r)
+            {
+                why.push(r);
+            }
+        }
+    }
+    let nm_only = n_parts > 1 && final_groups.iter().all(|g| g.0.nm_object.is_some());
+    let mut out = Vec::new();
+    for (idx, (key, entries, _)) in final_groups.into_iter().enumerate() {
+        let mut part_flags = flags.clone();
+        if n_parts > 1 && !nm_only {
+            let files: Vec<PathBuf> = entries
+                .iter()
+                .map(|e| headers[e.file].rel_path.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .take(1)
+                .collect();
+            part_flags.push(QualityFlag::new(
+                "series_split",
+                format!(
+                    "series split into {n_parts} parts because {} differ",
+                    why.join(", ")
+                ),
+                files,
+            ));
+            if mixed_orientation {
+                part_flags.push(QualityFlag::new(
+                    "mixed_orientation",
+                    "images of this series have different orientations; each orientation is a separate part",
+                    vec![],
+                ));
+            }
+        }
+        let split_index = if n_parts > 1 { idx + 1 } else { 0 };
+        out.push(assemble(headers, &key, entries, split_index, part_flags));
+    }
+    out
+}
+
+/// Greedy clustering of entries by Image Orientation (Patient), in entry order.
+fn cluster_orientation(entries: Vec<Entry>) -> Vec<Vec<Entry>> {
+    let mut clusters: Vec<(Option<[f64; 6]>, Vec<Entry>)> = Vec::new();
+    for e in entries {
+        let pos = clusters
+            .iter()
+            .position(|(o, _)| match (o, &e.info.orientation) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a
+                    .iter()
+                    .zip(b.iter())
+                    .all(|(x, y)| (x - y).abs() <= ORIENTATION_TOLERANCE),
+                _ => false,
+            });
+        match pos {
+            Some(i) => clusters[i].1.push(e),
+            None => clusters.push((e.info.orientation, vec![e])),
+        }
+    }
+    clusters.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Distance along the normal of an entry.
+fn along_normal(e: &Entry, n: DVec3) -> Option<f64> {
+    e.info.position.map(|p| DVec3::from_array(p).dot(n))
+}
+
+fn normal_of(entries: &[Entry]) -> Option<DVec3> {
+    let iop = entries.first()?.info.orientation?;
+    csfleak_volume::orientation_normal(iop).ok()
+}
+
+fn has_repeated_positions(entries: &[Entry]) -> bool {
+    let Some(n) = normal_of(entries) else {
+        return false;
+    };
+    let mut d: Vec<f64> = entries.iter().filter_map(|e| along_normal(e, n)).collect();
+    d.sort_by(f64::total_cmp);
+    d.windows(2)
+        .any(|w| (w[1] - w[0]).abs() < DUPLICATE_TOLERANCE_MM)
+}
+
+/// Split entries by Acquisition Number, then by temporal position, if that removes repeats.
+fn split_by_acquisition(headers: &[FileHeader], entries: Vec<Entry>) -> Vec<Vec<Entry>> {
+    type KeyFn = fn(&[FileHeader], &Entry) -> Option<i64>;
+    let keys: [KeyFn; 2] = [
+        |h, e| h[e.file].meta.acquisition_number.map(i64::from),
+        |_, e| e.info.temporal,
+    ];
+    for key in keys {
+        let mut parts: BTreeMap<Option<i64>, Vec<Entry>> = BTreeMap::new();
+        for e in &entries {
+            parts.entry(key(headers, e)).or_default().push(*e);
+        }
+        if parts.len() > 1 && parts.values().all(|p| !has_repeated_positions(p)) {
+            return parts.into_values().collect();
+        }
+    }
+    vec![entries]
+}
+
+/// Build one [`Series`] from its entries: sort, de-duplicate positions, derive geometry.
+fn assemble(
+    headers: &[FileHeader],
+    key: &SplitKey,
+    mut entries: Vec<Entry>,
+    split_index: usize,
+    mut flags: Vec<QualityFlag>,
+) -> Series {
+    let first = &headers[entries[0].file];
+    let mut meta = first.meta.clone();
+    let mut layout = if key.has_geometry && !key.planar {
+        SeriesLayout::Volume
+    } else {
+        SeriesLayout::Planar
+    };
+    let normal = normal_of(&entries);
+    let mut geometry = None;
+    if layout == SeriesLayout::Volume {
+        if let Some(n) = normal {
+            entries.sort_by(|a, b| {
+                let da = along_normal(a, n).unwrap_or(0.0);
+                let db = along_normal(b, n).unwrap_or(0.0);
+                da.total_cmp(&db)
+                    .then_with(|| headers[a.file].rel_path.cmp(&headers[b.file].rel_path))
+                    .then(a.frame.cmp(&b.frame))
+            });
+            dedupe_positions(headers, &mut entries, n, &mut flags);
+            match volume_geometry(headers, &entries, n, &mut flags) {
+                Some(g) => geometry = Some(g),
+                None => layout = SeriesLayout::Planar,
+            }
+        } else {
+            flags.push(QualityFlag::new(
+                "invalid_orientation",
+                "Image Orientation (Patient) is degenerate; loaded as planar frames",
+                vec![first.rel_path.clone()],
+            ));
+            layout = SeriesLayout::Planar;
+        }
+    }
+    if layout == SeriesLayout::Planar {
+        if !key.planar && key.has_geometry {
+            // Geometry was rejected above: keep the order stable.
+        } else if !key.planar && entries.len() > 1 && meta.modality != "NM" {
+            flags.push(QualityFlag::new(
+                "no_geometry",
+                "Image Position/Orientation (Patient) missing; images kept in file order as planar frames",
+                vec![first.rel_path.clone()],
+            ));
+        }
+        entries.sort_by(|a, b| {
+            let ia = headers[a.file].instance_number;
+            let ib = headers[b.file].instance_number;
+            ia.cmp(&ib)
+                .then_with(|| headers[a.file].rel_path.cmp(&headers[b.file].rel_path))
+                .then(a.frame.cmp(&b.frame))
+        });
+    }
+
+    // Instances in path order; slices refer to them by index.
+    let mut file_ids: Vec<usize> = entries.iter().map(|e| e.file).collect();
+    file_ids.sort_unstable();
+    file_ids.dedup();
+    let instances: Vec<Instance> = file_ids
+        .iter()
+        .map(|&f| {
+            let h = &headers[f];
+            Instance {
+                path: h.path.clone(),
+                rel_path: h.rel_path.clone(),
+                sop_instance_uid: h.sop_instance_uid.clone(),
+                instance_number: h.instance_number,
+                transfer_syntax: h.transfer_syntax.clone(),
+                n_frames: h.frames.len(),
+            }
+        })
+        .collect();
+    let slices: Vec<SliceRef> = entries
+        .iter()
+        .map(|e| SliceRef {
+            instance: file_ids.binary_search(&e.file).unwrap_or(0),
+            frame: e.frame,
+            position: e.info.position.map(PointLps),
+        })
+        .collect();
+
+    let mut ts: Vec<String> = instances
+        .iter()
+        .map(|i| i.transfer_syntax.clone())
+        .collect();
+    ts.sort();
+    ts.dedup();
+    meta.transfer_syntaxes = ts;
+    meta.n_files = instances.len();
+    meta.n_frames = slices.len();
+    meta.dims = [first.cols, first.rows, slices.len()];
+    meta.pixel_spacing_mm = entries[0].info.pixel_spacing;
+    meta.echo_time_ms = entries[0].info.echo_time.or(meta.echo_time_ms);
+    if let Some(n) = normal {
+        let (plane, angle) = ImagePlane::from_normal(n.to_array());
+        meta.plane = Some(plane);
+        meta.obliquity_deg = Some(angle);
+    }
+    if let Some(g) = &geometry {
+        meta.spacing_mm = Some(g.spacing_mm());
+    } else if let Some([r, c]) = meta.pixel_spacing_mm {
+        meta.spacing_mm = None;
+        let _ = (r, c);
+    }
+    if let Some(nm) = &mut meta.nm
+        && nm.frames.len() != slices.len()
+    {
+        // Frame vectors describe one object's frames; they only stay valid in frame order.
+        let order: Vec<usize> = slices.iter().map(|s| s.frame).collect();
+        nm.frames = order
+            .iter()
+            .filter_map(|&k| nm.frames.get(k).copied())
+            .collect();
+    }
+    let id = if split_index > 0 {
+        format!("{}#{split_index}", meta.series_instance_uid)
+    } else {
+        meta.series_instance_uid.clone()
+    };
+    flags.sort();
+    flags.dedup();
+    Series {
+        id,
+        split_index,
+        meta,
+        instances,
+        slices,
+        layout,
+        geometry,
+        rows: first.rows,
+        cols: first.cols,
+        flags,
+        role: RoleMatch::default(),
+    }
+}
+
+/// Drop slices at a position already taken (after a split by acquisition failed to separate
+/// them), flagging the files involved.
+fn dedupe_positions(
+    headers: &[FileHeader],
+    entries: &mut Vec<Entry>,
+    n: DVec3,
+    flags: &mut Vec<QualityFlag>,
+) {
+    let mut kept: Vec<Entry> = Vec::new();
+    let mut dropped: Vec<PathBuf> = Vec::new();
+    for e in entries.drain(..) {
+        if let Some(last) = kept.last()
+            && let (Some(a), Some(b)) = (along_normal(last, n), along_normal(&e, n))
+            && (a - b).abs() < DUPLICATE_TOLERANCE_MM
+        {
+            dropped.push(headers[last.file].rel_path.clone());
+            dropped.push(headers[e.file].rel_path.clone());
+            continue;
+        }
+        kept.push(e);
+    }
+    if !dropped.is_empty() {
+        dropped.sort();
+        dropped.dedup();
+        flags.push(QualityFlag::new(
+            "duplicate_position",
+            "several images share one slice position; only the first of each is used",
+            dropped,
+        ));
+    }
+    *entries = kept;
+}
+
+/// `world_from_voxel` from the sorted slices, with flags for uneven or missing slices and tilt.
+fn volume_geometry(
+    headers: &[FileHeader],
+    entries: &[Entry],
+    n: DVec3,
+    flags: &mut Vec<QualityFlag>,
+) -> Option<Geometry> {
+    let first = entries.first()?;
+    let h = &headers[first.file];
+    let iop = first.info.orientation?;
+    let p0 = DVec3::from_array(first.info.position?);
+    let Some(spacing) = first.info.pixel_spacing else {
+        flags.push(QualityFlag::new(
+            "no_pixel_spacing",
+            "Pixel Spacing missing; loaded as planar frames without a geometry",
+            vec![h.rel_path.clone()],
+        ));
+        return None;
+    };
+    let nk = entries.len();
+    let step = if nk > 1 {
+        let last = entries.last().and_then(|e| e.info.position)?;
+        (DVec3::from_array(last) - p0) / (nk - 1) as f64
+    } else {
+        let t = h
+            .meta
+            .spacing_between_slices_mm
+            .or(h.meta.slice_thickness_mm)
+            .filter(|t| *t > 0.0)
+            .unwrap_or(1.0);
+        n * t
+    };
+    if nk > 2 {
+        spacing_flags(headers, entries, n, flags);
+    }
+    if nk > 1 {
+        let along = step.dot(n);
+        let inplane = (step - n * along).length();
+        if along.abs() > 0.0 && (inplane / along.abs()).atan().to_degrees() > 0.5 {
+            flags.push(QualityFlag::new(
+                "gantry_tilt",
+                format!(
+                    "slice positions are sheared by {:.1} degrees (gantry tilt); the affine keeps the shear",
+                    (inplane / along.abs()).atan().to_degrees()
+                ),
+                vec![h.rel_path.clone()],
+            ));
+        }
+    }
+    match Geometry::from_dicom(
+        [h.cols, h.rows, nk],
+        PointLps::from_dvec3(p0),
+        iop,
+        spacing,
+        VecLps::from_dvec3(step),
+    ) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            flags.push(QualityFlag::new(
+                "invalid_geometry",
+                format!("geometry rejected ({e}); loaded as planar frames"),
+                vec![h.rel_path.clone()],
+            ));
+            None
+        }
+    }
+}
+
+/// Uneven gaps and missing slices from the sorted positions.
+fn spacing_flags(
+    headers: &[FileHeader],
+    entries: &[Entry],
+    n: DVec3,
+    flags: &mut Vec<QualityFlag>,
+) {
+    let d: Vec<f64> = entries.iter().filter_map(|e| along_normal(e, n)).collect();
+    let mut gaps: Vec<f64> = d.windows(2).map(|w| w[1] - w[0]).collect();
+    if gaps.is_empty() {
+        return;
+    }
+    let mut sorted = gaps.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    if median <= 0.0 {
+        return;
+    }
+    let tol = (0.01 * median).max(0.01);
+    let mut missing = 0_usize;
+    let mut missing_files = Vec::new();
+    let mut uneven_files = Vec::new();
+    let mut worst = 0.0_f64;
+    for (i, g) in gaps.drain(..).enumerate() {
+        if (g - median).abs() <= tol {
+            continue;
+        }
+        let ratio = g / median;
+        let whole = ratio.round();
+        let after = headers[entries[i + 1].file].rel_path.clone();
+        if whole >= 2.0 && (ratio - whole).abs() * median <= tol.max(0.05 * median) {
+            missing += crate::series::index_of_count(whole - 1.0);
+            missing_files.push(after);
+        } else {
+            worst = worst.max((g - median).abs());
+            uneven_files.push(after);
+        }
+    }
+    if missing > 0 {
+        flags.push(QualityFlag::new(
+            "missing_slices",
+            format!(
+                "{missing} slice(s) missing: a gap of a whole multiple of the usual {median:.3} mm step before each listed file"
+            ),
+            missing_files,
+        ));
+    }
+    if !uneven_files.is_empty() {
+        flags.push(QualityFlag::new(
+            "uneven_slice_spacing",
+            format!(
+                "slice gaps differ from the usual {median:.3} mm by up to {worst:.3} mm before each listed file; the volume uses the mean step"
+            ),
+            uneven_files,
+        ));
+    }
+}
+
+/// A small non-negative whole float as a count (0 when out of range).
+fn index_of_count(x: f64) -> usize {
+    csfleak_volume::index_of(x).unwrap_or(0)
+}
