@@ -112,7 +112,29 @@ impl Serialize for Date {
 
 impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text: Cow<'de, str> = Deserialize::deserialize(d)?;
+        d.deserialize_any(DateVisitor)
+    }
+}
+
+/// Accepts a string, or a one-entry map holding the string (how TOML hands over a bare
+/// `date = 2026-01-05`).
+struct DateVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DateVisitor {
+    type Value = Date;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a date \"YYYY-MM-DD\"")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Date, E> {
+        v.parse().map_err(E::custom)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Date, A::Error> {
+        let Some((_, text)) = map.next_entry::<Cow<'de, str>, Cow<'de, str>>()? else {
+            return Err(serde::de::Error::custom("expected a date \"YYYY-MM-DD\""));
+        };
         text.parse().map_err(serde::de::Error::custom)
     }
 }
