@@ -1,30 +1,375 @@
-//! Opening DICOM files robustly (being written by the pixel/decoding work).
+//! Opening DICOM files robustly.
 //!
-//! Contract: `open_header(path)` reads up to (not including) Pixel Data; `open_full(path)` reads
-//! everything. Both handle files without a File Meta group, standard tags stored with VR UN
-//! (re-read as their dictionary VR), and return a clear [`Error`] naming the file otherwise.
+//! Contract: [`open_header`] reads up to (not including) Pixel Data; [`open_full`] reads
+//! everything. Both handle what real archives contain beside well-formed Part 10 files, as
+//! pydicom does:
+//!
+//! - files **without a File Meta group** (no preamble, no `DICM`): the data set encoding
+//!   (implicit VR little endian, explicit VR little or big endian) is detected from the first
+//!   element and a File Meta group is synthesised;
+//! - a preamble and `DICM` but an **odd File Meta group** (no Transfer Syntax UID, no group
+//!   length, implicit VR): the group is read leniently and the data set encoding detected;
+//! - a data set encoded **differently from what the meta group declares** (implicit VR where
+//!   the Transfer Syntax says explicit): the detected encoding is used to parse, the declared
+//!   Transfer Syntax is kept for the pixel codec;
+//! - **standard attributes stored with VR UN** in an explicit VR file: re-read with their
+//!   dictionary VR (PS3.5 §6.2.2: a UN value is encoded as implicit VR little endian).
+//!
+//! Anything else gives an [`Error`] naming the file.
 
+use std::io::Read;
 use std::path::Path;
 
+use dicom_core::header::Header;
+use dicom_core::value::{DataSetSequence, Value};
+use dicom_core::{DataDictionary, DataElement, Tag, VR};
+use dicom_dictionary_std::{StandardDataDictionary, tags, uids};
+use dicom_object::file::ReadPreamble;
+use dicom_object::mem::InMemElement;
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
+use dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN;
+
 use crate::{Error, Result};
+
+/// Explicit VR Big Endian, retired from the standard but still found in archives.
+pub(crate) const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
 
 /// An opened DICOM file (File Meta group synthesised when the file had none).
 pub type DicomFile = dicom_object::DefaultDicomObject;
 
 /// Open a file's header: every attribute before Pixel Data.
 pub fn open_header(path: &Path) -> Result<DicomFile> {
-    Err(Error::Unsupported {
-        what: "operation",
-        detail: "open_header is being written".into(),
-        path: path.to_path_buf(),
-    })
+    open_impl(path, Some(tags::PIXEL_DATA))
 }
 
 /// Open a whole file, pixel data included.
 pub fn open_full(path: &Path) -> Result<DicomFile> {
-    Err(Error::Unsupported {
-        what: "operation",
-        detail: "open_full is being written".into(),
+    open_impl(path, None)
+}
+
+fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
+    let mut options = OpenFileOptions::new();
+    if let Some(tag) = until {
+        options = options.read_until(tag);
+    }
+    let mut file = match options.open_file(path) {
+        Ok(file) => file,
+        Err(first) => fallback(path, until, first)?,
+    };
+    reread_un_elements(
+        file.meta().transfer_syntax() == EXPLICIT_VR_BIG_ENDIAN,
+        &mut file,
+    );
+    Ok(file)
+}
+
+/// How a data set is encoded, as far as parsing it is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    ImplicitLittle,
+    ExplicitLittle,
+    ExplicitBig,
+}
+
+impl Encoding {
+    fn of_ts(uid: &str) -> Option<Self> {
+        match uid {
+            uids::IMPLICIT_VR_LITTLE_ENDIAN => Some(Self::ImplicitLittle),
+            EXPLICIT_VR_BIG_ENDIAN => Some(Self::ExplicitBig),
+            // deflated data sets cannot be inspected byte-wise; trust the declaration
+            uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN => None,
+            _ => Some(Self::ExplicitLittle),
+        }
+    }
+
+    fn native_ts(self) -> &'static str {
+        match self {
+            Self::ImplicitLittle => uids::IMPLICIT_VR_LITTLE_ENDIAN,
+            Self::ExplicitLittle => uids::EXPLICIT_VR_LITTLE_ENDIAN,
+            Self::ExplicitBig => EXPLICIT_VR_BIG_ENDIAN,
+        }
+    }
+}
+
+/// What a lenient read of the File Meta group found.
+#[derive(Debug, Default)]
+struct LenientMeta {
+    transfer_syntax: Option<String>,
+    sop_class: Option<String>,
+    sop_instance: Option<String>,
+}
+
+/// Second attempt for files the standard reader refuses: read the bytes, find the data set,
+/// detect its encoding and re-read it behind a synthesised File Meta group.
+fn fallback(path: &Path, until: Option<Tag>, first: dicom_object::ReadError) -> Result<DicomFile> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
-    })
+        source,
+    })?;
+    let read_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut pos = 0;
+    if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        pos = 132;
+    } else if bytes.starts_with(b"DICM") {
+        pos = 4;
+    }
+    let (meta, ds_start) = read_meta_lenient(&bytes, pos);
+    let dataset = &bytes[ds_start..];
+    let declared = meta
+        .transfer_syntax
+        .as_deref()
+        .map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
+        .filter(|s| !s.is_empty());
+    let detected = detect_encoding(dataset);
+    // Parse with the encoding actually found; keep the declared syntax for the pixel codec.
+    let (parse_ts, keep_ts) = match (&declared, detected) {
+        (Some(ts), Some(enc)) if Encoding::of_ts(ts).is_none_or(|d| d == enc) => (ts.clone(), None),
+        (Some(ts), Some(enc)) => (enc.native_ts().to_owned(), Some(ts.clone())),
+        (Some(ts), None) => (ts.clone(), None),
+        (None, Some(enc)) => (enc.native_ts().to_owned(), None),
+        (None, None) => return Err(read_error(Box::new(first))),
+    };
+    let mut builder = FileMetaTableBuilder::new().transfer_syntax(parse_ts.as_str());
+    if let Some(c) = &meta.sop_class {
+        builder = builder.media_storage_sop_class_uid(c.trim_end_matches(['\0', ' ']));
+    }
+    if let Some(i) = &meta.sop_instance {
+        builder = builder.media_storage_sop_instance_uid(i.trim_end_matches(['\0', ' ']));
+    }
+    let table = builder.build().map_err(|e| read_error(Box::new(e)))?;
+    let mut head = b"DICM".to_vec();
+    table
+        .write(&mut head)
+        .map_err(|e| read_error(Box::new(e)))?;
+    let mut options = OpenFileOptions::new().read_preamble(ReadPreamble::Never);
+    if let Some(tag) = until {
+        options = options.read_until(tag);
+    }
+    let mut file = options
+        .from_reader(head.as_slice().chain(dataset))
+        .map_err(|second| {
+            tracing::debug!("fallback read of {} failed too: {second}", path.display());
+            read_error(Box::new(first))
+        })?;
+    if file.is_empty_dataset() {
+        return Err(Error::Invalid {
+            what: "DICOM file",
+            detail: "no data elements found".into(),
+            path: path.to_path_buf(),
+        });
+    }
+    if let Some(ts) = keep_ts {
+        file.update_meta(|m| m.transfer_syntax = ts);
+    }
+    Ok(file)
+}
+
+trait EmptyCheck {
+    fn is_empty_dataset(&self) -> bool;
+}
+
+impl EmptyCheck for DicomFile {
+    fn is_empty_dataset(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+fn u16_le(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_le(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// VRs with a 4-byte length field in explicit VR encodings (PS3.5 §7.1.2).
+fn has_long_length(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::OB
+            | VR::OD
+            | VR::OF
+            | VR::OL
+            | VR::OV
+            | VR::OW
+            | VR::SQ
+            | VR::SV
+            | VR::UC
+            | VR::UN
+            | VR::UR
+            | VR::UT
+            | VR::UV
+    )
+}
+
+fn explicit_vr_at(b: &[u8], at: usize) -> Option<VR> {
+    let chars: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
+    if chars.iter().all(u8::is_ascii_uppercase) {
+        VR::from_binary(chars)
+    } else {
+        None
+    }
+}
+
+/// Walk a group 0002 from `pos` (explicit or implicit VR little endian), collecting what is
+/// needed; returns where the data set starts.
+fn read_meta_lenient(bytes: &[u8], mut pos: usize) -> (LenientMeta, usize) {
+    let mut meta = LenientMeta::default();
+    while let (Some(group), Some(element)) = (u16_le(bytes, pos), u16_le(bytes, pos + 2)) {
+        if group != 0x0002 {
+            break;
+        }
+        let (header, len) = match explicit_vr_at(bytes, pos + 4) {
+            Some(vr) if has_long_length(vr) => (12, u32_le(bytes, pos + 8)),
+            Some(_) => (8, u16_le(bytes, pos + 6).map(u32::from)),
+            None => (8, u32_le(bytes, pos + 4)),
+        };
+        let Some(len) = len.filter(|&l| l != u32::MAX) else {
+            break;
+        };
+        let start = pos + header;
+        let Some(value) = usize::try_from(len)
+            .ok()
+            .and_then(|l| bytes.get(start..start.checked_add(l)?))
+        else {
+            break;
+        };
+        let text = || String::from_utf8_lossy(value).into_owned();
+        match element {
+            0x0002 => meta.sop_class = Some(text()),
+            0x0003 => meta.sop_instance = Some(text()),
+            0x0010 => meta.transfer_syntax = Some(text()),
+            _ => {}
+        }
+        pos = start + value.len();
+    }
+    (meta, pos)
+}
+
+/// The encoding of a data set, judged from its first element header.
+fn detect_encoding(ds: &[u8]) -> Option<Encoding> {
+    let head = ds.get(0..8)?;
+    let group_le = u16::from_le_bytes([head[0], head[1]]);
+    let group_be = u16::from_be_bytes([head[0], head[1]]);
+    let explicit = explicit_vr_at(head, 4).is_some();
+    if explicit {
+        if group_be < group_le {
+            Some(Encoding::ExplicitBig)
+        } else {
+            Some(Encoding::ExplicitLittle)
+        }
+    } else if group_le <= group_be && group_le != 0 {
+        Some(Encoding::ImplicitLittle)
+    } else {
+        None
+    }
+}
+
+/// Replace every standard attribute stored with VR UN (at any depth) by its re-read value.
+fn reread_un_elements(big_endian: bool, file: &mut DicomFile) {
+    // UN values are little endian by definition; a big endian file is left alone.
+    if big_endian || !contains_un(file) {
+        return;
+    }
+    let tags_to_fix: Vec<Tag> = file
+        .iter()
+        .filter(|e| needs_fix(e))
+        .map(Header::tag)
+        .collect();
+    for tag in tags_to_fix {
+        if let Some(elem) = file.take(tag) {
+            file.put(fix_element(elem));
+        }
+    }
+}
+
+fn is_standard_un(elem: &InMemElement) -> bool {
+    elem.vr() == VR::UN
+        && elem.tag().group() % 2 == 0
+        && StandardDataDictionary.by_tag(elem.tag()).is_some_and(|e| {
+            !matches!(
+                dicom_core::dictionary::DataDictionaryEntry::vr(e),
+                dicom_core::dictionary::VirtualVr::Exact(VR::UN)
+            )
+        })
+}
+
+fn needs_fix(elem: &InMemElement) -> bool {
+    if is_standard_un(elem) {
+        return true;
+    }
+    match elem.value() {
+        Value::Sequence(seq) => seq.items().iter().any(contains_un),
+        _ => false,
+    }
+}
+
+fn contains_un(obj: &InMemDicomObject) -> bool {
+    obj.iter().any(needs_fix)
+}
+
+fn fix_element(elem: InMemElement) -> InMemElement {
+    if is_standard_un(&elem) {
+        return reread_un(elem);
+    }
+    let tag = elem.tag();
+    let vr = elem.vr();
+    match elem.into_value() {
+        Value::Sequence(seq) => {
+            let len = seq.length();
+            let items: Vec<InMemDicomObject> = seq
+                .into_items()
+                .into_iter()
+                .map(|mut item| {
+                    let fix: Vec<Tag> = item
+                        .iter()
+                        .filter(|e| needs_fix(e))
+                        .map(Header::tag)
+                        .collect();
+                    for t in fix {
+                        if let Some(e) = item.take(t) {
+                            item.put(fix_element(e));
+                        }
+                    }
+                    item
+                })
+                .collect();
+            DataElement::new(tag, vr, DataSetSequence::new(items, len))
+        }
+        other => DataElement::new(tag, vr, other),
+    }
+}
+
+/// Re-read one UN element as its dictionary VR by parsing it as a one-element implicit VR
+/// little endian data set; the element is returned unchanged if that fails.
+fn reread_un(elem: InMemElement) -> InMemElement {
+    let Value::Primitive(p) = elem.value() else {
+        return elem;
+    };
+    let raw = p.to_bytes();
+    let Ok(len) = u32::try_from(raw.len()) else {
+        return elem;
+    };
+    let tag = elem.tag();
+    let mut buf = Vec::new();
+    if buf.try_reserve_exact(raw.len() + 8).is_err() {
+        return elem;
+    }
+    buf.extend_from_slice(&tag.group().to_le_bytes());
+    buf.extend_from_slice(&tag.element().to_le_bytes());
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.extend_from_slice(&raw);
+    match InMemDicomObject::read_dataset_with_ts(
+        buf.as_slice(),
+        &IMPLICIT_VR_LITTLE_ENDIAN.erased(),
+    ) {
+        Ok(mut obj) => match obj.take(tag) {
+            Some(new) if new.vr() != VR::UN => new,
+            _ => elem,
+        },
+        Err(_) => elem,
+    }
 }
