@@ -1,11 +1,400 @@
-//! `csfleak convert` (being written; see docs/STATUS.md).
+//! `csfleak convert DIR --out OUT`: one NIfTI-1 file plus a JSON sidecar per series.
+//!
+//! Memory: series are converted **one at a time** (scan headers, then load, write and drop each
+//! series before the next), so the peak is about one decoded series (`f32` voxels) plus one
+//! decoded file per worker thread. Inside a series the files are decoded in parallel by
+//! `csfleak-dicom`, which already keeps every core busy; running several series at once would
+//! multiply the peak memory for little gain, so it is not done.
+//!
+//! File names are `<series number>_<description>_<hash of the series UID>`, never patient
+//! data. A failing series is reported with its path and reason, the others are still written,
+//! and the exit code is 1.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use csfleak_dicom::{LoadedSeries, NmMeta, Series, SeriesData, SeriesMeta, load_series, scan};
+use csfleak_report::nifti::{self, NiftiOptions, WrittenNifti};
+use csfleak_report::sidecar::{output_stem, write_sidecar};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Map, Value, json};
+
+use super::UsageError;
 
 /// Arguments of `csfleak convert`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct ConvertArgs {}
+pub(crate) struct ConvertArgs {
+    /// Study folder (searched recursively; any file names, non-DICOM files are skipped).
+    dir: PathBuf,
+    /// Output folder (created when missing).
+    #[arg(long, short, value_name = "OUT")]
+    out: PathBuf,
+    /// Write gzipped `.nii.gz` files (the default).
+    #[arg(long, overrides_with = "no_compress")]
+    compress: bool,
+    /// Write uncompressed `.nii` files (faster to write and read, ~2x larger).
+    #[arg(long, overrides_with = "compress")]
+    no_compress: bool,
+}
 
-pub(crate) fn run(_args: ConvertArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`csfleak convert` is not available in this build yet")
+/// One converted series, for the summary.
+struct Converted {
+    label: String,
+    nifti: WrittenNifti,
+    n_flags: usize,
+}
+
+/// One failed series, for the summary.
+struct Failed {
+    label: String,
+    path: PathBuf,
+    reason: String,
+}
+
+pub(crate) fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
+    let ConvertArgs {
+        dir,
+        out,
+        no_compress,
+        ..
+    } = args;
+    if !dir.is_dir() {
+        return Err(UsageError::new(format!(
+            "{} is not a folder; give the study folder to convert",
+            dir.display()
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(&out).map_err(|e| {
+        UsageError::new(format!(
+            "cannot create the output folder {}: {e}",
+            out.display()
+        ))
+    })?;
+    let compress = !no_compress;
+    let started = Instant::now();
+
+    let report = scan(&dir).with_context(|| format!("scanning {}", dir.display()))?;
+    let series: Vec<&Series> = report.series().collect();
+    if !report.skipped.is_empty() {
+        tracing::info!(
+            "{} file(s) skipped (not DICOM images, DICOMDIR); `csfleak inspect` lists them",
+            report.skipped.len()
+        );
+    }
+    if series.is_empty() {
+        anyhow::bail!(
+            "no DICOM image series found under {} ({} files looked at)",
+            dir.display(),
+            report.n_files
+        );
+    }
+
+    let bar = progress_bar(series.len() as u64);
+    let mut converted = Vec::new();
+    let mut failed = Vec::new();
+    let mut used_stems = std::collections::BTreeSet::new();
+    for s in &series {
+        bar.set_message(s.label());
+        let stem = unique_stem(&mut used_stems, s);
+        match convert_one(s, &out, &stem, compress) {
+            Ok(c) => converted.push(c),
+            Err(e) => failed.push(Failed {
+                label: s.label(),
+                path: s
+                    .instances
+                    .first()
+                    .map_or_else(PathBuf::new, |i| i.rel_path.clone()),
+                reason: format!("{e:#}"),
+            }),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    print_summary(&converted, &failed, &out, started)?;
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A progress bar on stderr; indicatif hides it when stderr is not a terminal.
+fn progress_bar(len: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} series  {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// The output stem of a series, made unique within this run.
+fn unique_stem(used: &mut std::collections::BTreeSet<String>, s: &Series) -> String {
+    let description = s
+        .meta
+        .series_description
+        .as_deref()
+        .or(s.meta.protocol_name.as_deref())
+        .unwrap_or("");
+    let number = s.meta.series_number.map(i64::from);
+    let mut stem = output_stem(number, description, &s.id);
+    let mut n = 2;
+    while !used.insert(stem.clone()) {
+        stem = output_stem(number, description, &format!("{}#{n}", s.id));
+        n += 1;
+    }
+    stem
+}
+
+/// Load, write the NIfTI file and the sidecar of one series; the voxels are dropped on return.
+fn convert_one(s: &Series, out: &Path, stem: &str, compress: bool) -> anyhow::Result<Converted> {
+    let loaded = load_series(s)?;
+    let ext = if compress { "nii.gz" } else { "nii" };
+    let path = out.join(format!("{stem}.{ext}"));
+    let opts = NiftiOptions::default().with_compress(compress);
+    let nifti = match &loaded.data {
+        SeriesData::Volume(v) => nifti::write_volume(&path, v, &opts)?,
+        SeriesData::Planar(p) => nifti::write_planar(&path, p, &opts)?,
+    };
+    let sidecar = sidecar_json(s, &loaded, &nifti);
+    let removed = write_sidecar(&out.join(format!("{stem}.json")), &sidecar)?;
+    debug_assert_eq!(
+        removed, 0,
+        "the sidecar is built without patient identifiers"
+    );
+    Ok(Converted {
+        label: s.label(),
+        nifti,
+        n_flags: loaded.flags.len(),
+    })
+}
+
+/// Milliseconds to seconds (BIDS times are in seconds).
+fn secs(ms: Option<f64>) -> Option<f64> {
+    ms.map(|x| x / 1000.0)
+}
+
+/// Insert `key: value` when the value is not null.
+fn put(map: &mut Map<String, Value>, key: &str, value: impl serde::Serialize) {
+    match serde_json::to_value(value) {
+        Ok(v) if !v.is_null() && v != json!([]) => {
+            map.insert(key.to_owned(), v);
+        }
+        _ => {}
+    }
+}
+
+/// The sidecar: BIDS-like keys at the top level, csfleak's metadata under `"csfleak"`.
+fn sidecar_json(s: &Series, loaded: &LoadedSeries, nifti: &WrittenNifti) -> Value {
+    let m: &SeriesMeta = &loaded.meta;
+    let mut top = Map::new();
+    put(&mut top, "Modality", &m.modality);
+    put(&mut top, "Manufacturer", &m.manufacturer);
+    put(&mut top, "ManufacturersModelName", &m.manufacturer_model);
+    put(&mut top, "BodyPartExamined", &m.body_part_examined);
+    put(&mut top, "SeriesDescription", &m.series_description);
+    put(&mut top, "ProtocolName", &m.protocol_name);
+    put(&mut top, "SeriesNumber", m.series_number);
+    put(&mut top, "SeriesInstanceUID", &m.series_instance_uid);
+    put(&mut top, "ImageType", &m.image_type);
+    put(&mut top, "SeriesTime", &m.series_time);
+    put(&mut top, "SliceThickness", m.slice_thickness_mm);
+    put(
+        &mut top,
+        "SpacingBetweenSlices",
+        m.spacing_between_slices_mm,
+    );
+    put(&mut top, "EchoTime", secs(m.echo_time_ms));
+    put(&mut top, "EchoNumber", m.echo_number);
+    put(&mut top, "RepetitionTime", secs(m.repetition_time_ms));
+    put(&mut top, "InversionTime", secs(m.inversion_time_ms));
+    put(&mut top, "FlipAngle", m.flip_angle_deg);
+    put(&mut top, "MRAcquisitionType", &m.mr_acquisition_type);
+    put(&mut top, "ScanningSequence", m.scanning_sequence.join("_"));
+    put(&mut top, "SequenceVariant", m.sequence_variant.join("_"));
+    put(&mut top, "ScanOptions", m.scan_options.join("_"));
+    put(&mut top, "SequenceName", &m.sequence_name);
+    put(&mut top, "ContrastBolusAgent", &m.contrast_agent);
+    put(&mut top, "ConvolutionKernel", &m.convolution_kernel);
+    put(&mut top, "KVP", m.kvp);
+    if let Some(nm) = &m.nm {
+        nm_keys(&mut top, nm);
+    }
+    top.retain(|_, v| v != &json!(""));
+    top.insert("ConversionSoftware".into(), json!("csfleak"));
+    top.insert(
+        "ConversionSoftwareVersion".into(),
+        json!(env!("CARGO_PKG_VERSION")),
+    );
+    let file = nifti
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    top.insert(
+        "csfleak".into(),
+        json!({
+            "series_id": s.id,
+            "role": s.role,
+            "n_files": s.instances.len(),
+            "quality_flags": loaded.flags,
+            "nifti": {
+                "file": file,
+                "data_type": nifti.data_type,
+                "dims": nifti.dims,
+                "compressed": nifti.compressed,
+                "sform_ras": nifti.sform_ras,
+                "note": "voxel (i, j, k) = (column, row, slice) of the DICOM images; sform maps it to RAS mm",
+            },
+            "series_meta": m,
+        }),
+    );
+    Value::Object(top)
+}
+
+/// NM keys (names as in BIDS-PET where one exists; times in seconds / hours as suffixed).
+fn nm_keys(top: &mut Map<String, Value>, nm: &NmMeta) {
+    put(top, "Radiopharmaceutical", &nm.radiopharmaceutical);
+    put(top, "TracerRadionuclide", &nm.radionuclide);
+    put(top, "RadionuclideHalfLife", nm.radionuclide_half_life_s);
+    put(
+        top,
+        "InjectionStart",
+        &nm.radiopharmaceutical_start_datetime,
+    );
+    put(top, "AcquisitionDate", &nm.acquisition_date);
+    put(top, "AcquisitionTime", &nm.acquisition_time);
+    put(top, "FrameDuration", secs(nm.actual_frame_duration_ms));
+    let hours = match (
+        nm.radiopharmaceutical_start_datetime.as_deref(),
+        nm.acquisition_date.as_deref(),
+        nm.acquisition_time.as_deref(),
+    ) {
+        (Some(start), Some(date), Some(time)) => {
+            match (
+                dicom_dt_secs(start),
+                dicom_dt_secs(&format!("{date}{time}")),
+            ) {
+                (Some(a), Some(b)) => Some(((b - a) / 3600.0 * 1000.0).round() / 1000.0),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    put(top, "TimeSinceInjection_h", hours);
+    put(top, "FrameIncrementPointer", &nm.frame_increment_pointer);
+}
+
+/// Seconds since 1970-01-01 of a DICOM DT value `YYYYMMDDHHMMSS[.F]` (time parts optional,
+/// timezone offset ignored); `None` when malformed.
+fn dicom_dt_secs(dt: &str) -> Option<f64> {
+    let dt = dt.trim();
+    let dt = dt.split(['+', '-']).next().unwrap_or(dt);
+    let digits = |a: usize, b: usize| -> Option<i64> { dt.get(a..b)?.parse().ok() };
+    let y = digits(0, 4)?;
+    let mo = digits(4, 6)?;
+    let d = digits(6, 8)?;
+    let h = digits(8, 10).unwrap_or(0);
+    let mi = digits(10, 12).unwrap_or(0);
+    let s: f64 = dt
+        .get(12..)
+        .filter(|r| !r.is_empty())
+        .map_or(Some(0.0), |r| r.parse().ok())?;
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let whole = days * 86_400 + h * 3600 + mi * 60;
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "seconds since 1970 are far below 2^53"
+    )]
+    Some(whole as f64 + s)
+}
+
+fn print_summary(
+    converted: &[Converted],
+    failed: &[Failed],
+    out: &Path,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    for c in converted {
+        let name = c
+            .nifti
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dims: Vec<String> = c.nifti.dims.iter().map(ToString::to_string).collect();
+        let flags = if c.n_flags > 0 {
+            format!("  ({} quality flag(s), see the sidecar)", c.n_flags)
+        } else {
+            String::new()
+        };
+        writeln!(
+            stdout,
+            "ok      {name}  {}  {}  {}{flags}",
+            dims.join("x"),
+            serde_json::to_value(c.nifti.data_type)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            c.label
+        )?;
+    }
+    for f in failed {
+        writeln!(
+            stdout,
+            "FAILED  {}  ({}): {}",
+            f.label,
+            f.path.display(),
+            f.reason
+        )?;
+    }
+    stdout.flush()?;
+    eprintln!(
+        "converted {} of {} series into {} in {:.1} s{}",
+        converted.len(),
+        converted.len() + failed.len(),
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; {} failed (listed above)", failed.len())
+        }
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dicom_datetimes_difference_in_hours() {
+        let a = dicom_dt_secs("20260101120000").unwrap();
+        let b = dicom_dt_secs("20260102120000.5").unwrap();
+        assert!((b - a - 86_400.5).abs() < 1e-9);
+        // Across a month and a leap day.
+        let c = dicom_dt_secs("20240228230000").unwrap();
+        let d = dicom_dt_secs("20240301010000").unwrap();
+        assert!((d - c - 26.0 * 3600.0).abs() < 1e-9);
+        assert_eq!(dicom_dt_secs("2026"), None);
+        assert_eq!(dicom_dt_secs("20261301"), None);
+        assert_eq!(dicom_dt_secs("2026010112xx"), None);
+        // Timezone offsets are ignored.
+        assert_eq!(dicom_dt_secs("20260101+0900"), dicom_dt_secs("20260101"));
+    }
 }
