@@ -291,6 +291,7 @@ fn read_meta(o: &Obj) -> SeriesMeta {
             .and_then(|v| u16::try_from(v).ok())
             .unwrap_or(1),
         photometric_interpretation: get_str(o, tags::PHOTOMETRIC_INTERPRETATION),
+        bits_allocated: get_i64(o, tags::BITS_ALLOCATED).and_then(|v| u16::try_from(v).ok()),
         ..SeriesMeta::default()
     };
     m.fat_sat = header_fat_sat_hint(&m);

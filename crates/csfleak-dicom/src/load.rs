@@ -103,6 +103,7 @@ impl SeriesLoader {
                 path: first_path,
             });
         }
+        check_file_sizes(series)?;
         let mut buf = try_alloc(total, 0.0_f32).map_err(|e| Error::Volume {
             series: series.label(),
             path: first_path.clone(),
@@ -174,6 +175,58 @@ impl SeriesLoader {
             flags,
         })
     }
+}
+
+/// Transfer syntaxes whose pixel data is stored as is (PS3.5 A.1-A.3).
+const NATIVE_SYNTAXES: [&str; 3] = [
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2.2",
+];
+
+/// The largest compression ratio believed from a header (no codec compresses medical images
+/// beyond ~1000:1); bigger claims are absurd headers.
+const MAX_COMPRESSION_RATIO: u128 = 1000;
+
+/// Before allocating the output from header sizes, check that every file is large enough to
+/// hold the pixels its header promises (cheap: one `stat` per file).
+fn check_file_sizes(series: &Series) -> Result<()> {
+    let bits = u128::from(series.meta.bits_allocated.unwrap_or(1).max(1));
+    let samples = u128::from(series.meta.samples_per_pixel.max(1));
+    let ybr422 = series
+        .meta
+        .photometric_interpretation
+        .as_deref()
+        .is_some_and(|p| p.contains("_422"));
+    let per_pixel_bits = if ybr422 { 2 * bits } else { samples * bits };
+    let plane = series.rows as u128 * series.cols as u128;
+    for inst in &series.instances {
+        let need = (plane * inst.n_frames as u128 * per_pixel_bits).div_ceil(8);
+        let len = std::fs::metadata(&inst.path)
+            .map_err(|e| Error::Io {
+                path: inst.rel_path.clone(),
+                source: e,
+            })?
+            .len();
+        let len = u128::from(len);
+        let native = NATIVE_SYNTAXES.contains(&inst.transfer_syntax.as_str())
+            || inst.transfer_syntax.is_empty();
+        let ok = if native {
+            len >= need
+        } else {
+            need <= len.saturating_mul(MAX_COMPRESSION_RATIO).max(1 << 26)
+        };
+        if !ok {
+            return Err(Error::LimitExceeded {
+                detail: format!(
+                    "header needs {need} bytes of pixel data ({} x {} x {} frame(s)), the file has {len} bytes",
+                    series.cols, series.rows, inst.n_frames
+                ),
+                path: inst.rel_path.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Load a series with default options. See [`SeriesLoader::load`].
@@ -368,8 +421,7 @@ pub(crate) fn check_pixel_length(file: &DicomFile, rel: &Path) -> Result<()> {
                     path: rel.to_path_buf(),
                 });
             }
-            // No codec compresses medical images beyond ~1000:1; larger claims are absurd headers.
-            if expected > bytes.saturating_mul(1000).max(1 << 26) {
+            if expected > bytes.saturating_mul(MAX_COMPRESSION_RATIO).max(1 << 26) {
                 return Err(Error::LimitExceeded {
                     detail: format!(
                         "header needs {expected} decoded bytes from {bytes} compressed bytes"

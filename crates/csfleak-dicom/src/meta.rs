@@ -153,6 +153,8 @@ pub struct SeriesMeta {
     pub samples_per_pixel: u16,
     /// Photometric Interpretation.
     pub photometric_interpretation: Option<String>,
+    /// Bits Allocated per sample.
+    pub bits_allocated: Option<u16>,
     /// Nuclear-medicine specifics, for `NM` series.
     pub nm: Option<NmMeta>,
 }

@@ -1,6 +1,14 @@
 //! Scanning and loading synthetic series written with dicom-object: grouping, splitting, sorting
 //! and geometry.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless,
+    clippy::cast_possible_wrap,
+    reason = "small test constants"
+)]
+
 mod common;
 
 use common::{Spec, ds_elem, item, seq, str_elem, write};

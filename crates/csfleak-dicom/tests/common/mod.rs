@@ -1,5 +1,11 @@
 //! Writing small synthetic DICOM files for the integration tests.
-#![allow(dead_code, unreachable_pub, reason = "shared by several test binaries")]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    reason = "test helpers shared by several test binaries; failures should abort the test"
+)]
 
 use std::path::Path;
 
