@@ -22,9 +22,9 @@
 //!
 //! ```
 //! use csfleak_phantom::cisterno::{CisternoOptions, simulate};
-//! let mut o = CisternoOptions::default();
-//! o.time_points_h = vec![0.0, 24.0];
-//! o.target_retention_24h_pct = Some(27.0);
+//! let o = CisternoOptions::default()
+//!     .with_time_points(&[0.0, 24.0])
+//!     .with_target_retention(27.0);
 //! let study = simulate(&o, 1)?;
 //! let r = study.truth.retention_24h.as_ref().expect("a 24 h time point");
 //! assert!((r.raw_pct - 27.0).abs() < 0.01);
@@ -184,6 +184,44 @@ impl Default for CisternoOptions {
             kinetics: Kinetics::default(),
             physics: Physics::default(),
         }
+    }
+}
+
+impl CisternoOptions {
+    /// Replace the time points (hours after injection, ascending).
+    pub fn with_time_points(mut self, hours: &[f64]) -> Self {
+        self.time_points_h = hours.to_vec();
+        self
+    }
+    /// Target a raw posterior 24-h retention (%).
+    pub fn with_target_retention(mut self, pct: f64) -> Self {
+        self.target_retention_24h_pct = Some(pct);
+        self
+    }
+    /// Whole-body or spot.
+    pub fn with_mode(mut self, mode: AcquisitionMode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// Early bladder activity on or off.
+    pub fn with_early_bladder(mut self, on: bool) -> Self {
+        self.early_bladder = on;
+        self
+    }
+    /// Convexity activity absent at 24 h, or not.
+    pub fn with_convexity_absent(mut self, absent: bool) -> Self {
+        self.convexity_absent_24h = absent;
+        self
+    }
+    /// Add an extrathecal accumulation.
+    pub fn with_accumulation(mut self, a: Accumulation) -> Self {
+        self.accumulations.push(a);
+        self
+    }
+    /// Administered activity (`MBq`).
+    pub fn with_administered_mbq(mut self, mbq: f64) -> Self {
+        self.administered_mbq = mbq;
+        self
     }
 }
 

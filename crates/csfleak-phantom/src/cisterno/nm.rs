@@ -246,12 +246,13 @@ pub fn write_time_point(
         PrimitiveValue::Empty,
     );
 
-    // NM/PET Patient Orientation: recumbent, supine, head first.
-    let mut orient = code("F-10450", "SRT", "recumbent");
+    // NM/PET Patient Orientation: recumbent, supine, head first (CID 19, 20, 21).
+    put(&mut o, tags::LATERALITY, VR::CS, PrimitiveValue::Empty);
+    let mut orient = code("102538003", "SCT", "recumbent");
     put_seq(
         &mut orient,
         tags::PATIENT_ORIENTATION_MODIFIER_CODE_SEQUENCE,
-        vec![code("F-10340", "SRT", "supine")],
+        vec![code("40199007", "SCT", "supine")],
     );
     put_seq(
         &mut o,
@@ -261,7 +262,7 @@ pub fn write_time_point(
     put_seq(
         &mut o,
         tags::PATIENT_GANTRY_RELATIONSHIP_CODE_SEQUENCE,
-        vec![code("F-10470", "SRT", "headfirst")],
+        vec![code("102540008", "SCT", "headfirst")],
     );
     put_seq(&mut o, tags::ACQUISITION_CONTEXT_SEQUENCE, Vec::new());
 
@@ -439,8 +440,8 @@ pub fn write_time_point(
                 ds_multi(&g.orientation(view)),
             );
             let view_code = match view {
-                View::Anterior => code("R-10206", "SRT", "antero-posterior"),
-                View::Posterior => code("R-10214", "SRT", "postero-anterior"),
+                View::Anterior => code("399321004", "SCT", "Anterior projection"),
+                View::Posterior => code("399001007", "SCT", "Posterior projection"),
             };
             put_seq(&mut d, tags::VIEW_CODE_SEQUENCE, vec![view_code]);
             d
