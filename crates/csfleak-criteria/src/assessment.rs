@@ -263,3 +263,13 @@ pub struct Assessment {
 pub fn assessment_schema() -> schemars::Schema {
     schemars::schema_for!(Assessment)
 }
+
+/// The JSON Schema of the clinical context (`--clinical FILE`).
+pub fn clinical_schema() -> schemars::Schema {
+    schemars::schema_for!(crate::ClinicalContext)
+}
+
+/// The JSON Schema of a rule set (`--rules FILE`, written in TOML).
+pub fn rules_schema() -> schemars::Schema {
+    schemars::schema_for!(crate::RuleSet)
+}

@@ -136,18 +136,15 @@ impl Cx<'_> {
         });
     }
 
-    /// If the whole `span` lies within the puncture tolerance of a documented puncture or the
-    /// catheter entry level, the kinds hit (`"puncture"`, `"catheter_entry"`).
-    fn puncture_hits(&self, span: (u8, u8)) -> Vec<&'static str> {
+    /// If both ends of the range `from..=to` lie within the puncture tolerance of a documented
+    /// puncture or the catheter entry level, the kinds hit (`"puncture"`, `"catheter_entry"`).
+    fn puncture_hits(&self, from: Level, to: Level) -> Vec<&'static str> {
         let tol = self.p.puncture_tolerance_levels;
         let mut hits: Vec<&'static str> = self
             .c
             .puncture_levels()
             .into_iter()
-            .filter(|(l, _)| {
-                let (a, b) = l.span();
-                span.0 >= a.saturating_sub(tol) && span.1 <= b.saturating_add(tol)
-            })
+            .filter(|(l, _)| l.distance(from) <= tol && l.distance(to) <= tol)
             .map(|(_, kind)| kind)
             .collect();
         hits.sort_unstable();
@@ -228,7 +225,13 @@ impl Cx<'_> {
                         "excluded_as": col.excluded_as, "evidence": col.evidence,
                     });
                     let span = span_of(col.from_level, col.to_level);
-                    let hits = span.map(|s| self.puncture_hits(s)).unwrap_or_default();
+                    let ends = col
+                        .from_level
+                        .zip(col.to_level)
+                        .or_else(|| col.from_level.or(col.to_level).map(|l| (l, l)));
+                    let hits = ends
+                        .map(|(a, b)| self.puncture_hits(a, b))
+                        .unwrap_or_default();
                     if span.is_none() && !self.c.puncture_levels().is_empty() {
                         self.warnings.push(format!(
                             "{path}: no level given, so the puncture-site rule could not be checked"
@@ -369,7 +372,7 @@ impl Cx<'_> {
                     let path = format!("ct_myelography.epidural_contrast.sites[{i}]");
                     let hits = site
                         .level
-                        .map(|l| self.puncture_hits(l.span()))
+                        .map(|l| self.puncture_hits(l, l))
                         .unwrap_or_default();
                     let at_puncture =
                         site.at_puncture_site == Some(true) || hits.contains(&"puncture");
@@ -496,7 +499,7 @@ impl Cx<'_> {
             let unverified = cx.decided(&rule_ids, &path, grade);
             let level = acc.and_then(|a| a.level);
             if let Some(l) = level {
-                if !cx.puncture_hits(l.span()).is_empty() {
+                if !cx.puncture_hits(l, l).is_empty() {
                     cx.warnings.push(format!(
                         "{path}: RI accumulation at a puncture / catheter entry level; iatrogenic leakage cannot be excluded (Sakurai 2010)"
                     ));
@@ -543,7 +546,7 @@ impl Cx<'_> {
                 description_ja: ja,
                 description_en: en,
                 at_puncture_or_catheter_entry: level
-                    .is_some_and(|l| !cx.puncture_hits(l.span()).is_empty()),
+                    .is_some_and(|l| !cx.puncture_hits(l, l).is_empty()),
                 evidence: acc.map(|a| a.evidence.clone()).unwrap_or_default(),
                 provenance: acc
                     .and_then(|a| a.provenance.clone())
