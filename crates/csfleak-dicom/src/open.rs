@@ -47,20 +47,220 @@ pub fn open_full(path: &Path) -> Result<DicomFile> {
     open_impl(path, None)
 }
 
+/// Bytes read first when only the header is wanted; most headers are far smaller.
+const HEADER_PREFIX: u64 = 256 * 1024;
+
 fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file_len = std::fs::metadata(path).map_err(io)?.len();
+    let header_only = until.is_some();
+    let mut bytes = if header_only && file_len > HEADER_PREFIX {
+        let mut buf = Vec::new();
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(HEADER_PREFIX)
+            .read_to_end(&mut buf)
+            .map_err(io)?;
+        buf
+    } else {
+        std::fs::read(path).map_err(io)?
+    };
+    // dicom-rs allocates every value at its declared length before reading it: refuse lengths
+    // the file cannot hold, so a corrupt header never costs more memory than the file's size
+    let mut check = check_lengths(&bytes, file_len, header_only);
+    if check == Check::NeedMore {
+        bytes = std::fs::read(path).map_err(io)?;
+        check = check_lengths(&bytes, file_len, header_only);
+    }
+    if let Check::Bad(detail) = check {
+        return Err(Error::Invalid {
+            what: "element length",
+            detail,
+            path: path.to_path_buf(),
+        });
+    }
     let mut options = OpenFileOptions::new();
     if let Some(tag) = until {
         options = options.read_until(tag);
     }
-    let mut file = match options.open_file(path) {
+    let parsed = if header_only {
+        options.open_file(path)
+    } else {
+        options.from_reader(bytes.as_slice())
+    };
+    let mut file = match parsed {
         Ok(file) => file,
-        Err(first) => fallback(path, until, first)?,
+        Err(first) => {
+            if header_only && u64::try_from(bytes.len()).is_ok_and(|n| n < file_len) {
+                bytes = std::fs::read(path).map_err(io)?;
+            }
+            fallback(path, &bytes, until, first)?
+        }
     };
     reread_un_elements(
         file.meta().transfer_syntax() == EXPLICIT_VR_BIG_ENDIAN,
         &mut file,
     );
     Ok(file)
+}
+
+/// Outcome of [`check_lengths`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Check {
+    Ok,
+    /// The bytes given end before the walk could finish; read the whole file.
+    NeedMore,
+    Bad(String),
+}
+
+/// Where the data set starts and how it is encoded: after a preamble and/or `DICM` and a
+/// File Meta group when present; the encoding as declared, else as detected.
+fn locate_dataset(bytes: &[u8]) -> (LenientMeta, usize, Option<Encoding>) {
+    let mut pos = 0;
+    if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        pos = 132;
+    } else if bytes.starts_with(b"DICM") {
+        pos = 4;
+    }
+    let (meta, ds_start) = read_meta_lenient(bytes, pos);
+    let declared = meta
+        .transfer_syntax
+        .as_deref()
+        .map(|s| s.trim_end_matches(['\0', ' ']))
+        .filter(|s| !s.is_empty());
+    let detected = bytes.get(ds_start..).and_then(detect_encoding);
+    let encoding = match declared {
+        Some(ts) => Encoding::of_ts(ts).and(detected.or(Encoding::of_ts(ts))),
+        None => detected,
+    };
+    (meta, ds_start, encoding)
+}
+
+/// Walk the element headers (into sequences and items, over values) and check that no
+/// declared length exceeds what is left of the file. With `header_only`, stop at Pixel Data.
+fn check_lengths(bytes: &[u8], file_len: u64, header_only: bool) -> Check {
+    let (_, mut pos, encoding) = locate_dataset(bytes);
+    // deflated or undetectable data sets are left to the parser
+    let Some(encoding) = encoding else {
+        return Check::Ok;
+    };
+    let is_prefix = u64::try_from(bytes.len()).is_ok_and(|n| n < file_len);
+    let big = encoding == Encoding::ExplicitBig;
+    let explicit = encoding != Encoding::ImplicitLittle;
+    let read16 = |at: usize| -> Option<u16> {
+        let b: [u8; 2] = bytes.get(at..at + 2)?.try_into().ok()?;
+        Some(if big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let read32 = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        Some(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let mut in_pixel_sequence = false;
+    loop {
+        let (Some(group), Some(element)) = (read16(pos), read16(pos + 2)) else {
+            return if is_prefix {
+                Check::NeedMore
+            } else {
+                Check::Ok
+            };
+        };
+        if pos + 8 > bytes.len() {
+            return if is_prefix {
+                Check::NeedMore
+            } else {
+                Check::Ok
+            };
+        }
+        let remaining_after = |header: usize| file_len.saturating_sub((pos + header) as u64);
+        if group == 0xFFFE {
+            let Some(len) = read32(pos + 4) else {
+                return Check::Ok;
+            };
+            match element {
+                0xE000 if in_pixel_sequence && len != u32::MAX => {
+                    if u64::from(len) > remaining_after(8) {
+                        return Check::Bad(format!(
+                            "pixel data fragment declares {len} bytes, {} remain",
+                            remaining_after(8)
+                        ));
+                    }
+                    pos += 8 + len as usize;
+                }
+                0xE0DD => {
+                    in_pixel_sequence = false;
+                    pos += 8;
+                }
+                _ => pos += 8,
+            }
+            continue;
+        }
+        let tag = Tag(group, element);
+        if header_only && tag >= tags::PIXEL_DATA && group != 0xFFFE {
+            return Check::Ok;
+        }
+        let vr = if explicit {
+            explicit_vr_at(bytes, pos + 4)
+        } else {
+            None
+        };
+        let (header, len) = match vr {
+            Some(vr) if has_long_length(vr) => (12, read32(pos + 8)),
+            Some(_) => (8, read16(pos + 6).map(u32::from)),
+            // an explicit file with an unknown VR: the parser will say what is wrong
+            None if explicit => return Check::Ok,
+            None => (8, read32(pos + 4)),
+        };
+        let Some(len) = len else {
+            return if is_prefix {
+                Check::NeedMore
+            } else {
+                Check::Ok
+            };
+        };
+        if len == u32::MAX {
+            // undefined length: a sequence, or encapsulated pixel data
+            if tag == tags::PIXEL_DATA {
+                in_pixel_sequence = true;
+            }
+            pos += header;
+            continue;
+        }
+        if u64::from(len) > remaining_after(header) {
+            return Check::Bad(format!(
+                "element ({group:04X},{element:04X}) declares {len} bytes, {} remain in the file",
+                remaining_after(header)
+            ));
+        }
+        let is_sequence = match vr {
+            Some(vr) => vr == VR::SQ,
+            None => {
+                group != 0x7FE0
+                    && bytes.get(pos + 8..pos + 12) == Some(&[0xFE, 0xFF, 0x00, 0xE0][..])
+                    && StandardDataDictionary.by_tag(tag).is_some_and(|e| {
+                        matches!(
+                            dicom_core::dictionary::DataDictionaryEntry::vr(e),
+                            dicom_core::dictionary::VirtualVr::Exact(VR::SQ)
+                        )
+                    })
+            }
+        };
+        pos += if is_sequence {
+            header
+        } else {
+            header + len as usize
+        };
+    }
 }
 
 /// How a data set is encoded, as far as parsing it is concerned.
@@ -101,22 +301,17 @@ struct LenientMeta {
 
 /// Second attempt for files the standard reader refuses: read the bytes, find the data set,
 /// detect its encoding and re-read it behind a synthesised File Meta group.
-fn fallback(path: &Path, until: Option<Tag>, first: dicom_object::ReadError) -> Result<DicomFile> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+fn fallback(
+    path: &Path,
+    bytes: &[u8],
+    until: Option<Tag>,
+    first: dicom_object::ReadError,
+) -> Result<DicomFile> {
     let read_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Read {
         path: path.to_path_buf(),
         source,
     };
-    let mut pos = 0;
-    if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        pos = 132;
-    } else if bytes.starts_with(b"DICM") {
-        pos = 4;
-    }
-    let (meta, ds_start) = read_meta_lenient(&bytes, pos);
+    let (meta, ds_start, _) = locate_dataset(bytes);
     let dataset = &bytes[ds_start..];
     let declared = meta
         .transfer_syntax

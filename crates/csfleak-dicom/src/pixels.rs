@@ -794,7 +794,18 @@ fn decode_encapsulated(
         .decoded_bytes()
         .ok_or_else(|| too_big(layout, path))?;
     if ts_uid == uids::RLE_LOSSLESS {
-        return crate::pixels::rle::decode(fragments, layout, expected, path);
+        return rle::decode(fragments, layout, expected, path);
+    }
+    if matches!(
+        ts_uid,
+        uids::JPEG_BASELINE8_BIT
+            | uids::JPEG_EXTENDED12_BIT
+            | uids::JPEG_LOSSLESS
+            | uids::JPEG_LOSSLESS_SV1
+    ) {
+        if let Some(bytes) = jpeg::decode_colour(fragments, layout, expected, path)? {
+            return Ok(bytes);
+        }
     }
     let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
         return Err(Error::Unsupported {
@@ -845,4 +856,5 @@ fn decode_encapsulated(
     Ok(out)
 }
 
+mod jpeg;
 mod rle;

@@ -1,0 +1,451 @@
+//! Pixel decoding and robust opening on small files written here with dicom-object: each test
+//! writes a file whose stored bytes are known and checks the decoded values or the error.
+
+use std::path::{Path, PathBuf};
+
+use csfleak_dicom::{Error, decode_file, open_full, open_header};
+use dicom_core::value::DataSetSequence;
+use dicom_core::{DataElement, PrimitiveValue, Tag, VR, dicom_value};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN;
+
+/// A minimal image data set: `rows x cols`, `samples` per pixel, the given bits.
+fn image(rows: u16, cols: u16, samples: u16, bits: (u16, u16), signed: bool) -> InMemDicomObject {
+    let mut o = InMemDicomObject::new_empty();
+    o.put(DataElement::new(
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        PrimitiveValue::from(uids::SECONDARY_CAPTURE_IMAGE_STORAGE),
+    ));
+    o.put(DataElement::new(
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::from("2.25.1234"),
+    ));
+    o.put(DataElement::new(
+        tags::MODALITY,
+        VR::CS,
+        PrimitiveValue::from("OT"),
+    ));
+    o.put(DataElement::new(
+        tags::SAMPLES_PER_PIXEL,
+        VR::US,
+        dicom_value!(U16, [samples]),
+    ));
+    let pi = if samples == 3 { "RGB" } else { "MONOCHROME2" };
+    o.put(DataElement::new(
+        tags::PHOTOMETRIC_INTERPRETATION,
+        VR::CS,
+        PrimitiveValue::from(pi),
+    ));
+    o.put(DataElement::new(
+        tags::ROWS,
+        VR::US,
+        dicom_value!(U16, [rows]),
+    ));
+    o.put(DataElement::new(
+        tags::COLUMNS,
+        VR::US,
+        dicom_value!(U16, [cols]),
+    ));
+    o.put(DataElement::new(
+        tags::BITS_ALLOCATED,
+        VR::US,
+        dicom_value!(U16, [bits.0]),
+    ));
+    o.put(DataElement::new(
+        tags::BITS_STORED,
+        VR::US,
+        dicom_value!(U16, [bits.1]),
+    ));
+    o.put(DataElement::new(
+        tags::HIGH_BIT,
+        VR::US,
+        dicom_value!(U16, [bits.1 - 1]),
+    ));
+    o.put(DataElement::new(
+        tags::PIXEL_REPRESENTATION,
+        VR::US,
+        dicom_value!(U16, [u16::from(signed)]),
+    ));
+    o
+}
+
+fn put_pixels(o: &mut InMemDicomObject, bytes: Vec<u8>) {
+    o.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        PrimitiveValue::U8(bytes.into()),
+    ));
+}
+
+fn put_str(o: &mut InMemDicomObject, tag: Tag, vr: VR, value: &str) {
+    o.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
+}
+
+fn write(dir: &Path, name: &str, o: InMemDicomObject, ts: &str) -> PathBuf {
+    let path = dir.join(name);
+    let file = o
+        .with_meta(
+            FileMetaTableBuilder::new()
+                .transfer_syntax(ts)
+                .media_storage_sop_class_uid(uids::SECONDARY_CAPTURE_IMAGE_STORAGE)
+                .media_storage_sop_instance_uid("2.25.1234"),
+        )
+        .expect("meta");
+    file.write_to_file(&path).expect("write");
+    path
+}
+
+fn le16(values: &[u16]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+#[test]
+fn signed_12_of_16_bits_are_masked_and_sign_extended() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 4, 1, (16, 12), true);
+    // garbage in the 4 unused high bits must be ignored (PS3.5 8.1.1)
+    put_pixels(&mut o, le16(&[0xAFFB, 0x57FF, 0x0800, 0xF000]));
+    let path = write(dir.path(), "s12.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    let px = decode_file(&path).unwrap();
+    assert_eq!((px.frames, px.rows, px.cols, px.samples), (1, 1, 4, 1));
+    assert_eq!(px.values, vec![-5.0, 2047.0, -2048.0, 0.0]);
+}
+
+#[test]
+fn unsigned_12_bits_are_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 2, 1, (16, 12), false);
+    put_pixels(&mut o, le16(&[0xF123, 0x0FFF]));
+    let path = write(dir.path(), "u12.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    assert_eq!(decode_file(&path).unwrap().values, vec![291.0, 4095.0]);
+}
+
+#[test]
+fn rescale_slope_and_intercept_apply_in_f64() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 3, 1, (16, 16), true);
+    put_str(&mut o, tags::RESCALE_SLOPE, VR::DS, "2.5");
+    put_str(&mut o, tags::RESCALE_INTERCEPT, VR::DS, "-1024");
+    put_pixels(&mut o, le16(&[0, 400, (-8i16).cast_unsigned()]));
+    let path = write(dir.path(), "ct.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    assert_eq!(
+        decode_file(&path).unwrap().values,
+        vec![-1024.0, -24.0, -1044.0]
+    );
+}
+
+#[test]
+fn implicit_vr_file_decodes_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(2, 2, 1, (16, 16), false);
+    put_pixels(&mut o, le16(&[1, 2, 3, 65535]));
+    let path = write(dir.path(), "impl.dcm", o, uids::IMPLICIT_VR_LITTLE_ENDIAN);
+    assert_eq!(
+        decode_file(&path).unwrap().values,
+        vec![1.0, 2.0, 3.0, 65535.0]
+    );
+}
+
+#[test]
+fn planar_configuration_1_is_interleaved() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 2, 3, (8, 8), false);
+    o.put(DataElement::new(
+        tags::PLANAR_CONFIGURATION,
+        VR::US,
+        dicom_value!(U16, [1]),
+    ));
+    // R plane, G plane, B plane
+    put_pixels(&mut o, vec![10, 11, 20, 21, 30, 31]);
+    let path = write(dir.path(), "planar.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    let px = decode_file(&path).unwrap();
+    assert_eq!(px.samples, 3);
+    assert_eq!(px.values, vec![10.0, 20.0, 30.0, 11.0, 21.0, 31.0]);
+}
+
+#[test]
+fn thirty_two_bit_signed_and_unsigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw: Vec<u8> = [-70_000i32, 1 << 20, 3]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let mut o = image(1, 3, 1, (32, 32), true);
+    put_pixels(&mut o, raw.clone());
+    let path = write(dir.path(), "s32.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    assert_eq!(
+        decode_file(&path).unwrap().values,
+        vec![-70_000.0, 1_048_576.0, 3.0]
+    );
+
+    let mut o = image(1, 3, 1, (32, 32), false);
+    put_pixels(&mut o, raw);
+    let path = write(dir.path(), "u32.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    let v = decode_file(&path).unwrap().values;
+    assert_eq!(v[0], (-70_000i32).cast_unsigned() as f32);
+    assert_eq!(v[1], 1_048_576.0);
+}
+
+#[test]
+fn one_bit_samples_unpack_least_significant_bit_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(2, 5, 1, (1, 1), false);
+    // 10 bits: 1,0,1,1,0, 0,0,0,1,1
+    put_pixels(&mut o, vec![0b0000_1101, 0b0000_0011]);
+    let path = write(dir.path(), "seg.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    assert_eq!(
+        decode_file(&path).unwrap().values,
+        vec![1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
+    );
+}
+
+#[test]
+fn modality_lut_sequence_maps_and_clamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 4, 1, (16, 16), false);
+    let mut item = InMemDicomObject::new_empty();
+    // 3 entries, first mapped value 10, 16 bits
+    item.put(DataElement::new(
+        tags::LUT_DESCRIPTOR,
+        VR::US,
+        dicom_value!(U16, [3, 10, 16]),
+    ));
+    item.put(DataElement::new(
+        tags::LUT_DATA,
+        VR::US,
+        dicom_value!(U16, [100, 200, 300]),
+    ));
+    o.put(DataElement::new(
+        tags::MODALITY_LUT_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![item]),
+    ));
+    put_pixels(&mut o, le16(&[5, 10, 11, 50]));
+    let path = write(dir.path(), "mlut.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    assert_eq!(
+        decode_file(&path).unwrap().values,
+        vec![100.0, 100.0, 200.0, 300.0]
+    );
+}
+
+#[test]
+fn enhanced_per_frame_rescale_is_applied_per_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 2, 1, (16, 16), false);
+    put_str(&mut o, tags::NUMBER_OF_FRAMES, VR::IS, "2");
+    let group = |slope: &str, intercept: &str| {
+        let mut pvt = InMemDicomObject::new_empty();
+        put_str(&mut pvt, tags::RESCALE_SLOPE, VR::DS, slope);
+        put_str(&mut pvt, tags::RESCALE_INTERCEPT, VR::DS, intercept);
+        let mut g = InMemDicomObject::new_empty();
+        g.put(DataElement::new(
+            tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(vec![pvt]),
+        ));
+        g
+    };
+    o.put(DataElement::new(
+        tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![group("1", "-1024"), group("2", "0")]),
+    ));
+    put_pixels(&mut o, le16(&[0, 1000, 3, 4]));
+    let path = write(dir.path(), "enh.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    let px = decode_file(&path).unwrap();
+    assert_eq!(px.frames, 2);
+    assert_eq!(px.values, vec![-1024.0, -24.0, 6.0, 8.0]);
+}
+
+#[test]
+fn uncompressed_ybr_full_422_becomes_rgb() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 2, 3, (8, 8), false);
+    put_str(
+        &mut o,
+        tags::PHOTOMETRIC_INTERPRETATION,
+        VR::CS,
+        "YBR_FULL_422",
+    );
+    // Y1 Y2 Cb Cr: neutral chroma gives grey equal to Y
+    put_pixels(&mut o, vec![50, 200, 128, 128]);
+    let path = write(dir.path(), "ybr.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    let px = decode_file(&path).unwrap();
+    assert_eq!(px.values, vec![50.0, 50.0, 50.0, 200.0, 200.0, 200.0]);
+}
+
+#[test]
+fn truncated_pixel_data_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(4, 4, 1, (16, 16), false);
+    put_pixels(&mut o, vec![0; 30]);
+    let path = write(dir.path(), "short.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    match decode_file(&path) {
+        Err(Error::Invalid { what, path: p, .. }) => {
+            assert_eq!(what, "pixel data length");
+            assert_eq!(p, path);
+        }
+        other => panic!("expected a pixel data length error, got {other:?}"),
+    }
+}
+
+#[test]
+fn absurd_rows_columns_and_frames_are_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(65535, 65535, 3, (16, 16), false);
+    put_str(&mut o, tags::NUMBER_OF_FRAMES, VR::IS, "2000000000");
+    put_pixels(&mut o, vec![0; 64]);
+    let path = write(dir.path(), "absurd.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    let err = decode_file(&path).unwrap_err();
+    assert!(matches!(err, Error::LimitExceeded { .. }), "{err:?}");
+    assert!(err.to_string().contains("absurd.dcm"));
+}
+
+#[test]
+fn non_numeric_number_of_frames_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 1, 1, (8, 8), false);
+    put_str(&mut o, tags::NUMBER_OF_FRAMES, VR::IS, "1A");
+    put_pixels(&mut o, vec![0, 0]);
+    let path = write(dir.path(), "badvr.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    assert!(matches!(
+        decode_file(&path),
+        Err(Error::Invalid {
+            what: "NumberOfFrames",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn missing_pixel_data_names_the_attribute() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = image(1, 1, 1, (8, 8), false);
+    let path = write(dir.path(), "nopix.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    assert!(matches!(
+        decode_file(&path),
+        Err(Error::MissingAttribute {
+            keyword: "PixelData",
+            ..
+        })
+    ));
+}
+
+/// `PackBits` as literal runs only (valid, if not compact).
+fn packbits_literal(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in bytes.chunks(128) {
+        out.push(u8::try_from(chunk.len() - 1).expect("at most 128"));
+        out.extend_from_slice(chunk);
+    }
+    if out.len() % 2 == 1 {
+        out.push(128); // no-op padding to an even length
+    }
+    out
+}
+
+/// One RLE frame of 32-bit samples (4 segments, most significant byte first).
+fn rle_frame_32(values: &[u32]) -> Vec<u8> {
+    let segments: Vec<Vec<u8>> = (0..4)
+        .map(|b| {
+            let plane: Vec<u8> = values.iter().map(|v| v.to_be_bytes()[b]).collect();
+            packbits_literal(&plane)
+        })
+        .collect();
+    let mut header = vec![0u8; 64];
+    header[..4].copy_from_slice(&4u32.to_le_bytes());
+    let mut offset = 64u32;
+    for (i, s) in segments.iter().enumerate() {
+        header[4 + 4 * i..8 + 4 * i].copy_from_slice(&offset.to_le_bytes());
+        offset += u32::try_from(s.len()).expect("small segment");
+    }
+    let mut frame = header;
+    for s in segments {
+        frame.extend(s);
+    }
+    frame
+}
+
+#[test]
+fn rle_lossless_32_bit_multi_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 3, 1, (32, 32), false);
+    put_str(&mut o, tags::NUMBER_OF_FRAMES, VR::IS, "2");
+    let frames = [[1u32, 70_000, 16_777_216], [5, 6, 7]];
+    let fragments: Vec<Vec<u8>> = frames.iter().map(|f| rle_frame_32(f)).collect();
+    o.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        dicom_core::value::PixelFragmentSequence::new(Vec::<u32>::new(), fragments),
+    ));
+    let path = write(dir.path(), "rle32.dcm", o, uids::RLE_LOSSLESS);
+    let px = decode_file(&path).unwrap();
+    assert_eq!(px.frames, 2);
+    assert_eq!(px.values, vec![1.0, 70_000.0, 16_777_216.0, 5.0, 6.0, 7.0]);
+}
+
+#[test]
+fn file_without_meta_group_is_read_as_implicit_little_endian() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 2, 1, (16, 16), false);
+    put_pixels(&mut o, le16(&[7, 9]));
+    let path = dir.path().join("nometa.dcm");
+    let mut f = std::fs::File::create(&path).unwrap();
+    o.write_dataset_with_ts(&mut f, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+        .unwrap();
+    drop(f);
+    let header = open_header(&path).unwrap();
+    assert_eq!(
+        header.meta().transfer_syntax(),
+        uids::IMPLICIT_VR_LITTLE_ENDIAN
+    );
+    assert!(header.get(tags::PIXEL_DATA).is_none());
+    assert_eq!(header.get(tags::ROWS).unwrap().to_int::<u16>().unwrap(), 1);
+    let full = open_full(&path).unwrap();
+    assert!(full.get(tags::PIXEL_DATA).is_some());
+    assert_eq!(decode_file(&path).unwrap().values, vec![7.0, 9.0]);
+}
+
+#[test]
+fn standard_attributes_stored_as_un_are_reread() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 2, 1, (16, 16), false);
+    o.put(DataElement::new(
+        tags::MODALITY,
+        VR::UN,
+        PrimitiveValue::U8(b"CT".to_vec().into()),
+    ));
+    o.put(DataElement::new(
+        tags::RESCALE_SLOPE,
+        VR::UN,
+        PrimitiveValue::U8(b"2 ".to_vec().into()),
+    ));
+    o.put(DataElement::new(
+        tags::RESCALE_INTERCEPT,
+        VR::UN,
+        PrimitiveValue::U8(b"-1000 ".to_vec().into()),
+    ));
+    put_pixels(&mut o, le16(&[0, 600]));
+    let path = write(dir.path(), "un.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    let file = open_full(&path).unwrap();
+    let modality = file.get(tags::MODALITY).unwrap();
+    assert_eq!(modality.vr(), VR::CS);
+    assert_eq!(modality.to_str().unwrap(), "CT");
+    assert_eq!(decode_file(&path).unwrap().values, vec![-1000.0, 200.0]);
+}
+
+#[test]
+fn not_dicom_and_missing_files_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "hello, this is not DICOM at all").unwrap();
+    let err = open_full(&path).unwrap_err();
+    assert!(err.to_string().contains("notes.txt"), "{err}");
+    let missing = dir.path().join("missing.dcm");
+    let err = open_header(&missing).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("missing.dcm"));
+}
