@@ -257,6 +257,9 @@ pub struct Assessment {
     pub trace: Vec<TraceEntry>,
     /// Warnings (unverified rules that decided a grade, incomplete inputs...).
     pub warnings: Vec<String>,
+    /// Values a reader overrode in the findings (reader value used, automatic value kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reader_overrides: Vec<csfleak_findings::ReaderOverride>,
 }
 
 /// The JSON Schema of `assessment.json`.

@@ -61,6 +61,7 @@ pub fn assess(findings: &Findings, clinical: &ClinicalContext, rules: &RuleSet) 
         notes,
         trace: cx.trace,
         warnings: cx.warnings,
+        reader_overrides: findings.reader_overrides.clone(),
     }
 }
 
@@ -935,14 +936,14 @@ impl Cx<'_> {
         if procedure.is_none() {
             missing.push("clinical.procedure_or_trauma".to_owned());
         }
-        let reference = onset.or(self.f.study.study_date);
+        // The window is counted back from the headache onset: a puncture for the diagnostic
+        // work-up after the onset (myelography, RI injection) does not exclude 7.2.3.
         let recent_puncture = if c.punctures.is_empty() {
             Some(false)
         } else {
-            let lo = i64::from(onset.is_none());
             let recent = |d: Option<csfleak_findings::Date>| -> Option<bool> {
-                let n = reference?.days_after(d?);
-                Some((lo..=self.p.sih_puncture_exclusion_days).contains(&n))
+                let n = onset?.days_after(d?);
+                Some((0..=self.p.sih_puncture_exclusion_days).contains(&n))
             };
             let v = tri_or(
                 &c.punctures
@@ -951,7 +952,7 @@ impl Cx<'_> {
                     .collect::<Vec<_>>(),
             );
             if v.is_none() {
-                missing.push("dates of dural punctures and a reference date (7.2.3)".to_owned());
+                missing.push("clinical.headache_onset_date and puncture dates (7.2.3)".to_owned());
             }
             v
         };
