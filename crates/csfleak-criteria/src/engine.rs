@@ -379,6 +379,17 @@ impl Cx<'_> {
                         site.at_puncture_site == Some(true) || hits.contains(&"puncture");
                     let at_catheter =
                         site.at_catheter_entry == Some(true) || hits.contains(&"catheter_entry");
+                    if site.level.is_none()
+                        && punctures_known
+                        && !(at_puncture || at_catheter)
+                        && site.at_puncture_site != Some(false)
+                    {
+                        self.not_assessable(
+                            &path,
+                            Some("site without a level and puncture levels are documented: the puncture site cannot be excluded, so it is not graded"),
+                        );
+                        continue;
+                    }
                     let inputs = json!({
                         "path": path, "level": site.level, "side": site.side,
                         "dural_defect": site.dural_defect, "continuous_with_sas": site.continuous_with_sas,
@@ -1175,14 +1186,22 @@ impl Cx<'_> {
             let date_en = study
                 .study_date
                 .map_or_else(|| "unknown (must be entered)".to_owned(), |d| d.to_string());
+            let address = study
+                .institution_address
+                .as_deref()
+                .map_or_else(String::new, |a| format!("（{a}）"));
+            let address_en = study
+                .institution_address
+                .as_deref()
+                .map_or_else(String::new, |a| format!(" ({a})"));
             let fac_ja = study
                 .institution_name
                 .clone()
-                .unwrap_or_else(|| "不明（要記載）".to_owned());
-            let fac_en = study
-                .institution_name
-                .clone()
-                .unwrap_or_else(|| "unknown (must be entered)".to_owned());
+                .map_or_else(|| "不明（要記載）".to_owned(), |n| format!("{n}{address}"));
+            let fac_en = study.institution_name.clone().map_or_else(
+                || "unknown (must be entered)".to_owned(),
+                |n| format!("{n}{address_en}"),
+            );
             let oh_ja = if oh == Some(true) {
                 "起立性頭痛あり"
             } else {

@@ -357,6 +357,41 @@ fn ctm_present_without_sites_is_not_graded() {
     );
 }
 
+#[test_case(json!(null), false; "flag unknown: not graded")]
+#[test_case(json!(false), true; "flag false: graded")]
+fn ctm_site_without_level_when_punctures_are_known(flag: Value, graded: bool) {
+    let a = run(
+        ctm(
+            json!([{"level": null, "continuous_with_sas": false, "dural_defect": false, "at_puncture_site": flag, "at_catheter_entry": false}]),
+        ),
+        json!({"punctures": [{"level": "L4/5"}]}),
+    );
+    assert_eq!(grades(&a), if graded { vec![DEFINITE] } else { vec![] });
+    assert_eq!(
+        a.mhlw2011
+            .not_assessable
+            .iter()
+            .any(|n| n.path.starts_with("ct_myelography")),
+        !graded
+    );
+}
+
+#[test]
+fn claim_text_names_the_institution_address() {
+    let f = merge(
+        json!({"study": {"study_date": "2026-02-01", "institution_name": "A Hospital", "institution_address": "1-2-3 Chuo"}}),
+        ctm(
+            json!([{"level": "C6", "continuous_with_sas": false, "dural_defect": false, "at_puncture_site": false, "at_catheter_entry": false}]),
+        ),
+    );
+    let a = run(f, json!({"orthostatic_headache": true}));
+    let ja = a.j007_2.claim_text_ja.unwrap();
+    assert!(
+        ja.contains("A Hospital（1-2-3 Chuo）") && ja.contains("2026-02-01") && ja.contains("確実"),
+        "{ja}"
+    );
+}
+
 #[test]
 fn unknown_puncture_level_warns() {
     let a = run(
