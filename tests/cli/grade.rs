@@ -257,3 +257,27 @@ fn schema_prints_findings_and_assessment_schemas() {
     let out = csfleak().args(["schema", "nonsense"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn unknown_findings_keys_are_warned_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("findings.json");
+    std::fs::write(
+        &f,
+        r#"{"schema_version": "1", "brain": {"mamillopontine_distanse_mm": 4.0}}"#,
+    )
+    .unwrap();
+    let out = csfleak()
+        .arg("grade")
+        .arg(&f)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let a = stdout_json(&out);
+    let w = a["warnings"].to_string();
+    assert!(
+        w.contains("unknown key brain.mamillopontine_distanse_mm"),
+        "{w}"
+    );
+}

@@ -885,3 +885,64 @@ fn every_fired_rule_is_traced_with_metadata() {
     }
     assert_eq!(a.mhlw2011.diagnosis, DEFINITE);
 }
+
+// ---- documented choices (docs/criteria.md) ----
+
+#[test_case(49.9, Some(true); "pma 49.9 sagging")]
+#[test_case(50.0, None; "pma 50 not sagging (<)")]
+fn ichd3_pontomesencephalic_angle(deg: f64, parent: Option<bool>) {
+    let a = run(
+        json!({"brain": {"pontomesencephalic_angle_deg": deg}}),
+        json!({"headache": true}),
+    );
+    assert_eq!(a.ichd3.criteria_7_2, parent);
+}
+
+#[test]
+fn ichd3_counts_puncture_site_contrast_as_leakage() {
+    let a = run(
+        ctm(
+            json!([{"level": "L4", "continuous_with_sas": true, "dural_defect": false, "at_puncture_site": true, "at_catheter_entry": false}]),
+        ),
+        json!({"headache": true, "headache_onset_date": "2026-01-06", "punctures": [{"date": "2026-01-03", "level": "L4"}], "procedure_or_trauma": true}),
+    );
+    assert_eq!(a.mhlw2011.diagnosis, None);
+    assert_eq!(a.ichd3.criteria_7_2, Some(true));
+    assert_eq!(a.ichd3.code.as_deref(), Some("7.2.1"));
+}
+
+#[test]
+fn gl2007_bladder_unknown_when_no_early_image() {
+    let f = json!({"cisternography": {"status": "present", "convexity_activity_24h": true, "early_bladder_h": null,
+        "time_points": [{"hours": 6.0, "view": "posterior"}, {"hours": 24.0, "view": "posterior"}]}});
+    assert_eq!(run(f, json!({})).gl2007.early_bladder, None);
+    let f = json!({"cisternography": {"status": "present", "convexity_activity_24h": true, "early_bladder_h": null,
+        "time_points": [{"hours": 1.0, "view": "posterior"}, {"hours": 24.0, "view": "posterior"}]}});
+    assert_eq!(run(f, json!({})).gl2007.early_bladder, Some(false));
+}
+
+#[test]
+fn absent_status_with_collections_is_ignored_with_warning() {
+    let a = run(
+        json!({"spine": {"epidural_fluid": {"status": "absent", "collections": [{"from_level": "T1", "non_enhancing": true, "continuous_with_sas": true}]}}}),
+        json!({}),
+    );
+    assert!(a.mhlw2011.findings.is_empty());
+    assert!(a.warnings.iter().any(|w| w.contains("status is absent")));
+}
+
+#[test]
+fn ichd3_without_onset_date_and_dated_puncture_is_undetermined() {
+    let a = run(
+        json!({}),
+        json!({"orthostatic_headache": true, "opening_pressure_mmh2o": 30, "procedure_or_trauma": false, "punctures": [{"date": "2026-01-09", "level": "L4"}]}),
+    );
+    assert_eq!(a.ichd3.criteria_7_2, Some(true));
+    assert_eq!((a.ichd3.code.as_deref(), a.ichd3.fulfilled), (None, None));
+    assert!(
+        a.ichd3
+            .missing
+            .iter()
+            .any(|m| m.contains("headache_onset_date"))
+    );
+}
