@@ -489,9 +489,16 @@ impl Cx<'_> {
         }
         let cf = ci.convexity_activity_24h.map(|v| !v);
         if cf.is_none() {
+            let reason = ci
+                .convexity_activity_24h_status
+                .as_ref()
+                .and_then(|s| s.reason.clone());
             self.not_assessable(
                 "cisternography.convexity_activity_24h",
-                Some("unknown: CSF circulation failure could not be assessed; RI grades are given without it"),
+                Some(&format!(
+                    "{}: CSF circulation failure could not be assessed; RI grades are given without it",
+                    reason.as_deref().unwrap_or("unknown")
+                )),
             );
         }
         let mut push = |cx: &mut Self,
@@ -835,9 +842,17 @@ impl Cx<'_> {
             self.fire(id, inputs, json!({"met": v}));
         }
         if retention_low.is_none() {
+            let reason = ci
+                .retention_24h_status
+                .as_ref()
+                .and_then(|s| s.reason.clone());
             self.not_assessable(
                 "cisternography.retention_24h",
-                Some("24-h residual rate not available"),
+                Some(
+                    reason
+                        .as_deref()
+                        .unwrap_or("24-h residual rate not available"),
+                ),
             );
         }
         Gl2007 {
@@ -1079,7 +1094,7 @@ impl Cx<'_> {
             .collect();
         if have_brain {
             for i in items.iter().filter(|i| i.met.is_none()) {
-                let reason = b.field_status.get(&i.item).and_then(|s| s.reason.clone());
+                let reason = b.status_of(&i.item).and_then(|s| s.reason.clone());
                 self.not_assessable(
                     &format!("brain.{}", i.item),
                     Some(reason.as_deref().unwrap_or("unknown (null)")),

@@ -694,7 +694,7 @@ fn bern_unknown_item_gives_null_score_and_range() {
     let a = run(
         json!({"brain": {"pachymeningeal_enhancement": true, "venous_distension": true, "suprasellar_cistern_mm": 3.0,
             "subdural_fluid": null, "prepontine_cistern_mm": 9.0, "mamillopontine_distance_mm": 9.0,
-            "field_status": {"subdural_fluid": {"status": "not_assessable", "reason": "no axial images"}}}}),
+            "subdural_fluid_status": {"status": "not_assessable", "reason": "no axial images"}}}),
         json!({}),
     );
     assert_eq!(a.bern.score, None);

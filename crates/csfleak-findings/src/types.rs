@@ -5,8 +5,6 @@
 //! [`Status::NotAssessable`] and a `reason`. A missing section (`"spine": null`) means that the
 //! modality is not in the study; it is never read as "normal".
 
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +44,16 @@ pub struct FieldStatus {
     /// Why it is not assessable (required in practice for `not_assessable`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+impl FieldStatus {
+    /// `not_assessable` with a reason.
+    pub fn not_assessable(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::NotAssessable,
+            reason: Some(reason.into()),
+        }
+    }
 }
 
 /// Side of a finding.
@@ -362,6 +370,9 @@ pub struct CtMyelography {
     /// Median HU inside the thecal sac.
     #[serde(default)]
     pub intrathecal_median_hu: Option<Hu>,
+    /// Why `intrathecal_median_hu` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intrathecal_median_hu_status: Option<FieldStatus>,
 }
 
 /// View of a planar NM image.
@@ -473,12 +484,18 @@ pub struct Cisternography {
     /// 24-hour retention.
     #[serde(default)]
     pub retention_24h: Option<Retention>,
+    /// Why `retention_24h` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_24h_status: Option<FieldStatus>,
     /// First time point (hours) with bladder activity, or `null` if none was seen.
     #[serde(default)]
     pub early_bladder_h: Option<Hours>,
     /// RI over the cerebral convexity at 24 h; `false` = CSF circulation failure.
     #[serde(default)]
     pub convexity_activity_24h: Option<bool>,
+    /// Why `convexity_activity_24h` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convexity_activity_24h_status: Option<FieldStatus>,
     /// Paraspinal accumulations.
     #[serde(default)]
     pub accumulations: Vec<Accumulation>,
@@ -511,7 +528,8 @@ pub struct LeftRight<T> {
     pub right: Option<T>,
 }
 
-/// Brain MRI: sagging metrics and SIH signs.
+/// Brain MRI: sagging metrics and SIH signs. Each value that is `null` may have a sibling
+/// `*_status` saying why (e.g. `mamillopontine_distance_status`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Brain {
     /// Where the landmarks came from.
@@ -520,40 +538,87 @@ pub struct Brain {
     /// Mamillopontine distance.
     #[serde(default)]
     pub mamillopontine_distance_mm: Option<Mm>,
+    /// Why `mamillopontine_distance_mm` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mamillopontine_distance_status: Option<FieldStatus>,
     /// Pontomesencephalic angle.
     #[serde(default)]
     pub pontomesencephalic_angle_deg: Option<Deg>,
+    /// Why `pontomesencephalic_angle_deg` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pontomesencephalic_angle_status: Option<FieldStatus>,
     /// Suprasellar cistern height.
     #[serde(default)]
     pub suprasellar_cistern_mm: Option<Mm>,
+    /// Why `suprasellar_cistern_mm` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suprasellar_cistern_status: Option<FieldStatus>,
     /// Prepontine cistern width.
     #[serde(default)]
     pub prepontine_cistern_mm: Option<Mm>,
+    /// Why `prepontine_cistern_mm` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepontine_cistern_status: Option<FieldStatus>,
     /// Tonsillar tip below the `McRae` line (positive = below).
     #[serde(default)]
     pub tonsil_below_mcrae_mm: Option<Mm>,
+    /// Why `tonsil_below_mcrae_mm` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tonsil_below_mcrae_status: Option<FieldStatus>,
     /// Venous distension sign (engorgement of the venous sinus).
     #[serde(default)]
     pub venous_distension: Option<bool>,
+    /// Why `venous_distension` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venous_distension_status: Option<FieldStatus>,
     /// Pachymeningeal enhancement (Bern definition: smooth diffuse dural enhancement).
     #[serde(default)]
     pub pachymeningeal_enhancement: Option<bool>,
+    /// Why `pachymeningeal_enhancement` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pachymeningeal_enhancement_status: Option<FieldStatus>,
     /// Diffuse dural enhancement by the Japanese 低髄液圧症 definition (bilateral, continuous
     /// ≥ 3 cm, brighter than cortex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dural_enhancement_jp: Option<bool>,
+    /// Why `dural_enhancement_jp` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dural_enhancement_jp_status: Option<FieldStatus>,
     /// Subdural fluid collection.
     #[serde(default)]
     pub subdural_fluid: Option<bool>,
+    /// Why `subdural_fluid` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdural_fluid_status: Option<FieldStatus>,
     /// Optic nerve sheath diameter.
     #[serde(default)]
     pub onsd_mm: Option<LeftRight<Mm>>,
-    /// Why some values are `null`: key = field name (e.g. `"mamillopontine_distance_mm"`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub field_status: BTreeMap<String, FieldStatus>,
+    /// Why `onsd_mm` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onsd_status: Option<FieldStatus>,
     /// Automatic or reader-entered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+}
+
+impl Brain {
+    /// The `*_status` sibling of a value, by the value's JSON key (e.g.
+    /// `"mamillopontine_distance_mm"`).
+    pub fn status_of(&self, key: &str) -> Option<&FieldStatus> {
+        match key {
+            "mamillopontine_distance_mm" => self.mamillopontine_distance_status.as_ref(),
+            "pontomesencephalic_angle_deg" => self.pontomesencephalic_angle_status.as_ref(),
+            "suprasellar_cistern_mm" => self.suprasellar_cistern_status.as_ref(),
+            "prepontine_cistern_mm" => self.prepontine_cistern_status.as_ref(),
+            "tonsil_below_mcrae_mm" => self.tonsil_below_mcrae_status.as_ref(),
+            "venous_distension" => self.venous_distension_status.as_ref(),
+            "pachymeningeal_enhancement" => self.pachymeningeal_enhancement_status.as_ref(),
+            "dural_enhancement_jp" => self.dural_enhancement_jp_status.as_ref(),
+            "subdural_fluid" => self.subdural_fluid_status.as_ref(),
+            "onsd_mm" => self.onsd_status.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// A value a reader changed: the reader's value wins, the automatic one is kept here.
