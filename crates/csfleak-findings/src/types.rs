@@ -8,7 +8,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Date, Deg, Hours, Hu, Level, Ml, Mm, Pct};
+use crate::{Counts, Date, Deg, Hours, Hu, Level, Ml, Mm, Pct};
 
 /// Presence of a finding: the status vocabulary used everywhere.
 #[derive(
@@ -396,10 +396,10 @@ pub struct TimePoint {
     pub view: NmView,
     /// Counts in the CSF-space ROI.
     #[serde(default)]
-    pub csf_counts: Option<f64>,
+    pub csf_counts: Option<Counts>,
     /// Counts in the bladder ROI.
     #[serde(default)]
-    pub bladder_counts: Option<f64>,
+    pub bladder_counts: Option<Counts>,
 }
 
 /// 24-hour RI retention (residual rate).
