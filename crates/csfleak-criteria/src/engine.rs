@@ -93,6 +93,14 @@ fn span_of(from: Option<Level>, to: Option<Level>) -> Option<(u8, u8)> {
     }
 }
 
+/// A cisternography section with `status: "absent"` that still carries measurements.
+fn analysed_without_findings(c: &csfleak_findings::Cisternography) -> bool {
+    !c.time_points.is_empty()
+        || c.retention_24h.is_some()
+        || c.early_bladder_h.is_some()
+        || c.convexity_activity_24h.is_some()
+}
+
 fn tri_or(values: &[Option<bool>]) -> Option<bool> {
     if values.contains(&Some(true)) {
         Some(true)
@@ -480,7 +488,17 @@ impl Cx<'_> {
             return out;
         };
         match ci.status {
-            Status::Absent => return out,
+            Status::Absent => {
+                // `absent` with measurements = analysed, no abnormal RI finding; without any
+                // data = no cisternography in the study (docs/criteria.md).
+                if analysed_without_findings(ci) {
+                    self.done.cisternography = true;
+                    if !ci.accumulations.is_empty() {
+                        self.warnings.push("cisternography: status is absent but accumulations are listed; they were ignored".to_owned());
+                    }
+                }
+                return out;
+            }
             Status::NotAssessable => {
                 self.not_assessable("cisternography", ci.reason.as_deref());
                 return out;
@@ -773,11 +791,10 @@ impl Cx<'_> {
         } else {
             "raw"
         };
-        let ci = self
-            .f
-            .cisternography
-            .as_ref()
-            .filter(|c| c.status == Status::Present);
+        let ci = self.f.cisternography.as_ref().filter(|c| {
+            c.status == Status::Present
+                || (c.status == Status::Absent && analysed_without_findings(c))
+        });
         let Some(ci) = ci else {
             return Gl2007 {
                 ri_positive: None,
@@ -802,7 +819,7 @@ impl Cx<'_> {
             }
             None => Some(false),
         };
-        let extrathecal = Some(!ci.accumulations.is_empty());
+        let extrathecal = Some(ci.status == Status::Present && !ci.accumulations.is_empty());
         let ret = ci.retention_24h.as_ref();
         let value = ret.and_then(|r| {
             if p.ri_retention_use_decay_corrected {

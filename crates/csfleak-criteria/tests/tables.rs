@@ -946,3 +946,21 @@ fn ichd3_without_onset_date_and_dated_puncture_is_undetermined() {
             .any(|m| m.contains("headache_onset_date"))
     );
 }
+
+#[test]
+fn cisternography_absent_with_measurements_is_an_analysed_negative_study() {
+    let a = run(
+        json!({"brain": {}, "spine": {"epidural_fluid": {"status": "absent"}},
+            "cisternography": {"status": "absent", "retention_24h": {"raw_pct": 45.0}, "convexity_activity_24h": true}}),
+        json!({}),
+    );
+    assert!(a.mhlw2011.findings.is_empty());
+    assert_eq!(a.gl2007.ri_positive, Some(false));
+    assert_eq!(a.flowchart.next_step, "consider_other_diseases");
+    let a = run(
+        json!({"brain": {}, "spine": {"epidural_fluid": {"status": "absent"}}, "cisternography": {"status": "absent"}}),
+        json!({}),
+    );
+    assert_eq!(a.gl2007.ri_positive, None);
+    assert_eq!(a.flowchart.next_step, "ri_cisternography_or_ct_myelography");
+}
