@@ -169,6 +169,27 @@ mod tests {
     }
 
     #[test]
+    fn not_assessable_constructors_serialize_status_and_reason() {
+        let f = Findings {
+            spine: Some(Spine {
+                epidural_fluid: Some(EpiduralFluid::not_assessable("no fat-suppressed T2")),
+                ..Spine::default()
+            }),
+            cisternography: Some(Cisternography::not_assessable("no 24 h image")),
+            ..Findings::new("0.1.0")
+        };
+        let v = serde_json::to_value(&f).unwrap();
+        assert_eq!(v["spine"]["epidural_fluid"]["status"], "not_assessable");
+        assert_eq!(
+            v["spine"]["epidural_fluid"]["reason"],
+            "no fat-suppressed T2"
+        );
+        assert_eq!(v["cisternography"]["reason"], "no 24 h image");
+        assert_eq!(v["tool_version"], "0.1.0");
+        assert_eq!(v["ct_myelography"], serde_json::Value::Null);
+    }
+
+    #[test]
     fn roundtrip_and_version_check() {
         let f = Findings::default();
         let back = Findings::from_json_str(&f.to_json_pretty()).unwrap();

@@ -663,6 +663,60 @@ pub struct Findings {
     pub reader_overrides: Vec<ReaderOverride>,
 }
 
+impl Findings {
+    /// An empty document written by `tool_version` (no modality sections yet).
+    pub fn new(tool_version: impl Into<String>) -> Self {
+        Self {
+            tool_version: Some(tool_version.into()),
+            ..Self::default()
+        }
+    }
+}
+
+impl EpiduralFluid {
+    /// Not assessable, with the reason.
+    pub fn not_assessable(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::NotAssessable,
+            reason: Some(reason.into()),
+            collections: Vec::new(),
+            contrast_series_available: None,
+            provenance: None,
+        }
+    }
+}
+
+impl EpiduralContrast {
+    /// Not assessable, with the reason.
+    pub fn not_assessable(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::NotAssessable,
+            reason: Some(reason.into()),
+            sites: Vec::new(),
+            provenance: None,
+        }
+    }
+}
+
+impl Cisternography {
+    /// Not assessable, with the reason.
+    pub fn not_assessable(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::NotAssessable,
+            reason: Some(reason.into()),
+            time_points: Vec::new(),
+            retention_24h: None,
+            retention_24h_status: None,
+            early_bladder_h: None,
+            convexity_activity_24h: None,
+            convexity_activity_24h_status: None,
+            accumulations: Vec::new(),
+            injection_route: None,
+            provenance: None,
+        }
+    }
+}
+
 impl Default for Findings {
     fn default() -> Self {
         Self {
