@@ -26,7 +26,8 @@ pub enum Confidence {
     U,
 }
 
-/// Metadata of one rule.
+/// Metadata of one rule, following the criterion template: what it checks (`text`), the
+/// threshold, the source and when it is not assessable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleMeta {
@@ -36,8 +37,14 @@ pub struct RuleMeta {
     pub source: String,
     /// Confidence tag.
     pub confidence: Confidence,
-    /// What the rule says.
+    /// What the rule checks and what it yields.
     pub text: String,
+    /// Threshold(s) and comparison, with the parameter name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<String>,
+    /// When the rule cannot be applied (the input is then listed as not assessable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_assessable_when: Option<String>,
 }
 
 /// A tri-state condition on an `Option<bool>` input.
@@ -352,6 +359,27 @@ mod tests {
             r.meta("MHLW2011-B-RI1-CF").map(|m| m.confidence),
             Some(Confidence::V)
         );
+    }
+
+    #[test]
+    fn threshold_rules_name_their_parameter() {
+        let r = RuleSet::builtin();
+        for (id, param) in [
+            ("GL2007-RI-retention", "ri_retention_threshold_pct"),
+            ("GL2007-RI-bladder", "early_bladder_h_gl2007"),
+            ("MHLW2011-B3-early-bladder", "early_bladder_h_mhlw"),
+            ("MHLW2011-IH-definitive", "csf_pressure_low_mmh2o_jp"),
+            ("ICHD3-7.2", "csf_pressure_low_mmh2o_ichd3"),
+            ("BERN2019-score", "bern_mamillopontine_mm"),
+            ("MHLW2011-DX-same-site", "same_site_tolerance_levels"),
+            ("MHLW2011-C-puncture-site", "puncture_tolerance_levels"),
+        ] {
+            let t = r
+                .meta(id)
+                .and_then(|m| m.threshold.clone())
+                .unwrap_or_default();
+            assert!(t.contains(param), "{id}: {t}");
+        }
     }
 
     #[test]
