@@ -47,8 +47,8 @@ pub fn open_full(path: &Path) -> Result<DicomFile> {
     open_impl(path, None)
 }
 
-/// Bytes read first when only the header is wanted; most headers are far smaller.
-const HEADER_PREFIX: u64 = 256 * 1024;
+/// Bytes read first to check the element lengths; most headers are far smaller.
+const PREFIX: u64 = 256 * 1024;
 
 fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
     let io = |source| Error::Io {
@@ -57,11 +57,11 @@ fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
     };
     let file_len = std::fs::metadata(path).map_err(io)?.len();
     let header_only = until.is_some();
-    let mut bytes = if header_only && file_len > HEADER_PREFIX {
+    let mut bytes = if file_len > PREFIX {
         let mut buf = Vec::new();
         std::fs::File::open(path)
             .map_err(io)?
-            .take(HEADER_PREFIX)
+            .take(PREFIX)
             .read_to_end(&mut buf)
             .map_err(io)?;
         buf
@@ -71,7 +71,10 @@ fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
     // dicom-rs allocates every value at its declared length before reading it: refuse lengths
     // the file cannot hold, so a corrupt header never costs more memory than the file's size
     let mut check = check_lengths(&bytes, file_len, header_only);
-    if check == Check::NeedMore {
+    if check == Check::NeedMore
+        || matches!(check, Check::PixelDataEnds(end) if end < file_len && !header_only)
+    {
+        // an element crosses the prefix, or something follows the pixel data: check it all
         bytes = std::fs::read(path).map_err(io)?;
         check = check_lengths(&bytes, file_len, header_only);
     }
@@ -82,19 +85,21 @@ fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
             path: path.to_path_buf(),
         });
     }
+    let in_memory = u64::try_from(bytes.len()).is_ok_and(|n| n >= file_len);
     let mut options = OpenFileOptions::new();
     if let Some(tag) = until {
         options = options.read_until(tag);
     }
-    let parsed = if header_only {
-        options.open_file(path)
-    } else {
+    // a large file is read by the parser straight into its values, without a copy in memory
+    let parsed = if in_memory {
         options.from_reader(bytes.as_slice())
+    } else {
+        options.open_file(path)
     };
     let mut file = match parsed {
         Ok(file) => file,
         Err(first) => {
-            if header_only && u64::try_from(bytes.len()).is_ok_and(|n| n < file_len) {
+            if !in_memory {
                 bytes = std::fs::read(path).map_err(io)?;
             }
             fallback(path, &bytes, until, first)?
@@ -113,6 +118,8 @@ enum Check {
     Ok,
     /// The bytes given end before the walk could finish; read the whole file.
     NeedMore,
+    /// A prefix was checked up to defined-length Pixel Data, whose value ends at this offset.
+    PixelDataEnds(u64),
     Bad(String),
 }
 
@@ -140,7 +147,8 @@ fn locate_dataset(bytes: &[u8]) -> (LenientMeta, usize, Option<Encoding>) {
 }
 
 /// Walk the element headers (into sequences and items, over values) and check that no
-/// declared length exceeds what is left of the file. With `header_only`, stop at Pixel Data.
+/// declared length exceeds what is left of the file. With `header_only`, stop at Pixel Data;
+/// on a prefix of the file, stop after checking defined-length Pixel Data.
 fn check_lengths(bytes: &[u8], file_len: u64, header_only: bool) -> Check {
     let (_, mut pos, encoding) = locate_dataset(bytes);
     // deflated or undetectable data sets are left to the parser
@@ -241,6 +249,9 @@ fn check_lengths(bytes: &[u8], file_len: u64, header_only: bool) -> Check {
                 "element ({group:04X},{element:04X}) declares {len} bytes, {} remain in the file",
                 remaining_after(header)
             ));
+        }
+        if tag == tags::PIXEL_DATA && is_prefix {
+            return Check::PixelDataEnds((pos + header) as u64 + u64::from(len));
         }
         let is_sequence = match vr {
             Some(vr) => vr == VR::SQ,

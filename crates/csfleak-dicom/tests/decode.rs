@@ -129,7 +129,10 @@ fn rescale_slope_and_intercept_apply_in_f64() {
     let mut o = image(1, 3, 1, (16, 16), true);
     put_str(&mut o, tags::RESCALE_SLOPE, VR::DS, "2.5");
     put_str(&mut o, tags::RESCALE_INTERCEPT, VR::DS, "-1024");
-    put_pixels(&mut o, le16(&[0, 400, (-8i16).cast_unsigned()]));
+    put_pixels(
+        &mut o,
+        le16(&[0, 400, u16::from_ne_bytes((-8i16).to_ne_bytes())]),
+    );
     let path = write(dir.path(), "ct.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
     assert_eq!(
         decode_file(&path).unwrap().values,
@@ -185,7 +188,7 @@ fn thirty_two_bit_signed_and_unsigned() {
     put_pixels(&mut o, raw);
     let path = write(dir.path(), "u32.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
     let v = decode_file(&path).unwrap().values;
-    assert_eq!(v[0], (-70_000i32).cast_unsigned() as f32);
+    assert_eq!(v[0], u32::from_ne_bytes((-70_000i32).to_ne_bytes()) as f32);
     assert_eq!(v[1], 1_048_576.0);
 }
 
