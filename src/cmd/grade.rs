@@ -164,7 +164,13 @@ fn yes_no(v: Option<bool>) -> &'static str {
 fn summary(a: &Assessment) -> String {
     let mut s = String::new();
     let m = &a.mhlw2011;
-    let _ = writeln!(s, "rules: {}", a.rules_version);
+    let _ = writeln!(
+        s,
+        "rules: {} (same-site tolerance {} level(s), puncture/catheter tolerance {} level(s))",
+        a.rules_version,
+        a.parameters.same_site_tolerance_levels,
+        a.parameters.puncture_tolerance_levels
+    );
     let _ = writeln!(
         s,
         "MHLW 2011 脳脊髄液漏出症 (CSF leak): {}",

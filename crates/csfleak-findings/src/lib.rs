@@ -189,6 +189,25 @@ mod tests {
         assert_eq!(v["ct_myelography"], serde_json::Value::Null);
     }
 
+    /// The published copy `schema/findings.schema.json` is what this build generates
+    /// (`UPDATE_SCHEMA=1 cargo test -p csfleak-findings` rewrites it).
+    #[test]
+    fn published_schema_is_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/findings.schema.json");
+        let mut now = serde_json::to_string_pretty(&findings_schema()).unwrap();
+        now.push('\n');
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &now).unwrap();
+        }
+        let published = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            published == now,
+            "{} is stale: run UPDATE_SCHEMA=1 cargo test -p csfleak-findings",
+            path.display()
+        );
+    }
+
     #[test]
     fn roundtrip_and_version_check() {
         let f = Findings::default();
