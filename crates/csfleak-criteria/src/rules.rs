@@ -200,6 +200,13 @@ pub struct Params {
     pub sih_puncture_exclusion_days: i64,
 }
 
+impl Default for Params {
+    /// The parameters of the built-in rule set.
+    fn default() -> Self {
+        RuleSet::builtin().params
+    }
+}
+
 /// A complete rule set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -348,6 +355,7 @@ mod tests {
     fn builtin_rules_parse() {
         let r = RuleSet::builtin();
         assert_eq!(r.params.same_site_tolerance_levels, 1);
+        assert_eq!(Params::default(), r.params);
         assert_eq!(r.params.ri_retention_threshold_pct, 30.0);
         assert_eq!(r.spinal_mri_table.len(), 4);
         assert_eq!(r.ri_table.len(), 9);
