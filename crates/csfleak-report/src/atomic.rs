@@ -45,6 +45,68 @@ pub(crate) fn write_atomically(
     Ok(())
 }
 
+/// A file being written under a temporary name; [`AtomicFile::commit`] renames it into place,
+/// dropping it without a commit removes it.
+pub(crate) struct AtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    writer: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Create the temporary sibling of `dest`.
+    pub(crate) fn create(dest: &Path) -> Result<Self> {
+        let tmp = temp_sibling(dest);
+        let file = File::create(&tmp).map_err(|source| Error::Io {
+            path: dest.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            tmp,
+            dest: dest.to_path_buf(),
+            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+        })
+    }
+
+    /// The destination path.
+    pub(crate) fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// The buffered writer.
+    pub(crate) fn writer(&mut self) -> &mut BufWriter<File> {
+        self.writer
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("the writer is only taken by commit"))
+    }
+
+    /// Flush and rename into place.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        let io_err = |source| Error::Io {
+            path: self.dest.clone(),
+            source,
+        };
+        let result = match self.writer.take() {
+            Some(mut w) => w.flush(),
+            None => Ok(()),
+        }
+        .and_then(|()| std::fs::rename(&self.tmp, &self.dest));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        result.map_err(io_err)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        // Still holding the writer means no successful commit: remove the partial file.
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,15 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
+    /// A value the chosen data type cannot hold (see [`nifti::NiftiStream`]); retry with
+    /// `float32`.
+    #[error("cannot write {}: a value does not fit {stored}", path.display())]
+    Unrepresentable {
+        /// The output file.
+        path: PathBuf,
+        /// The data type that was chosen.
+        stored: &'static str,
+    },
     /// File system error while writing.
     #[error("i/o error writing {}", path.display())]
     Io {

@@ -33,7 +33,7 @@ use flate2::write::GzEncoder;
 use glam::{DAffine3, DMat3, DQuat, DVec3};
 use serde::Serialize;
 
-use crate::atomic::write_atomically;
+use crate::atomic::{AtomicFile, write_atomically};
 use crate::{Error, Result};
 
 /// How voxel values are stored in the file.
@@ -337,7 +337,16 @@ fn write_values<W: Write + ?Sized>(
     values: &[f32],
     stored: StoredType,
 ) -> std::io::Result<()> {
-    let mut buf: Vec<u8> = Vec::new();
+    write_values_buffered(w, values, stored, &mut Vec::new())
+}
+
+/// [`write_values`] with a reusable conversion buffer.
+fn write_values_buffered<W: Write + ?Sized>(
+    w: &mut W,
+    values: &[f32],
+    stored: StoredType,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
     for chunk in values.chunks(CHUNK) {
         buf.clear();
         match stored {
@@ -357,7 +366,7 @@ fn write_values<W: Write + ?Sized>(
                 }
             }
         }
-        w.write_all(&buf)?;
+        w.write_all(buf)?;
     }
     Ok(())
 }
@@ -500,6 +509,161 @@ pub fn write_planar(path: &Path, image: &PlanarImage, opts: &NiftiOptions) -> Re
         compressed,
         sform_ras: None,
     })
+}
+
+/// Where a [`NiftiStream`] writes: plain or through gzip.
+enum Sink {
+    Plain(AtomicFile),
+    Gzip(GzEncoder<AtomicFile>),
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer().flush()
+    }
+}
+
+/// A NIfTI file of a 3D grid written slab by slab, so that a large series never has to be in
+/// memory at once: [`NiftiStream::create`] writes the header, [`NiftiStream::write`] appends
+/// voxels in storage order (`i` fastest, then `j`, then `k`), [`NiftiStream::finish`] checks
+/// the count and renames the file into place. Dropped without `finish`, nothing is left behind.
+///
+/// The data type is chosen up front. With [`StoredType::Int16`], a value that is not an integer
+/// in `-32768..=32767` makes `write` return [`Error::Unrepresentable`]; the caller then starts
+/// again with [`StoredType::Float32`] (the partial file is discarded).
+pub struct NiftiStream {
+    sink: Sink,
+    path: PathBuf,
+    stored: StoredType,
+    dims: Vec<usize>,
+    sform: DAffine3,
+    expected: usize,
+    written: usize,
+    buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for NiftiStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NiftiStream")
+            .field("path", &self.path)
+            .field("stored", &self.stored)
+            .field("written", &self.written)
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NiftiStream {
+    /// Start a file for a grid (header with sform and qform as [`write_volume`] writes them).
+    pub fn create(
+        path: &Path,
+        geometry: &Geometry,
+        stored: StoredType,
+        opts: &NiftiOptions,
+    ) -> Result<Self> {
+        let spec = grid_spec(geometry, stored);
+        let header = header_bytes(&spec, path)?;
+        let file = AtomicFile::create(path)?;
+        let mut sink = if wants_gzip(path, opts) {
+            let level = opts.gzip_level.unwrap_or(1).min(9);
+            Sink::Gzip(GzEncoder::new(file, Compression::new(level)))
+        } else {
+            Sink::Plain(file)
+        };
+        let w: &mut dyn Write = match &mut sink {
+            Sink::Plain(f) => f,
+            Sink::Gzip(g) => g,
+        };
+        w.write_all(&header).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            sink,
+            path: path.to_path_buf(),
+            stored,
+            expected: geometry.len(),
+            dims: spec.dims,
+            sform: spec.sform.unwrap_or(DAffine3::IDENTITY),
+            written: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// The stored data type.
+    pub fn stored(&self) -> StoredType {
+        self.stored
+    }
+
+    /// Append voxels in storage order.
+    pub fn write(&mut self, values: &[f32]) -> Result<()> {
+        if self.written + values.len() > self.expected {
+            return Err(Error::InvalidInput {
+                path: self.path.clone(),
+                detail: format!(
+                    "{} voxels written, the grid has {}",
+                    self.written + values.len(),
+                    self.expected
+                ),
+            });
+        }
+        if self.stored == StoredType::Int16 && !fits_i16(values) {
+            return Err(Error::Unrepresentable {
+                path: self.path.clone(),
+                stored: "int16",
+            });
+        }
+        let stored = self.stored;
+        let mut buf = std::mem::take(&mut self.buf);
+        let w: &mut dyn Write = match &mut self.sink {
+            Sink::Plain(f) => f,
+            Sink::Gzip(g) => g,
+        };
+        let result = write_values_buffered(w, values, stored, &mut buf);
+        self.buf = buf;
+        result.map_err(|source| Error::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.written += values.len();
+        Ok(())
+    }
+
+    /// Check that the whole grid was written, finish the gzip stream and rename into place.
+    pub fn finish(self) -> Result<WrittenNifti> {
+        if self.written != self.expected {
+            return Err(Error::InvalidInput {
+                path: self.path.clone(),
+                detail: format!(
+                    "{} voxels written, the grid has {}",
+                    self.written, self.expected
+                ),
+            });
+        }
+        let path = self.path;
+        let (file, compressed) = match self.sink {
+            Sink::Plain(f) => (f, false),
+            Sink::Gzip(g) => (
+                g.finish().map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?,
+                true,
+            ),
+        };
+        debug_assert_eq!(file.dest(), path.as_path());
+        file.commit()?;
+        Ok(WrittenNifti {
+            path,
+            data_type: self.stored,
+            dims: self.dims,
+            compressed,
+            sform_ras: Some(affine_rows(&self.sform)),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -748,5 +912,85 @@ mod tests {
         let e = write_volume(&path, &v, &NiftiOptions::default()).unwrap_err();
         assert!(e.to_string().contains("32767"), "{e}");
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn stream_writes_the_same_bytes_as_write_volume() {
+        let v = ramp(oblique_non_square(), 2.0);
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.nii", "a.nii.gz"] {
+            let whole = dir.path().join(format!("whole-{name}"));
+            let streamed = dir.path().join(format!("stream-{name}"));
+            write_volume(&whole, &v, &NiftiOptions::default()).unwrap();
+            let mut s = NiftiStream::create(
+                &streamed,
+                v.geometry(),
+                StoredType::Int16,
+                &NiftiOptions::default(),
+            )
+            .unwrap();
+            // Uneven slabs: 3 values, then a slice and a half, then the rest.
+            let all = v.data().as_slice().unwrap();
+            let slice = 7 * 5;
+            s.write(&all[..3]).unwrap();
+            s.write(&all[3..3 + slice + slice / 2]).unwrap();
+            s.write(&all[3 + slice + slice / 2..]).unwrap();
+            let w = s.finish().unwrap();
+            assert_eq!(w.data_type, StoredType::Int16);
+            assert_eq!(w.compressed, name.ends_with("gz"));
+            let read = |p: &Path| {
+                ReaderOptions::new()
+                    .read_file(p)
+                    .unwrap()
+                    .into_volume()
+                    .into_ndarray::<f32>()
+                    .unwrap()
+            };
+            assert_eq!(read(&whole), read(&streamed));
+            if !w.compressed {
+                assert_eq!(
+                    std::fs::read(&whole).unwrap(),
+                    std::fs::read(&streamed).unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stream_refuses_what_int16_cannot_hold_and_leaves_nothing() {
+        let v = ramp(oblique_non_square(), 0.5);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.nii.gz");
+        let mut s = NiftiStream::create(
+            &path,
+            v.geometry(),
+            StoredType::Int16,
+            &NiftiOptions::default(),
+        )
+        .unwrap();
+        let e = s.write(v.data().as_slice().unwrap()).unwrap_err();
+        assert!(matches!(e, Error::Unrepresentable { .. }), "{e}");
+        drop(s);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // Too few voxels: finish fails and removes the partial file.
+        let mut s = NiftiStream::create(
+            &path,
+            v.geometry(),
+            StoredType::Float32,
+            &NiftiOptions::default(),
+        )
+        .unwrap();
+        s.write(&[1.0, 2.0]).unwrap();
+        assert!(s.finish().is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // Too many: refused at once.
+        let mut s = NiftiStream::create(
+            &path,
+            v.geometry(),
+            StoredType::Float32,
+            &NiftiOptions::default(),
+        )
+        .unwrap();
+        assert!(s.write(&vec![0.0; v.geometry().len() + 1]).is_err());
     }
 }
