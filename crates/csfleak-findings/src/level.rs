@@ -302,6 +302,28 @@ mod tests {
     }
 
     #[test]
+    fn every_level_roundtrips_in_order() {
+        let mut all = Vec::new();
+        for i in 0..Vertebra::COUNT {
+            let v = Vertebra::from_index(i).unwrap();
+            assert_eq!(Vertebra::new(v.region(), v.number()), Some(v));
+            all.push(Level::Vertebra(v));
+            if v.next().is_some() {
+                all.push(Level::Disc(v));
+            }
+        }
+        assert_eq!(all.len(), 29 + 28);
+        for w in all.windows(2) {
+            assert!(w[0] < w[1], "{} < {}", w[0], w[1]);
+        }
+        for l in &all {
+            assert_eq!(l.to_string().parse::<Level>().unwrap(), *l);
+            assert_eq!(l.distance(*l), 0);
+        }
+        assert_eq!(Vertebra::from_index(Vertebra::COUNT), None);
+    }
+
+    #[test]
     fn rejects_bad_levels() {
         for s in [
             "", "L6", "C0", "T13", "X1", "L3/5", "L4/3", "S5/6", "L", "4", "L3/", "L123",
