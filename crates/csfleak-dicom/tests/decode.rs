@@ -452,3 +452,97 @@ fn not_dicom_and_missing_files_are_errors_naming_the_file() {
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("missing.dcm"));
 }
+
+/// Overwrite the 4-byte length that follows the first occurrence of `header` in the file.
+fn patch_length(path: &Path, header: &[u8], len: u32) {
+    let mut bytes = std::fs::read(path).expect("read back");
+    let at = bytes
+        .windows(header.len())
+        .position(|w| w == header)
+        .expect("element header present")
+        + header.len();
+    bytes[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    std::fs::write(path, bytes).expect("rewrite");
+}
+
+#[test]
+fn corrupt_element_lengths_are_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Pixel Data declaring 2 GiB in a small file
+    let mut o = image(2, 2, 1, (16, 16), false);
+    put_pixels(&mut o, le16(&[1, 2, 3, 4]));
+    let path = write(dir.path(), "pixlen.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    patch_length(
+        &path,
+        &[0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0],
+        0x8000_0000,
+    );
+    let err = open_full(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Invalid {
+                what: "element length",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("pixlen.dcm"));
+    // the header alone is still readable
+    assert!(open_header(&path).is_ok());
+
+    // an unlimited-text value nested in a sequence item, before Pixel Data
+    let mut o = image(2, 2, 1, (16, 16), false);
+    let mut item = InMemDicomObject::new_empty();
+    put_str(&mut item, tags::TEXT_VALUE, VR::UT, "fine");
+    o.put(DataElement::new(
+        tags::CONTENT_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![item]),
+    ));
+    put_pixels(&mut o, le16(&[1, 2, 3, 4]));
+    let path = write(dir.path(), "nested.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    patch_length(
+        &path,
+        &[0x40, 0x00, 0x60, 0xA1, b'U', b'T', 0, 0],
+        0xFFFF_FFF0,
+    );
+    for result in [open_header(&path), open_full(&path)] {
+        assert!(
+            matches!(
+                result,
+                Err(Error::Invalid {
+                    what: "element length",
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+    }
+}
+
+#[test]
+fn file_cut_inside_the_header_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(2, 2, 1, (16, 16), false);
+    put_str(
+        &mut o,
+        tags::SERIES_DESCRIPTION,
+        VR::LO,
+        "a description long enough",
+    );
+    put_pixels(&mut o, le16(&[1, 2, 3, 4]));
+    let path = write(dir.path(), "cut.dcm", o, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    let bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"a de")
+        .expect("description present");
+    std::fs::write(&path, &bytes[..at + 3]).unwrap();
+    for result in [open_header(&path), open_full(&path)] {
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("cut.dcm"), "{err}");
+    }
+    assert!(decode_file(&path).is_err());
+}
