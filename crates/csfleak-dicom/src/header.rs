@@ -141,22 +141,6 @@ pub(crate) enum NotImage {
 /// The largest frame count accepted from a header before the file's size is known to back it.
 const MAX_FRAMES: usize = 1 << 20;
 
-/// Open a header with the shared opener, falling back to a plain read while it is being written.
-pub(crate) fn open_header_any(path: &Path) -> Result<DicomFile> {
-    match crate::open_header(path) {
-        Err(Error::Unsupported {
-            what: "operation", ..
-        }) => dicom_object::OpenFileOptions::new()
-            .read_until(tags::PIXEL_DATA)
-            .open_file(path)
-            .map_err(|e| Error::Read {
-                path: path.to_path_buf(),
-                source: Box::new(e),
-            }),
-        other => other,
-    }
-}
-
 /// Read and parse one file's header.
 pub(crate) fn read_file_header(path: &Path, rel_path: &Path) -> Result<FileHeader, NotImage> {
     if path
@@ -165,7 +149,7 @@ pub(crate) fn read_file_header(path: &Path, rel_path: &Path) -> Result<FileHeade
     {
         return Err(NotImage::Dicomdir);
     }
-    let file = open_header_any(path).map_err(NotImage::Unreadable)?;
+    let file = crate::open_header(path).map_err(NotImage::Unreadable)?;
     parse_header(&file, path, rel_path)
 }
 

@@ -16,7 +16,7 @@ use crate::header::{get_i64, get_str};
 use crate::meta::SeriesMeta;
 use crate::quality::QualityFlag;
 use crate::series::{Series, SeriesLayout};
-use crate::{DecodedPixels, DicomFile, Error, Result};
+use crate::{DicomFile, Error, Result};
 
 /// A loaded series: voxels (or frames), metadata and caveats.
 #[derive(Debug, Clone)]
@@ -242,9 +242,9 @@ fn fill_from_file(
     series: &Series,
     targets: Vec<(usize, &mut [f32])>,
 ) -> Result<bool> {
-    let file = open_full_any(path).map_err(|e| relabel(e, rel))?;
+    let file = crate::open_full(path).map_err(|e| relabel(e, rel))?;
     check_pixel_length(&file, rel)?;
-    let px = decode_any(&file, path).map_err(|e| relabel(e, rel))?;
+    let px = crate::decode_pixels(&file, path).map_err(|e| relabel(e, rel))?;
     if px.rows != series.rows || px.cols != series.cols {
         return Err(Error::Invalid {
             what: "image size",
@@ -316,53 +316,6 @@ fn relabel(e: Error, rel: &Path) -> Error {
         },
         other => other,
     }
-}
-
-/// Whether an error is the placeholder of a contract function not landed yet.
-fn is_placeholder(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Unsupported {
-            what: "operation",
-            ..
-        }
-    )
-}
-
-fn open_full_any(path: &Path) -> Result<DicomFile> {
-    match crate::open_full(path) {
-        Err(e) if is_placeholder(&e) => dicom_object::open_file(path).map_err(|e| Error::Read {
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        }),
-        other => other,
-    }
-}
-
-fn decode_any(file: &DicomFile, path: &Path) -> Result<DecodedPixels> {
-    match crate::decode_pixels(file, path) {
-        Err(e) if is_placeholder(&e) => fallback_decode(file, path),
-        other => other,
-    }
-}
-
-/// Interim decoder through dicom-pixeldata's own conversion, used only until the crate's
-/// hand-written decoder lands.
-fn fallback_decode(file: &DicomFile, path: &Path) -> Result<DecodedPixels> {
-    use dicom_pixeldata::PixelDecoder;
-    let wrap = |e: dicom_pixeldata::Error| Error::Read {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    };
-    let pd = file.decode_pixel_data().map_err(wrap)?;
-    let values = pd.to_vec::<f32>().map_err(wrap)?;
-    Ok(DecodedPixels {
-        frames: usize::try_from(pd.number_of_frames()).unwrap_or(0),
-        rows: usize::try_from(pd.rows()).unwrap_or(0),
-        cols: usize::try_from(pd.columns()).unwrap_or(0),
-        samples: usize::from(pd.samples_per_pixel()),
-        values,
-    })
 }
 
 /// Refuse a file whose header promises more pixel bytes than it holds, before anything is
