@@ -1,10 +1,15 @@
 //! `csfleak convert DIR --out OUT`: one NIfTI-1 file plus a JSON sidecar per series.
 //!
-//! Memory: series are converted **one at a time** (scan headers, then load, write and drop each
-//! series before the next), so the peak is about one decoded series (`f32` voxels) plus one
-//! decoded file per worker thread. Inside a series the files are decoded in parallel by
-//! `csfleak-dicom`, which already keeps every core busy; running several series at once would
-//! multiply the peak memory for little gain, so it is not done.
+//! Memory: series are converted **one at a time**, and inside a series the common large case
+//! (a stack of single-frame grey images: CT, 2D MR) is **streamed**: slices are decoded in
+//! parallel a slab at a time (4 per worker thread), in slice order, and appended to the NIfTI
+//! file, so the peak is a few slices rather than the series. The data type is int16 when every
+//! value fits, found out while writing: a value that does not fit restarts the series as
+//! float32 (decoding twice only for series with fractional or out-of-range values). Other
+//! series (multi-frame, colour, planar) are loaded whole with `load_series` (peak about one
+//! series of `f32`) and written with `write_volume` / `write_planar`. Series are not run in
+//! parallel: decoding already keeps every core busy, and parallel series would multiply the
+//! peak memory.
 //!
 //! File names are `<series number>_<description>_<hash of the series UID>`, never patient
 //! data. A failing series is reported with its path and reason, the others are still written,
@@ -16,10 +21,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use csfleak_dicom::{LoadedSeries, NmMeta, Series, SeriesData, SeriesMeta, load_series, scan};
-use csfleak_report::nifti::{self, NiftiOptions, WrittenNifti};
+use csfleak_dicom::{
+    DecodedPixels, NmMeta, QualityFlag, Series, SeriesData, SeriesLayout, SeriesMeta, decode_file,
+    load_series, scan,
+};
+use csfleak_report::nifti::{self, NiftiOptions, NiftiStream, StoredType, WrittenNifti};
 use csfleak_report::sidecar::{output_stem, write_sidecar};
+use csfleak_volume::Geometry;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::UsageError;
@@ -150,17 +160,22 @@ fn unique_stem(used: &mut std::collections::BTreeSet<String>, s: &Series) -> Str
     stem
 }
 
-/// Load, write the NIfTI file and the sidecar of one series; the voxels are dropped on return.
+/// Write the NIfTI file and the sidecar of one series; the voxels are dropped on return.
 fn convert_one(s: &Series, out: &Path, stem: &str, compress: bool) -> anyhow::Result<Converted> {
-    let loaded = load_series(s)?;
     let ext = if compress { "nii.gz" } else { "nii" };
     let path = out.join(format!("{stem}.{ext}"));
     let opts = NiftiOptions::default().with_compress(compress);
-    let nifti = match &loaded.data {
-        SeriesData::Volume(v) => nifti::write_volume(&path, v, &opts)?,
-        SeriesData::Planar(p) => nifti::write_planar(&path, p, &opts)?,
+    let (nifti, flags) = if let Some(g) = streamable(s) {
+        (stream_series(s, &g, &path, &opts)?, s.flags.clone())
+    } else {
+        let loaded = load_series(s)?;
+        let nifti = match &loaded.data {
+            SeriesData::Volume(v) => nifti::write_volume(&path, v, &opts)?,
+            SeriesData::Planar(p) => nifti::write_planar(&path, p, &opts)?,
+        };
+        (nifti, loaded.flags)
     };
-    let sidecar = sidecar_json(s, &loaded, &nifti);
+    let sidecar = sidecar_json(s, &s.meta, &flags, &nifti);
     let removed = write_sidecar(&out.join(format!("{stem}.json")), &sidecar)?;
     debug_assert_eq!(
         removed, 0,
@@ -169,8 +184,83 @@ fn convert_one(s: &Series, out: &Path, stem: &str, compress: bool) -> anyhow::Re
     Ok(Converted {
         label: s.label(),
         nifti,
-        n_flags: loaded.flags.len(),
+        n_flags: flags.len(),
     })
+}
+
+/// The grid of a series that can be streamed: a volume of single-frame grey images, one slice
+/// per file, in slice order.
+fn streamable(s: &Series) -> Option<Geometry> {
+    let g = s.geometry?;
+    let ok = s.layout == SeriesLayout::Volume
+        && s.meta.samples_per_pixel == 1
+        && g.dims == [s.cols, s.rows, s.slices.len()]
+        && s.slices.iter().all(|r| r.frame == 0)
+        && s.instances.iter().all(|i| i.n_frames == 1);
+    ok.then_some(g)
+}
+
+/// Stream a series as int16, or as float32 when a value does not fit.
+fn stream_series(
+    s: &Series,
+    g: &Geometry,
+    path: &Path,
+    opts: &NiftiOptions,
+) -> anyhow::Result<WrittenNifti> {
+    match stream_as(s, g, path, opts, StoredType::Int16) {
+        Err(e)
+            if e.downcast_ref::<csfleak_report::Error>()
+                .is_some_and(|r| matches!(r, csfleak_report::Error::Unrepresentable { .. })) =>
+        {
+            stream_as(s, g, path, opts, StoredType::Float32)
+        }
+        other => other,
+    }
+}
+
+fn stream_as(
+    s: &Series,
+    g: &Geometry,
+    path: &Path,
+    opts: &NiftiOptions,
+    stored: StoredType,
+) -> anyhow::Result<WrittenNifti> {
+    let mut out = NiftiStream::create(path, g, stored, opts)?;
+    let plane = s.rows * s.cols;
+    let slab = (rayon::current_num_threads() * 4).max(1);
+    for refs in s.slices.chunks(slab) {
+        let decoded: Vec<anyhow::Result<DecodedPixels>> = refs
+            .par_iter()
+            .map(|r| {
+                let inst = s
+                    .instances
+                    .get(r.instance)
+                    .context("a slice refers to a file missing from the series")?;
+                let px = decode_file(&inst.path)
+                    .with_context(|| format!("decoding {}", inst.rel_path.display()))?;
+                if px.rows != s.rows
+                    || px.cols != s.cols
+                    || px.samples != 1
+                    || px.values.len() < plane
+                {
+                    anyhow::bail!(
+                        "{}: {}x{} pixels with {} sample(s) decoded, the series has {}x{} grey",
+                        inst.rel_path.display(),
+                        px.cols,
+                        px.rows,
+                        px.samples,
+                        s.cols,
+                        s.rows
+                    );
+                }
+                Ok(px)
+            })
+            .collect();
+        for px in decoded {
+            out.write(&px?.values[..plane])?;
+        }
+    }
+    Ok(out.finish()?)
 }
 
 /// Milliseconds to seconds (BIDS times are in seconds).
@@ -189,8 +279,7 @@ fn put(map: &mut Map<String, Value>, key: &str, value: impl serde::Serialize) {
 }
 
 /// The sidecar: BIDS-like keys at the top level, csfleak's metadata under `"csfleak"`.
-fn sidecar_json(s: &Series, loaded: &LoadedSeries, nifti: &WrittenNifti) -> Value {
-    let m: &SeriesMeta = &loaded.meta;
+fn sidecar_json(s: &Series, m: &SeriesMeta, flags: &[QualityFlag], nifti: &WrittenNifti) -> Value {
     let mut top = Map::new();
     put(&mut top, "Modality", &m.modality);
     put(&mut top, "Manufacturer", &m.manufacturer);
@@ -240,7 +329,7 @@ fn sidecar_json(s: &Series, loaded: &LoadedSeries, nifti: &WrittenNifti) -> Valu
             "series_id": s.id,
             "role": s.role,
             "n_files": s.instances.len(),
-            "quality_flags": loaded.flags,
+            "quality_flags": flags,
             "nifti": {
                 "file": file,
                 "data_type": nifti.data_type,
