@@ -8,6 +8,8 @@
 //! * [`Volume`]: `f32` voxels stored as `Array3` with shape `[k, j, i]` plus a [`Geometry`].
 //! * [`Mask`]: a boolean volume on the same kind of grid.
 //! * [`PlanarImage`]: planar frames (NM whole-body or spot views), `[frame, row, col]`.
+//! * [`Overlay`]: what a measurement wants shown (grey image + masks, lines, points, labels),
+//!   rendered to PNG by `csfleak-report`.
 //! * [`try_alloc`] and [`index_of`]: the audited places where header-derived sizes become
 //!   allocations and floats become indices.
 //!
@@ -32,12 +34,14 @@
 //! ```
 
 mod geometry;
+pub mod overlay;
 mod planar;
 
 pub use geometry::{
     Geometry, Plane, PointLps, VecLps, VoxelIdx, orientation_axes, orientation_normal, ras_from_lps,
 };
 pub use glam::{DAffine3, DMat3, DVec3};
+pub use overlay::Overlay;
 pub use planar::PlanarImage;
 
 use ndarray::Array3;

@@ -1,0 +1,1 @@
+//! csfleak-brain (being written; see docs/STATUS.md).

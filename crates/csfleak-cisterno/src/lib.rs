@@ -1,0 +1,1 @@
+//! csfleak-cisterno (being written; see docs/STATUS.md).

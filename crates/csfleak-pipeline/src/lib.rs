@@ -1,0 +1,1 @@
+//! csfleak-pipeline (being written; see docs/STATUS.md).

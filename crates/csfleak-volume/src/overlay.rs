@@ -1,0 +1,157 @@
+//! Overlay descriptions: what a measurement wants a radiologist to see, without pixels drawn.
+//!
+//! Measurement crates return [`Overlay`]s (a 2D grey image plus coloured masks, lines, points and
+//! labels in that image's pixel coordinates); `csfleak-report` renders them to PNG with one display
+//! convention (window, aspect, radiological left/right, burned-in text). Nothing here does I/O.
+
+use ndarray::Array2;
+
+/// An RGB colour.
+pub type Rgb = [u8; 3];
+
+/// Colours with a fixed meaning across all overlays.
+pub mod colors {
+    use super::Rgb;
+    /// CSF / thecal sac / normal structure outline.
+    pub const SAC: Rgb = [0, 170, 255];
+    /// Abnormal finding (extradural fluid, leak, accumulation).
+    pub const FINDING: Rgb = [255, 60, 60];
+    /// Excluded mimic (venous plexus, Tarlov cyst, root sleeve).
+    pub const MIMIC: Rgb = [255, 200, 0];
+    /// Reference structures (ROIs, landmarks, measuring lines).
+    pub const REFERENCE: Rgb = [60, 220, 90];
+    /// Text and level labels.
+    pub const LABEL: Rgb = [255, 255, 255];
+}
+
+/// A position in an overlay's image: `[row, col]` in pixels (continuous; centres at integers).
+pub type PixelPos = [f64; 2];
+
+/// A coloured region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverlayMask {
+    /// `[row, col]`, same shape as the base image.
+    pub mask: Array2<bool>,
+    /// Colour.
+    pub color: Rgb,
+    /// Legend text.
+    pub label: String,
+    /// Draw only the boundary (true) or fill semi-transparently (false).
+    pub outline_only: bool,
+}
+
+/// A line segment with an optional label at its midpoint (measurements).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverlayLine {
+    /// Start.
+    pub from: PixelPos,
+    /// End.
+    pub to: PixelPos,
+    /// Colour.
+    pub color: Rgb,
+    /// Label, e.g. `"MPD 5.2 mm"`; empty for none.
+    pub label: String,
+}
+
+/// A marked point with an optional label (landmarks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverlayPoint {
+    /// Position.
+    pub at: PixelPos,
+    /// Colour.
+    pub color: Rgb,
+    /// Label; empty for none.
+    pub label: String,
+}
+
+/// Free text placed in the image (e.g. vertebral level labels beside the spine).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverlayText {
+    /// Top-left of the text.
+    pub at: PixelPos,
+    /// The text (ASCII renders everywhere; other characters may render as boxes).
+    pub text: String,
+    /// Colour.
+    pub color: Rgb,
+}
+
+/// A 2D image to show with what was found on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overlay {
+    /// File stem, unique within a study (`[a-z0-9_-]`), e.g. `"spine_sagittal_overview"`.
+    pub name: String,
+    /// Caption shown above or under the image.
+    pub title: String,
+    /// Grey image `[row, col]`.
+    pub base: Array2<f32>,
+    /// Display window `(low, high)` for the base image.
+    pub window: (f32, f32),
+    /// `[row spacing, column spacing]` in mm, for display aspect; `None` for square pixels.
+    pub pixel_spacing_mm: Option<[f64; 2]>,
+    /// Orientation words for the caption, e.g. `"left of image = patient right; top = superior"`.
+    /// The renderer never flips or rotates the image: the producer lays it out for display.
+    pub orientation_note: String,
+    /// Regions.
+    pub masks: Vec<OverlayMask>,
+    /// Lines.
+    pub lines: Vec<OverlayLine>,
+    /// Points.
+    pub points: Vec<OverlayPoint>,
+    /// Texts.
+    pub texts: Vec<OverlayText>,
+}
+
+impl Overlay {
+    /// A new overlay of a grey image with a window and nothing drawn yet.
+    pub fn new(
+        name: impl Into<String>,
+        title: impl Into<String>,
+        base: Array2<f32>,
+        window: (f32, f32),
+    ) -> Self {
+        Self {
+            name: name.into(),
+            title: title.into(),
+            base,
+            window,
+            pixel_spacing_mm: None,
+            orientation_note: String::new(),
+            masks: Vec::new(),
+            lines: Vec::new(),
+            points: Vec::new(),
+            texts: Vec::new(),
+        }
+    }
+
+    /// A window from the 1st and 99th percentiles of the base image (robust to hot pixels).
+    pub fn auto_window(base: &Array2<f32>) -> (f32, f32) {
+        let mut v: Vec<f32> = base.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return (0.0, 1.0);
+        }
+        v.sort_by(f32::total_cmp);
+        let at = |q: f64| {
+            let idx = crate::index_of(((v.len() - 1) as f64 * q).round()).unwrap_or(0);
+            v[idx.min(v.len() - 1)]
+        };
+        let (lo, hi) = (at(0.01), at(0.99));
+        if hi > lo { (lo, hi) } else { (lo, lo + 1.0) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_window_ignores_outliers() {
+        let mut base = Array2::from_shape_fn((10, 10), |(r, c)| (r * 10 + c) as f32);
+        base[[0, 0]] = -1e6;
+        base[[9, 9]] = 1e6;
+        let (lo, hi) = Overlay::auto_window(&base);
+        assert!(lo > -10.0 && lo < 5.0, "{lo}");
+        assert!(hi > 90.0 && hi < 100.0, "{hi}");
+        let flat = Array2::from_elem((3, 3), 5.0_f32);
+        assert_eq!(Overlay::auto_window(&flat), (5.0, 6.0));
+    }
+}
