@@ -286,7 +286,7 @@ fn fill_from_file(
 }
 
 /// Replace an absolute path in an error by the scan-relative one.
-fn relabel(e: Error, rel: &Path) -> Error {
+pub(crate) fn relabel(e: Error, rel: &Path) -> Error {
     match e {
         Error::Read { source, .. } => Error::Read {
             path: rel.to_path_buf(),

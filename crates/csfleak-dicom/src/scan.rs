@@ -135,6 +135,7 @@ impl Scanner {
                     ),
                 }),
                 Err(NotImage::Unreadable(e)) => {
+                    let e = crate::load::relabel(e, &rel);
                     let reason = match e {
                         Error::Read { .. } | Error::Io { .. } => "not_dicom",
                         _ => "invalid_header",

@@ -721,3 +721,191 @@ fn spacing_flags(
 fn index_of_count(x: f64) -> usize {
     csfleak_volume::index_of(x).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::FrameInfo;
+
+    const AXIAL: [f64; 6] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+
+    fn hdr(name: &str, series: &str, ipp: [f64; 3], iop: [f64; 6]) -> FileHeader {
+        FileHeader {
+            path: PathBuf::from(name),
+            rel_path: PathBuf::from(name),
+            sop_instance_uid: format!("{series}.{name}"),
+            instance_number: None,
+            transfer_syntax: "1.2.840.10008.1.2.1".into(),
+            rows: 3,
+            cols: 4,
+            frames: vec![FrameInfo {
+                position: Some(ipp),
+                orientation: Some(iop),
+                pixel_spacing: Some([0.7, 0.5]),
+                echo_time: Some(80.0),
+                temporal: None,
+            }],
+            planar_frames: false,
+            meta: SeriesMeta {
+                modality: "MR".into(),
+                study_instance_uid: "1".into(),
+                series_instance_uid: series.into(),
+                samples_per_pixel: 1,
+                ..SeriesMeta::default()
+            },
+        }
+    }
+
+    fn one(headers: Vec<FileHeader>) -> Series {
+        let mut studies = build_studies(headers);
+        assert_eq!(studies.len(), 1);
+        let mut s = studies.remove(0).series;
+        assert_eq!(
+            s.len(),
+            1,
+            "{:?}",
+            s.iter().map(|x| &x.flags).collect::<Vec<_>>()
+        );
+        s.remove(0)
+    }
+
+    #[test]
+    fn sorted_by_position_not_by_name_or_instance_number() {
+        let zs = [9.0, 0.0, 6.0, 3.0];
+        let headers: Vec<_> = zs
+            .iter()
+            .enumerate()
+            .map(|(n, &z)| {
+                let mut h = hdr(&format!("f{n}"), "s", [0.0, 0.0, z], AXIAL);
+                h.instance_number = Some(i32::try_from(n).unwrap());
+                h
+            })
+            .collect();
+        let s = one(headers);
+        let z: Vec<f64> = s.slices.iter().map(|x| x.position.unwrap().0[2]).collect();
+        assert_eq!(z, vec![0.0, 3.0, 6.0, 9.0]);
+        let g = s.geometry.unwrap();
+        assert_eq!(g.dims, [4, 3, 4]);
+        let [si, sj, sk] = g.spacing_mm();
+        assert!((si - 0.5).abs() < 1e-12 && (sj - 0.7).abs() < 1e-12 && (sk - 3.0).abs() < 1e-12);
+        assert!(s.flags.is_empty());
+    }
+
+    #[test]
+    fn normal_pointing_down_sorts_from_head_to_feet() {
+        // Row x column = [1,0,0] x [0,-1,0] = [0,0,-1]: k increases towards the feet.
+        let iop = [1.0, 0.0, 0.0, 0.0, -1.0, 0.0];
+        let headers: Vec<_> = [0.0, 5.0, 10.0]
+            .iter()
+            .map(|&z| hdr(&format!("z{z}"), "s", [0.0, 0.0, z], iop))
+            .collect();
+        let s = one(headers);
+        let g = s.geometry.unwrap();
+        assert_eq!(g.world_from_voxel.translation.z, 10.0);
+        assert_eq!(g.world_from_voxel.matrix3.z_axis.z, -5.0);
+        assert_eq!(s.meta.plane, Some(ImagePlane::Axial));
+    }
+
+    #[test]
+    fn tilted_stack_keeps_the_shear_and_is_flagged() {
+        // Each slice shifts 1 mm in y per 5 mm in z (gantry tilt ~11 degrees).
+        let headers: Vec<_> = (0..4)
+            .map(|k| {
+                let k = f64::from(k);
+                hdr(&format!("t{k}"), "s", [0.0, k, 5.0 * k], AXIAL)
+            })
+            .collect();
+        let s = one(headers);
+        let g = s.geometry.unwrap();
+        let p = g
+            .world_from_voxel
+            .transform_point3(DVec3::new(0.0, 0.0, 3.0));
+        assert!((p - DVec3::new(0.0, 3.0, 15.0)).length() < 1e-9);
+        assert!(s.flags.iter().any(|f| f.code == "gantry_tilt"));
+    }
+
+    #[test]
+    fn keys_split_echo_size_and_orientation() {
+        let mut hs = Vec::new();
+        for k in 0..2 {
+            let z = f64::from(k);
+            hs.push(hdr(&format!("a{k}"), "s", [0.0, 0.0, z], AXIAL));
+            let mut e2 = hdr(&format!("b{k}"), "s", [0.0, 0.0, z], AXIAL);
+            e2.frames[0].echo_time = Some(20.0);
+            hs.push(e2);
+            let mut big = hdr(&format!("c{k}"), "s", [0.0, 0.0, z], AXIAL);
+            big.rows = 8;
+            hs.push(big);
+            hs.push(hdr(
+                &format!("d{k}"),
+                "s",
+                [z, 0.0, 0.0],
+                [0.0, 1.0, 0.0, 0.0, 0.0, -1.0],
+            ));
+        }
+        let studies = build_studies(hs);
+        let parts = &studies[0].series;
+        assert_eq!(parts.len(), 4);
+        assert!(parts.iter().all(|p| p.meta.dims[2] == 2));
+        let ids: Vec<&str> = parts.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, vec!["s#1", "s#2", "s#3", "s#4"]);
+        let msg = &parts[0]
+            .flags
+            .iter()
+            .find(|f| f.code == "series_split")
+            .unwrap()
+            .message;
+        for what in ["image size", "echo", "orientation"] {
+            assert!(msg.contains(what), "{msg}");
+        }
+    }
+
+    #[test]
+    fn nm_objects_are_parts_without_a_split_flag() {
+        let hs: Vec<_> = (0..2)
+            .map(|k| {
+                let mut h = hdr(&format!("nm{k}"), "nm", [0.0; 3], AXIAL);
+                h.meta.modality = "NM".into();
+                h.planar_frames = true;
+                h.frames = vec![FrameInfo::default(); 2];
+                h
+            })
+            .collect();
+        let studies = build_studies(hs);
+        let parts = &studies[0].series;
+        assert_eq!(parts.len(), 2);
+        for p in parts {
+            assert_eq!(p.layout, SeriesLayout::Planar);
+            assert_eq!(p.meta.n_frames, 2);
+            assert!(p.flags.is_empty(), "{:?}", p.flags);
+        }
+    }
+
+    #[test]
+    fn single_slice_uses_the_nominal_spacing() {
+        let mut h = hdr("one", "s", [1.0, 2.0, 3.0], AXIAL);
+        h.meta.spacing_between_slices_mm = Some(4.0);
+        let s = one(vec![h]);
+        assert_eq!(s.geometry.unwrap().spacing_mm()[2], 4.0);
+        assert_eq!(s.meta.dims, [4, 3, 1]);
+    }
+
+    #[test]
+    fn studies_and_series_are_ordered_whatever_the_input_order() {
+        let mut a = hdr("x", "s2", [0.0; 3], AXIAL);
+        a.meta.series_number = Some(2);
+        let mut b = hdr("y", "s1", [0.0; 3], AXIAL);
+        b.meta.series_number = Some(1);
+        let mut c = hdr("z", "s3", [0.0; 3], AXIAL);
+        c.meta.study_instance_uid = "0".into();
+        let one_way = build_studies(vec![a.clone(), b.clone(), c.clone()]);
+        let other = build_studies(vec![c, b, a]);
+        let ids = |st: &[Study]| -> Vec<String> {
+            st.iter()
+                .flat_map(|s| s.series.iter().map(|x| x.id.clone()))
+                .collect()
+        };
+        assert_eq!(ids(&one_way), vec!["s3", "s1", "s2"]);
+        assert_eq!(ids(&one_way), ids(&other));
+    }
+}
