@@ -1,0 +1,1 @@
+//! Adapter: loaded DICOM series -> `csfleak-cisterno` inputs (being written).
