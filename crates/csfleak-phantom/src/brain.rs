@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 pub use scenarios::{scenarios, write_study};
 
 use crate::error::{Result, invalid};
+use crate::scenario::round_to;
 use anatomy::{Head, HeadParams, Tissue};
 
 /// Which grid a series is rendered on.
@@ -182,7 +183,7 @@ pub struct Sides {
 }
 
 /// The `brain` section of truth.json: landmarks (patient LPS mm) and the metrics computed from
-/// them.
+/// them (landmarks and metrics rounded to 1e-6 mm / degree).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BrainTruth {
@@ -531,7 +532,7 @@ fn make_truth(o: &BrainOptions, head: &Head) -> BrainTruth {
     ];
     let landmarks: BTreeMap<String, [f64; 3]> = named
         .into_iter()
-        .map(|(k, p)| (k.to_owned(), to(p)))
+        .map(|(k, p)| (k.to_owned(), to(p).map(|c| round_to(c, 6))))
         .collect();
     let g = |k: &str| landmarks.get(k).copied().unwrap_or([0.0; 3]);
     let normal = w.matrix3 * DVec3::X;
@@ -539,25 +540,40 @@ fn make_truth(o: &BrainOptions, head: &Head) -> BrainTruth {
     BrainTruth {
         landmark_source: "phantom".to_owned(),
         sag_mm: o.sag_mm,
-        mamillopontine_distance_mm: distance_mm(g("mamillary_inferior"), g("pons_superior")),
-        pontomesencephalic_angle_deg: angle_deg(g("pm_vertex"), g("pm_midbrain"), g("pm_pons")),
-        suprasellar_cistern_mm: distance_mm(g("chiasm_inferior"), g("diaphragma_sellae")),
-        prepontine_cistern_mm: distance_mm(g("clivus_prepontine"), g("pons_anterior")),
-        tonsil_below_mcrae_mm: below_line_mm(
-            g("tonsil_tip"),
-            g("basion"),
-            g("opisthion"),
-            normal.to_array(),
-            down,
+        mamillopontine_distance_mm: round_to(
+            distance_mm(g("mamillary_inferior"), g("pons_superior")),
+            6,
         ),
-        iter_below_incisural_line_mm: below_line_mm(
-            g("iter"),
-            g("tuberculum_sellae"),
-            g("galen_junction"),
-            normal.to_array(),
-            down,
+        pontomesencephalic_angle_deg: round_to(
+            angle_deg(g("pm_vertex"), g("pm_midbrain"), g("pm_pons")),
+            6,
         ),
-        pituitary_height_mm: distance_mm(g("pituitary_top"), g("pituitary_floor")),
+        suprasellar_cistern_mm: round_to(
+            distance_mm(g("chiasm_inferior"), g("diaphragma_sellae")),
+            6,
+        ),
+        prepontine_cistern_mm: round_to(distance_mm(g("clivus_prepontine"), g("pons_anterior")), 6),
+        tonsil_below_mcrae_mm: round_to(
+            below_line_mm(
+                g("tonsil_tip"),
+                g("basion"),
+                g("opisthion"),
+                normal.to_array(),
+                down,
+            ),
+            6,
+        ),
+        iter_below_incisural_line_mm: round_to(
+            below_line_mm(
+                g("iter"),
+                g("tuberculum_sellae"),
+                g("galen_junction"),
+                normal.to_array(),
+                down,
+            ),
+            6,
+        ),
+        pituitary_height_mm: round_to(distance_mm(g("pituitary_top"), g("pituitary_floor")), 6),
         venous_distension: o.venous_distension,
         pachymeningeal_enhancement: o.pachymeningeal_enhancement,
         subdural_fluid: o.subdural_fluid_mm > 0.0,
@@ -568,6 +584,6 @@ fn make_truth(o: &BrainOptions, head: &Head) -> BrainTruth {
         },
         onsd_behind_globe_mm: 3.0,
         landmarks,
-        midsagittal_normal: normal.to_array(),
+        midsagittal_normal: normal.to_array().map(|c| round_to(c, 9)),
     }
 }

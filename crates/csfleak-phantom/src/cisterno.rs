@@ -47,6 +47,7 @@ pub use render::{Grid, Physics, View};
 pub use scenarios::{scenarios, write_study};
 
 use crate::error::{Result, invalid};
+use crate::scenario::round_to;
 use kinetics::{Layout, Model, ModelSpec};
 use render::Footprint;
 
@@ -261,7 +262,8 @@ pub struct TimePointTruth {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RetentionTruth {
-    /// `100 * C(24 h) / C(ref)` on raw counts per second, posterior view.
+    /// `100 * C(24 h) / C(ref)` on raw counts per second, posterior view (all truth floats are
+    /// rounded: percentages to 1e-6, counts to 1e-3).
     pub raw_pct: f64,
     /// `raw_pct / D(24 h - ref)`.
     pub decay_corrected_pct: f64,
@@ -670,8 +672,8 @@ fn make_truth(
             time_points.push(TimePointTruth {
                 hours: tp.hours,
                 view: view.to_owned(),
-                csf_counts: c,
-                bladder_counts: b,
+                csf_counts: round_to(c, 3),
+                bladder_counts: round_to(b, 3),
             });
         }
         csf_by_view.push([a, p, (a * p).sqrt()]);
@@ -681,17 +683,17 @@ fn make_truth(
         let dt = tps[i].hours - tps[0].hours;
         let d = decay_factor(dt);
         RetentionTruth {
-            raw_pct: r(1),
-            decay_corrected_pct: r(1) / d,
+            raw_pct: round_to(r(1), 6),
+            decay_corrected_pct: round_to(r(1) / d, 6),
             reference_h: tps[0].hours,
             view: "posterior".to_owned(),
             roi_policy: "whole CSF space (spinal and intracranial subarachnoid space); \
                          extrathecal accumulations, blood, kidneys and bladder excluded; \
                          noiseless counts of equal acquisition windows"
                 .to_owned(),
-            anterior_raw_pct: r(0),
-            geometric_mean_raw_pct: r(2),
-            decay_factor: d,
+            anterior_raw_pct: round_to(r(0), 6),
+            geometric_mean_raw_pct: round_to(r(2), 6),
+            decay_factor: round_to(d, 9),
             half_life_s: IN111_HALF_LIFE_S,
         }
     });
@@ -743,13 +745,13 @@ fn make_truth(
             BLADDER_VISIBLE_FRACTION_OF_CSF * 100.0
         ),
         convexity_activity_24h: convexity_fraction_24h.map(|f| f >= CONVEXITY_PRESENT_FRACTION),
-        convexity_fraction_24h,
+        convexity_fraction_24h: convexity_fraction_24h.map(|f| round_to(f, 6)),
         accumulations,
         time_points_h: o.time_points_h.clone(),
         administered_mbq: o.administered_mbq,
         radiopharmaceutical: "In-111 DTPA".to_owned(),
         injection_level: o.injection_level.clone(),
         mode: o.mode,
-        outflow_scale,
+        outflow_scale: round_to(outflow_scale, 9),
     }
 }

@@ -22,7 +22,7 @@ fn metrics_equal_the_geometric_formulas() {
     ] {
         let b = BrainPhantom::new(&o).unwrap();
         let t = &b.truth;
-        let close = |a: f64, e: f64| assert!((a - e).abs() < 1e-9, "{a} vs {e}");
+        let close = |a: f64, e: f64| assert!((a - e).abs() < 2e-6, "{a} vs {e}");
         close(
             t.mamillopontine_distance_mm,
             (p(&b, "mamillary_inferior") - p(&b, "pons_superior")).length(),
@@ -61,7 +61,7 @@ fn metrics_equal_the_geometric_formulas() {
             "iter",
         ] {
             let d = (p(&b, k) - ba).dot(n);
-            assert!(d.abs() < 1e-9, "{k} off the midsagittal plane by {d}");
+            assert!(d.abs() < 2e-6, "{k} off the midsagittal plane by {d}");
         }
     }
 }
@@ -93,7 +93,7 @@ fn sag_moves_every_metric_the_expected_way() {
         // The iter descends with the diencephalon by the sag; the incisural line slopes by
         // ~18 degrees, so the perpendicular distance grows by s cos(18 deg).
         let d = t.iter_below_incisural_line_mm - normal.iter_below_incisural_line_mm;
-        assert!(d > 0.9 * s && d <= s + 1e-9, "{d} for sag {s}");
+        assert!(d > 0.9 * s && d <= s + 1e-5, "{d} for sag {s}");
         prev = t;
     }
     // Severe sag crosses the Bern and Shah thresholds.
