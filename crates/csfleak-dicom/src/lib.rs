@@ -43,7 +43,7 @@ pub use meta::{
 };
 pub use open::{DicomFile, open_full, open_header};
 pub use pixels::{DecodedPixels, decode_file, decode_pixels};
-pub use quality::{QualityFlag, Reporter};
+pub use quality::{QualityFlag, Reporter, merge_flags};
 pub use roles::{
     DEFAULT_RULES_TOML, Features, Hints, Role, RoleMatch, RoleRules, Rule, RulesError, UnknownRole,
     any_keyword,

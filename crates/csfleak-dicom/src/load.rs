@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::header::{get_i64, get_str};
 use crate::meta::SeriesMeta;
-use crate::quality::QualityFlag;
+use crate::quality::{QualityFlag, Reporter, merge_flags};
 use crate::series::{Series, SeriesLayout};
 use crate::{DicomFile, Error, Result};
 
@@ -123,28 +123,23 @@ impl SeriesLoader {
                     list.push((s.frame, slot));
                 }
             }
-            let results: Vec<Result<bool>> = per_instance
+            let reporter = Reporter::new();
+            let results: Vec<Result<()>> = per_instance
                 .into_par_iter()
                 .enumerate()
                 .map(|(i, targets)| {
                     if targets.is_empty() {
-                        return Ok(false);
+                        return Ok(());
                     }
                     let inst = &series.instances[i];
-                    fill_from_file(&inst.path, &inst.rel_path, series, targets)
+                    fill_from_file(&inst.path, &inst.rel_path, series, targets, &reporter)
                 })
                 .collect();
-            let mut colour = false;
+            // The first failure in file order, whatever the thread schedule.
             for r in results {
-                colour |= r?;
+                r?;
             }
-            if colour {
-                flags.push(QualityFlag::new(
-                    "colour_to_grey",
-                    "colour images were converted to luminance (0.299 R + 0.587 G + 0.114 B)",
-                    vec![],
-                ));
-            }
+            flags.extend(merge_flags(reporter.into_sorted()));
         }
         let data = match (series.layout, series.geometry) {
             (SeriesLayout::Volume, Some(g)) => {
@@ -234,14 +229,14 @@ pub fn load_series(series: &Series) -> Result<LoadedSeries> {
     SeriesLoader::new().load(series)
 }
 
-/// Decode one file and copy the wanted frames into their slots. Returns whether the file was
-/// colour (converted to luminance).
+/// Decode one file and copy the wanted frames into their slots; caveats go to `reporter`.
 fn fill_from_file(
     path: &Path,
     rel: &Path,
     series: &Series,
     targets: Vec<(usize, &mut [f32])>,
-) -> Result<bool> {
+    reporter: &Reporter,
+) -> Result<()> {
     let file = crate::open_full(path).map_err(|e| relabel(e, rel))?;
     check_pixel_length(&file, rel)?;
     let px = crate::decode_pixels(&file, path).map_err(|e| relabel(e, rel))?;
@@ -282,7 +277,14 @@ fn fill_from_file(
             }
         }
     }
-    Ok(s > 1)
+    if s > 1 {
+        reporter.report(QualityFlag::new(
+            "colour_to_grey",
+            "colour images were converted to luminance (0.299 R + 0.587 G + 0.114 B)",
+            vec![rel.to_path_buf()],
+        ));
+    }
+    Ok(())
 }
 
 /// Replace an absolute path in an error by the scan-relative one.

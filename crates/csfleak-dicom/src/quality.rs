@@ -65,6 +65,26 @@ impl Reporter {
     }
 }
 
+/// Merge flags with the same code and message into one listing all their files (sorted).
+pub fn merge_flags(flags: Vec<QualityFlag>) -> Vec<QualityFlag> {
+    let mut map: std::collections::BTreeMap<(&'static str, String), Vec<PathBuf>> =
+        std::collections::BTreeMap::new();
+    for f in flags {
+        map.entry((f.code, f.message)).or_default().extend(f.files);
+    }
+    map.into_iter()
+        .map(|((code, message), mut files)| {
+            files.sort();
+            files.dedup();
+            QualityFlag {
+                code,
+                message,
+                files,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +100,17 @@ mod tests {
         assert_eq!(flags.len(), 50);
         assert_eq!(flags[0].message, "000");
         assert_eq!(flags[49].message, "049");
+    }
+
+    #[test]
+    fn merging_joins_files_of_identical_flags() {
+        let f = |code, file: &str| QualityFlag::new(code, "m", vec![PathBuf::from(file)]);
+        let merged = merge_flags(vec![f("a", "2"), f("b", "1"), f("a", "1"), f("a", "2")]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].code, "a");
+        assert_eq!(
+            merged[0].files,
+            vec![PathBuf::from("1"), PathBuf::from("2")]
+        );
     }
 }

@@ -420,3 +420,79 @@ fn no_patient_identifiers_in_the_report() {
     let dbg = format!("{report:?}");
     assert!(!dbg.contains("Secret"));
 }
+
+#[test]
+fn colour_images_become_luminance_with_a_flag_naming_the_file() {
+    use dicom_core::DataElement;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Spec::mr("6.1", "6.1.1", 0.0);
+    let mut o = common::object(&s);
+    let put = |o: &mut dicom_object::InMemDicomObject, tag, vr, v: PrimitiveValue| {
+        o.put(DataElement::new(tag, vr, v));
+    };
+    put(
+        &mut o,
+        tags::SAMPLES_PER_PIXEL,
+        VR::US,
+        PrimitiveValue::from(3_u16),
+    );
+    put(
+        &mut o,
+        tags::PHOTOMETRIC_INTERPRETATION,
+        VR::CS,
+        PrimitiveValue::from("RGB"),
+    );
+    put(
+        &mut o,
+        tags::PLANAR_CONFIGURATION,
+        VR::US,
+        PrimitiveValue::from(0_u16),
+    );
+    put(
+        &mut o,
+        tags::BITS_ALLOCATED,
+        VR::US,
+        PrimitiveValue::from(8_u16),
+    );
+    put(
+        &mut o,
+        tags::BITS_STORED,
+        VR::US,
+        PrimitiveValue::from(8_u16),
+    );
+    put(&mut o, tags::HIGH_BIT, VR::US, PrimitiveValue::from(7_u16));
+    // Pure red, green and blue pixels, then grey.
+    let mut rgb = Vec::new();
+    for p in 0..12 {
+        rgb.extend_from_slice(match p % 4 {
+            0 => &[200_u8, 0, 0],
+            1 => &[0, 200, 0],
+            2 => &[0, 0, 200],
+            _ => &[100, 100, 100],
+        });
+    }
+    put(
+        &mut o,
+        tags::PIXEL_DATA,
+        VR::OB,
+        PrimitiveValue::U8(rgb.into()),
+    );
+    common::write_object(&dir.path().join("rgb"), o, "6.1.1");
+    let report = scan(dir.path()).unwrap();
+    let series = report.series().next().unwrap();
+    let loaded = load_series(series).unwrap();
+    let flag = loaded
+        .flags
+        .iter()
+        .find(|f| f.code == "colour_to_grey")
+        .expect("flag");
+    assert_eq!(flag.files, vec![std::path::PathBuf::from("rgb")]);
+    let SeriesData::Volume(v) = loaded.data else {
+        panic!("expected a volume")
+    };
+    let at = |i| v.get(VoxelIdx::new(i, 0, 0)).unwrap();
+    assert!((at(0) - 0.299 * 200.0).abs() < 1e-3);
+    assert!((at(1) - 0.587 * 200.0).abs() < 1e-3);
+    assert!((at(2) - 0.114 * 200.0).abs() < 1e-3);
+    assert!((at(3) - 100.0).abs() < 1e-3);
+}
