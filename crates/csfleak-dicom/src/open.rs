@@ -47,8 +47,9 @@ pub fn open_full(path: &Path) -> Result<DicomFile> {
     open_impl(path, None)
 }
 
-/// Bytes read first to check the element lengths; most headers are far smaller.
-const PREFIX: u64 = 256 * 1024;
+/// Bytes read first to check the element lengths (and, for a header, to parse it); most
+/// headers are far smaller, larger ones make the whole file be read.
+const PREFIX: u64 = 64 * 1024;
 
 fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
     let io = |source| Error::Io {
@@ -85,7 +86,9 @@ fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
             path: path.to_path_buf(),
         });
     }
-    let in_memory = u64::try_from(bytes.len()).is_ok_and(|n| n >= file_len);
+    // a checked header is parsed from the prefix: the walk reached Pixel Data inside it
+    let in_memory = u64::try_from(bytes.len()).is_ok_and(|n| n >= file_len)
+        || (header_only && check == Check::Ok);
     let mut options = OpenFileOptions::new();
     if let Some(tag) = until {
         options = options.read_until(tag);
@@ -99,7 +102,7 @@ fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
     let mut file = match parsed {
         Ok(file) => file,
         Err(first) => {
-            if !in_memory {
+            if u64::try_from(bytes.len()).is_ok_and(|n| n < file_len) {
                 bytes = std::fs::read(path).map_err(io)?;
             }
             fallback(path, &bytes, until, first)?
@@ -118,6 +121,8 @@ enum Check {
     Ok,
     /// The bytes given end before the walk could finish; read the whole file.
     NeedMore,
+    /// Not checked (deflated data set, undetectable encoding, unknown VR): left to the parser.
+    Unchecked,
     /// A prefix was checked up to defined-length Pixel Data, whose value ends at this offset.
     PixelDataEnds(u64),
     Bad(String),
@@ -153,7 +158,7 @@ fn check_lengths(bytes: &[u8], file_len: u64, header_only: bool) -> Check {
     let (_, mut pos, encoding) = locate_dataset(bytes);
     // deflated or undetectable data sets are left to the parser
     let Some(encoding) = encoding else {
-        return Check::Ok;
+        return Check::Unchecked;
     };
     let is_prefix = u64::try_from(bytes.len()).is_ok_and(|n| n < file_len);
     let big = encoding == Encoding::ExplicitBig;
@@ -226,7 +231,7 @@ fn check_lengths(bytes: &[u8], file_len: u64, header_only: bool) -> Check {
             Some(vr) if has_long_length(vr) => (12, read32(pos + 8)),
             Some(_) => (8, read16(pos + 6).map(u32::from)),
             // an explicit file with an unknown VR: the parser will say what is wrong
-            None if explicit => return Check::Ok,
+            None if explicit => return Check::Unchecked,
             None => (8, read32(pos + 4)),
         };
         let Some(len) = len else {
