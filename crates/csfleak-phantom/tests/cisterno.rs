@@ -8,7 +8,7 @@ use csfleak_phantom::cisterno::{
     Accumulation, AccumulationPattern, AcquisitionMode, CisternoOptions, CisternoStudy, Side,
     decay_factor, nm, simulate,
 };
-use csfleak_phantom::{Compression, StudyContext, Vendor};
+use csfleak_phantom::{Compression, ScenarioContext, Size, StudyContext, Vendor};
 
 fn sum(a: &ndarray::Array2<f64>) -> f64 {
     a.iter().sum()
@@ -297,4 +297,34 @@ fn nm_writer_is_deterministic() {
         assert_eq!(x.file_name(), y.file_name());
         assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap());
     }
+}
+
+#[test]
+fn the_seed_case_scenario_writes_five_nm_series_and_its_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = csfleak_phantom::cisterno::scenarios();
+    let names: std::collections::BTreeSet<_> = all.iter().map(|s| s.name).collect();
+    assert_eq!(names.len(), all.len());
+    let s = all.iter().find(|s| s.name == "ri-retention-27").unwrap();
+    let mut ctx = ScenarioContext::new(8, Size::Small, dir.path().join("DICOM"));
+    (s.build)(&mut ctx).unwrap();
+    assert_eq!(ctx.series().len(), 5);
+    assert!(ctx.series().iter().all(|t| t.modality == "NM"));
+    let section = ctx.section("cisternography").unwrap();
+    let raw = section["retention_24h"]["raw_pct"].as_f64().unwrap();
+    let dc = section["retention_24h"]["decay_corrected_pct"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (raw - 27.0).abs() < 0.01 && (dc - 34.57).abs() < 0.01,
+        "{raw} {dc}"
+    );
+    assert_eq!(
+        section["time_points_h"],
+        serde_json::json!([0.0, 1.0, 3.0, 6.0, 24.0])
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("DICOM")).unwrap().count(),
+        5
+    );
 }
