@@ -546,3 +546,46 @@ fn file_cut_inside_the_header_is_a_clear_error() {
     }
     assert!(decode_file(&path).is_err());
 }
+
+#[test]
+fn big_endian_file_without_meta_group_is_detected() {
+    use dicom_transfer_syntax_registry::entries::EXPLICIT_VR_BIG_ENDIAN;
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 3, 1, (16, 12), true);
+    o.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::U16(vec![0x0FFF, 0x0001, 0x0800].into()),
+    ));
+    let path = dir.path().join("be-nometa.dcm");
+    let mut f = std::fs::File::create(&path).unwrap();
+    o.write_dataset_with_ts(&mut f, &EXPLICIT_VR_BIG_ENDIAN.erased())
+        .unwrap();
+    drop(f);
+    let file = open_full(&path).unwrap();
+    assert_eq!(file.meta().transfer_syntax(), "1.2.840.10008.1.2.2");
+    assert_eq!(decode_file(&path).unwrap().values, vec![-1.0, 1.0, -2048.0]);
+}
+
+#[test]
+fn preamble_with_a_meta_group_lacking_the_transfer_syntax() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(1, 2, 1, (8, 8), false);
+    put_pixels(&mut o, vec![3, 250]);
+    let mut dataset = Vec::new();
+    o.write_dataset_with_ts(&mut dataset, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+        .unwrap();
+    // preamble, DICM, then only (0002,0001) File Meta Information Version
+    let mut bytes = vec![0u8; 128];
+    bytes.extend(b"DICM");
+    bytes.extend([0x02, 0x00, 0x01, 0x00, b'O', b'B', 0, 0, 2, 0, 0, 0, 0, 1]);
+    bytes.extend(dataset);
+    let path = dir.path().join("odd-meta.dcm");
+    std::fs::write(&path, bytes).unwrap();
+    let header = open_header(&path).unwrap();
+    assert_eq!(
+        header.meta().transfer_syntax(),
+        uids::IMPLICIT_VR_LITTLE_ENDIAN
+    );
+    assert_eq!(decode_file(&path).unwrap().values, vec![3.0, 250.0]);
+}
