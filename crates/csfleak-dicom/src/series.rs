@@ -237,7 +237,7 @@ pub(crate) fn build_studies(mut headers: Vec<FileHeader>) -> Vec<Study> {
 
 /// Split one Series Instance UID into parts that each form one grid.
 fn split_series(headers: &[FileHeader], files: &[usize]) -> Vec<Series> {
-    let mut flags = Vec::new();
+    let mut flags: Vec<(usize, QualityFlag)> = Vec::new();
     // Exact duplicates (same SOP Instance UID, e.g. a file copied twice) are dropped first.
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let mut kept = Vec::new();
@@ -248,10 +248,13 @@ fn split_series(headers: &[FileHeader], files: &[usize]) -> Vec<Series> {
             continue;
         }
         if let Some(&first) = seen.get(uid) {
-            flags.push(QualityFlag::new(
-                "duplicate_instance",
-                "the same SOP Instance UID appears in two files; the second is ignored",
-                vec![headers[first].rel_path.clone(), headers[f].rel_path.clone()],
+            flags.push((
+                first,
+                QualityFlag::new(
+                    "duplicate_instance",
+                    "the same SOP Instance UID appears in two files; the second is ignored",
+                    vec![headers[first].rel_path.clone(), headers[f].rel_path.clone()],
+                ),
             ));
         } else {
             seen.insert(uid, f);
@@ -325,7 +328,12 @@ fn split_series(headers: &[FileHeader], files: &[usize]) -> Vec<Series> {
     let nm_only = n_parts > 1 && final_groups.iter().all(|g| g.0.nm_object.is_some());
     let mut out = Vec::new();
     for (idx, (key, entries, _)) in final_groups.into_iter().enumerate() {
-        let mut part_flags = flags.clone();
+        // A dropped duplicate is reported with the part that holds the file it duplicates.
+        let mut part_flags: Vec<QualityFlag> = flags
+            .iter()
+            .filter(|(kept, _)| entries.iter().any(|e| e.file == *kept))
+            .map(|(_, f)| f.clone())
+            .collect();
         if n_parts > 1 && !nm_only {
             let files: Vec<PathBuf> = entries
                 .iter()
