@@ -200,6 +200,37 @@ fn streamable(s: &Series) -> Option<Geometry> {
     ok.then_some(g)
 }
 
+/// Decode the files of some slices in parallel (in order), checking their size.
+fn decode_slab(
+    s: &Series,
+    refs: &[csfleak_dicom::SliceRef],
+    plane: usize,
+) -> anyhow::Result<Vec<DecodedPixels>> {
+    refs.par_iter()
+        .map(|r| {
+            let inst = s
+                .instances
+                .get(r.instance)
+                .context("a slice refers to a file missing from the series")?;
+            let px = decode_file(&inst.path)
+                .with_context(|| format!("decoding {}", inst.rel_path.display()))?;
+            if px.rows != s.rows || px.cols != s.cols || px.samples != 1 || px.values.len() < plane
+            {
+                anyhow::bail!(
+                    "{}: {}x{} pixels with {} sample(s) decoded, the series has {}x{} grey",
+                    inst.rel_path.display(),
+                    px.cols,
+                    px.rows,
+                    px.samples,
+                    s.cols,
+                    s.rows
+                );
+            }
+            Ok(px)
+        })
+        .collect()
+}
+
 /// Stream a series as int16, or as float32 when a value does not fit.
 fn stream_series(
     s: &Series,
@@ -228,37 +259,23 @@ fn stream_as(
     let mut out = NiftiStream::create(path, g, stored, opts)?;
     let plane = s.rows * s.cols;
     let slab = (rayon::current_num_threads() * 4).max(1);
+    // Decode slab n+1 while slab n is written (rayon::join), in slice order.
+    let mut pending: Vec<DecodedPixels> = Vec::new();
     for refs in s.slices.chunks(slab) {
-        let decoded: Vec<anyhow::Result<DecodedPixels>> = refs
-            .par_iter()
-            .map(|r| {
-                let inst = s
-                    .instances
-                    .get(r.instance)
-                    .context("a slice refers to a file missing from the series")?;
-                let px = decode_file(&inst.path)
-                    .with_context(|| format!("decoding {}", inst.rel_path.display()))?;
-                if px.rows != s.rows
-                    || px.cols != s.cols
-                    || px.samples != 1
-                    || px.values.len() < plane
-                {
-                    anyhow::bail!(
-                        "{}: {}x{} pixels with {} sample(s) decoded, the series has {}x{} grey",
-                        inst.rel_path.display(),
-                        px.cols,
-                        px.rows,
-                        px.samples,
-                        s.cols,
-                        s.rows
-                    );
+        let (written, decoded) = rayon::join(
+            || -> anyhow::Result<()> {
+                for px in &pending {
+                    out.write(&px.values[..plane])?;
                 }
-                Ok(px)
-            })
-            .collect();
-        for px in decoded {
-            out.write(&px?.values[..plane])?;
-        }
+                Ok(())
+            },
+            || decode_slab(s, refs, plane),
+        );
+        written?;
+        pending = decoded?;
+    }
+    for px in &pending {
+        out.write(&px.values[..plane])?;
     }
     Ok(out.finish()?)
 }

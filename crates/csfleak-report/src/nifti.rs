@@ -315,20 +315,52 @@ fn header_bytes(spec: &HeaderSpec, path: &Path) -> Result<[u8; VOX_OFFSET]> {
 
 /// Whether every value is an integer that `int16` holds exactly.
 fn fits_i16(values: &[f32]) -> bool {
-    values
-        .iter()
-        .all(|&x| x.fract() == 0.0 && (-32768.0..=32767.0).contains(&x))
+    values.iter().all(|&x| f32::from(f32_to_i16(x)) == x)
 }
 
 /// Elements converted per chunk while streaming (256 KiB of output at most).
 const CHUNK: usize = 64 * 1024;
 
+/// Saturating conversion (NaN gives 0): equal to `x` after converting back exactly when `x` is
+/// an integer in the `int16` range, which is how [`fits_i16`] and [`encode`] test it. This form
+/// vectorises; `f32::fract` does not (it calls `truncf`).
 #[allow(
     clippy::cast_possible_truncation,
-    reason = "only called after fits_i16 checked every value is an integer in i16 range"
+    reason = "saturating by definition of `as`; callers check the round trip"
 )]
 fn f32_to_i16(x: f32) -> i16 {
     x as i16
+}
+
+/// Encode `values` as little-endian `stored` bytes into `buf` (resized to fit). Returns false,
+/// with `buf` unspecified, when `stored` is int16 and a value does not round-trip.
+fn encode(values: &[f32], stored: StoredType, buf: &mut Vec<u8>) -> bool {
+    match stored {
+        StoredType::Float32 => {
+            buf.resize(values.len() * 4, 0);
+            for (dst, &x) in buf.chunks_exact_mut(4).zip(values) {
+                dst.copy_from_slice(&x.to_le_bytes());
+            }
+            true
+        }
+        StoredType::Int16 => {
+            buf.resize(values.len() * 2, 0);
+            let mut exact = true;
+            for (dst, &x) in buf.chunks_exact_mut(2).zip(values) {
+                let v = f32_to_i16(x);
+                exact &= f32::from(v) == x;
+                dst.copy_from_slice(&v.to_le_bytes());
+            }
+            exact
+        }
+        StoredType::Uint8 => {
+            buf.resize(values.len(), 0);
+            for (dst, &x) in buf.iter_mut().zip(values) {
+                *dst = u8::from(x != 0.0);
+            }
+            true
+        }
+    }
 }
 
 /// Stream `values` as little-endian `stored` data.
@@ -337,38 +369,24 @@ fn write_values<W: Write + ?Sized>(
     values: &[f32],
     stored: StoredType,
 ) -> std::io::Result<()> {
-    write_values_buffered(w, values, stored, &mut Vec::new())
+    write_values_buffered(w, values, stored, &mut Vec::new()).map(|_| ())
 }
 
-/// [`write_values`] with a reusable conversion buffer.
+/// [`write_values`] with a reusable conversion buffer. Returns `Ok(false)` (having written the
+/// chunks before it) at the first chunk with a value int16 cannot hold.
 fn write_values_buffered<W: Write + ?Sized>(
     w: &mut W,
     values: &[f32],
     stored: StoredType,
     buf: &mut Vec<u8>,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     for chunk in values.chunks(CHUNK) {
-        buf.clear();
-        match stored {
-            StoredType::Float32 => {
-                for &x in chunk {
-                    buf.extend_from_slice(&x.to_le_bytes());
-                }
-            }
-            StoredType::Int16 => {
-                for &x in chunk {
-                    buf.extend_from_slice(&f32_to_i16(x).to_le_bytes());
-                }
-            }
-            StoredType::Uint8 => {
-                for &x in chunk {
-                    buf.push(u8::from(x != 0.0));
-                }
-            }
+        if !encode(chunk, stored, buf) {
+            return Ok(false);
         }
         w.write_all(buf)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 fn wants_gzip(path: &Path, opts: &NiftiOptions) -> bool {
@@ -610,12 +628,6 @@ impl NiftiStream {
                 ),
             });
         }
-        if self.stored == StoredType::Int16 && !fits_i16(values) {
-            return Err(Error::Unrepresentable {
-                path: self.path.clone(),
-                stored: "int16",
-            });
-        }
         let stored = self.stored;
         let mut buf = std::mem::take(&mut self.buf);
         let w: &mut dyn Write = match &mut self.sink {
@@ -624,10 +636,16 @@ impl NiftiStream {
         };
         let result = write_values_buffered(w, values, stored, &mut buf);
         self.buf = buf;
-        result.map_err(|source| Error::Io {
+        let complete = result.map_err(|source| Error::Io {
             path: self.path.clone(),
             source,
         })?;
+        if !complete {
+            return Err(Error::Unrepresentable {
+                path: self.path.clone(),
+                stored: "int16",
+            });
+        }
         self.written += values.len();
         Ok(())
     }
@@ -992,5 +1010,17 @@ mod tests {
         )
         .unwrap();
         assert!(s.write(&vec![0.0; v.geometry().len() + 1]).is_err());
+    }
+
+    #[test]
+    fn int16_test_is_exact() {
+        assert!(fits_i16(&[-32768.0, 32767.0, 0.0, -0.0, 12.0]));
+        for bad in [32768.0, -32769.0, 0.5, f32::NAN, f32::INFINITY, -1e9] {
+            assert!(!fits_i16(&[1.0, bad]), "{bad}");
+        }
+        let mut buf = Vec::new();
+        assert!(encode(&[-2.0, 300.0], StoredType::Int16, &mut buf));
+        assert_eq!(buf, [0xfe, 0xff, 0x2c, 0x01]);
+        assert!(!encode(&[1.5], StoredType::Int16, &mut buf));
     }
 }

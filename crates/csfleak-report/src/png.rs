@@ -1,0 +1,461 @@
+//! PNG rendering of [`Overlay`] descriptions: the one display convention of csfleak.
+//!
+//! * **Window/level**: the overlay's `window (low, high)` maps linearly to black..white;
+//!   values outside are clamped, non-finite values are black.
+//! * **Pixel aspect**: with `pixel_spacing_mm` the image is resampled (bilinear) so that one
+//!   screen pixel has the same size in millimetres in both directions; the finer spacing is
+//!   kept. Small images are enlarged by an integer-like factor so that the longer side reaches
+//!   [`PngOptions::min_side_px`]; large ones are shrunk to [`PngOptions::max_side_px`].
+//! * **Orientation**: the renderer never flips or rotates; the producer lays the image out
+//!   (radiological convention: image left = patient right) and says so in `orientation_note`.
+//! * **Drawing**: masks filled semi-transparently (or outlined), lines, point crosses and text
+//!   in the built-in 5x7 font with a dark shadow, all in the colours of
+//!   [`csfleak_volume::overlay::colors`].
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use csfleak_volume::index_of;
+use csfleak_volume::overlay::{Overlay, PixelPos, Rgb};
+use image::{ImageEncoder, RgbImage};
+
+use crate::font;
+use crate::{Error, Result};
+
+/// Options of the PNG renderer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PngOptions {
+    /// Enlarge small images until the longer side has at least this many pixels (default 384).
+    pub min_side_px: u32,
+    /// Shrink large images so that the longer side has at most this many pixels (default 1024).
+    pub max_side_px: u32,
+    /// Opacity of filled masks, 0..=255 (default 110).
+    pub mask_alpha: u8,
+}
+
+impl Default for PngOptions {
+    fn default() -> Self {
+        Self {
+            min_side_px: 384,
+            max_side_px: 1024,
+            mask_alpha: 110,
+        }
+    }
+}
+
+impl PngOptions {
+    /// Set the minimum longer side.
+    pub fn with_min_side_px(mut self, px: u32) -> Self {
+        self.min_side_px = px;
+        self
+    }
+
+    /// Set the maximum longer side.
+    pub fn with_max_side_px(mut self, px: u32) -> Self {
+        self.max_side_px = px;
+        self
+    }
+}
+
+/// Scale from source pixels to screen pixels, per axis.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    sy: f64,
+    sx: f64,
+}
+
+impl Scale {
+    fn to_screen(self, p: PixelPos) -> (f64, f64) {
+        ((p[0] + 0.5) * self.sy - 0.5, (p[1] + 0.5) * self.sx - 0.5)
+    }
+}
+
+fn invalid(overlay: &Overlay, detail: impl Into<String>) -> Error {
+    Error::InvalidInput {
+        path: PathBuf::from(format!("{}.png", overlay.name)),
+        detail: detail.into(),
+    }
+}
+
+/// Screen size and scale of an overlay.
+fn layout(overlay: &Overlay, opts: &PngOptions) -> Result<(u32, u32, Scale)> {
+    let (rows, cols) = overlay.base.dim();
+    if rows == 0 || cols == 0 {
+        return Err(invalid(overlay, "empty base image"));
+    }
+    let [rs, cs] = overlay.pixel_spacing_mm.unwrap_or([1.0, 1.0]);
+    let (rs, cs) = if rs.is_finite() && cs.is_finite() && rs > 0.0 && cs > 0.0 {
+        (rs, cs)
+    } else {
+        (1.0, 1.0)
+    };
+    let fine = rs.min(cs);
+    // Aspect-correct size at the finer spacing.
+    let h0 = rows as f64 * rs / fine;
+    let w0 = cols as f64 * cs / fine;
+    let longer = h0.max(w0);
+    let min_side = f64::from(opts.min_side_px.max(16));
+    let max_side = f64::from(opts.max_side_px.max(opts.min_side_px).max(16));
+    let zoom = if longer < min_side {
+        (min_side / longer).ceil()
+    } else if longer > max_side {
+        max_side / longer
+    } else {
+        1.0
+    };
+    let to_px = |x: f64| -> Result<u32> {
+        index_of(x.round().max(1.0))
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| invalid(overlay, "image size out of range"))
+    };
+    let h = to_px(h0 * zoom)?;
+    let w = to_px(w0 * zoom)?;
+    let scale = Scale {
+        sy: f64::from(h) / rows as f64,
+        sx: f64::from(w) / cols as f64,
+    };
+    Ok((w, h, scale))
+}
+
+fn grey(v: f32, (lo, hi): (f32, f32)) -> u8 {
+    if !v.is_finite() {
+        return 0;
+    }
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let t = ((v - lo) / span).clamp(0.0, 1.0);
+    // t is in [0, 1], so the product is in [0, 255].
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "clamped to 0..=255 just above"
+    )]
+    let g = (t * 255.0).round() as u8;
+    g
+}
+
+/// Nearest source pixel of a screen pixel, if inside.
+fn source_of(y: u32, x: u32, scale: Scale, rows: usize, cols: usize) -> (usize, usize) {
+    let r = index_of(((f64::from(y) + 0.5) / scale.sy - 0.5).round().max(0.0)).unwrap_or(0);
+    let c = index_of(((f64::from(x) + 0.5) / scale.sx - 0.5).round().max(0.0)).unwrap_or(0);
+    (r.min(rows - 1), c.min(cols - 1))
+}
+
+fn bilinear(overlay: &Overlay, y: u32, x: u32, scale: Scale) -> f32 {
+    let (rows, cols) = overlay.base.dim();
+    let fr = ((f64::from(y) + 0.5) / scale.sy - 0.5).clamp(0.0, (rows - 1) as f64);
+    let fc = ((f64::from(x) + 0.5) / scale.sx - 0.5).clamp(0.0, (cols - 1) as f64);
+    let r0 = index_of(fr.floor()).unwrap_or(0).min(rows - 1);
+    let c0 = index_of(fc.floor()).unwrap_or(0).min(cols - 1);
+    let r1 = (r0 + 1).min(rows - 1);
+    let c1 = (c0 + 1).min(cols - 1);
+    let (ty, tx) = (fr - r0 as f64, fc - c0 as f64);
+    let b = &overlay.base;
+    let v = |r: usize, c: usize| f64::from(b[[r, c]]);
+    let top = v(r0, c0) * (1.0 - tx) + v(r0, c1) * tx;
+    let bottom = v(r1, c0) * (1.0 - tx) + v(r1, c1) * tx;
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "interpolating f32 samples; the result is within their range"
+    )]
+    let out = (top * (1.0 - ty) + bottom * ty) as f32;
+    out
+}
+
+fn blend(px: &mut image::Rgb<u8>, color: Rgb, alpha: u8) {
+    let a = u16::from(alpha);
+    for (dst, src) in px.0.iter_mut().zip(color) {
+        let mixed = (u16::from(*dst) * (255 - a) + u16::from(src) * a + 127) / 255;
+        *dst = u8::try_from(mixed).unwrap_or(u8::MAX);
+    }
+}
+
+/// A pixel setter clipped to the image.
+fn put(img: &mut RgbImage, y: f64, x: f64, color: Rgb) {
+    if !(y.is_finite() && x.is_finite()) || y < 0.0 || x < 0.0 {
+        return;
+    }
+    let (Some(yi), Some(xi)) = (index_of(y.round()), index_of(x.round())) else {
+        return;
+    };
+    let (Ok(yi), Ok(xi)) = (u32::try_from(yi), u32::try_from(xi)) else {
+        return;
+    };
+    if yi < img.height() && xi < img.width() {
+        img.put_pixel(xi, yi, image::Rgb(color));
+    }
+}
+
+fn draw_line(img: &mut RgbImage, a: (f64, f64), b: (f64, f64), color: Rgb, thick: bool) {
+    let steps = (b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil().clamp(1.0, 8192.0);
+    let n = index_of(steps).unwrap_or(1);
+    for s in 0..=n {
+        let t = s as f64 / steps;
+        let y = a.0 + (b.0 - a.0) * t;
+        let x = a.1 + (b.1 - a.1) * t;
+        put(img, y, x, color);
+        if thick {
+            put(img, y + 1.0, x, color);
+            put(img, y, x + 1.0, color);
+        }
+    }
+}
+
+/// Draw `text` with its top-left at screen `(y, x)`, with a dark shadow.
+fn draw_text(img: &mut RgbImage, y: f64, x: f64, text: &str, color: Rgb, scale: usize) {
+    let sc = scale as f64;
+    for pass in 0..2 {
+        let (dy, dx, col) = if pass == 0 {
+            (sc, sc, [0, 0, 0])
+        } else {
+            (0.0, 0.0, color)
+        };
+        for (i, ch) in text.chars().enumerate() {
+            let x0 = x + (i * font::ADVANCE) as f64 * sc + dx;
+            for r in 0..font::GLYPH_H {
+                for c in 0..font::GLYPH_W {
+                    if !font::pixel(ch, r, c) {
+                        continue;
+                    }
+                    for sy in 0..scale {
+                        for sx in 0..scale {
+                            put(
+                                img,
+                                y + dy + (r * scale + sy) as f64,
+                                x0 + (c * scale + sx) as f64,
+                                col,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Render an overlay to an RGB image (see the module docs for the convention).
+pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
+    let (w, h, scale) = layout(overlay, opts)?;
+    let (rows, cols) = overlay.base.dim();
+    for m in &overlay.masks {
+        if m.mask.dim() != (rows, cols) {
+            return Err(invalid(
+                overlay,
+                format!(
+                    "mask {:?} is {:?}, the base image {:?}",
+                    m.label,
+                    m.mask.dim(),
+                    (rows, cols)
+                ),
+            ));
+        }
+    }
+    let mut img = RgbImage::new(w, h);
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        let g = grey(bilinear(overlay, y, x, scale), overlay.window);
+        *px = image::Rgb([g, g, g]);
+    }
+    for m in &overlay.masks {
+        let inside = |y: u32, x: u32| {
+            let (r, c) = source_of(y, x, scale, rows, cols);
+            m.mask[[r, c]]
+        };
+        for y in 0..h {
+            for x in 0..w {
+                if !inside(y, x) {
+                    continue;
+                }
+                if m.outline_only {
+                    let edge = y == 0
+                        || x == 0
+                        || y + 1 == h
+                        || x + 1 == w
+                        || !inside(y - 1, x)
+                        || !inside(y + 1, x)
+                        || !inside(y, x - 1)
+                        || !inside(y, x + 1);
+                    if edge {
+                        img.put_pixel(x, y, image::Rgb(m.color));
+                    }
+                } else {
+                    blend(img.get_pixel_mut(x, y), m.color, opts.mask_alpha);
+                }
+            }
+        }
+    }
+    let text_scale = if w >= 480 { 2 } else { 1 };
+    let thick = scale.sy.min(scale.sx) >= 2.0;
+    for l in &overlay.lines {
+        let (a, b) = (scale.to_screen(l.from), scale.to_screen(l.to));
+        draw_line(&mut img, a, b, l.color, thick);
+        if !l.label.is_empty() {
+            let (my, mx) = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+            draw_text(&mut img, my + 3.0, mx + 4.0, &l.label, l.color, text_scale);
+        }
+    }
+    for p in &overlay.points {
+        let (y, x) = scale.to_screen(p.at);
+        let arm = 4.0 * text_scale as f64;
+        draw_line(&mut img, (y - arm, x), (y + arm, x), p.color, thick);
+        draw_line(&mut img, (y, x - arm), (y, x + arm), p.color, thick);
+        if !p.label.is_empty() {
+            draw_text(&mut img, y - arm, x + arm + 2.0, &p.label, p.color, text_scale);
+        }
+    }
+    for t in &overlay.texts {
+        let (y, x) = scale.to_screen(t.at);
+        draw_text(&mut img, y, x, &t.text, t.color, text_scale);
+    }
+    Ok(img)
+}
+
+/// Encode an image as PNG bytes.
+pub fn encode(img: &RgbImage, name: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| Error::InvalidInput {
+            path: PathBuf::from(name),
+            detail: format!("PNG encoding failed: {e}"),
+        })?;
+    Ok(out)
+}
+
+/// Render an overlay and encode it as PNG bytes.
+pub fn render_png(overlay: &Overlay, opts: &PngOptions) -> Result<Vec<u8>> {
+    let img = render(overlay, opts)?;
+    encode(&img, &format!("{}.png", overlay.name))
+}
+
+/// Write bytes to `path` through a temporary sibling and a rename.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    crate::atomic::write_atomically(path, |w| w.write_all(bytes))
+}
+
+/// Render an overlay to `dir/<name>.png` (atomically) and return the PNG bytes.
+pub fn write_overlay(dir: &Path, overlay: &Overlay, opts: &PngOptions) -> Result<Vec<u8>> {
+    let ok_name = !overlay.name.is_empty()
+        && overlay
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !ok_name {
+        return Err(invalid(overlay, "overlay name must be [a-z0-9_-]+"));
+    }
+    let bytes = render_png(overlay, opts)?;
+    write_bytes(&dir.join(format!("{}.png", overlay.name)), &bytes)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use csfleak_volume::overlay::{OverlayLine, OverlayMask, OverlayText, colors};
+    use ndarray::Array2;
+
+    fn ramp(rows: usize, cols: usize) -> Array2<f32> {
+        Array2::from_shape_fn((rows, cols), |(_, c)| c as f32)
+    }
+
+    #[test]
+    fn window_maps_low_to_black_and_high_to_white() {
+        let o = Overlay::new("t", "t", ramp(10, 100), (10.0, 90.0));
+        let img = render(&o, &PngOptions::default().with_min_side_px(16)).unwrap();
+        assert_eq!((img.width(), img.height()), (100, 10));
+        assert_eq!(img.get_pixel(0, 5).0, [0, 0, 0]);
+        assert_eq!(img.get_pixel(99, 5).0, [255, 255, 255]);
+        let mid = img.get_pixel(50, 5).0[0];
+        assert!((120..=135).contains(&mid), "{mid}");
+    }
+
+    #[test]
+    fn pixel_aspect_is_corrected() {
+        // 20 rows of 2 mm, 40 columns of 0.5 mm: 40 mm tall, 20 mm wide.
+        let mut o = Overlay::new("a", "a", ramp(20, 40), (0.0, 40.0));
+        o.pixel_spacing_mm = Some([2.0, 0.5]);
+        let img = render(&o, &PngOptions::default().with_min_side_px(16)).unwrap();
+        assert_eq!((img.width(), img.height()), (40, 80));
+    }
+
+    #[test]
+    fn small_images_are_enlarged_and_large_ones_shrunk() {
+        let o = Overlay::new("s", "s", ramp(32, 64), (0.0, 64.0));
+        let img = render(&o, &PngOptions::default()).unwrap();
+        assert!(img.width() >= 384 && img.width() % 64 == 0, "{}", img.width());
+        let big = Overlay::new("b", "b", ramp(300, 3000), (0.0, 1.0));
+        let img = render(&big, &PngOptions::default()).unwrap();
+        assert_eq!(img.width(), 1024);
+    }
+
+    #[test]
+    fn masks_lines_and_text_are_drawn_in_their_colours() {
+        let base = Array2::zeros((64, 64));
+        let mut o = Overlay::new("m", "m", base, (0.0, 1.0));
+        let mut mask = Array2::from_elem((64, 64), false);
+        for r in 10..20 {
+            for c in 10..20 {
+                mask[[r, c]] = true;
+            }
+        }
+        o.masks.push(OverlayMask {
+            mask,
+            color: colors::FINDING,
+            label: "leak".into(),
+            outline_only: false,
+        });
+        o.lines.push(OverlayLine {
+            from: [40.0, 5.0],
+            to: [40.0, 60.0],
+            color: colors::REFERENCE,
+            label: String::new(),
+        });
+        o.texts.push(OverlayText {
+            at: [50.0, 2.0],
+            text: "L4".into(),
+            color: colors::LABEL,
+        });
+        let img = render(&o, &PngOptions::default().with_min_side_px(64)).unwrap();
+        let inside = img.get_pixel(15, 15).0;
+        assert!(inside[0] > 80 && inside[1] < 40, "{inside:?}");
+        assert_eq!(img.get_pixel(5, 5).0, [0, 0, 0]);
+        assert_eq!(img.get_pixel(30, 40).0, colors::REFERENCE);
+        // The 'L' has a vertical stroke in its first column.
+        let white = (50..57).filter(|&y| img.get_pixel(2, y).0 == colors::LABEL).count();
+        assert!(white >= 6, "{white}");
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        let o = Overlay::new("e", "e", Array2::zeros((0, 5)), (0.0, 1.0));
+        assert!(render(&o, &PngOptions::default()).is_err());
+        let mut o = Overlay::new("e", "e", Array2::zeros((4, 4)), (0.0, 1.0));
+        o.masks.push(OverlayMask {
+            mask: Array2::from_elem((3, 3), true),
+            color: colors::SAC,
+            label: String::new(),
+            outline_only: true,
+        });
+        assert!(render(&o, &PngOptions::default()).is_err());
+        let bad = Overlay::new("Bad Name", "x", Array2::zeros((4, 4)), (0.0, 1.0));
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_overlay(dir.path(), &bad, &PngOptions::default()).is_err());
+    }
+
+    #[test]
+    fn written_png_decodes_to_the_rendered_pixels() {
+        let o = Overlay::new("w", "w", ramp(8, 16), (0.0, 15.0));
+        let dir = tempfile::tempdir().unwrap();
+        let opts = PngOptions::default().with_min_side_px(16);
+        let bytes = write_overlay(dir.path(), &o, &opts).unwrap();
+        let back = image::load_from_memory(&std::fs::read(dir.path().join("w.png")).unwrap())
+            .unwrap()
+            .to_rgb8();
+        assert_eq!(back, render(&o, &opts).unwrap());
+        assert_eq!(&bytes[..4], b"\x89PNG");
+    }
+}
