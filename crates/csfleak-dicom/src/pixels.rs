@@ -843,7 +843,10 @@ fn decode_encapsulated(
             | uids::JPEG_LOSSLESS
             | uids::JPEG_LOSSLESS_SV1
     ) {
-        if let Some(bytes) = jpeg::decode_colour(fragments, layout, expected, path)? {
+        let colour = guard_codec(path, || {
+            jpeg::decode_colour(fragments, layout, expected, path)
+        })?;
+        if let Some(bytes) = colour? {
             return Ok(bytes);
         }
     }
@@ -880,7 +883,7 @@ fn decode_encapsulated(
         });
     }
     let mut out = Vec::new();
-    reader.decode(file, &mut out).map_err(|e| Error::Invalid {
+    guard_codec(path, || reader.decode(file, &mut out))?.map_err(|e| Error::Invalid {
         what: "compressed pixel data",
         detail: format!("{} decoder: {e}", ts.name()),
         path: path.to_path_buf(),
@@ -894,6 +897,24 @@ fn decode_encapsulated(
     }
     out.truncate(expected);
     Ok(out)
+}
+
+/// Run a third-party codec, turning a panic on malformed input into an error: hostile files
+/// must give an error naming the file, never abort the study (the codecs' own checks are not
+/// all error returns; jpeg-decoder, for one, panics on some frame headers).
+fn guard_codec<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        let msg = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Error::Invalid {
+            what: "compressed pixel data",
+            detail: format!("the decoder failed on malformed data ({msg})"),
+            path: path.to_path_buf(),
+        }
+    })
 }
 
 mod jpeg;

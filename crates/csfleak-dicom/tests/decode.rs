@@ -589,3 +589,28 @@ fn preamble_with_a_meta_group_lacking_the_transfer_syntax() {
     );
     assert_eq!(decode_file(&path).unwrap().values, vec![3.0, 250.0]);
 }
+
+#[test]
+fn malformed_jpeg_streams_give_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    // a frame header with 2 components where the data set says 3 samples, then junk
+    let mut two_components = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0E, 8, 0, 1, 0, 1, 2];
+    two_components.extend([1, 0x11, 0, 2, 0x11, 0]);
+    two_components.extend([0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 63, 0, 0xFF, 0xD9]);
+    let junk = vec![0xFF, 0xD8, 0x12, 0x34, 0x56, 0x78, 0xFF, 0xD9];
+    for (i, (samples, fragment)) in [(3, two_components), (1, junk.clone()), (3, junk)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut o = image(1, 1, samples, (8, 8), false);
+        o.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            dicom_core::value::PixelFragmentSequence::new(Vec::<u32>::new(), vec![fragment]),
+        ));
+        let name = format!("bad{i}.dcm");
+        let path = write(dir.path(), &name, o, uids::JPEG_BASELINE8_BIT);
+        let err = decode_file(&path).unwrap_err();
+        assert!(err.to_string().contains(&name), "{err}");
+    }
+}
