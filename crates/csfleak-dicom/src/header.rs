@@ -11,6 +11,7 @@ use dicom_dictionary_std::{tags, uids};
 use dicom_object::InMemDicomObject;
 
 use crate::meta::{NmDetector, NmEnergyWindow, NmFrame, NmMeta, SeriesMeta};
+use crate::quality::QualityFlag;
 use crate::{DicomFile, Error, Result};
 
 /// A data set (a file's top level or a sequence item).
@@ -125,6 +126,8 @@ pub(crate) struct FileHeader {
     pub(crate) planar_frames: bool,
     /// Series-level metadata as seen in this file (dims, spacing, counts filled later).
     pub(crate) meta: SeriesMeta,
+    /// Caveats about this file found while reading its header.
+    pub(crate) flags: Vec<QualityFlag>,
 }
 
 /// Why a file is not indexed as an image.
@@ -209,9 +212,10 @@ pub(crate) fn parse_header(
     meta.sop_class_uid = sop_class;
     meta.transfer_syntaxes = vec![transfer_syntax.clone()];
 
+    let mut flags = Vec::new();
     let (frames, planar_frames) = frame_infos(o, &meta, n_frames);
     if meta.modality == "NM" {
-        meta.nm = Some(read_nm(o, n_frames));
+        meta.nm = Some(read_nm(o, n_frames, rel_path, &mut flags));
     }
     Ok(FileHeader {
         path: path.to_path_buf(),
@@ -224,6 +228,7 @@ pub(crate) fn parse_header(
         frames,
         planar_frames,
         meta,
+        flags,
     })
 }
 
@@ -464,15 +469,26 @@ fn tag_keyword(t: Tag) -> String {
 }
 
 /// NM specifics: frame vectors mapped through the Frame Increment Pointer, detectors, timing.
-fn read_nm(o: &Obj, n_frames: usize) -> NmMeta {
+fn read_nm(o: &Obj, n_frames: usize, rel: &Path, flags: &mut Vec<QualityFlag>) -> NmMeta {
     let fip = get_tags(o, tags::FRAME_INCREMENT_POINTER);
-    let vec_of = |t: Tag| -> Option<Vec<u16>> {
+    let mut bad: Vec<String> = Vec::new();
+    let mut vec_of = |t: Tag| -> Option<Vec<u16>> {
         // Only vectors named by the Frame Increment Pointer index the frames (PS3.3 C.8.4.8);
-        // a vector with the wrong length is ignored rather than trusted.
-        fip.contains(&t)
-            .then(|| get_u16s(o, t))
-            .flatten()
-            .filter(|v| v.len() == n_frames)
+        // a missing vector or one with the wrong length is reported, not trusted.
+        if !fip.contains(&t) {
+            return None;
+        }
+        match get_u16s(o, t) {
+            Some(v) if v.len() == n_frames => Some(v),
+            Some(v) => {
+                bad.push(format!("{} has {} values", tag_keyword(t), v.len()));
+                None
+            }
+            None => {
+                bad.push(format!("{} is missing", tag_keyword(t)));
+                None
+            }
+        }
     };
     let det = vec_of(tags::DETECTOR_VECTOR);
     let ew = vec_of(tags::ENERGY_WINDOW_VECTOR);
@@ -480,6 +496,16 @@ fn read_nm(o: &Obj, n_frames: usize) -> NmMeta {
     let ph = vec_of(tags::PHASE_VECTOR);
     let rot = vec_of(tags::ROTATION_VECTOR);
     let sl = vec_of(tags::SLICE_VECTOR);
+    if !bad.is_empty() {
+        flags.push(QualityFlag::new(
+            "nm_frame_vector",
+            format!(
+                "Frame Increment Pointer names vectors that do not match the {n_frames} frame(s): {}; those frame attributes are left unknown",
+                bad.join(", ")
+            ),
+            vec![rel.to_path_buf()],
+        ));
+    }
     let at = |v: &Option<Vec<u16>>, k: usize| v.as_ref().and_then(|v| v.get(k).copied());
     let frames = if fip.is_empty() {
         Vec::new()

@@ -435,6 +435,14 @@ fn assemble(
 ) -> Series {
     let first = &headers[entries[0].file];
     let mut meta = first.meta.clone();
+    let mut seen_files: Vec<usize> = entries.iter().map(|e| e.file).collect();
+    seen_files.sort_unstable();
+    seen_files.dedup();
+    flags.extend(
+        seen_files
+            .iter()
+            .flat_map(|&f| headers[f].flags.iter().cloned()),
+    );
     let mut layout = if key.has_geometry && !key.planar {
         SeriesLayout::Volume
     } else {
@@ -754,6 +762,7 @@ mod tests {
                 temporal: None,
             }],
             planar_frames: false,
+            flags: Vec::new(),
             meta: SeriesMeta {
                 modality: "MR".into(),
                 study_instance_uid: "1".into(),

@@ -496,3 +496,96 @@ fn colour_images_become_luminance_with_a_flag_naming_the_file() {
     assert!((at(2) - 0.114 * 200.0).abs() < 1e-3);
     assert!((at(3) - 100.0).abs() < 1e-3);
 }
+
+fn nm_spec(sop: &str, frames: u32, image_type: &str) -> Spec {
+    let mut s = Spec::mr(&format!("{sop}.s"), sop, 0.0);
+    s.modality = "NM".into();
+    s.frames = Some(frames);
+    s.position = None;
+    s.orientation = None;
+    s.pixels = Some((0..12 * frames as u16).collect());
+    s.extra.push(str_elem(tags::IMAGE_TYPE, VR::CS, image_type));
+    s
+}
+
+#[test]
+fn nm_recon_tomo_is_a_volume_from_the_detector_geometry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = nm_spec("8.1", 3, "ORIGINAL\\PRIMARY\\RECON TOMO\\EMISSION");
+    s.pixel_spacing = Some([4.0, 4.0]);
+    s.extra.push(ds_elem(tags::SPACING_BETWEEN_SLICES, &[4.0]));
+    s.extra.push(dicom_core::DataElement::new(
+        tags::FRAME_INCREMENT_POINTER,
+        VR::AT,
+        PrimitiveValue::Tags(vec![tags::SLICE_VECTOR].into()),
+    ));
+    s.extra.push(dicom_core::DataElement::new(
+        tags::SLICE_VECTOR,
+        VR::US,
+        PrimitiveValue::U16(vec![1, 2, 3].into()),
+    ));
+    s.extra.push(seq(
+        tags::DETECTOR_INFORMATION_SEQUENCE,
+        vec![item(vec![
+            ds_elem(tags::IMAGE_POSITION_PATIENT, &[-10.0, -20.0, 30.0]),
+            ds_elem(
+                tags::IMAGE_ORIENTATION_PATIENT,
+                &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+            ),
+        ])],
+    ));
+    write(&dir.path().join("tomo"), &s);
+    let report = scan(dir.path()).unwrap();
+    let series = report.series().next().unwrap();
+    assert_eq!(series.layout, SeriesLayout::Volume);
+    assert_eq!(series.meta.dims, [4, 3, 3]);
+    let g = series.geometry.unwrap();
+    assert_eq!(
+        g.world_from_voxel.translation.to_array(),
+        [-10.0, -20.0, 30.0]
+    );
+    assert!((g.spacing_mm()[2] - 4.0).abs() < 1e-9);
+    assert_eq!(series.meta.nm.as_ref().unwrap().frames[2].slice, Some(3));
+    let SeriesData::Volume(v) = load_series(series).unwrap().data else {
+        panic!("expected a volume")
+    };
+    assert_eq!(v.get(VoxelIdx::new(0, 0, 2)), Some(24.0));
+}
+
+#[test]
+fn nm_frame_vector_of_the_wrong_length_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = nm_spec("8.2", 4, "ORIGINAL\\PRIMARY\\STATIC\\EMISSION");
+    s.extra.push(dicom_core::DataElement::new(
+        tags::FRAME_INCREMENT_POINTER,
+        VR::AT,
+        PrimitiveValue::Tags(vec![tags::ENERGY_WINDOW_VECTOR, tags::DETECTOR_VECTOR].into()),
+    ));
+    s.extra.push(dicom_core::DataElement::new(
+        tags::ENERGY_WINDOW_VECTOR,
+        VR::US,
+        PrimitiveValue::U16(vec![1, 1, 2].into()),
+    ));
+    write(&dir.path().join("nmbad"), &s);
+    let report = scan(dir.path()).unwrap();
+    let series = report.series().next().unwrap();
+    let f = series
+        .flags
+        .iter()
+        .find(|f| f.code == "nm_frame_vector")
+        .expect("flag");
+    assert!(
+        f.message.contains("EnergyWindowVector has 3 values"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message.contains("DetectorVector is missing"),
+        "{}",
+        f.message
+    );
+    assert_eq!(f.files, vec![std::path::PathBuf::from("nmbad")]);
+    let nm = series.meta.nm.as_ref().unwrap();
+    assert_eq!(nm.frames.len(), 4);
+    assert!(nm.frames.iter().all(|f| f.energy_window.is_none()));
+}
