@@ -97,7 +97,11 @@ impl Table {
     /// Append a row; a row of the wrong length is padded with missing cells or cut (a bug in
     /// the caller, caught by `debug_assert`).
     pub fn push(&mut self, mut row: Vec<Cell>) {
-        debug_assert_eq!(row.len(), self.header.len(), "row length differs from header");
+        debug_assert_eq!(
+            row.len(),
+            self.header.len(),
+            "row length differs from header"
+        );
         row.resize(self.header.len(), Cell::Missing);
         self.rows.push(row);
     }

@@ -128,7 +128,8 @@ pub(crate) fn pixel(c: char, row: usize, col: usize) -> bool {
 }
 
 /// Width in pixels of `text` at scale 1.
-pub(crate) fn text_width(text: &str) -> usize {
+#[cfg(test)]
+fn text_width(text: &str) -> usize {
     text.chars().count() * ADVANCE
 }
 

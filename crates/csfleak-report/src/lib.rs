@@ -30,7 +30,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod csv;
+mod font;
+pub mod html;
 pub mod nifti;
+pub mod png;
 pub mod sidecar;
 
 mod atomic;

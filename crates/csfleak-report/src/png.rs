@@ -187,7 +187,11 @@ fn put(img: &mut RgbImage, y: f64, x: f64, color: Rgb) {
 }
 
 fn draw_line(img: &mut RgbImage, a: (f64, f64), b: (f64, f64), color: Rgb, thick: bool) {
-    let steps = (b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil().clamp(1.0, 8192.0);
+    let steps = (b.0 - a.0)
+        .abs()
+        .max((b.1 - a.1).abs())
+        .ceil()
+        .clamp(1.0, 8192.0);
     let n = index_of(steps).unwrap_or(1);
     for s in 0..=n {
         let t = s as f64 / steps;
@@ -289,7 +293,7 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
         let (a, b) = (scale.to_screen(l.from), scale.to_screen(l.to));
         draw_line(&mut img, a, b, l.color, thick);
         if !l.label.is_empty() {
-            let (my, mx) = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+            let (my, mx) = (f64::midpoint(a.0, b.0), f64::midpoint(a.1, b.1));
             draw_text(&mut img, my + 3.0, mx + 4.0, &l.label, l.color, text_scale);
         }
     }
@@ -299,7 +303,14 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
         draw_line(&mut img, (y - arm, x), (y + arm, x), p.color, thick);
         draw_line(&mut img, (y, x - arm), (y, x + arm), p.color, thick);
         if !p.label.is_empty() {
-            draw_text(&mut img, y - arm, x + arm + 2.0, &p.label, p.color, text_scale);
+            draw_text(
+                &mut img,
+                y - arm,
+                x + arm + 2.0,
+                &p.label,
+                p.color,
+                text_scale,
+            );
         }
     }
     for t in &overlay.texts {
@@ -386,7 +397,11 @@ mod tests {
     fn small_images_are_enlarged_and_large_ones_shrunk() {
         let o = Overlay::new("s", "s", ramp(32, 64), (0.0, 64.0));
         let img = render(&o, &PngOptions::default()).unwrap();
-        assert!(img.width() >= 384 && img.width() % 64 == 0, "{}", img.width());
+        assert!(
+            img.width() >= 384 && img.width() % 64 == 0,
+            "{}",
+            img.width()
+        );
         let big = Overlay::new("b", "b", ramp(300, 3000), (0.0, 1.0));
         let img = render(&big, &PngOptions::default()).unwrap();
         assert_eq!(img.width(), 1024);
@@ -425,7 +440,9 @@ mod tests {
         assert_eq!(img.get_pixel(5, 5).0, [0, 0, 0]);
         assert_eq!(img.get_pixel(30, 40).0, colors::REFERENCE);
         // The 'L' has a vertical stroke in its first column.
-        let white = (50..57).filter(|&y| img.get_pixel(2, y).0 == colors::LABEL).count();
+        let white = (50..57)
+            .filter(|&y| img.get_pixel(2, y).0 == colors::LABEL)
+            .count();
         assert!(white >= 6, "{white}");
     }
 
