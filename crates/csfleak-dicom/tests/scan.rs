@@ -589,3 +589,32 @@ fn nm_frame_vector_of_the_wrong_length_is_flagged() {
     assert_eq!(nm.frames.len(), 4);
     assert!(nm.frames.iter().all(|f| f.energy_window.is_none()));
 }
+
+#[test]
+fn output_does_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..12 {
+        let mut s = Spec::mr("7.1", &format!("7.1.{k}"), f64::from(k % 6) * 2.0);
+        // Two echoes at six positions, with a gap and a duplicate to produce flags.
+        s.echo_time = Some(if k < 6 { 30.0 } else { 90.0 });
+        write(&dir.path().join(format!("{:02}", (k * 7) % 12)), &s);
+    }
+    write(&dir.path().join("dup"), &Spec::mr("7.1", "7.1.0", 0.0));
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let r = scan(dir.path()).unwrap();
+            let loaded: Vec<String> = r
+                .series()
+                .map(|s| format!("{:?}", load_series(s).unwrap().flags))
+                .collect();
+            (serde_json::to_string(&r).unwrap(), loaded)
+        })
+    };
+    let one = run(1);
+    assert!(one.0.contains("duplicate_instance"));
+    assert_eq!(one, run(4));
+}
