@@ -1,1 +1,351 @@
-//! csfleak-brain (being written; see docs/STATUS.md).
+//! Brain MRI for intracranial hypotension: landmarks, brain-sagging metrics, Bern score items
+//! and the optic nerve sheath (clinical.md §4).
+//!
+//! This crate must **not** depend on `csfleak-dicom`, any DICOM crate, or `csfleak-phantom`
+//! (a dev-dependency only): it takes [`csfleak_volume::Volume`]s placed in patient LPS and
+//! landmark files, never DICOM tags. `csfleak-pipeline` picks the series by role.
+//!
+//! * [`landmarks`]: the name vocabulary ([`LandmarkName`], with aliases), imported points
+//!   (3D Slicer `.mrk.json` in LPS or RAS, legacy `.fcsv`, a simple JSON of named points) and a
+//!   [`LandmarkSet`] where imported points win over automatic ones and both are kept.
+//! * [`measure`]: mamillopontine distance, pontomesencephalic angle, suprasellar and prepontine
+//!   cisterns, tonsil vs the `McRae` line, iter vs the incisural line, pituitary height and the
+//!   interpeduncular angle, by exact geometry in mm (radians internally).
+//! * [`bern`]: the six Bern score items with raw values and borderline flags.
+//! * [`midsagittal`]: the midsagittal plane of a 3D T1 by left-right symmetry, and the reformat.
+//! * [`analyze`]: everything above for one study, with [`csfleak_findings::Brain`] and overlays.
+//!
+//! ```
+//! use csfleak_brain::{BrainInputs, BrainOptions, analyze, landmarks::parse_points_json};
+//! let pts = parse_points_json(
+//!     r#"{"points": {"mamillary_inferior": [0, -20, 10], "pons_superior": [0, -18, 4]}}"#,
+//!     "example",
+//!     None,
+//! )?;
+//! let inputs = BrainInputs { imported: vec![pts], ..BrainInputs::default() };
+//! let out = analyze(&inputs, &BrainOptions::default())?;
+//! let mpd = out.findings.mamillopontine_distance_mm.unwrap().get();
+//! assert!((mpd - 40f64.sqrt()).abs() < 1e-9);
+//! // No contrast T1: pachymeningeal enhancement is not assessable, with a reason.
+//! assert!(out.findings.pachymeningeal_enhancement_status.is_some());
+//! # Ok::<(), csfleak_brain::Error>(())
+//! ```
+
+pub mod bern;
+pub mod landmarks;
+mod linalg;
+pub mod measure;
+pub mod midsagittal;
+mod overlays;
+
+use std::path::PathBuf;
+
+use csfleak_findings::{Deg, FieldStatus, Mm, Provenance};
+use csfleak_volume::{DVec3, Overlay, Volume};
+use serde::Serialize;
+
+pub use landmarks::{ImportedPoints, Landmark, LandmarkName, LandmarkSet, Origin};
+pub use measure::{LandmarkMeasurements, Measured, MidsagittalFrame};
+
+use bern::{BernInputs, BernItems, Sign};
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A landmark file that cannot be used.
+    #[error("landmark file {source_name}: {reason}")]
+    Landmarks {
+        /// The file (display name).
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file that cannot be read.
+    #[error("could not read {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A volume operation failed (allocation limits, degenerate geometry).
+    #[error("volume operation failed")]
+    Volume(#[from] csfleak_volume::Error),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Options of [`analyze`].
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BrainOptions {
+    /// Localisation uncertainty (1 sd, mm) of an imported landmark at least; the half voxel
+    /// diagonal of the 3D T1 is used when larger.
+    pub imported_uncertainty_mm: f64,
+    /// Borderline band: a value within `borderline_k * sd` of a threshold is borderline.
+    pub borderline_k: f64,
+    /// Run the automatic landmark method where a 3D T1 is given.
+    pub automatic_landmarks: bool,
+    /// Build overlays.
+    pub overlays: bool,
+}
+
+impl Default for BrainOptions {
+    fn default() -> Self {
+        Self {
+            imported_uncertainty_mm: 0.5,
+            borderline_k: 1.0,
+            automatic_landmarks: true,
+            overlays: true,
+        }
+    }
+}
+
+impl BrainOptions {
+    /// Set the minimum imported-landmark uncertainty (mm).
+    pub fn with_imported_uncertainty_mm(mut self, mm: f64) -> Self {
+        self.imported_uncertainty_mm = mm;
+        self
+    }
+    /// Set the borderline band in standard deviations.
+    pub fn with_borderline_k(mut self, k: f64) -> Self {
+        self.borderline_k = k;
+        self
+    }
+    /// Turn the automatic landmark method on or off.
+    pub fn with_automatic_landmarks(mut self, on: bool) -> Self {
+        self.automatic_landmarks = on;
+        self
+    }
+    /// Turn overlays on or off.
+    pub fn with_overlays(mut self, on: bool) -> Self {
+        self.overlays = on;
+        self
+    }
+}
+
+/// What one study offers: volumes chosen by role (by `csfleak-pipeline`) and imported points.
+#[derive(Debug, Clone, Default)]
+pub struct BrainInputs<'a> {
+    /// Sagittal (3D) T1 before contrast.
+    pub t1: Option<&'a Volume>,
+    /// T1 after contrast.
+    pub contrast_t1: Option<&'a Volume>,
+    /// Coronal fat-saturated T2 of the orbits.
+    pub orbits_t2fs: Option<&'a Volume>,
+    /// Series Instance UID of the 3D T1 (for provenance).
+    pub t1_series_uid: Option<&'a str>,
+    /// Points read from landmark files, in order (later files win on duplicates).
+    pub imported: Vec<ImportedPoints>,
+}
+
+/// Everything [`analyze`] found.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrainAnalysis {
+    /// Landmarks of both sources.
+    pub landmarks: LandmarkSet,
+    /// The midsagittal plane used for "below the line" items.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub midsagittal: Option<midsagittal::MidsagittalPlane>,
+    /// Landmark-based measurements (angles in radians).
+    pub measurements: LandmarkMeasurements,
+    /// Venous distension sign.
+    pub venous_distension: Sign,
+    /// Pachymeningeal enhancement.
+    pub pachymeningeal_enhancement: Sign,
+    /// Subdural fluid.
+    pub subdural_fluid: Sign,
+    /// ONSD, right then left.
+    pub onsd_mm: [Measured; 2],
+    /// Perioptic CSF rim width, right then left.
+    pub perioptic_rim_mm: [Measured; 2],
+    /// Bern items.
+    pub bern: BernItems,
+    /// The findings section.
+    #[serde(skip)]
+    pub findings: csfleak_findings::Brain,
+    /// Overlays to render.
+    #[serde(skip)]
+    pub overlays: Vec<Overlay>,
+}
+
+/// Method id recorded in provenance.
+pub const METHOD: &str = "brain/1";
+
+fn not_implemented(what: &str) -> String {
+    format!("automatic {what} is not implemented yet; import reader values instead")
+}
+
+/// Analyse one study's brain MRI.
+pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<BrainAnalysis> {
+    let mut set = LandmarkSet::new();
+    let voxel_unc = inputs.t1.map_or(0.0, |v| {
+        let s = v.geometry().spacing_mm();
+        0.5 * (s[0] * s[0] + s[1] * s[1] + s[2] * s[2]).sqrt() / 3f64.sqrt()
+    });
+    let imp_unc = options.imported_uncertainty_mm.max(voxel_unc);
+    for p in &inputs.imported {
+        set.add_imported(p.clone(), imp_unc);
+    }
+
+    let mut plane = None;
+    if let Some(t1) = inputs.t1 {
+        plane = midsagittal::find_plane(t1);
+        if options.automatic_landmarks {
+            for n in LandmarkName::ALL {
+                set.mark_missing(*n, not_implemented("landmark detection"));
+            }
+        }
+    }
+    let frame = match measure::fit_midline_normal(&set) {
+        Some(normal) => Some(MidsagittalFrame {
+            normal,
+            inferior: DVec3::NEG_Z,
+        }),
+        None => plane.as_ref().map(|p| MidsagittalFrame {
+            normal: p.normal.to_dvec3(),
+            inferior: DVec3::NEG_Z,
+        }),
+    };
+    let measurements = measure::measure(&set, frame);
+
+    let series_needed = |vol: Option<&Volume>, what: &str, series: &str| match vol {
+        None => Sign::not_assessable(format!("no {series} in the study")),
+        Some(_) => Sign::not_assessable(not_implemented(what)),
+    };
+    let venous = series_needed(inputs.t1, "venous distension sign", "sagittal T1");
+    let pme = series_needed(
+        inputs.contrast_t1,
+        "pachymeningeal enhancement",
+        "contrast T1",
+    );
+    let sdf = series_needed(inputs.t1, "subdural fluid detection", "T1");
+    let onsd_na = || match inputs.orbits_t2fs {
+        None => Measured::NotAssessable {
+            reason: "no coronal fat-saturated T2 of the orbits in the study".to_owned(),
+        },
+        Some(_) => Measured::NotAssessable {
+            reason: not_implemented("optic nerve sheath measurement"),
+        },
+    };
+    let onsd_mm = [onsd_na(), onsd_na()];
+    let perioptic_rim_mm = [onsd_na(), onsd_na()];
+
+    let bern = bern::bern_items(
+        &BernInputs {
+            pachymeningeal_enhancement: &pme,
+            venous_distension: &venous,
+            subdural_fluid: &sdf,
+            suprasellar_cistern_mm: &measurements.suprasellar_cistern_mm,
+            prepontine_cistern_mm: &measurements.prepontine_cistern_mm,
+            mamillopontine_distance_mm: &measurements.mamillopontine_distance_mm,
+        },
+        options.borderline_k,
+    );
+
+    let mut out = BrainAnalysis {
+        findings: csfleak_findings::Brain::default(),
+        landmarks: set,
+        midsagittal: plane,
+        measurements,
+        venous_distension: venous,
+        pachymeningeal_enhancement: pme,
+        subdural_fluid: sdf,
+        onsd_mm,
+        perioptic_rim_mm,
+        bern,
+        overlays: Vec::new(),
+    };
+    out.findings = to_findings(&out, inputs.t1_series_uid);
+    if options.overlays {
+        if let Some(t1) = inputs.t1 {
+            out.overlays
+                .extend(overlays::midsagittal_overlay(t1, &out)?);
+        }
+    }
+    Ok(out)
+}
+
+fn mm_field(m: &Measured) -> (Option<Mm>, Option<FieldStatus>) {
+    match m {
+        Measured::Value { value, .. } => (Some(Mm(*value)), None),
+        Measured::NotAssessable { reason } => (None, Some(FieldStatus::not_assessable(reason))),
+    }
+}
+
+fn sign_field(s: &Sign) -> (Option<bool>, Option<FieldStatus>) {
+    match s.present {
+        Some(p) => (Some(p), None),
+        None => (
+            None,
+            Some(FieldStatus::not_assessable(
+                s.reason
+                    .clone()
+                    .unwrap_or_else(|| "not assessed".to_owned()),
+            )),
+        ),
+    }
+}
+
+/// The findings section from an analysis.
+pub fn to_findings(a: &BrainAnalysis, t1_series_uid: Option<&str>) -> csfleak_findings::Brain {
+    let m = &a.measurements;
+    let (mpd, mpd_s) = mm_field(&m.mamillopontine_distance_mm);
+    let (ss, ss_s) = mm_field(&m.suprasellar_cistern_mm);
+    let (pp, pp_s) = mm_field(&m.prepontine_cistern_mm);
+    let (tonsil, tonsil_s) = mm_field(&m.tonsil_below_mcrae_mm);
+    let (pma, pma_s) = match &m.pontomesencephalic_angle_rad {
+        Measured::Value { value, .. } => (Some(Deg::from_radians(*value)), None),
+        Measured::NotAssessable { reason } => (None, Some(FieldStatus::not_assessable(reason))),
+    };
+    let (ven, ven_s) = sign_field(&a.venous_distension);
+    let (pme, pme_s) = sign_field(&a.pachymeningeal_enhancement);
+    let (sdf, sdf_s) = sign_field(&a.subdural_fluid);
+    let [r, l] = &a.onsd_mm;
+    let (onsd, onsd_s) = match (r.value(), l.value()) {
+        (None, None) => (
+            None,
+            Some(FieldStatus::not_assessable(
+                r.reason().unwrap_or("not measured"),
+            )),
+        ),
+        (right, left) => (
+            Some(csfleak_findings::LeftRight {
+                left: left.map(Mm),
+                right: right.map(Mm),
+            }),
+            None,
+        ),
+    };
+    csfleak_findings::Brain {
+        landmark_source: a.landmarks.source(),
+        mamillopontine_distance_mm: mpd,
+        mamillopontine_distance_status: mpd_s,
+        pontomesencephalic_angle_deg: pma,
+        pontomesencephalic_angle_status: pma_s,
+        suprasellar_cistern_mm: ss,
+        suprasellar_cistern_status: ss_s,
+        prepontine_cistern_mm: pp,
+        prepontine_cistern_status: pp_s,
+        tonsil_below_mcrae_mm: tonsil,
+        tonsil_below_mcrae_status: tonsil_s,
+        venous_distension: ven,
+        venous_distension_status: ven_s,
+        pachymeningeal_enhancement: pme,
+        pachymeningeal_enhancement_status: pme_s,
+        subdural_fluid: sdf,
+        subdural_fluid_status: sdf_s,
+        onsd_mm: onsd,
+        onsd_status: onsd_s,
+        provenance: Some(Provenance::Automatic {
+            series_instance_uid: t1_series_uid.map(str::to_owned),
+            slice_index: None,
+            method: Some(METHOD.to_owned()),
+        }),
+        ..csfleak_findings::Brain::default()
+    }
+}
