@@ -290,3 +290,51 @@ fn a_brain_scenario_writes_three_series_and_its_truth() {
         eprintln!("SKIPPED pydicom check: run scripts/setup-test-deps.sh");
     }
 }
+
+#[test]
+#[ignore = "slow in debug builds: cargo test -p csfleak-phantom --release --test brain -- --ignored"]
+fn full_size_series_render() {
+    let b = BrainPhantom::new(&BrainOptions::default().with_sag(5.0)).unwrap();
+    let t0 = std::time::Instant::now();
+    let t1 = b.sagittal_t1(Phase::Pre, Some(1)).unwrap();
+    let t_t1 = t0.elapsed();
+    let t0 = std::time::Instant::now();
+    let orbits = b.orbits_t2fs(Some(1)).unwrap();
+    let t_orbits = t0.elapsed();
+    eprintln!(
+        "full 3D T1 {:?}: {t_t1:?}; orbits {:?}: {t_orbits:?}",
+        t1.dims(),
+        orbits.dims()
+    );
+    assert_eq!(t1.dims(), [256, 256, 176]);
+    assert_eq!(orbits.dims(), [256, 160, 20]);
+    // Deep white matter is much brighter than the CSF of the spinal canal (noisy image).
+    let at = |v: &Volume, h: [f64; 3]| v.sample(b.world_from_head(h)).unwrap();
+    assert!(at(&t1, [30.0, -10.0, 90.0]) > 2.0 * at(&t1, [0.0, 28.0, -20.0]));
+}
+
+#[test]
+#[ignore = "slow in debug builds: cargo test -p csfleak-phantom --release --test brain -- --ignored"]
+fn every_brain_and_cisterno_scenario_builds_small() {
+    let mut all = scenarios();
+    all.extend(csfleak_phantom::cisterno::scenarios());
+    for s in all {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = std::time::Instant::now();
+        let mut ctx = ScenarioContext::new(1, Size::Small, dir.path().join("DICOM"));
+        (s.build)(&mut ctx).unwrap_or_else(|e| panic!("{}: {e:#}", s.name));
+        let bytes: u64 = std::fs::read_dir(dir.path().join("DICOM"))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        eprintln!(
+            "{}: {:?}, {} series, {:.1} MB",
+            s.name,
+            t0.elapsed(),
+            ctx.series().len(),
+            bytes as f64 / 1e6
+        );
+        assert!(!ctx.series().is_empty());
+        assert!(ctx.section("brain").is_some() || ctx.section("cisternography").is_some());
+    }
+}
