@@ -22,10 +22,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use csfleak_dicom::{
-    DecodedPixels, NmMeta, QualityFlag, Series, SeriesData, SeriesLayout, SeriesMeta, decode_file,
-    load_series, scan,
+    NmMeta, QualityFlag, Series, SeriesData, SeriesLayout, SeriesMeta, decode_file, load_series,
+    scan,
 };
-use csfleak_report::nifti::{self, NiftiOptions, NiftiStream, StoredType, WrittenNifti};
+use csfleak_report::nifti::{
+    self, EncodedVoxels, NiftiOptions, NiftiStream, StoredType, WrittenNifti,
+};
 use csfleak_report::sidecar::{output_stem, write_sidecar};
 use csfleak_volume::Geometry;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -200,12 +202,14 @@ fn streamable(s: &Series) -> Option<Geometry> {
     ok.then_some(g)
 }
 
-/// Decode the files of some slices in parallel (in order), checking their size.
+/// Decode the files of some slices in parallel (in order), check their size and encode them
+/// for the output data type. A value int16 cannot hold gives [`NeedsFloat`].
 fn decode_slab(
     s: &Series,
     refs: &[csfleak_dicom::SliceRef],
     plane: usize,
-) -> anyhow::Result<Vec<DecodedPixels>> {
+    stored: StoredType,
+) -> anyhow::Result<Vec<EncodedVoxels>> {
     refs.par_iter()
         .map(|r| {
             let inst = s
@@ -226,10 +230,22 @@ fn decode_slab(
                     s.rows
                 );
             }
-            Ok(px)
+            NiftiStream::encode(stored, &px.values[..plane]).ok_or_else(|| NeedsFloat.into())
         })
         .collect()
 }
+
+/// A value of the series does not fit int16: write it as float32.
+#[derive(Debug)]
+struct NeedsFloat;
+
+impl std::fmt::Display for NeedsFloat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a value does not fit int16")
+    }
+}
+
+impl std::error::Error for NeedsFloat {}
 
 /// Stream a series as int16, or as float32 when a value does not fit.
 fn stream_series(
@@ -239,10 +255,7 @@ fn stream_series(
     opts: &NiftiOptions,
 ) -> anyhow::Result<WrittenNifti> {
     match stream_as(s, g, path, opts, StoredType::Int16) {
-        Err(e)
-            if e.downcast_ref::<csfleak_report::Error>()
-                .is_some_and(|r| matches!(r, csfleak_report::Error::Unrepresentable { .. })) =>
-        {
+        Err(e) if e.downcast_ref::<NeedsFloat>().is_some() => {
             stream_as(s, g, path, opts, StoredType::Float32)
         }
         other => other,
@@ -259,23 +272,23 @@ fn stream_as(
     let mut out = NiftiStream::create(path, g, stored, opts)?;
     let plane = s.rows * s.cols;
     let slab = (rayon::current_num_threads() * 4).max(1);
-    // Decode slab n+1 while slab n is written (rayon::join), in slice order.
-    let mut pending: Vec<DecodedPixels> = Vec::new();
+    // Decode and encode slab n+1 while slab n is written (rayon::join), in slice order.
+    let mut pending: Vec<EncodedVoxels> = Vec::new();
     for refs in s.slices.chunks(slab) {
         let (written, decoded) = rayon::join(
             || -> anyhow::Result<()> {
-                for px in &pending {
-                    out.write(&px.values[..plane])?;
+                for e in &pending {
+                    out.write_encoded(e)?;
                 }
                 Ok(())
             },
-            || decode_slab(s, refs, plane),
+            || decode_slab(s, refs, plane, stored),
         );
         written?;
         pending = decoded?;
     }
-    for px in &pending {
-        out.write(&px.values[..plane])?;
+    for e in &pending {
+        out.write_encoded(e)?;
     }
     Ok(out.finish()?)
 }

@@ -544,6 +544,25 @@ impl Write for AtomicFile {
     }
 }
 
+/// Voxels already converted to a stream's data type ([`NiftiStream::encode`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedVoxels {
+    bytes: Vec<u8>,
+    stored: StoredType,
+    n: usize,
+}
+
+impl EncodedVoxels {
+    /// Number of voxels.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+}
+
 /// A NIfTI file of a 3D grid written slab by slab, so that a large series never has to be in
 /// memory at once: [`NiftiStream::create`] writes the header, [`NiftiStream::write`] appends
 /// voxels in storage order (`i` fastest, then `j`, then `k`), [`NiftiStream::finish`] checks
@@ -647,6 +666,40 @@ impl NiftiStream {
             });
         }
         self.written += values.len();
+        Ok(())
+    }
+
+    /// Encode voxels for a stream of data type `stored`, on any thread, so that the conversion
+    /// can run in parallel with decoding; `None` when `stored` is int16 and a value does not fit.
+    pub fn encode(stored: StoredType, values: &[f32]) -> Option<EncodedVoxels> {
+        let mut bytes = Vec::new();
+        encode(values, stored, &mut bytes).then_some(EncodedVoxels {
+            bytes,
+            stored,
+            n: values.len(),
+        })
+    }
+
+    /// Append voxels encoded by [`NiftiStream::encode`] (same data type).
+    pub fn write_encoded(&mut self, voxels: &EncodedVoxels) -> Result<()> {
+        if voxels.stored != self.stored || self.written + voxels.n > self.expected {
+            return Err(Error::InvalidInput {
+                path: self.path.clone(),
+                detail: format!(
+                    "{} {:?} voxels appended to a {:?} stream at {} of {}",
+                    voxels.n, voxels.stored, self.stored, self.written, self.expected
+                ),
+            });
+        }
+        let w: &mut dyn Write = match &mut self.sink {
+            Sink::Plain(f) => f,
+            Sink::Gzip(g) => g,
+        };
+        w.write_all(&voxels.bytes).map_err(|source| Error::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.written += voxels.n;
         Ok(())
     }
 
@@ -1022,5 +1075,33 @@ mod tests {
         assert!(encode(&[-2.0, 300.0], StoredType::Int16, &mut buf));
         assert_eq!(buf, [0xfe, 0xff, 0x2c, 0x01]);
         assert!(!encode(&[1.5], StoredType::Int16, &mut buf));
+    }
+
+    #[test]
+    fn encoded_voxels_write_like_plain_ones() {
+        let v = ramp(oblique_non_square(), 2.0);
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.nii");
+        let b = dir.path().join("b.nii");
+        write_volume(&a, &v, &NiftiOptions::default()).unwrap();
+        let all = v.data().as_slice().unwrap();
+        let mut s = NiftiStream::create(
+            &b,
+            v.geometry(),
+            StoredType::Int16,
+            &NiftiOptions::default(),
+        )
+        .unwrap();
+        for part in all.chunks(11) {
+            let e = NiftiStream::encode(StoredType::Int16, part).unwrap();
+            assert_eq!(e.len(), part.len());
+            s.write_encoded(&e).unwrap();
+        }
+        // A float32 slab does not go into an int16 stream.
+        let f = NiftiStream::encode(StoredType::Float32, &[1.0]).unwrap();
+        assert!(s.write_encoded(&f).is_err());
+        s.finish().unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        assert!(NiftiStream::encode(StoredType::Int16, &[0.25]).is_none());
     }
 }
