@@ -3,7 +3,7 @@
 //!
 //! Head frame (mm): `x` patient left, `y` posterior, `z` superior, with the basion at the
 //! origin and the midsagittal plane at `x = 0`. The world (patient LPS) pose of the head is a
-//! rigid transform ([`Anatomy::world_from_head`]), so the phantom can be tilted like a real
+//! rigid transform ([`crate::brain::BrainPhantom::world_from_head`]), so the phantom can be tilted like a real
 //! head in a scanner.
 //!
 //! The sag `s` (mm) moves the diencephalon and the top of the midbrain down by `s` (the midbrain

@@ -2,7 +2,7 @@
 //! depth-dependent Gaussian collimator response.
 //!
 //! Each compartment is projected once per view as the image of one MBq·s of activity (a
-//! [`Footprint`]); the image at a time point is the sum of footprints weighted by the activity
+//! `Footprint`); the image at a time point is the sum of footprints weighted by the activity
 //! of each compartment, so the model stays linear and every count has a known origin.
 
 use ndarray::Array2;
