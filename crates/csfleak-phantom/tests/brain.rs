@@ -338,3 +338,34 @@ fn every_brain_and_cisterno_scenario_builds_small() {
         assert!(ctx.section("brain").is_some() || ctx.section("cisternography").is_some());
     }
 }
+
+#[test]
+fn distended_transverse_sinus_has_a_convex_lower_margin() {
+    // Venous blood in a parasagittal plane (x = 45 mm) around the transverse sinus.
+    let area = |distended: bool| {
+        let b =
+            BrainPhantom::new(&BrainOptions::default().with_venous_distension(distended)).unwrap();
+        let mut n = 0_u32;
+        let mut lowest = f64::INFINITY;
+        for iy in 0..400 {
+            for iz in 0..400 {
+                let (y, z) = (40.0 + f64::from(iy) * 0.15, -20.0 + f64::from(iz) * 0.15);
+                if b.tissue_at(b.world_from_head([45.0, y, z])) == Tissue::Venous {
+                    n += 1;
+                    lowest = lowest.min(z);
+                }
+            }
+        }
+        (f64::from(n) * 0.15 * 0.15, lowest)
+    };
+    let (normal, low_n) = area(false);
+    let (distended, low_d) = area(true);
+    assert!(normal > 5.0, "no transverse sinus found ({normal} mm2)");
+    assert!(distended > 1.5 * normal, "{distended} vs {normal} mm2");
+    // The distended sinus bulges further down.
+    assert!(low_d < low_n, "{low_d} vs {low_n}");
+    let t = BrainPhantom::new(&BrainOptions::default().with_venous_distension(true))
+        .unwrap()
+        .truth;
+    assert!(t.venous_distension);
+}
