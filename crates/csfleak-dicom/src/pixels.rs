@@ -19,8 +19,9 @@
 //! Uncompressed data is read straight from the element's bytes (Bits Allocated 1, 8, 16, 32,
 //! 64; Float / Double Float Pixel Data; Planar Configuration 0 and 1; little and big endian).
 //! RLE Lossless is decoded here for every Bits Allocated; other compressed syntaxes go through
-//! the dicom-rs codec registry (JPEG baseline/lossless, JPEG 2000 with the `openjp2` codec,
-//! JPEG-LS with this crate's `charls` feature). The expected size is computed with checked
+//! the dicom-rs codec registry (JPEG baseline/lossless, JPEG 2000 with the `openjp2` codec),
+//! except 8-bit colour JPEG (decoded here to control the colour transform) and JPEG-LS (a pure
+//! Rust T.87 decoder here; `CharLS` instead with this crate's `charls` feature). The expected size is computed with checked
 //! arithmetic from Rows x Columns x Frames x Samples x Bits and compared with the limit and with
 //! the real length of the data before anything is allocated.
 
@@ -850,6 +851,11 @@ fn decode_encapsulated(
             return Ok(bytes);
         }
     }
+    if !cfg!(feature = "charls")
+        && (ts_uid == uids::JPEGLS_LOSSLESS || ts_uid == uids::JPEGLS_NEAR_LOSSLESS)
+    {
+        return guard_codec(path, || jpegls::decode(fragments, layout, expected, path))?;
+    }
     let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
         return Err(Error::Unsupported {
             what: "transfer syntax",
@@ -918,4 +924,5 @@ fn guard_codec<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
 }
 
 mod jpeg;
+mod jpegls;
 mod rle;
