@@ -1,13 +1,14 @@
 //! Loading one series: decode its files in parallel and assemble a [`Volume`] or a
 //! [`PlanarImage`].
 //!
-//! Memory stays at one series: the output buffer is allocated once (through
-//! [`csfleak_volume::try_alloc`]) and each rayon task decodes one file and copies its frames
-//! straight into their slots, so at most one decoded file per worker exists besides the output.
+//! Memory stays at one series: the output buffer is allocated once, after every file was checked
+//! to be large enough for what its header promises, and each rayon task decodes one file and
+//! copies its frames straight into their slots, so at most one decoded file per worker exists
+//! besides the output.
 
 use std::path::Path;
 
-use csfleak_volume::{PlanarImage, Volume, checked_len, try_alloc};
+use csfleak_volume::{PlanarImage, Volume, checked_len};
 use dicom_core::value::Value;
 use dicom_dictionary_std::tags;
 use rayon::prelude::*;
@@ -104,7 +105,7 @@ impl SeriesLoader {
             });
         }
         check_file_sizes(series)?;
-        let mut buf = try_alloc(total, 0.0_f32).map_err(|e| Error::Volume {
+        let mut buf = zeroed_output(total).map_err(|e| Error::Volume {
             series: series.label(),
             path: first_path.clone(),
             source: e,
@@ -222,6 +223,25 @@ fn check_file_sizes(series: &Series) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The zero-filled output buffer of a series.
+///
+/// `try_alloc` zero-fills by writing every element, single-threaded: 0.6 s for a 400-slice
+/// 512x512 CT on a busy 2-core machine, half of the whole load. `vec![0.0; n]` gets zeroed pages
+/// from the OS lazily (calloc), and the parallel copies then touch them. The size has already
+/// been checked against `MAX_ELEMENTS` and the files' real sizes, and a fallible reservation of
+/// the same size is probed first, so an absurd size is still an error rather than an abort.
+fn zeroed_output(n: usize) -> csfleak_volume::Result<Vec<f32>> {
+    let mut probe: Vec<f32> = Vec::new();
+    probe
+        .try_reserve_exact(n)
+        .map_err(|_| csfleak_volume::Error::LimitExceeded {
+            elements: n,
+            limit: csfleak_volume::MAX_ELEMENTS,
+        })?;
+    drop(probe);
+    Ok(vec![0.0_f32; n])
 }
 
 /// Load a series with default options. See [`SeriesLoader::load`].
