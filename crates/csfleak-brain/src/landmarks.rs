@@ -453,7 +453,7 @@ pub fn parse_fcsv(text: &str, source: &str) -> Result<ImportedPoints> {
 struct SimpleFile {
     #[serde(default)]
     coordinate_system: Option<String>,
-    points: BTreeMap<String, SimplePoint>,
+    points: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -495,12 +495,15 @@ pub fn parse_points_json(
     })?;
     let frame = parse_frame(file.coordinate_system.as_deref(), source)?;
     let mut out = ImportedPoints::default();
-    for (label, pt) in &file.points {
+    for (label, raw) in &file.points {
         let bad = |reason: String| Error::Landmarks {
             source_name: source.to_owned(),
             reason: format!("point {label:?}: {reason}"),
         };
-        let p = match pt {
+        let pt: SimplePoint = serde_json::from_value(raw.clone()).map_err(|_| {
+            bad("expected [x, y, z] or one of {\"lps\"|\"ras\"|\"ijk\": [x, y, z]}".to_owned())
+        })?;
+        let p = match &pt {
             SimplePoint::Bare(p) if finite3(*p) => to_lps(frame, *p),
             SimplePoint::Tagged(TaggedPoint {
                 lps: Some(p),
