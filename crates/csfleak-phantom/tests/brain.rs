@@ -1,6 +1,11 @@
 //! Brain MRI phantom: metrics equal their geometric formulas, sag moves them the expected way,
 //! the rendered images agree with the landmarks, ONSD is what the truth says, determinism.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "tests say when a check is skipped and report timings of the ignored slow tests"
+)]
+
 use csfleak_phantom::brain::{
     BrainOptions, BrainPhantom, GridPreset, Phase, anatomy::Tissue, scenarios, write_study,
 };

@@ -1,6 +1,16 @@
 //! RI cisternography phantom: truth consistency, determinism, and DICOM validity (dciodvfy,
 //! pydicom).
 
+#![allow(
+    clippy::print_stderr,
+    reason = "tests say when an external validator is missing and the check is skipped"
+)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test code rounds small, positive pixel coordinates"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,7 +25,7 @@ fn sum(a: &ndarray::Array2<f64>) -> f64 {
 }
 
 fn normal() -> CisternoStudy {
-    simulate(&CisternoOptions::default(), 11).unwrap()
+    simulate(&CisternoOptions::default(), 11).expect("normal study")
 }
 
 #[test]
@@ -174,18 +184,18 @@ fn write_samples(dir: &Path, spot_compression: Compression) -> Vec<PathBuf> {
     let ctx = StudyContext::new(21);
     let mut files = Vec::new();
     let wb = CisternoOptions::default().with_time_points(&[0.0, 24.0]);
-    let s = simulate(&wb, 21).unwrap();
+    let s = simulate(&wb, 21).expect("whole-body study");
     for i in 0..s.time_points.len() {
         let (p, t) = nm::write_time_point(
             dir,
             &ctx,
             &s,
             i,
-            1 + i as u32,
+            u32::try_from(1 + i).expect("small series number"),
             Vendor::Siemens,
             Compression::None,
         )
-        .unwrap();
+        .expect("whole-body NM file");
         assert_eq!(t.modality, "NM");
         assert_eq!(t.dims, [256, 1024, 2]);
         files.push(p);
@@ -193,8 +203,9 @@ fn write_samples(dir: &Path, spot_compression: Compression) -> Vec<PathBuf> {
     let spot = CisternoOptions::default()
         .with_time_points(&[3.0])
         .with_mode(AcquisitionMode::Spot);
-    let s = simulate(&spot, 21).unwrap();
-    let (p, t) = nm::write_time_point(dir, &ctx, &s, 0, 10, Vendor::Ge, spot_compression).unwrap();
+    let s = simulate(&spot, 21).expect("spot study");
+    let (p, t) = nm::write_time_point(dir, &ctx, &s, 0, 10, Vendor::Ge, spot_compression)
+        .expect("spot NM file");
     assert_eq!(t.dims, [256, 256, 2]);
     files.push(p);
     files
