@@ -89,3 +89,11 @@ pub(crate) fn invalid(reason: impl Into<String>) -> Error {
         reason: reason.into(),
     }
 }
+
+/// An empty vector with room for `n` items, refusing absurd sizes.
+pub(crate) fn alloc_rows<T>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| invalid(format!("cannot allocate {n} table rows")))?;
+    Ok(v)
+}

@@ -27,23 +27,31 @@ where
     let slices: Vec<Vec<f32>> = (0..nk)
         .into_par_iter()
         .map(|k| -> Result<Vec<f32>> {
+            // Labels at the voxel corners of the planes k - 1/2 and k + 1/2, shared by
+            // neighbouring voxels.
+            let (ci, cj) = (ni + 1, nj + 1);
+            let mut lower = try_alloc(ci * cj, 0_u8)?;
+            let mut upper = try_alloc(ci * cj, 0_u8)?;
+            for (plane, dk) in [(&mut lower, -0.5), (&mut upper, 0.5)] {
+                for j in 0..cj {
+                    for i in 0..ci {
+                        let c = DVec3::new(i as f64 - 0.5, j as f64 - 0.5, k as f64 + dk);
+                        plane[j * ci + i] = classify(w.transform_point3(c));
+                    }
+                }
+            }
             let mut out = try_alloc(ni * nj, 0.0_f32)?;
             for j in 0..nj {
                 for i in 0..ni {
                     let c = DVec3::new(i as f64, j as f64, k as f64);
                     let t0 = classify(w.transform_point3(c));
-                    let mut uniform = true;
-                    for corner in 0..8_u8 {
-                        let d = DVec3::new(
-                            if corner & 1 == 0 { -0.5 } else { 0.5 },
-                            if corner & 2 == 0 { -0.5 } else { 0.5 },
-                            if corner & 4 == 0 { -0.5 } else { 0.5 },
-                        );
-                        if classify(w.transform_point3(c + d)) != t0 {
-                            uniform = false;
-                            break;
-                        }
-                    }
+                    let corners = [
+                        j * ci + i,
+                        j * ci + i + 1,
+                        (j + 1) * ci + i,
+                        (j + 1) * ci + i + 1,
+                    ];
+                    let uniform = corners.iter().all(|&n| lower[n] == t0 && upper[n] == t0);
                     out[j * ni + i] = if uniform {
                         value(t0)
                     } else {

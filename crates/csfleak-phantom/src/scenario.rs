@@ -264,9 +264,70 @@ impl GenerateOptions {
     }
 }
 
-/// Every registered scenario, in listing order.
-pub fn registry() -> Vec<Scenario> {
+/// The scenarios of one modality family (no combined work-ups).
+fn base_scenarios() -> Vec<Scenario> {
     let mut all = crate::spine::scenarios();
+    all.extend(crate::cisterno::scenarios());
+    all.extend(crate::brain::scenarios());
+    all
+}
+
+/// Run several base scenarios into one study (shared study UID, consecutive series numbers).
+fn workup(ctx: &mut ScenarioContext, names: &[&str]) -> Result<()> {
+    let base = base_scenarios();
+    for name in names {
+        let s = base
+            .iter()
+            .find(|s| s.name == *name)
+            .ok_or_else(|| Error::UnknownScenario {
+                name: (*name).to_owned(),
+                known: base.iter().map(|s| s.name.to_owned()).collect(),
+            })?;
+        (s.build)(ctx)?;
+    }
+    Ok(())
+}
+
+/// Combined work-ups: brain MRI, spine MRI, RI cisternography and CT myelography in one study.
+fn workups() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "workup-normal",
+            description: "Combined work-up without a leak: brain MRI, spine MRI, RI cisternography, CT myelography",
+            build: |ctx| {
+                workup(
+                    ctx,
+                    &[
+                        "brain-normal",
+                        "spine-mri-normal",
+                        "ri-normal",
+                        "spine-ctm-normal",
+                    ],
+                )
+            },
+        },
+        Scenario {
+            name: "workup-definite-leak",
+            description: "Combined work-up of a spinal CSF leak: brain sagging 6 mm, ventral extradural CSF C7-T9 continuous with the SAS, unilateral RI accumulation, CTM root-sleeve leak T8 left",
+            build: |ctx| {
+                workup(
+                    ctx,
+                    &[
+                        "brain-sag-6",
+                        "spine-mri-ventral-leak",
+                        "ri-leak-unilateral",
+                        "spine-ctm-root-sleeve-leak",
+                    ],
+                )
+            },
+        },
+    ]
+}
+
+/// Every registered scenario, sorted by name.
+pub fn registry() -> Vec<Scenario> {
+    let mut all = base_scenarios();
+    all.extend(workups());
     all.sort_by_key(|s| s.name);
     all
 }
@@ -358,4 +419,9 @@ pub fn round_to(x: f64, digits: i32) -> f64 {
     let f = 10_f64.powi(digits);
     let r = (x * f).round() / f;
     if r == 0.0 { 0.0 } else { r }
+}
+
+/// A non-negative whole number of steps as a loop bound (0 for NaN or negative).
+pub(crate) fn count_steps(n: f64) -> usize {
+    csfleak_volume::index_of(n.round()).unwrap_or(0)
 }
