@@ -361,3 +361,64 @@ fn a_folder_without_images_is_an_error() {
     assert_eq!(res.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&res.stderr).contains("no DICOM image series"));
 }
+
+#[test]
+fn nm_planar_frames_become_a_4d_nifti_with_timing_in_the_sidecar() {
+    use csfleak_phantom::cisterno::{self, CisternoOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let dicom = dir.path().join("dicom");
+    std::fs::create_dir_all(&dicom).unwrap();
+    let study = cisterno::simulate(
+        &CisternoOptions::default().with_time_points(&[1.0, 24.0]),
+        11,
+    )
+    .unwrap();
+    let ctx = StudyContext::new(77);
+    for index in 0..2 {
+        cisterno::nm::write_time_point(
+            &dicom,
+            &ctx,
+            &study,
+            index,
+            20 + u32::try_from(index).unwrap(),
+            csfleak_phantom::Vendor::default(),
+            csfleak_phantom::Compression::None,
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("out");
+    let res = csfleak()
+        .args(["convert", "--no-compress", "--out"])
+        .arg(&out)
+        .arg(&dicom)
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&res.stdout),
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let niis = outputs(&out, ".nii");
+    let jsons = outputs(&out, ".json");
+    assert_eq!(niis.len(), 2, "{niis:?}");
+    for (index, (nii_path, json_path)) in niis.iter().zip(&jsons).enumerate() {
+        let nii = read_nii(nii_path);
+        let tp = &study.time_points[index];
+        let (rows, cols) = tp.counts[0].dim();
+        assert_eq!(nii.dims, vec![cols, rows, 1, 2], "{}", nii_path.display());
+        assert_eq!(nii.codes, (0, 0), "planar frames have no patient transform");
+        for (f, frame) in tp.counts.iter().enumerate() {
+            for ((r, c), &v) in frame.indexed_iter() {
+                assert_eq!(nii.values[(f * rows + r) * cols + c], f64::from(v));
+            }
+        }
+        let side: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(json_path).unwrap()).unwrap();
+        assert_eq!(side["Modality"], "NM");
+        let h = side["TimeSinceInjection_h"].as_f64().unwrap();
+        assert!((h - tp.hours).abs() < 0.02, "{h} h vs {} h", tp.hours);
+        assert!(side["FrameDuration"].as_f64().unwrap() > 0.0);
+        assert!(side["RadionuclideHalfLife"].as_f64().unwrap() > 0.0);
+    }
+}
