@@ -44,6 +44,10 @@ enum Command {
     Schema(cmd::schema::SchemaArgs),
     /// Write a synthetic DICOM study with ground truth.
     Phantom(cmd::phantom::PhantomArgs),
+    /// Analyse one study: findings.json, assessment.json, report.html, overlays (NIfTI on request).
+    Analyze(cmd::analyze::AnalyzeArgs),
+    /// Analyse every study under a folder: one folder per study, summary.csv, errors.csv.
+    Batch(cmd::batch::BatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,8 @@ fn main() -> ExitCode {
         Command::Grade(a) => cmd::grade::run(a),
         Command::Schema(a) => cmd::schema::run(a),
         Command::Phantom(a) => cmd::phantom::run(a),
+        Command::Analyze(a) => cmd::analyze::run(a),
+        Command::Batch(a) => cmd::batch::run(a),
     };
     match result {
         Ok(code) => code,

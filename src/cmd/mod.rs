@@ -1,5 +1,7 @@
 //! One module per subcommand. Each exposes `XArgs` (clap) and `run(args) -> Result<ExitCode>`.
 
+pub(crate) mod analyze;
+pub(crate) mod batch;
 pub(crate) mod convert;
 pub(crate) mod grade;
 pub(crate) mod inspect;

@@ -1,8 +1,95 @@
-//! One study: ingest -> measurements in parallel -> findings -> grades (being written; see
-//! docs/STATUS.md).
+//! One study: ingest -> measurements in parallel -> findings -> grades -> outputs; and many
+//! studies (batch) with resumable per-study folders and cohort tables.
 //!
-//! The adapters from loaded DICOM series to each measurement crate's own input types live in one
-//! module per family, so measurement crates never see DICOM.
+//! This crate ties the others together and is the only one besides the binary that knows all
+//! of them. Measurement crates never see DICOM: the adapters from loaded DICOM series to each
+//! measurement crate's own input types live in one module per family ([`cisterno_input`],
+//! [`brain_input`]), and each family plugs in behind the [`Family`] trait.
+//!
+//! * [`analyze_study`]: a scanned [`Study`](csfleak_dicom::Study) -> [`StudyAnalysis`]
+//!   (findings, assessment, overlays, family statuses). Series that an applicable family
+//!   reads are decoded once, in parallel, and shared; families run in parallel; output does
+//!   not depend on the thread count.
+//! * [`write_outputs`]: `findings.json`, `assessment.json`, `report.html`, `overlays/*.png`,
+//!   `nifti/*.nii.gz`, each written to a temporary name and renamed.
+//! * [`batch`]: folder keys from the Study Instance UID, done markers, `summary.csv`,
+//!   `errors.csv`.
+//!
+//! A family that is not applicable, or whose measurement crate is not in this build, yields
+//! its section as `not_assessable` with the reason; the study still gets findings and an
+//! assessment.
+//!
+//! ```no_run
+//! use csfleak_pipeline::{AnalyzeOptions, Outputs, analyze_study, write_outputs};
+//! let report = csfleak_dicom::scan(std::path::Path::new("study/"))?;
+//! let analysis = analyze_study(&report.studies[0], &AnalyzeOptions::default())?;
+//! println!("{:?}", analysis.assessment.mhlw2011.diagnosis);
+//! write_outputs(&analysis, std::path::Path::new("out/"), Outputs::default(), &Default::default())?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+pub mod analyze;
+pub mod batch;
 pub mod brain_input;
 pub mod cisterno_input;
+pub mod family;
+
+use std::path::PathBuf;
+
+pub use analyze::{
+    AnalyzeOptions, DecodedSeries, Outputs, StudyAnalysis, Written, analyze_study,
+    analyze_study_with, write_outputs,
+};
+pub use family::{Family, FamilyOutput, NamedMask, Section, SeriesInput, StudyInputs};
+
+/// Errors of the pipeline. Messages never contain patient data: series are named by number
+/// and role, files by their path relative to the scanned folder or the output folder.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reader annotations do not fit the findings schema.
+    #[error("invalid annotations: {detail}")]
+    Annotations {
+        /// What is wrong (field and line).
+        detail: String,
+    },
+    /// Writing an output failed.
+    #[error("could not write outputs: {detail}")]
+    Write {
+        /// The failing file and cause.
+        detail: String,
+    },
+    /// File system error on a pipeline-managed path.
+    #[error("i/o error on {}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A bug or an unexpected state.
+    #[error("internal error: {detail}")]
+    Internal {
+        /// What happened.
+        detail: String,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its sources joined with ": ".
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
