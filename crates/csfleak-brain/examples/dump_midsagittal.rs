@@ -1,6 +1,13 @@
 //! Developer aid: render a phantom brain, find the midsagittal plane and write the reformat as
 //! PNG (`cargo run --release -p csfleak-brain --example dump_midsagittal -- SAG OUT.png`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::print_stdout,
+    reason = "developer aid, not shipped"
+)]
 use csfleak_brain::midsagittal::{find_plane, reformat};
 use csfleak_phantom::brain::{BrainOptions, BrainPhantom, Phase};
 

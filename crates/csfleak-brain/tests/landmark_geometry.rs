@@ -1,6 +1,9 @@
 //! With the landmarks given in a file, every measurement equals the geometric truth of the
 //! phantom model (0.1 mm / 0.5 degree), for oblique and anisotropic series, in every supported
 //! file format and coordinate system.
+#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions")]
+
+use std::fmt::Write as _;
 
 use csfleak_brain::landmarks::{
     parse_fcsv, parse_markups_json, parse_points_json, read_landmark_file,
@@ -55,10 +58,12 @@ fn fcsv_lps(t: &BrainTruth) -> String {
          # columns = id,x,y,z,ow,ox,oy,oz,vis,sel,lock,label,desc,associatedNodeID\n",
     );
     for (i, (k, p)) in t.landmarks.iter().enumerate() {
-        s.push_str(&format!(
-            "vtkMRMLMarkupsFiducialNode_{i},{},{},{},0,0,0,1,1,1,0,{k},,\n",
+        writeln!(
+            s,
+            "vtkMRMLMarkupsFiducialNode_{i},{},{},{},0,0,0,1,1,1,0,{k},,",
             p[0], p[1], p[2]
-        ));
+        )
+        .unwrap();
     }
     s
 }
