@@ -1,0 +1,173 @@
+//! Evaluation of the automatic brain method on phantom studies with new seeds and several sag
+//! values, through DICOM (write, scan, load, choose by role, analyse). Prints a table
+//! (`scripts/eval-brain.sh` runs it with `--nocapture`).
+//!
+//! What is checked: the midsagittal plane found by symmetry (angle and offset against the
+//! model's plane); every automatic landmark is either found with a confidence or not
+//! assessable with a reason (never silently guessed); landmark error and MPD error are
+//! reported for the landmarks that were found.
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    reason = "an evaluation that prints its table"
+)]
+
+use std::sync::Arc;
+
+use csfleak_brain::{BrainOptions as Opts, LandmarkName, analyze};
+use csfleak_dicom::{Role, load_series, scan};
+use csfleak_phantom::brain::{BrainOptions, BrainPhantom, write_study};
+use csfleak_phantom::{ScenarioContext, Size};
+use csfleak_pipeline::brain_input::{inputs, select};
+use csfleak_volume::DVec3;
+
+struct Row {
+    sag: f64,
+    seed: u64,
+    mpd_truth: f64,
+    mpd_auto: Option<f64>,
+    found: usize,
+    mean_err: Option<f64>,
+    plane_deg: f64,
+    plane_mm: f64,
+    symmetry: f64,
+}
+
+fn run_case(sag: f64, seed: u64, options: &BrainOptions) -> Row {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = BrainPhantom::new(options).unwrap().truth;
+    let mut ctx = ScenarioContext::new(seed, Size::Small, dir.path());
+    write_study(&mut ctx, options).unwrap();
+    let report = scan(dir.path()).unwrap();
+    let study = &report.studies[0];
+    let loaded: Vec<_> = study
+        .series
+        .iter()
+        .map(|s| Arc::new(load_series(s).unwrap()))
+        .collect();
+    let pairs: Vec<(Role, &csfleak_dicom::LoadedSeries)> = study
+        .series
+        .iter()
+        .zip(&loaded)
+        .map(|(s, l)| (s.role.role, l.as_ref()))
+        .collect();
+    let chosen = select(&pairs);
+    let a = analyze(&inputs(&chosen, Vec::new()), &Opts::default()).unwrap();
+
+    let mut errs = Vec::new();
+    for name in LandmarkName::ALL {
+        match a.landmarks.automatic(*name) {
+            Some(l) => {
+                assert!((0.0..=1.0).contains(&l.confidence));
+                if let Some(t) = truth.landmarks.get(name.as_str()) {
+                    errs.push(l.position.to_dvec3().distance(DVec3::from_array(*t)));
+                }
+            }
+            None => {
+                let why = a.landmarks.why_missing(*name).unwrap();
+                assert!(!why.is_empty(), "{name}: missing without a reason");
+            }
+        }
+    }
+    let plane = a.midsagittal.expect("a midsagittal plane on a head T1");
+    let n_true = DVec3::from_array(truth.midsagittal_normal);
+    let n = plane.normal.to_dvec3();
+    let plane_deg = n.dot(n_true).abs().min(1.0).acos().to_degrees();
+    // Offset: distance of the truth's midline landmarks from the found plane.
+    let mids: Vec<f64> = ["basion", "opisthion", "iter", "tuberculum_sellae"]
+        .iter()
+        .map(|k| {
+            (DVec3::from_array(truth.landmarks[*k]) - plane.point.to_dvec3())
+                .dot(n)
+                .abs()
+        })
+        .collect();
+    let plane_mm = mids.iter().copied().fold(0.0, f64::max);
+    Row {
+        sag,
+        seed,
+        mpd_truth: truth.mamillopontine_distance_mm,
+        mpd_auto: a.measurements.mamillopontine_distance_mm.value(),
+        found: errs.len(),
+        mean_err: (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64),
+        plane_deg,
+        plane_mm,
+        symmetry: plane.symmetry,
+    }
+}
+
+#[test]
+fn eval_brain_on_new_seeds() {
+    let cases = [
+        (0.0, 7001_u64, [0.0, 0.0, 0.0], 0.0),
+        (2.0, 7002, [2.0, -3.0, 4.0], 0.0),
+        (4.0, 7003, [0.0, 0.0, 0.0], 12.0),
+        (6.0, 7004, [-3.0, 2.0, -5.0], -8.0),
+        (8.0, 7005, [1.0, 1.0, 7.0], 5.0),
+    ];
+    let rows: Vec<Row> = cases
+        .iter()
+        .map(|(sag, seed, rot, obl)| {
+            let o = BrainOptions::default()
+                .with_sag(*sag)
+                .with_head_rotation(*rot)
+                .with_oblique(*obl);
+            run_case(*sag, *seed, &o)
+        })
+        .collect();
+    let f = |x: Option<f64>| x.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"));
+    println!();
+    println!(
+        "| sag mm | seed | MPD truth | MPD auto | landmarks found | mean landmark err mm | plane err deg | plane offset mm | symmetry |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {:.1} | {} | {:.2} | {} | {}/{} | {} | {:.2} | {:.2} | {:.3} |",
+            r.sag,
+            r.seed,
+            r.mpd_truth,
+            f(r.mpd_auto),
+            r.found,
+            LandmarkName::ALL.len(),
+            f(r.mean_err),
+            r.plane_deg,
+            r.plane_mm,
+            r.symmetry
+        );
+    }
+    let autos: Vec<f64> = rows.iter().filter_map(|r| r.mpd_auto).collect();
+    if autos.len() == rows.len() {
+        let monotonic = autos.windows(2).all(|w| w[1] <= w[0]);
+        println!("sag trend of automatic MPD monotonic: {monotonic}");
+    } else {
+        println!(
+            "sag trend: not evaluated (automatic MPD on {}/{} studies)",
+            autos.len(),
+            rows.len()
+        );
+    }
+    for r in &rows {
+        assert!(
+            r.plane_deg < 2.0,
+            "sag {}: plane off by {:.2} deg",
+            r.sag,
+            r.plane_deg
+        );
+        assert!(
+            r.plane_mm < 1.5,
+            "sag {}: plane offset {:.2} mm",
+            r.sag,
+            r.plane_mm
+        );
+        if let (Some(a), Some(e)) = (r.mpd_auto, r.mean_err) {
+            assert!(
+                (a - r.mpd_truth).abs() <= 1.0,
+                "sag {}: MPD {a:.2} vs {:.2}",
+                r.sag,
+                r.mpd_truth
+            );
+            assert!(e <= 1.0, "sag {}: mean landmark error {e:.2}", r.sag);
+        }
+    }
+}
