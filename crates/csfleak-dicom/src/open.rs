@@ -102,6 +102,13 @@ fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
     let mut file = match parsed {
         Ok(file) => file,
         Err(first) => {
+            // nothing that looks like a data set: not DICOM, and not worth reading in full
+            if locate_dataset(&bytes).2.is_none() {
+                return Err(Error::Read {
+                    path: path.to_path_buf(),
+                    source: Box::new(first),
+                });
+            }
             if u64::try_from(bytes.len()).is_ok_and(|n| n < file_len) {
                 bytes = std::fs::read(path).map_err(io)?;
             }
@@ -460,19 +467,20 @@ fn read_meta_lenient(bytes: &[u8], mut pos: usize) -> (LenientMeta, usize) {
     (meta, pos)
 }
 
-/// The encoding of a data set, judged from its first element header.
+/// The encoding of a data set, judged from its first element header, which must be in one of
+/// the first groups (a data set starts with group 0008, rarely 0002-0006): random bytes (a
+/// video, a PDF beside the images) are not taken for a data set.
 fn detect_encoding(ds: &[u8]) -> Option<Encoding> {
     let head = ds.get(0..8)?;
     let group_le = u16::from_le_bytes([head[0], head[1]]);
     let group_be = u16::from_be_bytes([head[0], head[1]]);
+    let plausible = |g: u16| (0x0002..=0x0010).contains(&g) && g % 2 == 0;
     let explicit = explicit_vr_at(head, 4).is_some();
-    if explicit {
-        if group_be < group_le {
-            Some(Encoding::ExplicitBig)
-        } else {
-            Some(Encoding::ExplicitLittle)
-        }
-    } else if group_le <= group_be && group_le != 0 {
+    if explicit && plausible(group_be) {
+        Some(Encoding::ExplicitBig)
+    } else if explicit && plausible(group_le) {
+        Some(Encoding::ExplicitLittle)
+    } else if !explicit && plausible(group_le) {
         Some(Encoding::ImplicitLittle)
     } else {
         None

@@ -614,3 +614,22 @@ fn malformed_jpeg_streams_give_errors_not_panics() {
         assert!(err.to_string().contains(&name), "{err}");
     }
 }
+
+#[test]
+fn a_large_non_dicom_file_is_refused_from_its_first_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("movie.bin");
+    // 4 MiB of pseudo-random bytes
+    let mut x: u32 = 12345;
+    let bytes: Vec<u8> = (0..4 << 20)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            x.to_le_bytes()[3]
+        })
+        .collect();
+    std::fs::write(&path, bytes).unwrap();
+    for result in [open_header(&path), open_full(&path)] {
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("movie.bin"), "{err}");
+    }
+}
