@@ -128,12 +128,21 @@ impl SeriesLoader {
             let results: Vec<Result<()>> = per_instance
                 .into_par_iter()
                 .enumerate()
-                .map(|(i, targets)| {
+                // One decode buffer per worker, reused from file to file: saves an allocation
+                // and its page faults per file.
+                .map_init(Vec::new, |buffer, (i, targets)| {
                     if targets.is_empty() {
                         return Ok(());
                     }
                     let inst = &series.instances[i];
-                    fill_from_file(&inst.path, &inst.rel_path, series, targets, &reporter)
+                    fill_from_file(
+                        &inst.path,
+                        &inst.rel_path,
+                        series,
+                        targets,
+                        &reporter,
+                        buffer,
+                    )
                 })
                 .collect();
             // The first failure in file order, whatever the thread schedule.
@@ -256,10 +265,17 @@ fn fill_from_file(
     series: &Series,
     targets: Vec<(usize, &mut [f32])>,
     reporter: &Reporter,
+    buffer: &mut Vec<f32>,
 ) -> Result<()> {
     let file = crate::open_full(path).map_err(|e| relabel(e, rel))?;
     check_pixel_length(&file, rel)?;
-    let px = crate::decode_pixels(&file, path).map_err(|e| relabel(e, rel))?;
+    let px = crate::pixels::decode_pixels_reusing(
+        &file,
+        path,
+        &crate::pixels::DecodeOptions::default(),
+        std::mem::take(buffer),
+    )
+    .map_err(|e| relabel(e, rel))?;
     if px.rows != series.rows || px.cols != series.cols {
         return Err(Error::Invalid {
             what: "image size",
@@ -297,6 +313,7 @@ fn fill_from_file(
             }
         }
     }
+    *buffer = px.values;
     if s > 1 {
         reporter.report(QualityFlag::new(
             "colour_to_grey",
