@@ -20,7 +20,8 @@
 //! 64; Float / Double Float Pixel Data; Planar Configuration 0 and 1; little and big endian).
 //! RLE Lossless is decoded here for every Bits Allocated; other compressed syntaxes go through
 //! the dicom-rs codec registry (JPEG baseline/lossless, JPEG 2000 with the `openjp2` codec),
-//! except 8-bit colour JPEG (decoded here to control the colour transform) and JPEG-LS (a pure
+//! except 8-bit colour JPEG (decoded here to control the colour transform), 12-bit greyscale
+//! JPEG (decoded here; jpeg-decoder has no 12-bit support) and JPEG-LS (a pure
 //! Rust T.87 decoder here; `CharLS` instead with this crate's `charls` feature). The expected size is computed with checked
 //! arithmetic from Rows x Columns x Frames x Samples x Bits and compared with the limit and with
 //! the real length of the data before anything is allocated.
@@ -869,9 +870,8 @@ fn decode_encapsulated(
         path: path.to_path_buf(),
     };
     if ts_uid == uids::JPEG_EXTENDED12_BIT && layout.bits_stored > 8 {
-        return Err(unsupported(
-            ": 12-bit JPEG is not decoded by the pure-Rust JPEG codec",
-        ));
+        // jpeg-decoder has no 12-bit support
+        return guard_codec(path, || jpeg12::decode(fragments, layout, expected, path))?;
     }
     let Codec::EncapsulatedPixelData(Some(reader), _) = ts.codec() else {
         let hint = if ts_uid == uids::JPEGLS_LOSSLESS || ts_uid == uids::JPEGLS_NEAR_LOSSLESS {
@@ -924,5 +924,6 @@ fn guard_codec<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
 }
 
 mod jpeg;
+mod jpeg12;
 mod jpegls;
 mod rle;
