@@ -88,7 +88,8 @@ fn build_christmas_tree(ctx: &mut ScenarioContext) -> Result<()> {
 }
 
 fn build_early_bladder(ctx: &mut ScenarioContext) -> Result<()> {
-    let mut o = normal();
+    // The low end of the Japanese dose range.
+    let mut o = normal().with_administered_mbq(18.5);
     o.early_bladder = true;
     write_study(ctx, &o)
 }
@@ -142,7 +143,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "ri-early-bladder",
-            description: "RI cisternography: early bladder activity, no visible leak",
+            description: "RI cisternography, 18.5 MBq: early bladder activity, no visible leak",
             build: build_early_bladder,
         },
         Scenario {
