@@ -1,5 +1,7 @@
 //! End-to-end tests of the `csfleak` binary: one test binary, one module per command.
 
+mod analyze;
+mod batch;
 mod convert;
 mod grade;
 mod inspect;

@@ -70,18 +70,26 @@ pub fn analyze_into(study: &Study, out: &Path, key: &str, opts: &AnalyzeOptions)
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(|e| io(&partial, e))?;
     }
-    let analysis = analyze_study(study, opts)?;
-    let mut outputs = opts.outputs;
-    outputs.json = true; // the tables are built from findings.json and assessment.json
-    write_outputs(&analysis, &partial, outputs, &opts.png)?;
-    let marker = partial.join(DONE_MARKER);
-    std::fs::write(&marker, b"done\n").map_err(|e| io(&marker, e))?;
-    let dest = out.join(key);
-    if dest.exists() {
-        std::fs::remove_dir_all(&dest).map_err(|e| io(&dest, e))?;
+    let result = (|| {
+        let analysis = analyze_study(study, opts)?;
+        let mut outputs = opts.outputs;
+        outputs.json = true; // the tables are built from findings.json and assessment.json
+        write_outputs(&analysis, &partial, outputs, &opts.png)?;
+        let marker = partial.join(DONE_MARKER);
+        std::fs::write(&marker, b"done\n").map_err(|e| io(&marker, e))?;
+        let dest = out.join(key);
+        // An earlier result is replaced; anything else in the way (a file) is not touched,
+        // and the rename then fails with an error naming it.
+        if dest.is_dir() {
+            std::fs::remove_dir_all(&dest).map_err(|e| io(&dest, e))?;
+        }
+        std::fs::rename(&partial, &dest).map_err(|e| io(&dest, e))
+    })();
+    if result.is_err() {
+        // A failed study leaves nothing behind; the next run retries it.
+        let _ = std::fs::remove_dir_all(&partial);
     }
-    std::fs::rename(&partial, &dest).map_err(|e| io(&dest, e))?;
-    Ok(())
+    result
 }
 
 /// [`analyze_into`], with a panic (a bug) turned into an error so that one study never stops

@@ -1,0 +1,361 @@
+//! `csfleak analyze` end to end over generated phantom studies.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on a broken fixture"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Mutex;
+
+use crate::csfleak;
+
+/// Serialises phantom generation (several tests ask for the same scenario).
+static GENERATE: Mutex<()> = Mutex::new(());
+
+/// A generated phantom study (small size), cached under the target's test folder across runs;
+/// `done` marks a complete generation. The seed decides the study UID and the patient.
+pub(crate) fn phantom(scenario: &str, seed: u64) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("h9-phantoms")
+        .join(format!("{scenario}-{seed}"));
+    let _guard = GENERATE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if dir.join("done").is_file() {
+        return dir.join("study");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = csfleak()
+        .args([
+            "phantom",
+            "--scenario",
+            scenario,
+            "--size",
+            "small",
+            "--seed",
+        ])
+        .arg(seed.to_string())
+        .arg("--out")
+        .arg(dir.join("study"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(dir.join("done"), "").unwrap();
+    dir.join("study")
+}
+
+pub(crate) fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub(crate) fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Every file under `dir`, recursively, sorted.
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The patient identifiers the phantom of `seed` writes (name, ID, birth date, accession
+/// number): none of them may appear in any output.
+pub(crate) fn identifiers(seed: u64) -> Vec<String> {
+    let ctx = csfleak_phantom::StudyContext::new(seed);
+    vec![
+        ctx.patient_name,
+        ctx.patient_id,
+        ctx.patient_birth_date,
+        ctx.accession_number,
+    ]
+}
+
+/// Assert that none of `needles` occurs in any file under `dir`.
+pub(crate) fn assert_absent(dir: &Path, needles: &[String]) {
+    for f in files_under(dir) {
+        let bytes = std::fs::read(&f).unwrap();
+        for n in needles {
+            let hit = bytes.windows(n.len()).any(|w| w == n.as_bytes());
+            assert!(!hit, "{} contains an identifier", f.display());
+        }
+    }
+}
+
+fn is_png(path: &Path) -> bool {
+    let b = std::fs::read(path).unwrap();
+    // Signature, then the IHDR width and height (big-endian, non-zero).
+    b.len() > 33
+        && &b[..8] == b"\x89PNG\r\n\x1a\n"
+        && &b[12..16] == b"IHDR"
+        && b[16..20] != [0, 0, 0, 0]
+        && b[20..24] != [0, 0, 0, 0]
+}
+
+#[test]
+fn analyze_writes_every_output_for_a_spine_study() {
+    let study = phantom("spine-mri-ventral-leak", 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = csfleak()
+        .arg("analyze")
+        .arg(&study)
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--outputs", "all"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let f = read_json(&out_dir.join("findings.json"));
+    assert_eq!(f["schema_version"], "1");
+    let date = f["study"]["study_date"].as_str().unwrap();
+    assert!(date.len() == 10 && date.as_bytes()[4] == b'-', "{date}");
+    assert!(f["study"]["study_instance_uid"].is_string());
+    let roles: Vec<&str> = f["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["role"].as_str())
+        .collect();
+    for r in [
+        "spinal_t2_fs_sagittal",
+        "spinal_t2_fs_axial",
+        "mr_myelography",
+        "spinal_contrast_t1",
+    ] {
+        assert!(roles.contains(&r), "{roles:?}");
+    }
+    // Modalities not in the study are explicit not_assessable sections with the reason.
+    let ct = &f["ct_myelography"]["epidural_contrast"];
+    assert_eq!(ct["status"], "not_assessable");
+    assert!(ct["reason"].as_str().unwrap().contains("no CT myelography"));
+    assert_eq!(f["cisternography"]["status"], "not_assessable");
+    assert!(
+        f["cisternography"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no RI cisternography")
+    );
+    assert_eq!(
+        f["brain"]["mamillopontine_distance_status"]["status"],
+        "not_assessable"
+    );
+    assert!(f["spine"]["epidural_fluid"]["status"].is_string());
+
+    let a = read_json(&out_dir.join("assessment.json"));
+    assert!(a["mhlw2011"].is_object());
+    let na = a["mhlw2011"]["not_assessable"].as_array().unwrap();
+    assert!(na.iter().any(|n| n["path"] == "cisternography"), "{na:?}");
+
+    let overlays: Vec<PathBuf> = files_under(&out_dir.join("overlays"));
+    assert!(overlays.len() >= 4, "{overlays:?}");
+    assert!(overlays.iter().all(|p| is_png(p)));
+    let nifti = files_under(&out_dir.join("nifti"));
+    assert!(
+        nifti.len() >= 4
+            && nifti
+                .iter()
+                .all(|p| p.to_string_lossy().ends_with(".nii.gz")),
+        "{nifti:?}"
+    );
+
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains("data:image/png;base64,"));
+    assert_eq!(
+        html.matches("<figure").count(),
+        overlays.len(),
+        "every overlay is embedded"
+    );
+    assert!(html.contains("判定 / Assessment") && html.contains("Rule trace"));
+    assert!(!html.contains("src=\"http") && !html.contains("<script"));
+    // Nothing half-written is left behind.
+    assert!(
+        files_under(&out_dir)
+            .iter()
+            .all(|p| !p.to_string_lossy().contains(".tmp-"))
+    );
+    // No patient identifiers in any output, even without --deidentify.
+    assert_absent(&out_dir, &identifiers(1));
+}
+
+#[test]
+fn analyze_deidentify_drops_institution_and_uids() {
+    let study = phantom("spine-mri-ventral-leak", 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("plain");
+    let deid = tmp.path().join("deid");
+    for (dir, extra) in [(&plain, None), (&deid, Some("--deidentify"))] {
+        let mut cmd = csfleak();
+        cmd.arg("analyze").arg(&study).arg("--out").arg(dir);
+        cmd.args(["--outputs", "json,html"]);
+        if let Some(e) = extra {
+            cmd.arg(e);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let f = read_json(&plain.join("findings.json"));
+    let institution = f["study"]["institution_name"].as_str().unwrap().to_owned();
+    let uid = f["study"]["study_instance_uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d = read_json(&deid.join("findings.json"));
+    assert!(d["study"]["institution_name"].is_null());
+    let pseudo = d["study"]["study_instance_uid"].as_str().unwrap();
+    assert!(pseudo.starts_with("2.25.") && pseudo != uid);
+    assert_absent(&deid, &[institution, uid]);
+}
+
+#[test]
+fn analyze_usage_errors_exit_2_and_empty_folder_exits_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        csfleak()
+            .arg("analyze")
+            .args(args)
+            .arg("--out")
+            .arg(tmp.path().join("o"))
+            .output()
+            .unwrap()
+    };
+    let missing = tmp.path().join("nope");
+    let out = run(&[missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not exist"));
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = run(&[empty.to_str().unwrap(), "--outputs", "json,pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("pdf"), "{}", stderr(&out));
+
+    let clinical = tmp.path().join("c.toml");
+    std::fs::write(&clinical, "orthostatic_headach = true\n").unwrap();
+    let out = run(&[
+        empty.to_str().unwrap(),
+        "--clinical",
+        clinical.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("orthostatic_headach"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(empty.join("notes.txt"), "not DICOM").unwrap();
+    let out = run(&[empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no DICOM study"), "{}", stderr(&out));
+}
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in ["chromium", "chromium-browser"] {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// The report renders in headless Chromium: the DOM is the page, the console has no errors
+/// and the screenshot is not blank.
+#[test]
+#[allow(clippy::print_stderr, reason = "a skipped test says so loudly")]
+fn report_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is required in CI: run scripts/install-chromium.sh"
+        );
+        eprintln!(
+            "\n*** SKIPPED report_renders_in_headless_chromium: chromium not installed (bash scripts/install-chromium.sh) ***\n"
+        );
+        return;
+    };
+    let study = phantom("spine-mri-ventral-leak", 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = csfleak()
+        .arg("analyze")
+        .arg(&study)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = format!("file://{}", out_dir.join("report.html").display());
+    let base = |profile: &str| {
+        let mut c = std::process::Command::new(&browser);
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+        ]);
+        c.arg(format!(
+            "--user-data-dir={}",
+            tmp.path().join(profile).display()
+        ));
+        c
+    };
+    let dom = base("p1").arg("--dump-dom").arg(&page).output().unwrap();
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom_text.contains("CSF leak imaging report") && dom_text.contains("<figure"),
+        "DOM not rendered; stderr: {}",
+        stderr(&dom)
+    );
+    let shot = tmp.path().join("shot.png");
+    let s = base("p2")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1280,2400")
+        .arg(&page)
+        .output()
+        .unwrap();
+    let log = format!("{}{}", stderr(&dom), stderr(&s));
+    for line in log.lines() {
+        let console_error = line.contains("CONSOLE")
+            && (line.contains("Uncaught") || line.contains("Error") || line.contains("error"));
+        assert!(
+            !console_error && !line.contains("Failed to load resource"),
+            "console error: {line}"
+        );
+    }
+    let bytes = std::fs::read(&shot).unwrap_or_default();
+    assert!(
+        bytes.len() > 20_000 && bytes.starts_with(b"\x89PNG"),
+        "screenshot missing or blank ({} bytes); stderr: {}",
+        bytes.len(),
+        stderr(&s)
+    );
+    if let Some(keep) = std::env::var_os("CSFLEAK_KEEP_SCREENSHOT") {
+        let _ = std::fs::copy(&shot, keep);
+    }
+}
