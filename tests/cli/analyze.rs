@@ -359,3 +359,51 @@ fn report_renders_in_headless_chromium() {
         let _ = std::fs::copy(&shot, keep);
     }
 }
+
+/// A combined four-modality work-up in one folder: every family gets its series, the RI
+/// family measures, and the study is graded.
+#[test]
+fn analyze_four_modality_workup() {
+    let study = phantom("workup-definite-leak", 5);
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = csfleak()
+        .arg("analyze")
+        .arg(&study)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let f = read_json(&out_dir.join("findings.json"));
+    let roles: Vec<&str> = f["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["role"].as_str())
+        .collect();
+    for r in [
+        "brain_t1",
+        "spinal_t2_fs_sagittal",
+        "ri_cisternography",
+        "ct_myelography",
+    ] {
+        assert!(roles.contains(&r), "{roles:?}");
+    }
+    for section in ["spine", "ct_myelography", "cisternography", "brain"] {
+        assert!(f[section].is_object(), "{section} missing");
+    }
+    // The RI family measured: time points and a retention in percent.
+    let ri = &f["cisternography"];
+    assert_eq!(ri["status"], "present", "{ri}");
+    assert!(ri["time_points"].as_array().unwrap().len() >= 4);
+    let raw = ri["retention_24h"]["raw_pct"].as_f64().unwrap();
+    assert!(raw > 0.0 && raw < 100.0, "{raw}");
+    // Graded: a diagnosis follows from the measured findings.
+    let a = read_json(&out_dir.join("assessment.json"));
+    assert!(a["mhlw2011"]["diagnosis"].is_string(), "{}", a["mhlw2011"]);
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains("time-activity curve"));
+    assert!(html.contains("<polyline"));
+    assert!(files_under(&out_dir.join("overlays")).len() >= 10);
+}
