@@ -52,7 +52,6 @@ struct DecodeResult {
 
 #[derive(Debug, Serialize)]
 struct JsonOut<'a> {
-    n_files: usize,
     #[serde(flatten)]
     report: &'a ScanReport,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,7 +152,6 @@ pub(crate) fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     if json {
         let j = JsonOut {
-            n_files: report.n_files,
             report: &report,
             decode: decoded.as_deref(),
         };

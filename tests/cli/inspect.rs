@@ -77,6 +77,7 @@ fn json_forced_role_and_decode() {
         String::from_utf8_lossy(&out.stderr)
     );
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["n_files"], 10);
     let series = j["studies"][0]["series"].as_array().unwrap();
     assert_eq!(series.len(), 2);
     let ct = series
