@@ -13,6 +13,34 @@
 //! * [`RoleRules`]: series-role classification from a TOML table ([`DEFAULT_RULES_TOML`]).
 //! * [`open_header`], [`open_full`], [`decode_pixels`]: robust file opening and pixel decoding.
 //!
+//! # Series
+//!
+//! Files are grouped by Study and Series Instance UID. A series is split (as dcm2niix does)
+//! where the image size, pixel spacing, echo, image type, modality or orientation differ;
+//! repeated slice positions that Acquisition Number or the temporal position tell apart are
+//! split too, and each NM planar object is a part of its own (its timing and frame vectors are
+//! per file). Parts have the id `<SeriesInstanceUID>#<n>`. Slices are sorted by
+//! `dot(ImagePositionPatient, normal)`, never by Instance Number or Slice Location, and the
+//! slice step comes from the sorted positions (a gantry tilt stays in the affine as a shear).
+//!
+//! # Quality flag codes
+//!
+//! | code | meaning |
+//! |---|---|
+//! | `duplicate_instance` | the same SOP Instance UID in two files; the second is ignored |
+//! | `duplicate_position` | two images at one slice position; only the first is used |
+//! | `series_split` | the Series Instance UID was split into parts (the message says why) |
+//! | `mixed_orientation` | the series held several orientations (one part each) |
+//! | `missing_slices` | a gap of a whole multiple of the usual step |
+//! | `uneven_slice_spacing` | gaps differ from the usual step; the volume uses the mean step |
+//! | `gantry_tilt` | slice positions are sheared along the normal |
+//! | `no_geometry`, `no_pixel_spacing`, `invalid_orientation`, `invalid_geometry` | loaded as planar frames, without a patient geometry |
+//! | `nm_frame_vector` | an NM frame vector named by the Frame Increment Pointer does not match the frames |
+//! | `colour_to_grey` | colour images converted to luminance |
+//!
+//! Skipped files ([`SkippedFile::reason`]): `not_dicom`, `dicomdir`, `no_image` (SR, RT
+//! structure sets, presentation states...), `invalid_header`.
+//!
 //! ```no_run
 //! use csfleak_dicom::{SeriesData, load_series, scan};
 //! let report = scan(std::path::Path::new("study/"))?;
