@@ -432,6 +432,9 @@ pub fn analyze_study_with(
         for fl in out.flags {
             warnings.push(format!("{}: {}", f.id(), flag_text(&fl)));
         }
+        for n in out.notes {
+            warnings.push(format!("{}: {n}", f.id()));
+        }
     }
 
     // Overviews and NIfTI stems of the decoded series.

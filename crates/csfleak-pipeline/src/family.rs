@@ -106,6 +106,8 @@ pub struct FamilyOutput {
     pub masks: Vec<NamedMask>,
     /// Caveats (the work went on).
     pub flags: Vec<QualityFlag>,
+    /// Notes for the reader (method caveats, assumptions such as a default half-life).
+    pub notes: Vec<String>,
 }
 
 impl FamilyOutput {
@@ -118,6 +120,7 @@ impl FamilyOutput {
             overlays: Vec::new(),
             masks: Vec::new(),
             flags: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -315,6 +318,10 @@ impl Family for CisternoFamily {
             section: Section::Cisternography(section),
             measured,
             reason,
+            notes: analysis
+                .as_ref()
+                .map(|a| a.notes.clone())
+                .unwrap_or_default(),
             overlays: analysis.map(|a| a.overlays).unwrap_or_default(),
             masks: Vec::new(),
             flags: Vec::new(),
