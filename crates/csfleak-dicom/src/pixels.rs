@@ -107,6 +107,9 @@ struct Layout {
     signed: bool,
     planar: bool,
     photometric: String,
+    /// Top-level rescale to fuse into the 8/16-bit conversion (grey images without a Modality
+    /// LUT Sequence); the other cases are applied afterwards by [`apply_modality_lut`].
+    rescale: Option<(f64, f64)>,
 }
 
 impl Layout {
@@ -185,6 +188,10 @@ pub(crate) fn decode_pixels_reusing(
         return Err(too_big(&layout, path));
     }
     let ts_uid = file.meta().transfer_syntax().to_owned();
+    if layout.samples == 1 && float_kind.is_none() {
+        layout.rescale = fusable_rescale(file, path)?;
+    }
+    let fused = layout.rescale.is_some() && matches!(layout.bits_allocated, 8 | 16);
     let Some(element) = file.get(element_tag) else {
         return Err(Error::MissingAttribute {
             keyword: "PixelData",
@@ -246,7 +253,7 @@ pub(crate) fn decode_pixels_reusing(
     if layout.samples == 3 && layout.photometric == "YBR_FULL" && layout.bits_allocated == 8 {
         ybr_full_to_rgb(&mut values);
     }
-    if layout.samples == 1 && float_kind.is_none() {
+    if layout.samples == 1 && float_kind.is_none() && !fused {
         apply_modality_lut(file, &layout, &mut values, path)?;
     }
     Ok(DecodedPixels {
@@ -412,6 +419,7 @@ fn read_layout(file: &DicomFile, path: &Path, float_kind: Option<u32>) -> Result
         signed,
         planar,
         photometric,
+        rescale: None,
     })
 }
 
@@ -526,12 +534,13 @@ fn samples_to_f32(
             let sh = 8 - layout.bits_stored;
             let raw = &raw[..total.min(raw.len())];
             if layout.signed {
-                out.extend(
-                    raw.iter()
-                        .map(|&b| f32::from((i8::from_ne_bytes([b]) << sh) >> sh)),
-                );
+                let it = raw
+                    .iter()
+                    .map(|&b| i32::from((i8::from_ne_bytes([b]) << sh) >> sh));
+                push_rescaled(&mut out, it, layout.rescale);
             } else {
-                out.extend(raw.iter().map(|&b| f32::from((b << sh) >> sh)));
+                let it = raw.iter().map(|&b| i32::from((b << sh) >> sh));
+                push_rescaled(&mut out, it, layout.rescale);
             }
         }
         (16, _) => {
@@ -546,13 +555,12 @@ fn samples_to_f32(
                 }
             };
             if layout.signed {
-                out.extend(
-                    words.map(|c| {
-                        f32::from((i16::from_ne_bytes(word(c).to_ne_bytes()) << sh) >> sh)
-                    }),
-                );
+                let it = words
+                    .map(|c| i32::from((i16::from_ne_bytes(word(c).to_ne_bytes()) << sh) >> sh));
+                push_rescaled(&mut out, it, layout.rescale);
             } else {
-                out.extend(words.map(|c| f32::from((word(c) << sh) >> sh)));
+                let it = words.map(|c| i32::from((word(c) << sh) >> sh));
+                push_rescaled(&mut out, it, layout.rescale);
             }
         }
         (32, None) => out.extend(raw.chunks_exact(4).take(total).map(|c| {
@@ -588,6 +596,43 @@ fn samples_to_f32(
         });
     }
     Ok(out)
+}
+
+/// Append 8/16-bit stored values, rescaled in `f64` (slope then intercept, as pydicom) when asked.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "output is f32 by contract; 8/16-bit values convert exactly"
+)]
+fn push_rescaled(
+    out: &mut Vec<f32>,
+    values: impl Iterator<Item = i32>,
+    rescale: Option<(f64, f64)>,
+) {
+    match rescale {
+        None => out.extend(values.map(|v| v as f32)),
+        Some((slope, intercept)) => {
+            out.extend(values.map(|v| (f64::from(v) * slope + intercept) as f32));
+        }
+    }
+}
+
+/// The top-level Rescale Slope / Intercept when they are the Modality LUT to apply (no Modality
+/// LUT Sequence), `None` otherwise or when they are the identity.
+fn fusable_rescale(file: &DicomFile, path: &Path) -> Result<Option<(f64, f64)>> {
+    let obj: &InMemDicomObject = file;
+    if obj
+        .get(tags::MODALITY_LUT_SEQUENCE)
+        .and_then(|e| e.items())
+        .is_some_and(|items| !items.is_empty())
+    {
+        return Ok(None);
+    }
+    let slope = attr_f64(obj, tags::RESCALE_SLOPE, "RescaleSlope", path)?;
+    let intercept = attr_f64(obj, tags::RESCALE_INTERCEPT, "RescaleIntercept", path)?;
+    Ok(match (slope, intercept) {
+        (None, None) => None,
+        (s, b) => Some((s.unwrap_or(1.0), b.unwrap_or(0.0))).filter(|&r| r != (1.0, 0.0)),
+    })
 }
 
 /// A big endian 32-bit sample whose two 16-bit words were each converted to little endian.
