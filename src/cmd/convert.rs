@@ -119,8 +119,9 @@ pub(crate) fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
                 path: s
                     .instances
                     .first()
-                    .map_or_else(PathBuf::new, |i| i.rel_path.clone()),
-                reason: format!("{e:#}"),
+                    .and_then(|i| i.rel_path.parent())
+                    .map_or_else(PathBuf::new, Path::to_path_buf),
+                reason: relative_paths(&format!("{e:#}"), &dir),
             }),
         }
         bar.inc(1);
@@ -133,6 +134,19 @@ pub(crate) fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// An error message with the scanned folder's prefix removed from file paths: paths are shown
+/// relative to the study folder, whose own name may hold a patient name (CD exports).
+fn relative_paths(message: &str, root: &Path) -> String {
+    let mut out = message.to_owned();
+    for prefix in [root.to_path_buf(), root.canonicalize().unwrap_or_default()] {
+        let p = prefix.to_string_lossy();
+        if !p.is_empty() {
+            out = out.replace(&format!("{}/", p.trim_end_matches('/')), "");
+        }
+    }
+    out
 }
 
 /// A progress bar on stderr; indicatif hides it when stderr is not a terminal.
@@ -416,8 +430,15 @@ fn dicom_dt_secs(dt: &str) -> Option<f64> {
     let y = digits(0, 4)?;
     let mo = digits(4, 6)?;
     let d = digits(6, 8)?;
-    let h = digits(8, 10).unwrap_or(0);
-    let mi = digits(10, 12).unwrap_or(0);
+    // Missing time parts are 0; present but malformed ones make the value unusable.
+    let part = |a: usize, b: usize| -> Option<i64> {
+        match dt.get(a..b) {
+            None => Some(0),
+            Some(t) => t.parse().ok(),
+        }
+    };
+    let h = part(8, 10)?;
+    let mi = part(10, 12)?;
     let s: f64 = dt
         .get(12..)
         .filter(|r| !r.is_empty())
@@ -475,7 +496,7 @@ fn print_summary(
     for f in failed {
         writeln!(
             stdout,
-            "FAILED  {}  ({}): {}",
+            "FAILED  {} (in {}/): {}",
             f.label,
             f.path.display(),
             f.reason
@@ -500,6 +521,15 @@ fn print_summary(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_paths_are_made_relative() {
+        let m = relative_paths(
+            "decoding a/b: invalid length in /data/SMITH^J/a/b: 3 bytes",
+            Path::new("/data/SMITH^J/"),
+        );
+        assert_eq!(m, "decoding a/b: invalid length in a/b: 3 bytes");
+    }
 
     #[test]
     fn dicom_datetimes_difference_in_hours() {
