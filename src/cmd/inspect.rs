@@ -132,6 +132,7 @@ pub(crate) fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
                 s.role = RoleMatch {
                     role: f.role,
                     rule: "forced".into(),
+                    features: s.role.features.take(),
                 };
                 f.used = true;
             }

@@ -86,6 +86,16 @@ fn json_forced_role_and_decode() {
         .unwrap();
     assert_eq!(ct["role"]["role"], "other");
     assert_eq!(ct["role"]["rule"], "forced");
+    let mr = series
+        .iter()
+        .find(|s| s["meta"]["modality"] == "MR")
+        .unwrap();
+    assert_eq!(mr["role"]["features"]["fat_sat"], true);
+    assert_eq!(mr["role"]["features"]["weighting"], "t2");
+    assert_eq!(
+        mr["role"]["features"]["regions"],
+        serde_json::json!(["spine"])
+    );
     assert_eq!(ct["meta"]["dims"], serde_json::json!([6, 6, 5]));
     let decode = j["decode"].as_array().unwrap();
     assert_eq!(decode.len(), 2);

@@ -113,6 +113,10 @@ pub struct RoleMatch {
     pub role: Role,
     /// The id of the rule that matched, `forced` when set by the user, `none` when no rule did.
     pub rule: String,
+    /// What the rules saw (regions, fat suppression, contrast, weighting), for checking a
+    /// classification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<Features>,
 }
 
 impl Default for RoleMatch {
@@ -120,6 +124,7 @@ impl Default for RoleMatch {
         Self {
             role: Role::Other,
             rule: "none".into(),
+            features: None,
         }
     }
 }
@@ -316,15 +321,18 @@ impl RoleRules {
     /// Classify a series: the first matching rule, or [`Role::Other`] with rule `none`.
     pub fn classify(&self, meta: &SeriesMeta) -> RoleMatch {
         let f = self.features(meta);
-        for r in &self.rules {
-            if rule_matches(r, meta, &f) {
-                return RoleMatch {
-                    role: r.role,
-                    rule: r.id.clone(),
-                };
-            }
+        let (role, rule) = self
+            .rules
+            .iter()
+            .find(|r| rule_matches(r, meta, &f))
+            .map_or((Role::Other, "none".to_string()), |r| {
+                (r.role, r.id.clone())
+            });
+        RoleMatch {
+            role,
+            rule,
+            features: Some(f),
         }
-        RoleMatch::default()
     }
 }
 
