@@ -55,7 +55,7 @@ pub(crate) fn run(args: PhantomArgs) -> anyhow::Result<ExitCode> {
     match csfleak_phantom::generate(&name, &out, &options) {
         Ok(truth) => {
             let n: usize = truth.series.iter().map(|s| s.n_images).sum();
-            eprintln!(
+            tracing::info!(
                 "wrote scenario {name} (seed {}): {} series, {n} images, truth.json and provenance.json in {}",
                 args.seed,
                 truth.series.len(),
