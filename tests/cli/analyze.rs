@@ -406,4 +406,22 @@ fn analyze_four_modality_workup() {
     assert!(html.contains("time-activity curve"));
     assert!(html.contains("<polyline"));
     assert!(files_under(&out_dir.join("overlays")).len() >= 10);
+
+    // The measured families give the same bytes on one thread.
+    let single = tmp.path().join("single");
+    let out = csfleak()
+        .args(["--threads", "1", "analyze"])
+        .arg(&study)
+        .arg("--out")
+        .arg(&single)
+        .args(["--outputs", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for name in ["findings.json", "assessment.json"] {
+        assert!(
+            std::fs::read(out_dir.join(name)).unwrap() == std::fs::read(single.join(name)).unwrap(),
+            "{name} differs between 1 thread and the default"
+        );
+    }
 }
