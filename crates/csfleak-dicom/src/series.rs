@@ -531,7 +531,13 @@ fn assemble(
     meta.dims = [first.cols, first.rows, slices.len()];
     meta.pixel_spacing_mm = entries[0].info.pixel_spacing;
     meta.echo_time_ms = entries[0].info.echo_time.or(meta.echo_time_ms);
-    if let Some(n) = normal {
+    // NM projections have no slice geometry; the detector orientation still tells the view plane
+    // (anterior/posterior whole-body views are coronal).
+    let view_normal = normal.or_else(|| {
+        let iop = meta.nm.as_ref()?.detectors.first()?.image_orientation?;
+        csfleak_volume::orientation_normal(iop).ok()
+    });
+    if let Some(n) = view_normal {
         let (plane, angle) = ImagePlane::from_normal(n.to_array());
         meta.plane = Some(plane);
         meta.obliquity_deg = Some(angle);

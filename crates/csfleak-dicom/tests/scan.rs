@@ -337,13 +337,19 @@ fn nm_planar_frames_with_vectors_views_and_timing() {
         "ORIGINAL\\PRIMARY\\STATIC\\EMISSION",
     ));
     let view = |meaning: &str| {
-        item(vec![seq(
-            tags::VIEW_CODE_SEQUENCE,
-            vec![item(vec![
-                str_elem(tags::CODE_VALUE, VR::SH, "399067008"),
-                str_elem(tags::CODE_MEANING, VR::LO, meaning),
-            ])],
-        )])
+        item(vec![
+            seq(
+                tags::VIEW_CODE_SEQUENCE,
+                vec![item(vec![
+                    str_elem(tags::CODE_VALUE, VR::SH, "399067008"),
+                    str_elem(tags::CODE_MEANING, VR::LO, meaning),
+                ])],
+            ),
+            ds_elem(
+                tags::IMAGE_ORIENTATION_PATIENT,
+                &[1.0, 0.0, 0.0, 0.0, 0.0, -1.0],
+            ),
+        ])
     };
     s.extra.push(seq(
         tags::DETECTOR_INFORMATION_SEQUENCE,
@@ -388,6 +394,8 @@ fn nm_planar_frames_with_vectors_views_and_timing() {
     assert_eq!(nm.frames[2].energy_window, Some(2));
     assert_eq!(nm.frames[3].detector, Some(2));
     assert_eq!(nm.detectors[1].view.as_deref(), Some("posterior"));
+    // Anterior/posterior projections: the detector orientation makes the view coronal.
+    assert_eq!(series.meta.plane, Some(ImagePlane::Coronal));
     assert_eq!(nm.radionuclide_half_life_s, Some(242_290.0));
     assert_eq!(nm.radionuclide.as_deref(), Some("^111^Indium"));
     assert_eq!(
