@@ -18,7 +18,8 @@
 //! Files are grouped by Study and Series Instance UID. A series is split (as dcm2niix does)
 //! where the image size, pixel spacing, echo, image type, modality or orientation differ;
 //! repeated slice positions that Acquisition Number or the temporal position tell apart are
-//! split too, and each NM planar object is a part of its own (its timing and frame vectors are
+//! split too (when nothing tells them apart but every position repeats equally often, the n-th
+//! image at each position is volume n of a 4D series), and each NM planar object is a part of its own (its timing and frame vectors are
 //! per file). Parts have the id `<SeriesInstanceUID>#<n>`. Slices are sorted by
 //! `dot(ImagePositionPatient, normal)`, never by Instance Number or Slice Location, and the
 //! slice step comes from the sorted positions (a gantry tilt stays in the affine as a shear).

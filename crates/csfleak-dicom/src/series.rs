@@ -293,12 +293,8 @@ fn split_series(headers: &[FileHeader], files: &[usize]) -> Vec<Series> {
     for (key, entries, by_orientation) in groups {
         let reason = by_orientation.then_some("orientation");
         if key.has_geometry && !key.planar && has_repeated_positions(&entries) {
-            let sub = split_by_acquisition(headers, entries);
-            let r = if sub.len() > 1 {
-                Some("acquisition")
-            } else {
-                reason
-            };
+            let (sub, why) = split_by_acquisition(headers, entries);
+            let r = if sub.len() > 1 { Some(why) } else { reason };
             for s in sub {
                 final_groups.push((key.clone(), s, r));
             }
@@ -407,22 +403,73 @@ fn has_repeated_positions(entries: &[Entry]) -> bool {
 }
 
 /// Split entries by Acquisition Number, then by temporal position, if that removes repeats.
-fn split_by_acquisition(headers: &[FileHeader], entries: Vec<Entry>) -> Vec<Vec<Entry>> {
+fn split_by_acquisition(
+    headers: &[FileHeader],
+    entries: Vec<Entry>,
+) -> (Vec<Vec<Entry>>, &'static str) {
     type KeyFn = fn(&[FileHeader], &Entry) -> Option<i64>;
-    let keys: [KeyFn; 2] = [
-        |h, e| h[e.file].meta.acquisition_number.map(i64::from),
-        |_, e| e.info.temporal,
+    let keys: [(KeyFn, &'static str); 2] = [
+        (
+            |h, e| h[e.file].meta.acquisition_number.map(i64::from),
+            "acquisition number",
+        ),
+        (|_, e| e.info.temporal, "temporal position"),
     ];
-    for key in keys {
+    for (key, why) in keys {
         let mut parts: BTreeMap<Option<i64>, Vec<Entry>> = BTreeMap::new();
         for e in &entries {
             parts.entry(key(headers, e)).or_default().push(*e);
         }
         if parts.len() > 1 && parts.values().all(|p| !has_repeated_positions(p)) {
-            return parts.into_values().collect();
+            return (parts.into_values().collect(), why);
         }
     }
-    vec![entries]
+    // Nothing tells the repeats apart, but every position is repeated the same number of times:
+    // a 4D series (diffusion directions, dynamics). Like dcm2niix, take the n-th image at each
+    // position (by Instance Number, then path) as volume n.
+    if let Some(parts) = split_by_occurrence(headers, &entries) {
+        return (parts, "repeated positions (4D)");
+    }
+    (vec![entries], "acquisition")
+}
+
+/// Volumes of a 4D series: the n-th image at each position, if every position has as many.
+fn split_by_occurrence(headers: &[FileHeader], entries: &[Entry]) -> Option<Vec<Vec<Entry>>> {
+    let n = normal_of(entries)?;
+    let mut sorted: Vec<(f64, Entry)> = entries
+        .iter()
+        .map(|e| Some((along_normal(e, n)?, *e)))
+        .collect::<Option<_>>()?;
+    sorted.sort_by(|(da, a), (db, b)| {
+        da.total_cmp(db)
+            .then(
+                headers[a.file]
+                    .instance_number
+                    .cmp(&headers[b.file].instance_number),
+            )
+            .then_with(|| headers[a.file].rel_path.cmp(&headers[b.file].rel_path))
+            .then(a.frame.cmp(&b.frame))
+    });
+    let mut runs: Vec<Vec<Entry>> = Vec::new();
+    let mut last: Option<f64> = None;
+    for (d, e) in sorted {
+        match (last, runs.last_mut()) {
+            (Some(l), Some(run)) if (d - l).abs() < DUPLICATE_TOLERANCE_MM => run.push(e),
+            _ => runs.push(vec![e]),
+        }
+        last = Some(d);
+    }
+    let per_position = runs.first()?.len();
+    if per_position < 2 || runs.iter().any(|r| r.len() != per_position) {
+        return None;
+    }
+    let mut parts: Vec<Vec<Entry>> = (0..per_position).map(|_| Vec::new()).collect();
+    for run in runs {
+        for (i, e) in run.into_iter().enumerate() {
+            parts[i].push(e);
+        }
+    }
+    Some(parts)
 }
 
 /// Build one [`Series`] from its entries: sort, de-duplicate positions, derive geometry.
@@ -880,6 +927,35 @@ mod tests {
             .message;
         for what in ["image size", "echo", "orientation"] {
             assert!(msg.contains(what), "{msg}");
+        }
+    }
+
+    #[test]
+    fn clean_repeats_without_a_discriminator_are_volumes_of_a_4d_series() {
+        let mut hs = Vec::new();
+        for t in 0..2 {
+            for k in 0..3 {
+                let mut h = hdr(&format!("v{t}_{k}"), "dwi", [0.0, 0.0, f64::from(k)], AXIAL);
+                h.instance_number = Some(t * 3 + k);
+                hs.push(h);
+            }
+        }
+        let studies = build_studies(hs);
+        let parts = &studies[0].series;
+        assert_eq!(parts.len(), 2);
+        for (t, p) in parts.iter().enumerate() {
+            assert_eq!(p.meta.dims[2], 3);
+            assert!(
+                p.instances
+                    .iter()
+                    .all(|i| i.rel_path.to_string_lossy().starts_with(&format!("v{t}_")))
+            );
+            assert!(
+                p.flags.iter().any(|f| f.message.contains("4D")),
+                "{:?}",
+                p.flags
+            );
+            assert!(!p.flags.iter().any(|f| f.code == "duplicate_position"));
         }
     }
 
