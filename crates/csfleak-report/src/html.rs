@@ -408,73 +408,87 @@ fn raw_values_section(out: &mut String, f: &Findings) {
     }
 }
 
-/// The RI time-activity curve as inline SVG (CSF and bladder counts against hours).
+/// The RI time-activity curve as inline SVG: CSF counts (solid) and bladder counts (dashed)
+/// against hours, one colour per view.
 fn tac_svg(f: &Findings) -> Option<String> {
+    use csfleak_findings::NmView;
     let c = f.cisternography.as_ref()?;
-    let pts: Vec<(f64, Option<f64>, Option<f64>)> = c
-        .time_points
-        .iter()
-        .map(|t| {
-            (
-                t.hours.0,
-                t.csf_counts.map(|x| x.0),
-                t.bladder_counts.map(|x| x.0),
-            )
-        })
-        .collect();
-    if pts.is_empty() {
+    if c.time_points.is_empty() {
         return None;
     }
-    let max_h = pts.iter().map(|p| p.0).fold(1.0_f64, f64::max);
-    let max_c = pts
+    let max_h = c
+        .time_points
         .iter()
-        .flat_map(|p| [p.1, p.2])
-        .flatten()
+        .map(|t| t.hours.0)
         .fold(1.0_f64, f64::max);
-    let (w, h, m) = (520.0, 260.0, 40.0);
+    let max_c = c
+        .time_points
+        .iter()
+        .flat_map(|t| [t.csf_counts, t.bladder_counts])
+        .flatten()
+        .map(|x| x.0)
+        .fold(1.0_f64, f64::max);
+    let (w, h, m) = (560.0, 280.0, 44.0);
     let x = |hours: f64| m + hours / max_h * (w - 2.0 * m);
     let y = |counts: f64| h - m - counts / max_c * (h - 2.0 * m);
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"time-activity curve\">\n<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\" stroke=\"#999\"/>\n<line x1=\"{m}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#000\"/>\n<line x1=\"{m}\" y1=\"{m}\" x2=\"{m}\" y2=\"{}\" stroke=\"#000\"/>\n<text x=\"{}\" y=\"{}\" font-size=\"11\">hours / 時間</text>\n<text x=\"4\" y=\"{}\" font-size=\"11\">counts</text>\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"time-activity curve\">\n<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\" stroke=\"#999\"/>\n<line x1=\"{m}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#000\"/>\n<line x1=\"{m}\" y1=\"{m}\" x2=\"{m}\" y2=\"{0}\" stroke=\"#000\"/>\n<text x=\"{2}\" y=\"{3}\" font-size=\"11\">hours / 時間</text>\n<text x=\"4\" y=\"{4}\" font-size=\"11\">counts (max {5:.0})</text>\n",
         h - m,
         w - m,
-        h - m,
-        h - m,
         w / 2.0,
-        h - 8.0,
-        m - 10.0
+        h - 6.0,
+        m - 12.0,
+        max_c
     );
-    for (series, color, label, pick) in [(0, "#06c", "CSF", 1), (1, "#c30", "bladder / 膀胱", 2)]
-    {
-        let coords: Vec<String> = pts
-            .iter()
-            .filter_map(|p| {
-                let v = if pick == 1 { p.1 } else { p.2 };
-                v.map(|v| format!("{:.1},{:.1}", x(p.0), y(v)))
-            })
-            .collect();
-        if coords.is_empty() {
-            continue;
+    let mut legend = 0.0;
+    for (view, color, name) in [
+        (NmView::Anterior, "#06c", "anterior"),
+        (NmView::Posterior, "#093", "posterior"),
+        (NmView::GeometricMean, "#a0a", "geometric mean"),
+    ] {
+        let mut pts: Vec<_> = c.time_points.iter().filter(|t| t.view == view).collect();
+        pts.sort_by(|a, b| a.hours.0.total_cmp(&b.hours.0));
+        for (bladder, dash, what) in [
+            (false, "", "CSF"),
+            (true, " stroke-dasharray=\"5,3\"", "bladder / 膀胱"),
+        ] {
+            let coords: Vec<String> = pts
+                .iter()
+                .filter_map(|t| {
+                    let v = if bladder {
+                        t.bladder_counts
+                    } else {
+                        t.csf_counts
+                    };
+                    v.map(|v| format!("{:.1},{:.1}", x(t.hours.0), y(v.0)))
+                })
+                .collect();
+            if coords.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                svg,
+                "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} points=\"{}\"/>",
+                coords.join(" ")
+            );
+            let _ = writeln!(
+                svg,
+                "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{color}\">{what} ({name})</text>",
+                w - m - 170.0,
+                m + 14.0 * legend
+            );
+            legend += 1.0;
         }
-        let _ = writeln!(
-            svg,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
-            coords.join(" ")
-        );
-        let _ = writeln!(
-            svg,
-            "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{color}\">{label}</text>",
-            w - m - 80.0,
-            m + 14.0 * f64::from(series)
-        );
     }
-    for p in &pts {
+    let mut hours: Vec<f64> = c.time_points.iter().map(|t| t.hours.0).collect();
+    hours.sort_by(f64::total_cmp);
+    hours.dedup();
+    for hr in hours {
         let _ = writeln!(
             svg,
-            "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
-            x(p.0),
-            h - m + 14.0,
-            p.0
+            "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{hr}</text>",
+            x(hr),
+            h - m + 14.0
         );
     }
     svg.push_str("</svg>\n");
@@ -686,9 +700,19 @@ mod tests {
                 bladder_counts: None,
             });
         }
+        // Anterior views at other times must not zig-zag into the posterior line.
+        for h in [24.0, 1.0] {
+            c.time_points.push(csfleak_findings::TimePoint {
+                hours: csfleak_findings::Hours(h),
+                view: csfleak_findings::NmView::Anterior,
+                csf_counts: Some(csfleak_findings::Counts(100.0)),
+                bladder_counts: Some(csfleak_findings::Counts(50.0)),
+            });
+        }
         f.cisternography = Some(c);
         let svg = tac_svg(&f).unwrap();
-        assert_eq!(svg.matches("<polyline").count(), 1);
+        assert_eq!(svg.matches("<polyline").count(), 3);
+        assert_eq!(svg.matches("stroke-dasharray").count(), 1);
         assert!(svg.contains(">24<"));
         assert!(tac_svg(&Findings::new("x")).is_none());
     }
