@@ -521,9 +521,8 @@ fn assemble(
         }
     }
     if layout == SeriesLayout::Planar {
-        if !key.planar && key.has_geometry {
-            // Geometry was rejected above: keep the order stable.
-        } else if !key.planar && entries.len() > 1 && meta.modality != "NM" {
+        // (When the geometry was rejected above, that flag already says why.)
+        if !key.planar && !key.has_geometry && entries.len() > 1 && meta.modality != "NM" {
             flags.push(QualityFlag::new(
                 "no_geometry",
                 "Image Position/Orientation (Patient) missing; images kept in file order as planar frames",
@@ -589,12 +588,8 @@ fn assemble(
         meta.plane = Some(plane);
         meta.obliquity_deg = Some(angle);
     }
-    if let Some(g) = &geometry {
-        meta.spacing_mm = Some(g.spacing_mm());
-    } else if let Some([r, c]) = meta.pixel_spacing_mm {
-        meta.spacing_mm = None;
-        let _ = (r, c);
-    }
+    // Only volumes have a 3D spacing; planar frames keep Pixel Spacing alone.
+    meta.spacing_mm = geometry.as_ref().map(Geometry::spacing_mm);
     if let Some(nm) = &mut meta.nm
         && nm.frames.len() != slices.len()
     {
