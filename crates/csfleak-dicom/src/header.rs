@@ -144,6 +144,20 @@ pub(crate) enum NotImage {
 /// The largest frame count accepted from a header before the file's size is known to back it.
 const MAX_FRAMES: usize = 1 << 20;
 
+/// The most frames a file of `file_len` bytes can hold.
+fn max_frames_for(file_len: u64, pixels_per_frame: usize, transfer_syntax: &str) -> u128 {
+    let len = u128::from(file_len);
+    let native = matches!(
+        transfer_syntax,
+        "" | "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1" | "1.2.840.10008.1.2.2"
+    );
+    if native {
+        (len * 8) / (pixels_per_frame.max(1) as u128)
+    } else {
+        len / 8
+    }
+}
+
 /// Read and parse one file's header.
 pub(crate) fn read_file_header(path: &Path, rel_path: &Path) -> Result<FileHeader, NotImage> {
     if path
@@ -153,7 +167,15 @@ pub(crate) fn read_file_header(path: &Path, rel_path: &Path) -> Result<FileHeade
         return Err(NotImage::Dicomdir);
     }
     let file = crate::open_header(path).map_err(NotImage::Unreadable)?;
-    parse_header(&file, path, rel_path)
+    let file_len = std::fs::metadata(path)
+        .map_err(|e| {
+            NotImage::Unreadable(Error::Io {
+                path: rel_path.to_path_buf(),
+                source: e,
+            })
+        })?
+        .len();
+    parse_header(&file, path, rel_path, file_len)
 }
 
 /// Parse an opened header.
@@ -161,6 +183,7 @@ pub(crate) fn parse_header(
     file: &DicomFile,
     path: &Path,
     rel_path: &Path,
+    file_len: u64,
 ) -> Result<FileHeader, NotImage> {
     let o: &Obj = file;
     let meta_sop_class = file
@@ -207,6 +230,17 @@ pub(crate) fn parse_header(
         .transfer_syntax()
         .trim_end_matches(['\0', ' '])
         .to_string();
+    // Per-frame bookkeeping is allocated from Number of Frames: refuse counts the file cannot
+    // hold (at least 1 bit per pixel when native, an 8-byte item per frame when encapsulated).
+    let frame_limit = max_frames_for(file_len, rows.saturating_mul(cols), &transfer_syntax);
+    if n_frames as u128 > frame_limit {
+        return Err(NotImage::Unreadable(Error::LimitExceeded {
+            detail: format!(
+                "NumberOfFrames {n_frames} cannot fit in a file of {file_len} bytes ({cols} x {rows} pixels per frame)"
+            ),
+            path: rel_path.to_path_buf(),
+        }));
+    }
 
     let mut meta = read_meta(o);
     meta.sop_class_uid = sop_class;

@@ -91,18 +91,32 @@ fn truncated_file_is_skipped_or_fails_with_its_name() {
 #[test]
 fn absurd_rows_columns_refused_before_allocation() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Spec::mr("2.2", "2.2.1", 0.0);
     // The header claims 40000 x 40000 (1.6e9 voxels, under the element limit, 6.4 GB of f32),
-    // the file holds 12 pixels: refused from the file size before any allocation.
+    // the file holds 12 pixels: not even one frame fits, so it is refused when indexing.
+    let mut s = Spec::mr("2.2", "2.2.1", 0.0);
     s.pixels = Some((0..12).collect());
     s.rows = 40000;
     s.cols = 40000;
     write(&dir.path().join("huge"), &s);
+    // 40 x 50 fits the file at 1 bit per pixel but not at 16: indexed, refused at load time
+    // from the file size, before the output is allocated.
+    let mut m = Spec::mr("2.3", "2.3.1", 0.0);
+    m.pixels = Some((0..12).collect());
+    m.rows = 40;
+    m.cols = 50;
+    write(&dir.path().join("big"), &m);
     let report = scan(dir.path()).unwrap();
-    let series = report.series().next().expect("indexed from the header");
+    let skipped = report
+        .skipped
+        .iter()
+        .find(|f| f.path.to_str() == Some("huge"))
+        .expect("huge skipped");
+    assert_eq!(skipped.reason, "invalid_header");
+    let series = report.series().next().expect("big indexed from the header");
+    assert_eq!(series.meta.dims, [50, 40, 1]);
     let e = load_series(series).unwrap_err();
     let t = error_text(&e);
-    assert!(t.contains("huge"), "{t}");
+    assert!(t.contains("big"), "{t}");
     assert!(matches!(e, Error::LimitExceeded { .. }), "{t}");
     assert!(t.contains("the file has"), "{t}");
 }
@@ -110,40 +124,45 @@ fn absurd_rows_columns_refused_before_allocation() {
 #[test]
 fn absurd_number_of_frames_refused() {
     let dir = tempfile::tempdir().unwrap();
-    // Within the header limit but far beyond the file: refused at load time.
-    let mut s = Spec::mr("3.3", "3.3.1", 0.0);
-    s.frames = Some(1);
-    s.extra.push(DataElement::new(
-        tags::NUMBER_OF_FRAMES,
-        VR::IS,
-        PrimitiveValue::from("900000"),
-    ));
-    write(&dir.path().join("frames"), &s);
-    // Beyond any plausible count: skipped when indexing.
-    let mut s2 = Spec::mr("3.4", "3.4.1", 0.0);
-    s2.extra.push(DataElement::new(
-        tags::NUMBER_OF_FRAMES,
-        VR::IS,
-        PrimitiveValue::from("2000000000"),
-    ));
-    write(&dir.path().join("frames2"), &s2);
-    let report = scan(dir.path()).unwrap();
-    let skipped = report
-        .skipped
-        .iter()
-        .find(|f| f.path.to_str() == Some("frames2"))
-        .expect("skipped");
-    assert_eq!(skipped.reason, "invalid_header");
-    assert!(
-        skipped.detail.contains("NumberOfFrames"),
-        "{}",
-        skipped.detail
+    let with_frames = |uid: &str, frames: &str| {
+        let mut s = Spec::mr(uid, &format!("{uid}.1"), 0.0);
+        s.extra.push(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from(frames),
+        ));
+        s
+    };
+    // Plausible for the file's size at 1 bit per pixel, but not at 16: refused at load time,
+    // before the output is allocated.
+    write(&dir.path().join("frames100"), &with_frames("3.2", "100"));
+    // More frames than the file could hold at all: refused when indexing, before any
+    // per-frame bookkeeping is allocated.
+    write(&dir.path().join("frames"), &with_frames("3.3", "900000"));
+    write(
+        &dir.path().join("frames2"),
+        &with_frames("3.4", "2000000000"),
     );
-    let series = report.series().next().expect("frames indexed");
-    assert_eq!(series.meta.n_frames, 900_000);
+    let report = scan(dir.path()).unwrap();
+    for name in ["frames", "frames2"] {
+        let skipped = report
+            .skipped
+            .iter()
+            .find(|f| f.path.to_str() == Some(name))
+            .expect("skipped");
+        assert_eq!(skipped.reason, "invalid_header");
+        assert!(
+            skipped.detail.contains("NumberOfFrames") && skipped.detail.contains(name),
+            "{}",
+            skipped.detail
+        );
+    }
+    let series = report.series().next().expect("frames100 indexed");
+    assert_eq!(series.meta.n_frames, 100);
     let e = load_series(series).unwrap_err();
     let t = error_text(&e);
-    assert!(t.contains("frames"), "{t}");
+    assert!(matches!(e, Error::LimitExceeded { .. }), "{t}");
+    assert!(t.contains("frames100"), "{t}");
 }
 
 #[test]
