@@ -151,9 +151,15 @@ fn max_frames_for(file_len: u64, pixels_per_frame: usize, transfer_syntax: &str)
         transfer_syntax,
         "" | "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1" | "1.2.840.10008.1.2.2"
     );
+    let ppf = pixels_per_frame.max(1) as u128;
     if native {
-        (len * 8) / (pixels_per_frame.max(1) as u128)
+        (len * 8) / ppf
+    } else if transfer_syntax == "1.2.840.10008.1.2.1.99" {
+        // Deflated data sets: allow up to 1000:1 on 1-bit data (empty segmentations compress
+        // that well).
+        (len * 8 * 1000) / ppf
     } else {
+        // Encapsulated: every frame takes at least one item (8 bytes of header).
         len / 8
     }
 }
