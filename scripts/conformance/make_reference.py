@@ -126,6 +126,16 @@ def reference(path):
     rec["samples"] = int(ds.get("SamplesPerPixel", 1) or 1)
     rec["bits_allocated"] = int(ds.get("BitsAllocated", 0) or 0)
     rec["lossy"] = ts in LOSSY_TS or str(ds.get("LossyImageCompression", "")) == "01"
+    if not ts and getattr(ds, "original_encoding", (None, None))[0] is not None:
+        # no Transfer Syntax UID (no or incomplete File Meta group): a pydicom user sets the
+        # one pydicom detected while reading, as csfleak does; recorded as inferred
+        implicit, little = ds.original_encoding
+        inferred = (pydicom.uid.ImplicitVRLittleEndian if implicit
+                    else pydicom.uid.ExplicitVRLittleEndian if little
+                    else pydicom.uid.ExplicitVRBigEndian)
+        ds.file_meta = getattr(ds, "file_meta", None) or pydicom.dataset.FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = inferred
+        rec["transfer_syntax_inferred"] = str(inferred)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
