@@ -16,7 +16,9 @@ followed by ``pydicom.pixels.apply_modality_lut`` for single-sample images. pydi
 ``apply_modality_lut`` does not look inside the functional groups of enhanced objects, so when a
 file has no top-level Modality LUT but has a Pixel Value Transformation Sequence in the Per-frame
 (else Shared) Functional Groups, this script applies that slope/intercept per frame itself, as
-dicom-rs and csfleak do (recorded as ``modality_lut: "functional_groups"``).
+dicom-rs and csfleak do (recorded as ``modality_lut: "functional_groups"``). A file without a Transfer Syntax UID
+(no or incomplete File Meta group) is decoded with the encoding pydicom detected while reading
+it, as a pydicom user would set it (recorded as ``transfer_syntax_inferred``).
 
 Idempotent: a file whose size and mtime are unchanged since the last run, with this same script,
 is not decoded again.
