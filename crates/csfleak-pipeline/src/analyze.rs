@@ -323,6 +323,7 @@ pub fn analyze_study_with(
     }
 
     // Decode each needed series once, in parallel; shared by every family.
+    let t_decode = std::time::Instant::now();
     let loader = SeriesLoader::new().options(opts.load);
     let inputs: Vec<SeriesInput<'_>> = study
         .series
@@ -353,13 +354,27 @@ pub fn analyze_study_with(
         series: inputs,
         annotations: opts.annotations.as_ref(),
     };
+    tracing::info!(
+        "decoded {} series in {:.2} s",
+        study_inputs
+            .series
+            .iter()
+            .filter(|s| s.loaded.is_some())
+            .count(),
+        t_decode.elapsed().as_secs_f64()
+    );
 
     // Run the families in parallel; collect in family order.
     let outputs: Vec<crate::family::FamilyOutput> = families
         .par_iter()
         .zip(applicable.par_iter())
         .map(|(f, a)| match a {
-            Ok(()) => f.run(&study_inputs),
+            Ok(()) => {
+                let t = std::time::Instant::now();
+                let out = f.run(&study_inputs);
+                tracing::info!("{} ran in {:.2} s", f.id(), t.elapsed().as_secs_f64());
+                out
+            }
             Err(reason) => {
                 crate::family::FamilyOutput::not_assessable(f.not_assessable(reason), reason)
             }
