@@ -869,6 +869,12 @@ fn read_lut(item: &InMemDicomObject, path: &Path) -> Result<Lut> {
     Ok(Lut { first, data })
 }
 
+/// The largest decoded / compressed size ratio accepted (lossless J2K of a blank image reaches a
+/// few thousand to one).
+const MAX_COMPRESSION_RATIO: usize = 20_000;
+/// Decoded sizes always accepted whatever the compressed size (64 MiB).
+const ALWAYS_ALLOWED_BYTES: usize = 64 << 20;
+
 /// Decompress encapsulated pixel data to native-order interleaved samples.
 fn decode_encapsulated(
     file: &DicomFile,
@@ -880,6 +886,21 @@ fn decode_encapsulated(
     let expected = layout
         .decoded_bytes()
         .ok_or_else(|| too_big(layout, path))?;
+    // compressed data may legitimately expand a lot (a blank image), but not without bound:
+    // refuse a header whose decoded size no codec could reach from these few bytes
+    let compressed: usize = fragments.iter().map(Vec::len).sum();
+    let plausible = compressed
+        .saturating_mul(MAX_COMPRESSION_RATIO)
+        .max(ALWAYS_ALLOWED_BYTES);
+    if expected > plausible {
+        return Err(Error::LimitExceeded {
+            detail: format!(
+                "{expected} decoded bytes claimed from {compressed} compressed bytes (more than \
+                 {MAX_COMPRESSION_RATIO}:1)"
+            ),
+            path: path.to_path_buf(),
+        });
+    }
     if ts_uid == uids::RLE_LOSSLESS {
         return rle::decode(fragments, layout, expected, path);
     }

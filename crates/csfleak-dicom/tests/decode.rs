@@ -633,3 +633,22 @@ fn a_large_non_dicom_file_is_refused_from_its_first_bytes() {
         assert!(err.to_string().contains("movie.bin"), "{err}");
     }
 }
+
+#[test]
+fn compressed_data_cannot_claim_an_absurd_decoded_size() {
+    let dir = tempfile::tempdir().unwrap();
+    // 16000 x 16000 8-bit from a 64-byte RLE fragment: 256 MB from nothing
+    let mut o = image(16000, 16000, 1, (8, 8), false);
+    let mut fragment = vec![0u8; 64];
+    fragment[0] = 1;
+    fragment[4] = 64;
+    o.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        dicom_core::value::PixelFragmentSequence::new(Vec::<u32>::new(), vec![fragment]),
+    ));
+    let path = write(dir.path(), "bomb.dcm", o, uids::RLE_LOSSLESS);
+    let err = decode_file(&path).unwrap_err();
+    assert!(matches!(err, Error::LimitExceeded { .. }), "{err:?}");
+    assert!(err.to_string().contains("bomb.dcm"));
+}
