@@ -84,7 +84,7 @@ impl Default for DecodeOptions {
     }
 }
 
-/// Decode every frame of an opened file with the default [`DecodeOptions`].
+/// Decode every frame of an opened file (at most 2^30 values; see the module documentation).
 pub fn decode_pixels(file: &DicomFile, path: &Path) -> Result<DecodedPixels> {
     decode_pixels_with(file, path, &DecodeOptions::default())
 }
