@@ -116,7 +116,10 @@ fn run_case(tools: &Tools, case: &str, dicom: &Path, work: &Path, compress: bool
         .arg(dicom)
         .output()
         .unwrap();
-    assert!(d.status.success(), "dcm2niix failed on {case}");
+    if !d.status.success() {
+        // Judged by the caller (no reference output); dcm2niix's Debian build lacks some codecs.
+        eprintln!("note: dcm2niix exited with {} on {case}", d.status);
+    }
     let cmp = Command::new(&tools.python)
         .arg(repo_root().join("scripts/bench/compare_nifti.py"))
         .arg(&ours)
@@ -262,15 +265,57 @@ fn pydicom_corpus_series_agree_with_dcm2niix() {
         "98892003/MR2",
         "98892003/MR700",
     ];
+    // Single MR/CT files (one case folder each): transfer syntaxes, byte orders, padding.
+    let files = [
+        "pydicom/test_files/CT_small.dcm",
+        "pydicom/test_files/MR_small.dcm",
+        "pydicom/test_files/MR_small_RLE.dcm",
+        "pydicom/test_files/MR_small_bigendian.dcm",
+        "pydicom/test_files/MR_small_implicit.dcm",
+        "pydicom/test_files/MR_small_jp2klossless.dcm",
+        "pydicom/test_files/MR_small_padded.dcm",
+        "pydicom/test_files/liver_1frame.dcm",
+        "pydicom-data/MR2_UNCR.dcm",
+        "pydicom-data/MR2_J2KR.dcm",
+        "pydicom-data/liver.dcm",
+        "pydicom-data/MR-SIEMENS-DICOM-WithOverlays.dcm",
+    ];
     let work = tempfile::tempdir().unwrap();
+    let files_root = repo_root().join(".cache/testdata/files");
+    let mut cases: Vec<(String, PathBuf)> = folders
+        .iter()
+        .map(|f| (f.replace('/', "_"), corpus.join(f)))
+        .collect();
+    for f in files {
+        let src = files_root.join(f);
+        if !src.is_file() {
+            continue;
+        }
+        let name = Path::new(f)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let dir = work.path().join("single").join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&src, dir.join(Path::new(f).file_name().unwrap())).unwrap();
+        cases.push((name, dir));
+    }
     let mut judged = Vec::new();
-    for f in folders {
-        let case = f.replace('/', "_");
-        for r in run_case(&tools, &case, &corpus.join(f), work.path(), false) {
+    for (case, dir) in &cases {
+        let theirs_dir = work.path().join("theirs").join(case);
+        for r in run_case(&tools, case, dir, work.path(), false) {
             let flags = r.flags();
+            let dcm2niix_made_nothing = std::fs::read_dir(&theirs_dir)
+                .map(|d| {
+                    !d.filter_map(Result::ok)
+                        .any(|e| e.path().extension().is_some_and(|x| x == "nii"))
+                })
+                .unwrap_or(true);
             let verdict = match r.ok() {
                 Some(true) => "agree",
                 None => "not 3D (planar)",
+                Some(false) if dcm2niix_made_nothing => "dcm2niix could not convert it",
                 Some(false) if flags.iter().any(|c| EXPLAINED.contains(&c.as_str())) => {
                     "differ, explained by a quality flag"
                 }
@@ -301,5 +346,5 @@ fn pydicom_corpus_series_agree_with_dcm2niix() {
         "disagreements with dcm2niix:\n{}",
         differ.join("\n")
     );
-    assert!(agree >= 10, "only {agree} series compared equal");
+    assert!(agree >= 20, "only {agree} series compared equal");
 }
