@@ -306,12 +306,10 @@ fn pydicom_corpus_series_agree_with_dcm2niix() {
         let theirs_dir = work.path().join("theirs").join(case);
         for r in run_case(&tools, case, dir, work.path(), false) {
             let flags = r.flags();
-            let dcm2niix_made_nothing = std::fs::read_dir(&theirs_dir)
-                .map(|d| {
-                    !d.filter_map(Result::ok)
-                        .any(|e| e.path().extension().is_some_and(|x| x == "nii"))
-                })
-                .unwrap_or(true);
+            let dcm2niix_made_nothing = std::fs::read_dir(&theirs_dir).map_or(true, |d| {
+                !d.filter_map(Result::ok)
+                    .any(|e| e.path().extension().is_some_and(|x| x == "nii"))
+            });
             let verdict = match r.ok() {
                 Some(true) => "agree",
                 None => "not 3D (planar)",
