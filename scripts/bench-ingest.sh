@@ -53,5 +53,6 @@ else
   echo "bench: \`csfleak inspect --decode\` does not exist yet; the ingest/cat row uses convert"
 fi
 
-echo "bench: $(nproc) CPUs, $(free -m | awk '/Mem:/{print $2}') MiB RAM, $(date -u +%FT%TZ)"
+echo "bench: $(nproc) CPUs, $(free -m | awk '/Mem:/{print $2}') MiB RAM, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$py" scripts/bench/run_bench.py "$data" "$bench/out" "$rounds" "$bin" "${extra[@]}"
+echo "bench: load average at the end $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine inflates every tool's time)"
