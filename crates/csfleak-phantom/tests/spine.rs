@@ -125,3 +125,107 @@ fn refuses_non_empty_folder_without_force() {
     assert!(d.path().join("truth.json").exists());
     assert!(generate("no-such-scenario", d.path(), &GenerateOptions::default()).is_err());
 }
+
+/// A missing external tool fails the test under CI=true and is skipped loudly otherwise.
+#[allow(clippy::print_stderr, reason = "a skipped check says so")]
+fn skip_missing(name: &str) {
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "{name} is required when CI=true (run scripts/setup-test-deps.sh)"
+    );
+    eprintln!("SKIPPED: {name} not found; run scripts/setup-test-deps.sh");
+}
+
+#[test]
+fn scenario_files_pass_dciodvfy_and_pydicom() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = GenerateOptions::default()
+        .with_seed(7)
+        .with_size(Size::Small);
+    let mr = dir.path().join("mr");
+    let ct = dir.path().join("ct");
+    generate("spine-mri-fdss", &mr, &small).unwrap();
+    generate("spine-ctm-remote-leak", &ct, &small).unwrap();
+    // dciodvfy on the first file of every series (MR localizer, MR, CT).
+    let mut checked = 0;
+    for study in [&mr, &ct] {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut files: Vec<_> = std::fs::read_dir(study.join("DICOM"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            let obj = dicom_object::open_file(&f).unwrap();
+            let uid = obj
+                .element(dicom_dictionary_std::tags::SERIES_INSTANCE_UID)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .into_owned();
+            if !seen.insert(uid) {
+                continue;
+            }
+            // dicom3tools cannot read Deflated Explicit VR Little Endian (dcmtk and pydicom
+            // can): validate an uncompressed copy made by dcmconv.
+            let deflated =
+                obj.meta().transfer_syntax().trim_end_matches('\0') == "1.2.840.10008.1.2.1.99";
+            let target = if deflated {
+                let copy = dir.path().join("inflated.dcm");
+                let Ok(st) = std::process::Command::new("dcmconv")
+                    .arg("+te")
+                    .arg(&f)
+                    .arg(&copy)
+                    .status()
+                else {
+                    skip_missing("dcmconv (dcmtk)");
+                    return;
+                };
+                assert!(st.success(), "dcmconv failed on {}", f.display());
+                copy
+            } else {
+                f.clone()
+            };
+            let Ok(out) = std::process::Command::new("dciodvfy").arg(&target).output() else {
+                skip_missing("dciodvfy");
+                return;
+            };
+            let text = String::from_utf8_lossy(&out.stderr).into_owned()
+                + &String::from_utf8_lossy(&out.stdout);
+            let errors: Vec<_> = text.lines().filter(|l| l.starts_with("Error")).collect();
+            assert!(errors.is_empty(), "{}: {errors:#?}", f.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "{checked}");
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/venv/bin/python");
+    if !py.exists() {
+        skip_missing("pydicom venv (.cache/venv)");
+        return;
+    }
+    let script = r"
+import sys, pathlib, pydicom
+n = 0
+for root in sys.argv[1:]:
+    for p in sorted(pathlib.Path(root, 'DICOM').iterdir()):
+        ds = pydicom.dcmread(p)
+        assert ds.pixel_array.shape == (ds.Rows, ds.Columns), p
+        n += 1
+print(n)
+";
+    let out = std::process::Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .arg(&mr)
+        .arg(&ct)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let files = |d: &Path| std::fs::read_dir(d.join("DICOM")).unwrap().count();
+    assert_eq!(n, files(&mr) + files(&ct));
+}
