@@ -36,6 +36,7 @@ pub mod landmarks;
 mod linalg;
 pub mod measure;
 pub mod midsagittal;
+pub mod orbit;
 mod overlays;
 
 use std::path::PathBuf;
@@ -163,6 +164,10 @@ pub struct BrainAnalysis {
     pub onsd_mm: [Measured; 2],
     /// Perioptic CSF rim width, right then left.
     pub perioptic_rim_mm: [Measured; 2],
+    /// The orbit measurements in detail (centre, slice, distance behind the globe), right then
+    /// left; `None` without an orbit series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orbits: Option<[orbit::OnsdSide; 2]>,
     /// Bern items.
     pub bern: BernItems,
     /// The findings section.
@@ -224,16 +229,21 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
         "contrast T1",
     );
     let sdf = series_needed(inputs.t1, "subdural fluid detection", "T1");
-    let onsd_na = || match inputs.orbits_t2fs {
-        None => Measured::NotAssessable {
-            reason: "no coronal fat-saturated T2 of the orbits in the study".to_owned(),
-        },
-        Some(_) => Measured::NotAssessable {
-            reason: not_implemented("optic nerve sheath measurement"),
-        },
+    let orbit_sides = inputs.orbits_t2fs.map(orbit::measure_onsd);
+    let na = |reason: &str| Measured::NotAssessable {
+        reason: reason.to_owned(),
     };
-    let onsd_mm = [onsd_na(), onsd_na()];
-    let perioptic_rim_mm = [onsd_na(), onsd_na()];
+    let no_orbits = "no coronal fat-saturated T2 of the orbits in the study";
+    let (onsd_mm, perioptic_rim_mm) = match &orbit_sides {
+        None => (
+            [na(no_orbits), na(no_orbits)],
+            [na(no_orbits), na(no_orbits)],
+        ),
+        Some([r, l]) => (
+            [r.onsd_mm.clone(), l.onsd_mm.clone()],
+            [r.rim_mm.clone(), l.rim_mm.clone()],
+        ),
+    };
 
     let bern = bern::bern_items(
         &BernInputs {
@@ -257,6 +267,7 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
         subdural_fluid: sdf,
         onsd_mm,
         perioptic_rim_mm,
+        orbits: orbit_sides,
         bern,
         overlays: Vec::new(),
     };
@@ -265,6 +276,9 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
         if let Some(t1) = inputs.t1 {
             out.overlays
                 .extend(overlays::midsagittal_overlay(t1, &out)?);
+        }
+        if let (Some(v), Some(sides)) = (inputs.orbits_t2fs, &out.orbits) {
+            out.overlays.extend(overlays::orbit_overlays(v, sides));
         }
     }
     Ok(out)

@@ -1,7 +1,10 @@
 //! Overlays: the midsagittal reformat with landmarks, measuring lines and values.
 
-use csfleak_volume::overlay::{OverlayLine, OverlayPoint, colors};
-use csfleak_volume::{Overlay, Volume};
+use csfleak_volume::overlay::{OverlayLine, OverlayMask, OverlayPoint, colors};
+use csfleak_volume::{Overlay, Volume, VoxelIdx};
+use ndarray::Array2;
+
+use crate::orbit::OnsdSide;
 
 use crate::landmarks::LandmarkName as L;
 use crate::measure::Measured;
@@ -119,4 +122,62 @@ pub(crate) fn midsagittal_overlay(t1: &Volume, a: &BrainAnalysis) -> Result<Opti
     line(L::PmVertex, L::PmMidbrain, pma, colors::REFERENCE);
     line(L::PmVertex, L::PmPons, String::new(), colors::REFERENCE);
     Ok(Some(o))
+}
+
+/// One overlay per measured orbit slice: the slice as acquired (flipped so that patient right is
+/// at the image left) with each measured sheath outlined.
+pub(crate) fn orbit_overlays(v: &Volume, sides: &[OnsdSide; 2]) -> Vec<Overlay> {
+    let g = v.geometry();
+    let [ni, nj, _] = v.dims();
+    let [di, _, _] = g.directions();
+    let flip = di.x < 0.0;
+    let [si, sj, _] = g.spacing_mm();
+    let vfw = g.voxel_from_world();
+    let mut out: Vec<Overlay> = Vec::new();
+    for (side, name) in sides.iter().zip(["right", "left"]) {
+        let (Some(k), Some(c), Some(d)) = (side.slice, side.center, side.onsd_mm.value()) else {
+            continue;
+        };
+        let col_of = |i: f64| if flip { (ni as f64 - 1.0) - i } else { i };
+        let existing = out
+            .iter()
+            .position(|o| o.name == format!("brain_orbit_slice_{k}"));
+        let idx = existing.unwrap_or_else(|| {
+            let base = Array2::from_shape_fn((nj, ni), |(r, col)| {
+                let i = if flip { ni - 1 - col } else { col };
+                v.get(VoxelIdx::new(i, r, k)).unwrap_or(f32::NAN)
+            });
+            let window = Overlay::auto_window(&base);
+            let mut o = Overlay::new(
+                format!("brain_orbit_slice_{k}"),
+                "Orbits: optic nerve sheath outlined (coronal fat-saturated T2)",
+                base,
+                window,
+            );
+            o.pixel_spacing_mm = Some([sj, si]);
+            "left of image = patient right".clone_into(&mut o.orientation_note);
+            out.push(o);
+            out.len() - 1
+        });
+        let o = &mut out[idx];
+        let cv = vfw.transform_point3(c.to_dvec3());
+        let r_mm = d / 2.0;
+        let mask = Array2::from_shape_fn((nj, ni), |(r, col)| {
+            let dx = (col_of(col as f64) - cv.x) * si;
+            let dy = (r as f64 - cv.y) * sj;
+            dx.hypot(dy) <= r_mm
+        });
+        o.masks.push(OverlayMask {
+            mask,
+            color: colors::SAC,
+            label: format!("ONSD {name} {d:.1} mm"),
+            outline_only: true,
+        });
+        o.points.push(OverlayPoint {
+            at: [cv.y, col_of(cv.x)],
+            color: colors::REFERENCE,
+            label: format!("{name} {d:.1} mm"),
+        });
+    }
+    out
 }
