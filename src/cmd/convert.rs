@@ -26,7 +26,7 @@ use csfleak_dicom::{
     scan,
 };
 use csfleak_report::nifti::{
-    self, EncodedVoxels, NiftiOptions, NiftiStream, StoredType, WrittenNifti,
+    self, EncodedVoxels, NiftiOptions, NiftiStream, SlabEncoder, StoredType, WrittenNifti,
 };
 use csfleak_report::sidecar::{output_stem, write_sidecar};
 use csfleak_volume::Geometry;
@@ -217,12 +217,12 @@ fn streamable(s: &Series) -> Option<Geometry> {
 }
 
 /// Decode the files of some slices in parallel (in order), check their size and encode them
-/// for the output data type. A value int16 cannot hold gives [`NeedsFloat`].
+/// (and compress them) for the output file. A value int16 cannot hold gives [`NeedsFloat`].
 fn decode_slab(
     s: &Series,
     refs: &[csfleak_dicom::SliceRef],
     plane: usize,
-    stored: StoredType,
+    encoder: SlabEncoder,
 ) -> anyhow::Result<Vec<EncodedVoxels>> {
     refs.par_iter()
         .map(|r| {
@@ -244,7 +244,9 @@ fn decode_slab(
                     s.rows
                 );
             }
-            NiftiStream::encode(stored, &px.values[..plane]).ok_or_else(|| NeedsFloat.into())
+            encoder
+                .encode(&px.values[..plane])
+                .ok_or_else(|| NeedsFloat.into())
         })
         .collect()
 }
@@ -284,6 +286,7 @@ fn stream_as(
     stored: StoredType,
 ) -> anyhow::Result<WrittenNifti> {
     let mut out = NiftiStream::create(path, g, stored, opts)?;
+    let encoder = out.encoder();
     let plane = s.rows * s.cols;
     let slab = (rayon::current_num_threads() * 4).max(1);
     // Decode and encode slab n+1 while slab n is written (rayon::join), in slice order.
@@ -296,7 +299,7 @@ fn stream_as(
                 }
                 Ok(())
             },
-            || decode_slab(s, refs, plane, stored),
+            || decode_slab(s, refs, plane, encoder),
         );
         written?;
         pending = decoded?;

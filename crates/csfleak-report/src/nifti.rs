@@ -28,8 +28,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use csfleak_volume::{Geometry, Mask, PlanarImage, Volume, ras_from_lps};
-use flate2::Compression;
 use flate2::write::GzEncoder;
+use flate2::{Compress, Compression, Crc, FlushCompress};
 use glam::{DAffine3, DMat3, DQuat, DVec3};
 use serde::Serialize;
 
@@ -552,12 +552,6 @@ pub fn write_planar(path: &Path, image: &PlanarImage, opts: &NiftiOptions) -> Re
     })
 }
 
-/// Where a [`NiftiStream`] writes: plain or through gzip.
-enum Sink {
-    Plain(AtomicFile),
-    Gzip(GzEncoder<AtomicFile>),
-}
-
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.writer().write(buf)
@@ -567,12 +561,40 @@ impl Write for AtomicFile {
     }
 }
 
-/// Voxels already converted to a stream's data type ([`NiftiStream::encode`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The fixed gzip member header: deflate, no name, no time, unknown OS (RFC 1952).
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+/// Raw-deflate `data` as a byte-aligned, non-final piece of a deflate stream (sync flush), with
+/// a fresh compressor: pieces made on different threads concatenate into one valid stream, as
+/// pigz does (each piece only loses the previous piece as dictionary).
+fn deflate_piece(data: &[u8], level: u32, flush: FlushCompress) -> std::io::Result<Vec<u8>> {
+    let mut c = Compress::new(Compression::new(level), false);
+    let mut out: Vec<u8> = Vec::new();
+    out.reserve(data.len() / 2 + 1024);
+    loop {
+        let consumed = usize::try_from(c.total_in())
+            .unwrap_or(data.len())
+            .min(data.len());
+        c.compress_vec(&data[consumed..], &mut out, flush)
+            .map_err(std::io::Error::other)?;
+        let done = c.total_in() >= data.len() as u64;
+        // zlib semantics: the flush is complete when output space is left over.
+        if done && out.len() < out.capacity() {
+            return Ok(out);
+        }
+        out.reserve(out.capacity().max(4096));
+    }
+}
+
+/// Voxels encoded for one stream ([`SlabEncoder::encode`]): converted to its data type and,
+/// for a gzip stream, deflated.
+#[derive(Debug)]
 pub struct EncodedVoxels {
     bytes: Vec<u8>,
     stored: StoredType,
     n: usize,
+    /// CRC-32 and length of the uncompressed bytes, for a gzip stream.
+    crc: Option<Crc>,
 }
 
 impl EncodedVoxels {
@@ -586,30 +608,71 @@ impl EncodedVoxels {
     }
 }
 
+/// Encodes slabs for a [`NiftiStream`] on any thread (`Copy`, `Send`): conversion to the data
+/// type and, for `.nii.gz`, deflate compression, so both run in parallel with decoding and the
+/// stream only appends bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlabEncoder {
+    stored: StoredType,
+    gzip_level: Option<u32>,
+}
+
+impl SlabEncoder {
+    /// Encode voxels in storage order; `None` when the data type is int16 and a value does not
+    /// fit (then restart the series as float32).
+    pub fn encode(&self, values: &[f32]) -> Option<EncodedVoxels> {
+        let mut raw = Vec::new();
+        if !encode(values, self.stored, &mut raw) {
+            return None;
+        }
+        let (bytes, crc) = match self.gzip_level {
+            None => (raw, None),
+            Some(level) => {
+                let mut crc = Crc::new();
+                crc.update(&raw);
+                // Compressing from memory to memory cannot fail short of allocation failure.
+                let bytes = deflate_piece(&raw, level, FlushCompress::Sync).ok()?;
+                (bytes, Some(crc))
+            }
+        };
+        Some(EncodedVoxels {
+            bytes,
+            stored: self.stored,
+            n: values.len(),
+            crc,
+        })
+    }
+}
+
 /// A NIfTI file of a 3D grid written slab by slab, so that a large series never has to be in
-/// memory at once: [`NiftiStream::create`] writes the header, [`NiftiStream::write`] appends
-/// voxels in storage order (`i` fastest, then `j`, then `k`), [`NiftiStream::finish`] checks
-/// the count and renames the file into place. Dropped without `finish`, nothing is left behind.
+/// memory at once: [`NiftiStream::create`] writes the header, [`NiftiStream::write`] (or
+/// [`NiftiStream::write_encoded`] with slabs from [`NiftiStream::encoder`]) appends voxels in
+/// storage order (`i` fastest, then `j`, then `k`), [`NiftiStream::finish`] checks the count and
+/// renames the file into place. Dropped without `finish`, nothing is left behind.
+///
+/// A `.nii.gz` stream is one gzip member whose deflate stream is made of independently
+/// compressed pieces (one per slab, sync-flushed), so compression can run on worker threads;
+/// any gzip reader reads it (checked with the `nifti` crate, Python's gzip and nibabel).
 ///
 /// The data type is chosen up front. With [`StoredType::Int16`], a value that is not an integer
 /// in `-32768..=32767` makes `write` return [`Error::Unrepresentable`]; the caller then starts
 /// again with [`StoredType::Float32`] (the partial file is discarded).
 pub struct NiftiStream {
-    sink: Sink,
+    file: AtomicFile,
     path: PathBuf,
-    stored: StoredType,
+    encoder: SlabEncoder,
+    crc: Option<Crc>,
     dims: Vec<usize>,
     sform: DAffine3,
     expected: usize,
     written: usize,
-    buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for NiftiStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NiftiStream")
             .field("path", &self.path)
-            .field("stored", &self.stored)
+            .field("encoder", &self.encoder)
             .field("written", &self.written)
             .field("expected", &self.expected)
             .finish_non_exhaustive()
@@ -626,108 +689,95 @@ impl NiftiStream {
     ) -> Result<Self> {
         let spec = grid_spec(geometry, stored);
         let header = header_bytes(&spec, path)?;
-        let file = AtomicFile::create(path)?;
-        let mut sink = if wants_gzip(path, opts) {
-            let level = opts.gzip_level.unwrap_or(1).min(9);
-            Sink::Gzip(GzEncoder::new(file, Compression::new(level)))
-        } else {
-            Sink::Plain(file)
-        };
-        let w: &mut dyn Write = match &mut sink {
-            Sink::Plain(f) => f,
-            Sink::Gzip(g) => g,
-        };
-        w.write_all(&header).map_err(|source| Error::Io {
+        let mut file = AtomicFile::create(path)?;
+        let gzip_level = wants_gzip(path, opts).then(|| opts.gzip_level.unwrap_or(1).min(9));
+        let io_err = |source| Error::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let crc = match gzip_level {
+            None => {
+                file.write_all(&header).map_err(io_err)?;
+                None
+            }
+            Some(level) => {
+                file.write_all(&GZIP_HEADER).map_err(io_err)?;
+                let piece = deflate_piece(&header, level, FlushCompress::Sync).map_err(io_err)?;
+                file.write_all(&piece).map_err(io_err)?;
+                let mut crc = Crc::new();
+                crc.update(&header);
+                Some(crc)
+            }
+        };
         Ok(Self {
-            sink,
+            file,
             path: path.to_path_buf(),
-            stored,
+            encoder: SlabEncoder { stored, gzip_level },
+            crc,
             expected: geometry.len(),
             dims: spec.dims,
             sform: spec.sform.unwrap_or(DAffine3::IDENTITY),
             written: 0,
-            buf: Vec::new(),
         })
     }
 
     /// The stored data type.
     pub fn stored(&self) -> StoredType {
-        self.stored
+        self.encoder.stored
     }
 
-    /// Append voxels in storage order.
+    /// The encoder for slabs of this stream, to run on worker threads.
+    pub fn encoder(&self) -> SlabEncoder {
+        self.encoder
+    }
+
+    /// Append voxels in storage order (encoded on this thread).
     pub fn write(&mut self, values: &[f32]) -> Result<()> {
-        if self.written + values.len() > self.expected {
+        let encoded = self
+            .encoder
+            .encode(values)
+            .ok_or_else(|| Error::Unrepresentable {
+                path: self.path.clone(),
+                stored: "int16",
+            })?;
+        self.write_encoded(&encoded)
+    }
+
+    /// Append voxels encoded by this stream's [`NiftiStream::encoder`].
+    pub fn write_encoded(&mut self, voxels: &EncodedVoxels) -> Result<()> {
+        if voxels.stored != self.encoder.stored
+            || voxels.crc.is_some() != self.crc.is_some()
+            || self.written + voxels.n > self.expected
+        {
             return Err(Error::InvalidInput {
                 path: self.path.clone(),
                 detail: format!(
-                    "{} voxels written, the grid has {}",
-                    self.written + values.len(),
+                    "{} {:?} voxels (gzip: {}) appended to a {:?} stream (gzip: {}) at {} of {}",
+                    voxels.n,
+                    voxels.stored,
+                    voxels.crc.is_some(),
+                    self.encoder.stored,
+                    self.crc.is_some(),
+                    self.written,
                     self.expected
                 ),
             });
         }
-        let stored = self.stored;
-        let mut buf = std::mem::take(&mut self.buf);
-        let w: &mut dyn Write = match &mut self.sink {
-            Sink::Plain(f) => f,
-            Sink::Gzip(g) => g,
-        };
-        let result = write_values_buffered(w, values, stored, &mut buf);
-        self.buf = buf;
-        let complete = result.map_err(|source| Error::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        if !complete {
-            return Err(Error::Unrepresentable {
+        self.file
+            .write_all(&voxels.bytes)
+            .map_err(|source| Error::Io {
                 path: self.path.clone(),
-                stored: "int16",
-            });
+                source,
+            })?;
+        if let (Some(total), Some(part)) = (&mut self.crc, &voxels.crc) {
+            total.combine(part);
         }
-        self.written += values.len();
-        Ok(())
-    }
-
-    /// Encode voxels for a stream of data type `stored`, on any thread, so that the conversion
-    /// can run in parallel with decoding; `None` when `stored` is int16 and a value does not fit.
-    pub fn encode(stored: StoredType, values: &[f32]) -> Option<EncodedVoxels> {
-        let mut bytes = Vec::new();
-        encode(values, stored, &mut bytes).then_some(EncodedVoxels {
-            bytes,
-            stored,
-            n: values.len(),
-        })
-    }
-
-    /// Append voxels encoded by [`NiftiStream::encode`] (same data type).
-    pub fn write_encoded(&mut self, voxels: &EncodedVoxels) -> Result<()> {
-        if voxels.stored != self.stored || self.written + voxels.n > self.expected {
-            return Err(Error::InvalidInput {
-                path: self.path.clone(),
-                detail: format!(
-                    "{} {:?} voxels appended to a {:?} stream at {} of {}",
-                    voxels.n, voxels.stored, self.stored, self.written, self.expected
-                ),
-            });
-        }
-        let w: &mut dyn Write = match &mut self.sink {
-            Sink::Plain(f) => f,
-            Sink::Gzip(g) => g,
-        };
-        w.write_all(&voxels.bytes).map_err(|source| Error::Io {
-            path: self.path.clone(),
-            source,
-        })?;
         self.written += voxels.n;
         Ok(())
     }
 
-    /// Check that the whole grid was written, finish the gzip stream and rename into place.
-    pub fn finish(self) -> Result<WrittenNifti> {
+    /// Check that the whole grid was written, end the gzip member and rename into place.
+    pub fn finish(mut self) -> Result<WrittenNifti> {
         if self.written != self.expected {
             return Err(Error::InvalidInput {
                 path: self.path.clone(),
@@ -737,25 +787,35 @@ impl NiftiStream {
                 ),
             });
         }
-        let path = self.path;
-        let (file, compressed) = match self.sink {
-            Sink::Plain(f) => (f, false),
-            Sink::Gzip(g) => (
-                g.finish().map_err(|source| Error::Io {
-                    path: path.clone(),
-                    source,
-                })?,
-                true,
-            ),
+        let io_err = |source| Error::Io {
+            path: self.path.clone(),
+            source,
         };
+        let compressed = self.crc.is_some();
+        if let (Some(crc), Some(level)) = (&self.crc, self.encoder.gzip_level) {
+            // An empty final block ends the deflate stream; then CRC-32 and ISIZE (RFC 1952).
+            let last = deflate_piece(&[], level, FlushCompress::Finish).map_err(io_err)?;
+            let mut trailer = last;
+            trailer.extend_from_slice(&crc.sum().to_le_bytes());
+            trailer.extend_from_slice(&crc.amount().to_le_bytes());
+            self.file.write_all(&trailer).map_err(io_err)?;
+        }
+        let Self {
+            file,
+            path,
+            encoder,
+            dims,
+            sform,
+            ..
+        } = self;
         debug_assert_eq!(file.dest(), path.as_path());
         file.commit()?;
         Ok(WrittenNifti {
             path,
-            data_type: self.stored,
-            dims: self.dims,
+            data_type: encoder.stored,
+            dims,
             compressed,
-            sform_ras: Some(affine_rows(&self.sform)),
+            sform_ras: Some(affine_rows(&sform)),
         })
     }
 }
@@ -1140,15 +1200,76 @@ mod tests {
         )
         .unwrap();
         for part in all.chunks(11) {
-            let e = NiftiStream::encode(StoredType::Int16, part).unwrap();
+            let e = s.encoder().encode(part).unwrap();
             assert_eq!(e.len(), part.len());
             s.write_encoded(&e).unwrap();
         }
         // A float32 slab does not go into an int16 stream.
-        let f = NiftiStream::encode(StoredType::Float32, &[1.0]).unwrap();
+        let f = SlabEncoder {
+            stored: StoredType::Float32,
+            gzip_level: None,
+        }
+        .encode(&[1.0])
+        .unwrap();
         assert!(s.write_encoded(&f).is_err());
+        assert!(s.encoder().encode(&[0.25]).is_none());
         s.finish().unwrap();
         assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-        assert!(NiftiStream::encode(StoredType::Int16, &[0.25]).is_none());
+    }
+
+    #[test]
+    fn gzip_stream_of_parallel_pieces_reads_back_exactly() {
+        use std::io::Read;
+        let v = ramp(oblique_non_square(), 3.0);
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("p.nii");
+        let gz = dir.path().join("g.nii.gz");
+        write_volume(&plain, &v, &NiftiOptions::default()).unwrap();
+        let mut s = NiftiStream::create(
+            &gz,
+            v.geometry(),
+            StoredType::Int16,
+            &NiftiOptions::default(),
+        )
+        .unwrap();
+        let enc = s.encoder();
+        let all = v.data().as_slice().unwrap();
+        // Pieces encoded "elsewhere", appended in order; sizes that do not divide the data.
+        let pieces: Vec<EncodedVoxels> = all.chunks(17).map(|c| enc.encode(c).unwrap()).collect();
+        for p in &pieces {
+            s.write_encoded(p).unwrap();
+        }
+        let w = s.finish().unwrap();
+        assert!(w.compressed);
+        // flate2 checks the CRC-32 and length of the member; the bytes equal the plain file.
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap())
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, std::fs::read(&plain).unwrap());
+        // One member only: nothing follows it.
+        let raw = std::fs::read(&gz).unwrap();
+        let mut d = flate2::bufread::GzDecoder::new(&raw[..]);
+        let mut sink = Vec::new();
+        d.read_to_end(&mut sink).unwrap();
+        assert!(
+            d.into_inner().is_empty(),
+            "trailing bytes after the gzip member"
+        );
+        // A plain encoder's slab is refused by a gzip stream.
+        let mut s2 = NiftiStream::create(
+            &gz,
+            v.geometry(),
+            StoredType::Int16,
+            &NiftiOptions::default(),
+        )
+        .unwrap();
+        let plain_piece = SlabEncoder {
+            stored: StoredType::Int16,
+            gzip_level: None,
+        }
+        .encode(&all[..3])
+        .unwrap();
+        assert!(s2.write_encoded(&plain_piece).is_err());
     }
 }
