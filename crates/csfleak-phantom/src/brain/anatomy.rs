@@ -555,6 +555,9 @@ impl Head {
             if Self::clivus_marrow(p) {
                 return Tissue::Marrow;
             }
+            if let Some(t) = Self::cervical_spine(p) {
+                return t;
+            }
             return Tissue::Soft;
         }
         if canal && !in_cavity {
@@ -718,6 +721,44 @@ impl Head {
             && p.z < 36.0
             && p.y < clivus_y(p.z) - 2.5
             && p.y > clivus_y(p.z) - 10.0
+    }
+
+    /// Upper cervical spine below the foramen magnum: anterior arch of C1, dens and body of
+    /// C2, posterior arch of C1, spinous process of C2, lower bodies with discs.
+    fn cervical_spine(p: DVec3) -> Option<Tissue> {
+        let shell = |inner: bool| if inner { Tissue::Marrow } else { Tissue::Bone };
+        let dens = Capsule {
+            a: DVec3::new(0.0, -4.5, -10.0),
+            b: DVec3::new(0.0, -7.0, -40.0),
+            r: 5.0,
+        };
+        let d = dens.distance(p);
+        if d <= 0.0 {
+            return Some(shell(d < -1.5));
+        }
+        let arch_a = Ellipsoid::aligned([0.0, -16.0, -14.0], [11.0, 3.5, 5.5]);
+        if arch_a.contains(p) {
+            return Some(shell(arch_a.rho2(p) < 0.4));
+        }
+        let arch_p = Ellipsoid::aligned([0.0, 42.0, -16.0], [12.0, 4.5, 4.5]);
+        if arch_p.contains(p) {
+            return Some(shell(arch_p.rho2(p) < 0.4));
+        }
+        let spinous = Ellipsoid::aligned([0.0, 46.0, -44.0], [6.0, 9.0, 7.0]);
+        if spinous.contains(p) {
+            return Some(shell(spinous.rho2(p) < 0.4));
+        }
+        // C3 and below: bodies 13 mm high with 4 mm discs.
+        if p.z < -44.0 && p.z > -150.0 && p.x.abs() < 15.0 && p.y > -26.0 && p.y < -4.0 {
+            let m = (-44.0 - p.z).rem_euclid(17.0);
+            if m < 4.0 {
+                return Some(Tissue::Soft);
+            }
+            let core =
+                p.x.abs() <= 13.5 && (-24.5..=-5.5).contains(&p.y) && (5.0..=16.0).contains(&m);
+            return Some(shell(core));
+        }
+        None
     }
 
     /// Sella turcica contents.
@@ -924,5 +965,11 @@ mod tests {
             h.classify_head(DVec3::new(0.0, 15.0, -60.0)),
             Tissue::Brainstem
         );
+        // The dens sits below the basion, anterior to the canal.
+        assert_eq!(
+            h.classify_head(DVec3::new(0.0, -5.0, -20.0)),
+            Tissue::Marrow
+        );
+        assert_eq!(h.classify_head(DVec3::new(0.0, 5.0, -20.0)), Tissue::Csf);
     }
 }
