@@ -93,20 +93,25 @@ fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
     if let Some(tag) = until {
         options = options.read_until(tag);
     }
-    // a large file is read by the parser straight into its values, without a copy in memory
-    let parsed = if in_memory {
-        options.from_reader(bytes.as_slice())
+    // A data set encoded otherwise than its meta declares goes straight to the fallback: parsed
+    // with the declared encoding, its bytes would be misread as (huge) value lengths.
+    let parsed = if encoding_mismatch(&bytes) {
+        None
+    } else if in_memory {
+        // a large file is read by the parser straight into its values, without a copy in memory
+        Some(options.from_reader(bytes.as_slice()))
     } else {
-        options.open_file(path)
+        Some(options.open_file(path))
     };
     let mut file = match parsed {
-        Ok(file) => file,
-        Err(first) => {
+        Some(Ok(file)) => file,
+        other => {
+            let first = other.and_then(Result::err);
             // nothing that looks like a data set: not DICOM, and not worth reading in full
             if locate_dataset(&bytes).2.is_none() {
                 return Err(Error::Read {
                     path: path.to_path_buf(),
-                    source: Box::new(first),
+                    source: boxed_or(first, "no data set found"),
                 });
             }
             if u64::try_from(bytes.len()).is_ok_and(|n| n < file_len) {
@@ -120,6 +125,30 @@ fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
         &mut file,
     );
     Ok(file)
+}
+
+/// The parser's error, or a plain message when the parser was not tried.
+fn boxed_or(
+    first: Option<dicom_object::ReadError>,
+    message: &'static str,
+) -> Box<dyn std::error::Error + Send + Sync> {
+    match first {
+        Some(e) => Box::new(e),
+        None => message.into(),
+    }
+}
+
+/// Whether the data set's first element is encoded otherwise than the declared transfer syntax
+/// says (e.g. implicit VR behind a meta group that declares explicit VR).
+fn encoding_mismatch(bytes: &[u8]) -> bool {
+    let (meta, ds_start, _) = locate_dataset(bytes);
+    let declared = meta
+        .transfer_syntax
+        .as_deref()
+        .map(|s| s.trim_end_matches(['\0', ' ']))
+        .and_then(Encoding::of_ts);
+    let detected = bytes.get(ds_start..).and_then(detect_encoding);
+    matches!((declared, detected), (Some(d), Some(e)) if d != e)
 }
 
 /// Outcome of [`check_lengths`].
@@ -237,8 +266,10 @@ fn check_lengths(bytes: &[u8], file_len: u64, header_only: bool) -> Check {
         let (header, len) = match vr {
             Some(vr) if has_long_length(vr) => (12, read32(pos + 8)),
             Some(_) => (8, read16(pos + 6).map(u32::from)),
-            // an explicit file with an unknown VR: the parser will say what is wrong
-            None if explicit => return Check::Unchecked,
+            // an unknown VR in an explicit data set: the parser reads it as UN (a reserved
+            // field, then a 4-byte length), so check that length as it will be read. This is
+            // also how the implicit-VR content of an undefined-length UN element is misread.
+            None if explicit => (12, read32(pos + 8)),
             None => (8, read32(pos + 4)),
         };
         let Some(len) = len else {
@@ -328,7 +359,7 @@ fn fallback(
     path: &Path,
     bytes: &[u8],
     until: Option<Tag>,
-    first: dicom_object::ReadError,
+    first: Option<dicom_object::ReadError>,
 ) -> Result<DicomFile> {
     let read_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Read {
         path: path.to_path_buf(),
@@ -348,7 +379,7 @@ fn fallback(
         (Some(ts), Some(enc)) => (enc.native_ts().to_owned(), Some(ts.clone())),
         (Some(ts), None) => (ts.clone(), None),
         (None, Some(enc)) => (enc.native_ts().to_owned(), None),
-        (None, None) => return Err(read_error(Box::new(first))),
+        (None, None) => return Err(read_error(boxed_or(first, "no data set found"))),
     };
     let mut builder = FileMetaTableBuilder::new().transfer_syntax(parse_ts.as_str());
     if let Some(c) = &meta.sop_class {
@@ -370,7 +401,10 @@ fn fallback(
         .from_reader(head.as_slice().chain(dataset))
         .map_err(|second| {
             tracing::debug!("fallback read of {} failed too: {second}", path.display());
-            read_error(Box::new(first))
+            match first {
+                Some(first) => read_error(Box::new(first)),
+                None => read_error(Box::new(second)),
+            }
         })?;
     if file.is_empty_dataset() {
         return Err(Error::Invalid {

@@ -652,3 +652,71 @@ fn compressed_data_cannot_claim_an_absurd_decoded_size() {
     assert!(matches!(err, Error::LimitExceeded { .. }), "{err:?}");
     assert!(err.to_string().contains("bomb.dcm"));
 }
+
+/// The bytes of a File Meta group (with `DICM` and a preamble) declaring `ts`.
+fn meta_bytes(ts: &str) -> Vec<u8> {
+    let table = FileMetaTableBuilder::new()
+        .transfer_syntax(ts)
+        .media_storage_sop_class_uid(uids::SECONDARY_CAPTURE_IMAGE_STORAGE)
+        .media_storage_sop_instance_uid("2.25.1234")
+        .build()
+        .expect("meta");
+    let mut bytes = vec![0_u8; 128];
+    bytes.extend_from_slice(b"DICM");
+    table.write(&mut bytes).expect("meta bytes");
+    bytes
+}
+
+#[test]
+fn undefined_length_un_with_implicit_content_is_refused_without_a_huge_allocation() {
+    // An explicit-VR file whose private UN element of undefined length holds an implicit-VR
+    // sequence (PS3.5 6.2.2). dicom-rs reads that content as explicit VR and takes the item tag
+    // bytes for a 3.7 GB value length; the length check must refuse it before the parser runs.
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = meta_bytes(uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    bytes.extend_from_slice(&[0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0, b'O', b'T']);
+    bytes.extend_from_slice(&[
+        0x53, 0x44, 0x0C, 0x10, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+    ]);
+    for chunk in [
+        [0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF], // item, undefined length
+        [0x08, 0x00, 0x15, 0x11, 0xFF, 0xFF, 0xFF, 0xFF], // (0008,1115) implicit SQ
+        [0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF],
+        [0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0],
+        [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0],
+        [0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0],
+        [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0],
+    ] {
+        bytes.extend_from_slice(&chunk);
+    }
+    let path = dir.path().join("un_sequence.dcm");
+    std::fs::write(&path, bytes).unwrap();
+    for result in [open_header(&path), open_full(&path)] {
+        let err = result.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    what: "element length",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("un_sequence.dcm"));
+    }
+}
+
+#[test]
+fn implicit_data_set_behind_an_explicit_meta_group_is_read_with_the_encoding_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = image(2, 2, 1, (16, 16), false);
+    put_pixels(&mut o, le16(&[10, 20, 30, 40]));
+    let mut bytes = meta_bytes(uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    o.write_dataset_with_ts(&mut bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+        .expect("implicit data set");
+    let path = dir.path().join("mismatch.dcm");
+    std::fs::write(&path, bytes).unwrap();
+    let decoded = decode_file(&path).expect("decodes with the detected encoding");
+    assert_eq!(decoded.values, vec![10.0, 20.0, 30.0, 40.0]);
+}
