@@ -26,7 +26,7 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating Python venv in .cache/venv"
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import pydicom, pydicom_data, numpy, nibabel" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import pydicom, data_store, numpy, nibabel" 2>/dev/null; then
   echo "setup: installing pydicom, pydicom-data, numpy, nibabel"
   "$venv/bin/pip" install -q --disable-pip-version-check \
     "pydicom==3.0.2" "pydicom-data==1.0.0" "numpy>=2,<3" "nibabel>=5,<6"
