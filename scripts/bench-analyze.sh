@@ -19,8 +19,10 @@ cache="$root/.cache/bench-analyze"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "bench: building csfleak (release)"
-cargo build --release -q -p csfleak
+if [ -z "${SKIP_BUILD:-}" ]; then   # SKIP_BUILD=1: use the existing target/release/csfleak
+  echo "bench: building csfleak (release)"
+  cargo build --release -q -p csfleak
+fi
 bin="$root/target/release/csfleak"
 
 if [ ! -f "$cache/.complete" ]; then
