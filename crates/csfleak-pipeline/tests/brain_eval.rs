@@ -31,6 +31,8 @@ struct Row {
     plane_deg: f64,
     plane_mm: f64,
     symmetry: f64,
+    onsd_truth: [f64; 2],
+    onsd_auto: [Option<f64>; 2],
 }
 
 fn run_case(sag: f64, seed: u64, options: &BrainOptions) -> Row {
@@ -93,6 +95,8 @@ fn run_case(sag: f64, seed: u64, options: &BrainOptions) -> Row {
         plane_deg,
         plane_mm,
         symmetry: plane.symmetry,
+        onsd_truth: [truth.onsd_mm.right, truth.onsd_mm.left],
+        onsd_auto: [a.onsd_mm[0].value(), a.onsd_mm[1].value()],
     }
 }
 
@@ -108,7 +112,9 @@ fn eval_brain_on_new_seeds() {
     let rows: Vec<Row> = cases
         .iter()
         .map(|(sag, seed, rot, obl)| {
+            let onsd = 4.0 + sag * 0.25;
             let o = BrainOptions::default()
+                .with_onsd(onsd, onsd + 0.6)
                 .with_sag(*sag)
                 .with_head_rotation(*rot)
                 .with_oblique(*obl);
@@ -118,12 +124,12 @@ fn eval_brain_on_new_seeds() {
     let f = |x: Option<f64>| x.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"));
     println!();
     println!(
-        "| sag mm | seed | MPD truth | MPD auto | landmarks found | mean landmark err mm | plane err deg | plane offset mm | symmetry |"
+        "| sag mm | seed | MPD truth | MPD auto | landmarks found | mean landmark err mm | plane err deg | plane offset mm | symmetry | ONSD R truth/auto mm | ONSD L truth/auto mm |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {:.1} | {} | {:.2} | {} | {}/{} | {} | {:.2} | {:.2} | {:.3} |",
+            "| {:.1} | {} | {:.2} | {} | {}/{} | {} | {:.2} | {:.2} | {:.3} | {:.2}/{} | {:.2}/{} |",
             r.sag,
             r.seed,
             r.mpd_truth,
@@ -133,7 +139,11 @@ fn eval_brain_on_new_seeds() {
             f(r.mean_err),
             r.plane_deg,
             r.plane_mm,
-            r.symmetry
+            r.symmetry,
+            r.onsd_truth[0],
+            f(r.onsd_auto[0]),
+            r.onsd_truth[1],
+            f(r.onsd_auto[1])
         );
     }
     let autos: Vec<f64> = rows.iter().filter_map(|r| r.mpd_auto).collect();
@@ -147,6 +157,22 @@ fn eval_brain_on_new_seeds() {
             rows.len()
         );
     }
+    let onsd_errs: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| {
+            r.onsd_auto
+                .iter()
+                .zip(r.onsd_truth)
+                .filter_map(|(a, t)| a.map(|a| (a - t).abs()))
+        })
+        .collect();
+    println!(
+        "ONSD on the 1 mm in-plane orbit grid: measured {}/{} sides, mean |error| {:.2} mm, max {:.2} mm",
+        onsd_errs.len(),
+        2 * rows.len(),
+        onsd_errs.iter().sum::<f64>() / onsd_errs.len().max(1) as f64,
+        onsd_errs.iter().copied().fold(0.0, f64::max)
+    );
     for r in &rows {
         assert!(
             r.plane_deg < 2.0,
