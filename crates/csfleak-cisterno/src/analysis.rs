@@ -1,0 +1,1045 @@
+//! The analysis: time points, ROIs, counts, retention, bladder, convexity and paraspinal
+//! accumulations.
+
+use csfleak_findings::{AccumulationPattern, Level, NmView, Region, Side};
+use csfleak_volume::Overlay;
+use csfleak_volume::overlay::{OverlayMask, OverlayText, colors};
+use ndarray::{Array2, s};
+use serde::Serialize;
+
+use crate::anatomy::{self, Anatomy};
+use crate::image::{median, quantile, register, shift, smooth};
+use crate::input::{CisternoInput, CisternoOptions, Frame, ViewKind};
+use crate::{Error, Result};
+
+/// How the CSF ROI is drawn; stated in every output (clinical.md §3.3: the convention is
+/// unverified).
+pub const ROI_POLICY: &str = "whole CSF space (intracranial rows from the vertex to the foramen \
+     magnum, spinal canal to the caudal end of the sac, drawn on the images and registered across \
+     time points); paraspinal activity beyond the first valley of the canal profile, kidneys and \
+     bladder excluded; local background subtracted";
+
+/// One time point: its frames in the canonical layout.
+#[derive(Debug, Clone)]
+struct Canon {
+    /// Counts, head up, increasing column toward the patient's left.
+    counts: Array2<f64>,
+    /// Counts per second per count (1 / duration), or 1 without a duration.
+    per_s: f64,
+    /// Whether columns / rows were flipped from the acquired layout.
+    flip_cols: bool,
+    flip_rows: bool,
+    /// Index into the input frames.
+    frame: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Tp {
+    hours: f64,
+    ant: Option<Canon>,
+    post: Option<Canon>,
+    /// Shift `(dr, dc)` taking this time point onto the reference frame.
+    shift: (isize, isize),
+}
+
+impl Tp {
+    fn view(&self, v: ViewKind) -> Option<&Canon> {
+        match v {
+            ViewKind::Anterior => self.ant.as_ref(),
+            ViewKind::Posterior => self.post.as_ref(),
+            ViewKind::Lateral => None,
+        }
+    }
+}
+
+/// Counts of one time point and view (per second when frame durations are known).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct TimePointCounts {
+    /// Hours after injection.
+    pub hours: f64,
+    /// Anterior, posterior or their geometric mean.
+    pub view: NmView,
+    /// Whole-CSF ROI, background subtracted.
+    pub csf: f64,
+    /// Intracranial part of the CSF ROI.
+    pub intracranial: f64,
+    /// Convexity part of the intracranial ROI.
+    pub convexity: f64,
+    /// Bladder ROI, background subtracted; `None` when the bladder is not in the field.
+    pub bladder: Option<f64>,
+    /// Both kidney ROIs; `None` when not in the field.
+    pub kidneys: Option<f64>,
+    /// Whether counts are per second (false: raw counts, durations unknown).
+    pub per_second: bool,
+}
+
+/// Retention of one view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ViewRetention {
+    /// View.
+    pub view: NmView,
+    /// `100 C(t24) / C(t_ref)`.
+    pub raw_pct: f64,
+    /// `raw_pct / D(t24 - t_ref)`.
+    pub decay_corrected_pct: f64,
+}
+
+/// The 24-hour retention (clinical.md §3.3-3.4).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Retention {
+    /// Reference time (hours).
+    pub reference_h: f64,
+    /// The "24 h" time point actually used (hours).
+    pub late_h: f64,
+    /// `D = exp(-ln2 (t24 - t_ref) / T1/2)`.
+    pub decay_factor: f64,
+    /// Half-life used (s).
+    pub half_life_s: f64,
+    /// Per view: anterior, posterior, geometric mean (those available).
+    pub per_view: Vec<ViewRetention>,
+    /// The view reported in the findings.
+    pub graded_view: NmView,
+    /// ROI policy.
+    pub roi_policy: String,
+}
+
+impl Retention {
+    /// The retention of one view.
+    pub fn view(&self, view: NmView) -> Option<&ViewRetention> {
+        self.per_view.iter().find(|v| v.view == view)
+    }
+}
+
+/// Bladder visibility per time point and the early-bladder windows (clinical.md §3.5).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Bladder {
+    /// `(hours, visible)` per time point.
+    pub visible: Vec<(f64, bool)>,
+    /// First time point with bladder activity above background.
+    pub first_visible_h: Option<f64>,
+    /// Visible at or before the MHLW 2011 window (2.5 h; reference finding only).
+    pub within_mhlw: bool,
+    /// Visible at or before the GL2007 window (3 h).
+    pub within_gl2007: bool,
+    /// How visibility was decided.
+    pub rule: String,
+}
+
+/// Convexity activity at 24 h (clinical.md §2.3 B-2, §3.6).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Convexity {
+    /// Hours of the image used.
+    pub hours: f64,
+    /// Convexity share of intracranial counts.
+    pub fraction: f64,
+    /// Whether activity is present (`fraction >= threshold`).
+    pub present: bool,
+    /// The threshold.
+    pub threshold: f64,
+}
+
+/// One paraspinal accumulation found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Accumulation {
+    /// Pattern.
+    pub pattern: AccumulationPattern,
+    /// Centre level.
+    pub level: Level,
+    /// Most cranial and most caudal levels.
+    pub from_level: Level,
+    /// Most caudal level.
+    pub to_level: Level,
+    /// Side (`bilateral` for symmetric patterns; the stronger side otherwise).
+    pub side: Side,
+    /// `(L - R) / (L + R)` of the excess counts.
+    pub asymmetry_index: f64,
+    /// Excess counts over the study baseline, left and right.
+    pub excess_left: f64,
+    /// Excess counts on the right.
+    pub excess_right: f64,
+    /// Hours of the image it was read on.
+    pub hours: f64,
+    /// Frame index into the input frames.
+    pub frame: usize,
+}
+
+/// A point of the time-activity curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CurvePoint {
+    /// Hours after injection.
+    pub hours: f64,
+    /// View.
+    pub view: NmView,
+    /// Whole-CSF counts (per second when durations are known).
+    pub csf: f64,
+    /// Percent of the reference, raw.
+    pub raw_pct: f64,
+    /// Percent of the reference, decay-corrected.
+    pub decay_corrected_pct: f64,
+}
+
+/// A measurement with the reason it could not be made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome<T> {
+    /// Measured.
+    Measured(T),
+    /// Valid input that cannot answer the question.
+    NotAssessable {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl<T> Outcome<T> {
+    fn na(reason: impl Into<String>) -> Self {
+        Self::NotAssessable {
+            reason: reason.into(),
+        }
+    }
+
+    /// The value, if measured.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Self::Measured(v) => Some(v),
+            Self::NotAssessable { .. } => None,
+        }
+    }
+
+    /// The reason, if not assessable.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Measured(_) => None,
+            Self::NotAssessable { reason } => Some(reason),
+        }
+    }
+}
+
+/// Everything the analysis found.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Analysis {
+    /// Hours of every time point, ascending.
+    pub hours: Vec<f64>,
+    /// Counts per time point and view (anterior, posterior, geometric mean).
+    pub counts: Vec<TimePointCounts>,
+    /// 24-hour retention.
+    pub retention: Outcome<Retention>,
+    /// Early bladder.
+    pub bladder: Outcome<Bladder>,
+    /// Convexity at 24 h.
+    pub convexity: Outcome<Convexity>,
+    /// Paraspinal accumulations (empty when none).
+    pub accumulations: Outcome<Vec<Accumulation>>,
+    /// Time-activity curve of the whole-CSF ROI.
+    pub curve: Vec<CurvePoint>,
+    /// ROI overlays on every time point and view.
+    pub overlays: Vec<Overlay>,
+    /// Registration shift `(rows, cols)` of every time point onto the reference.
+    pub shifts: Vec<(isize, isize)>,
+    /// Caveats.
+    pub notes: Vec<String>,
+}
+
+fn canon(frame: &Frame, index: usize, durations_known: bool) -> Canon {
+    let flip_cols = match frame.columns_toward_patient_left {
+        Some(left) => !left,
+        None => frame.view == ViewKind::Posterior,
+    };
+    let flip_rows = frame.rows_toward_feet == Some(false);
+    let mut v = frame.pixels.mapv(|x| {
+        if x.is_finite() {
+            f64::from(x).max(0.0)
+        } else {
+            0.0
+        }
+    });
+    if flip_cols {
+        v = v.slice(s![.., ..;-1]).to_owned();
+    }
+    if flip_rows {
+        v = v.slice(s![..;-1, ..]).to_owned();
+    }
+    let per_s = match frame.frame_duration_s {
+        Some(d) if durations_known && d > 0.0 => 1.0 / d,
+        _ => 1.0,
+    };
+    Canon {
+        counts: v,
+        per_s,
+        flip_cols,
+        flip_rows,
+        frame: index,
+    }
+}
+
+/// Undo the canonical flips of a frame on a mask.
+fn to_acquired<T: Clone>(m: &Array2<T>, c: &Canon) -> Array2<T> {
+    let mut v = m.clone();
+    if c.flip_rows {
+        v = v.slice(s![..;-1, ..]).to_owned();
+    }
+    if c.flip_cols {
+        v = v.slice(s![.., ..;-1]).to_owned();
+    }
+    v
+}
+
+fn shift_mask(m: &Array2<bool>, dr: isize, dc: isize) -> Array2<bool> {
+    if dr == 0 && dc == 0 {
+        return m.clone();
+    }
+    let f = m.mapv(|b| if b { 1.0 } else { 0.0 });
+    shift(&f, dr, dc).mapv(|x| x > 0.5)
+}
+
+fn masked_sum(img: &Array2<f64>, m: &Array2<bool>) -> (f64, usize) {
+    img.iter()
+        .zip(m.iter())
+        .filter(|(_, b)| **b)
+        .fold((0.0, 0), |(s, n), (v, _)| (s + v, n + 1))
+}
+
+fn masked_median(img: &Array2<f64>, m: &Array2<bool>) -> f64 {
+    let v: Vec<f64> = img
+        .iter()
+        .zip(m.iter())
+        .filter(|(_, b)| **b)
+        .map(|(v, _)| *v)
+        .collect();
+    median(&v)
+}
+
+/// Group frames into time points (ascending), keeping the first anterior and posterior
+/// frame of each; frames of another matrix size than the first time point are left out.
+fn time_points(input: &CisternoInput, o: &CisternoOptions, notes: &mut Vec<String>) -> Vec<Tp> {
+    let mut order: Vec<usize> = (0..input.frames.len()).collect();
+    order.sort_by(|&a, &b| input.frames[a].hours.total_cmp(&input.frames[b].hours));
+    let durations_known = input
+        .frames
+        .iter()
+        .all(|f| f.frame_duration_s.is_some_and(|d| d > 0.0));
+    if !durations_known {
+        notes.push(
+            "frame durations missing: raw counts compared, equal acquisition times assumed"
+                .to_owned(),
+        );
+    }
+    let dims = order
+        .iter()
+        .map(|&i| &input.frames[i])
+        .find(|f| f.view != ViewKind::Lateral)
+        .map(|f| f.pixels.dim());
+    let mut tps: Vec<Tp> = Vec::new();
+    for i in order {
+        let f = &input.frames[i];
+        if f.view == ViewKind::Lateral {
+            notes.push(format!(
+                "lateral view at {:.2} h shown only (counts use anterior/posterior)",
+                f.hours
+            ));
+            continue;
+        }
+        if Some(f.pixels.dim()) != dims {
+            notes.push(format!(
+                "{} frame at {:.2} h has another matrix size and was left out",
+                f.view.as_str(),
+                f.hours
+            ));
+            continue;
+        }
+        let c = canon(f, i, durations_known);
+        let tp = match tps.last_mut() {
+            Some(tp) if (f.hours - tp.hours).abs() <= o.pairing_tolerance_h => tp,
+            _ => {
+                tps.push(Tp {
+                    hours: f.hours,
+                    ant: None,
+                    post: None,
+                    shift: (0, 0),
+                });
+                let n = tps.len();
+                &mut tps[n - 1]
+            }
+        };
+        let slot = if f.view == ViewKind::Anterior {
+            &mut tp.ant
+        } else {
+            &mut tp.post
+        };
+        if slot.is_none() {
+            *slot = Some(c);
+        } else {
+            notes.push(format!(
+                "a second {} frame at {:.2} h was left out",
+                f.view.as_str(),
+                f.hours
+            ));
+        }
+    }
+    tps
+}
+
+fn validate(input: &CisternoInput) -> Result<()> {
+    if !(input.half_life_s.is_finite() && input.half_life_s > 0.0) {
+        return Err(Error::InvalidInput {
+            reason: format!("half-life {} s is not a positive number", input.half_life_s),
+        });
+    }
+    for f in &input.frames {
+        if !f.hours.is_finite() {
+            return Err(Error::InvalidInput {
+                reason: "a frame has a non-finite time after injection".to_owned(),
+            });
+        }
+        if f.pixels.is_empty() {
+            return Err(Error::InvalidInput {
+                reason: format!(
+                    "the {} frame at {:.2} h has no pixels",
+                    f.view.as_str(),
+                    f.hours
+                ),
+            });
+        }
+        if let Some(sp) = f.pixel_spacing_mm {
+            if !(sp[0] > 0.0 && sp[1] > 0.0 && sp[0].is_finite() && sp[1].is_finite()) {
+                return Err(Error::InvalidInput {
+                    reason: format!("pixel spacing {sp:?} is not positive"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Analyse a cisternography examination.
+///
+/// Errors only for unusable input (non-finite times, empty frames, a non-positive
+/// half-life); missing time points or views give `not_assessable` outcomes.
+pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
+    validate(input)?;
+    let mut notes = input.notes.clone();
+    let mut tps = time_points(input, o, &mut notes);
+    if tps.is_empty() {
+        return Ok(Analysis::empty(
+            "no anterior or posterior planar frames".to_owned(),
+            notes,
+        ));
+    }
+    let first = tps[0]
+        .ant
+        .as_ref()
+        .or(tps[0].post.as_ref())
+        .map(|c| c.frame);
+    let spacing = first
+        .and_then(|i| input.frames[i].pixel_spacing_mm)
+        .unwrap_or([o.default_pixel_mm; 2]);
+    if first
+        .and_then(|i| input.frames[i].pixel_spacing_mm)
+        .is_none()
+    {
+        notes.push(format!(
+            "pixel spacing missing: {} mm assumed for ROI sizes and levels",
+            o.default_pixel_mm
+        ));
+    }
+    let fwhm_px = o.smoothing_fwhm_mm / spacing[0].min(spacing[1]);
+
+    // Registration: each time point onto the previous one, chained to the first; lateral
+    // only, because tracer moving up the canal between time points biases a craniocaudal
+    // correlation (the same bed start is assumed).
+    let combined: Vec<Array2<f64>> = tps
+        .iter()
+        .map(|tp| {
+            let mut acc: Option<Array2<f64>> = None;
+            for c in [&tp.ant, &tp.post].into_iter().flatten() {
+                let x = &c.counts * c.per_s;
+                acc = Some(match acc {
+                    Some(a) => a + x,
+                    None => x,
+                });
+            }
+            acc.unwrap_or_else(|| Array2::zeros((1, 1)))
+        })
+        .collect();
+    let max_px = csfleak_volume::index_of((20.0 / spacing[0].min(spacing[1])).round()).unwrap_or(0);
+    for i in 1..tps.len() {
+        let (dr, dc) = register(&combined[i - 1], &combined[i], 0, max_px);
+        let prev = tps[i - 1].shift;
+        tps[i].shift = (prev.0 + dr, prev.1 + dc);
+    }
+    if tps.iter().any(|t| t.shift != (0, 0)) {
+        notes.push("time points were shifted to register them (see shifts)".to_owned());
+    }
+
+    // Ever-bright map in the reference frame.
+    let dims = combined[0].dim();
+    let mut ever = Array2::<f64>::zeros(dims);
+    let mut smoothed: Vec<[Option<Array2<f64>>; 2]> = Vec::new();
+    for tp in &tps {
+        let mut pair = [None, None];
+        for (k, c) in [&tp.ant, &tp.post].into_iter().enumerate() {
+            if let Some(c) = c {
+                let sm = shift(&smooth(&c.counts, fwhm_px), tp.shift.0, tp.shift.1);
+                let p = quantile(sm.iter().copied(), 0.995).max(f64::MIN_POSITIVE);
+                ever.zip_mut_with(&sm, |e, &v| *e = e.max((v / p).min(1.0)));
+                pair[k] = Some(sm);
+            }
+        }
+        smoothed.push(pair);
+    }
+    let mut anat = anatomy::find(
+        &ever,
+        spacing,
+        o.max_spinal_half_width_mm,
+        o.bladder_radius_mm,
+        o.convexity_from_fraction,
+    );
+    notes.push(format!(
+        "anatomy (reference frame rows): foramen magnum {}, end of the thecal sac {}, spinal ROI rows \
+         {}-{}",
+        anat.foramen_row.map_or("not found".to_owned(), |r| r.to_string()),
+        anat.sac_end_row.map_or("outside the field".to_owned(), |r| r.to_string()),
+        anat.spine_rows.0,
+        anat.spine_rows.1
+    ));
+    if let Some(last) = smoothed.last() {
+        if let Some(late) = last[0].as_ref().or(last[1].as_ref()) {
+            anatomy::place_bladder(&mut anat, late, o.bladder_radius_mm);
+        }
+    }
+
+    // Counts per time point and view.
+    let mut counts = Vec::new();
+    let mut bladder_raw: Vec<Option<(f64, f64, f64)>> = Vec::new(); // (net, total raw, csf) anterior-first
+    for tp in &tps {
+        let (dr, dc) = (-tp.shift.0, -tp.shift.1);
+        let m = |x: &Array2<bool>| shift_mask(x, dr, dc);
+        let csf = m(&anat.csf);
+        let ring = m(&anat.csf_ring);
+        let head = m(&anat.head);
+        let conv = m(&anat.convexity);
+        let bl = anat.bladder.as_ref().map(&m);
+        let blr = anat.bladder_ring.as_ref().map(&m);
+        let kid = anat.kidneys.as_ref().map(&m);
+        let mut per_view: Vec<TimePointCounts> = Vec::new();
+        let mut bl_first: Option<(f64, f64, f64)> = None;
+        for (view, c) in [(NmView::Anterior, &tp.ant), (NmView::Posterior, &tp.post)] {
+            let Some(c) = c else { continue };
+            let img = &c.counts;
+            let bg = if std::env::var("NOBG").is_ok() {
+                0.0
+            } else {
+                masked_median(img, &ring)
+            };
+            let (s_csf, n_csf) = masked_sum(img, &csf);
+            let (s_head, n_head) = masked_sum(img, &head);
+            let (s_conv, n_conv) = masked_sum(img, &conv);
+            let csf_net = (s_csf - bg * n_csf as f64).max(0.0);
+            let bladder = match (&bl, &blr) {
+                (Some(b), Some(r)) => {
+                    let bgb = masked_median(img, r);
+                    let (sb, nb) = masked_sum(img, b);
+                    let net = sb - bgb * nb as f64;
+                    if bl_first.is_none() {
+                        bl_first = Some((net, sb, csf_net));
+                    }
+                    Some(net * c.per_s)
+                }
+                _ => None,
+            };
+            per_view.push(TimePointCounts {
+                hours: tp.hours,
+                view,
+                csf: csf_net * c.per_s,
+                intracranial: (s_head - bg * n_head as f64).max(0.0) * c.per_s,
+                convexity: (s_conv - bg * n_conv as f64).max(0.0) * c.per_s,
+                bladder,
+                kidneys: kid.as_ref().map(|k| masked_sum(img, k).0 * c.per_s),
+                per_second: (c.per_s - 1.0).abs() > f64::EPSILON,
+            });
+        }
+        if per_view.len() == 2 {
+            let (a, p) = (&per_view[0], &per_view[1]);
+            let gm = |x: f64, y: f64| (x.max(0.0) * y.max(0.0)).sqrt();
+            let gmo = |x: Option<f64>, y: Option<f64>| x.zip(y).map(|(x, y)| gm(x, y));
+            per_view.push(TimePointCounts {
+                hours: tp.hours,
+                view: NmView::GeometricMean,
+                csf: gm(a.csf, p.csf),
+                intracranial: gm(a.intracranial, p.intracranial),
+                convexity: gm(a.convexity, p.convexity),
+                bladder: gmo(a.bladder, p.bladder),
+                kidneys: gmo(a.kidneys, p.kidneys),
+                per_second: a.per_second,
+            });
+        }
+        counts.extend(per_view);
+        bladder_raw.push(bl_first);
+    }
+
+    let hours: Vec<f64> = tps.iter().map(|t| t.hours).collect();
+    let lambda_per_h = std::f64::consts::LN_2 / (input.half_life_s / 3600.0);
+    let decay = |dt: f64| (-lambda_per_h * dt).exp();
+
+    // Reference and late time points.
+    let ref_idx = match o.reference_h {
+        None => Some(0),
+        Some(h) => hours
+            .iter()
+            .position(|&x| (x - h).abs() <= o.pairing_tolerance_h),
+    };
+    let late_idx = hours
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| (**h - o.retention_h).abs() <= o.retention_tolerance_h)
+        .min_by(|a, b| {
+            (a.1 - o.retention_h)
+                .abs()
+                .total_cmp(&(b.1 - o.retention_h).abs())
+        })
+        .map(|(i, _)| i);
+    let csf_of = |i: usize, v: NmView| {
+        counts
+            .iter()
+            .find(|c| c.hours == hours[i] && c.view == v)
+            .map(|c| c.csf)
+    };
+    let retention = match (ref_idx, late_idx) {
+        (None, _) => Outcome::na(format!(
+            "no image at the configured reference time {:.2} h",
+            o.reference_h.unwrap_or(f64::NAN)
+        )),
+        (_, None) => Outcome::na(format!(
+            "no image within {:.0} ± {:.0} h of injection (time points: {})",
+            o.retention_h,
+            o.retention_tolerance_h,
+            hours
+                .iter()
+                .map(|h| format!("{h:.1} h"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        (Some(r), Some(l)) if r >= l => {
+            Outcome::na("the reference image is not before the 24-h image")
+        }
+        (Some(r), Some(l)) => {
+            let d = decay(hours[l] - hours[r]);
+            let per_view: Vec<ViewRetention> =
+                [NmView::Anterior, NmView::Posterior, NmView::GeometricMean]
+                    .into_iter()
+                    .filter_map(|v| {
+                        let (a, b) = (csf_of(r, v)?, csf_of(l, v)?);
+                        (a > 0.0).then(|| ViewRetention {
+                            view: v,
+                            raw_pct: 100.0 * b / a,
+                            decay_corrected_pct: 100.0 * b / a / d,
+                        })
+                    })
+                    .collect();
+            let graded = [
+                o.graded_view,
+                NmView::Posterior,
+                NmView::GeometricMean,
+                NmView::Anterior,
+            ]
+            .into_iter()
+            .find(|v| per_view.iter().any(|p| p.view == *v));
+            match graded {
+                None => Outcome::na("no view with counts at both the reference and the 24-h image"),
+                Some(g) => {
+                    if g != o.graded_view {
+                        notes.push(format!(
+                            "retention graded on the {} view: the {} view is missing",
+                            view_name(g),
+                            view_name(o.graded_view)
+                        ));
+                    }
+                    Outcome::Measured(Retention {
+                        reference_h: hours[r],
+                        late_h: hours[l],
+                        decay_factor: d,
+                        half_life_s: input.half_life_s,
+                        per_view,
+                        graded_view: g,
+                        roi_policy: ROI_POLICY.to_owned(),
+                    })
+                }
+            }
+        }
+    };
+
+    // Curve.
+    let curve = match ref_idx {
+        Some(r) => counts
+            .iter()
+            .filter_map(|c| {
+                let base = csf_of(r, c.view)?;
+                (base > 0.0).then(|| {
+                    let raw = 100.0 * c.csf / base;
+                    CurvePoint {
+                        hours: c.hours,
+                        view: c.view,
+                        csf: c.csf,
+                        raw_pct: raw,
+                        decay_corrected_pct: raw / decay(c.hours - hours[r]),
+                    }
+                })
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+
+    // Bladder.
+    let bladder = if anat.bladder.is_none() {
+        Outcome::na("the bladder is not in the field of view (the thecal sac runs off the image)")
+    } else {
+        let visible: Vec<(f64, bool)> = tps
+            .iter()
+            .zip(&bladder_raw)
+            .map(|(tp, b)| {
+                let v = b.is_some_and(|(net, total, csf)| {
+                    net > o.bladder_sigma * total.max(1.0).sqrt()
+                        && net >= o.bladder_min_fraction_of_csf * csf
+                });
+                (tp.hours, v)
+            })
+            .collect();
+        let first_visible_h = visible.iter().find(|v| v.1).map(|v| v.0);
+        Outcome::Measured(Bladder {
+            within_mhlw: first_visible_h.is_some_and(|h| h <= o.early_bladder_mhlw_h),
+            within_gl2007: first_visible_h.is_some_and(|h| h <= o.early_bladder_gl2007_h),
+            visible,
+            first_visible_h,
+            rule: format!(
+                "anterior view (posterior without one), disc of {} mm radius on the brightest point \
+                 below the thecal sac: net counts over a ring background > {} sqrt(counts) and >= {} % \
+                 of the whole-CSF counts",
+                o.bladder_radius_mm,
+                o.bladder_sigma,
+                o.bladder_min_fraction_of_csf * 100.0
+            ),
+        })
+    };
+
+    // Convexity at 24 h.
+    let convexity = match (late_idx, anat.foramen_row) {
+        (None, _) => Outcome::na(format!(
+            "no image within {:.0} ± {:.0} h",
+            o.retention_h, o.retention_tolerance_h
+        )),
+        (_, None) => Outcome::na("the head is not in the field of view (no foramen magnum found)"),
+        (Some(l), Some(_)) => {
+            let c = [NmView::Anterior, NmView::Posterior]
+                .into_iter()
+                .find_map(|v| counts.iter().find(|c| c.hours == hours[l] && c.view == v));
+            match c {
+                Some(c) if c.intracranial > 0.0 => {
+                    let fraction = c.convexity / c.intracranial;
+                    Outcome::Measured(Convexity {
+                        hours: hours[l],
+                        fraction,
+                        present: fraction >= o.convexity_present_fraction,
+                        threshold: o.convexity_present_fraction,
+                    })
+                }
+                _ => Outcome::na("no intracranial counts on the 24-h image"),
+            }
+        }
+    };
+
+    // Paraspinal accumulations.
+    let accumulations = if anat.foramen_row.is_none() {
+        Outcome::na("no level scale: the foramen magnum is not in the field of view")
+    } else {
+        Outcome::Measured(paraspinal(&tps, &anat, o, spacing))
+    };
+
+    let overlays = overlays(
+        input,
+        &tps,
+        &anat,
+        accumulations.value().map_or(&[][..], |v| v),
+    );
+    Ok(Analysis {
+        hours,
+        counts,
+        retention,
+        bladder,
+        convexity,
+        accumulations,
+        curve,
+        overlays,
+        shifts: tps.iter().map(|t| t.shift).collect(),
+        notes,
+    })
+}
+
+fn view_name(v: NmView) -> &'static str {
+    match v {
+        NmView::Anterior => "anterior",
+        NmView::Posterior => "posterior",
+        NmView::GeometricMean => "geometric-mean",
+    }
+}
+
+/// Per level and side: paraspinal strip counts over canal counts; hot where it exceeds the
+/// study's own baseline (median over levels); contiguous hot levels form one accumulation.
+fn paraspinal(
+    tps: &[Tp],
+    a: &Anatomy,
+    o: &CisternoOptions,
+    spacing: [f64; 2],
+) -> Vec<Accumulation> {
+    const N: usize = 25;
+    let (d1, d2) = o.paraspinal_strip_mm;
+    let core = 8.0;
+    let mut best: Option<(f64, Vec<Accumulation>)> = None;
+    for tp in tps.iter().skip(1) {
+        let Some(c) = tp.view(ViewKind::Posterior).or(tp.view(ViewKind::Anterior)) else {
+            continue;
+        };
+        let img = shift(&c.counts, tp.shift.0, tp.shift.1);
+        let mut canal = [0.0_f64; N];
+        let mut side = [[0.0_f64; N]; 2]; // [left, right]
+        let (top, bottom) = a.spine_rows;
+        for r in top..=bottom {
+            let Some(v) = a.vertebra_at(r) else { continue };
+            let l = usize::from(v.index());
+            for cc in 0..img.ncols() {
+                let d = (cc as f64 - a.axis[r]) * spacing[1];
+                let x = img[(r, cc)];
+                if d.abs() <= core {
+                    canal[l] += x;
+                } else if d >= d1 && d <= d2 {
+                    side[0][l] += x;
+                } else if -d >= d1 && -d <= d2 {
+                    side[1][l] += x;
+                }
+            }
+        }
+        let max_canal = canal.iter().copied().fold(0.0, f64::max);
+        let valid: Vec<usize> = (0..N)
+            .filter(|&l| canal[l] > 0.05 * max_canal && canal[l] > 25.0)
+            .collect();
+        if valid.len() < 5 {
+            continue;
+        }
+        let ratio = |s: usize, l: usize| side[s][l] / canal[l];
+        // Baseline: median over levels of the smaller side (leaks raise one or both sides).
+        let base_vals: Vec<f64> = valid
+            .iter()
+            .map(|&l| ratio(0, l).min(ratio(1, l)))
+            .collect();
+        let base = median(&base_vals);
+        let mad = median(
+            &base_vals
+                .iter()
+                .map(|v| (v - base).abs())
+                .collect::<Vec<_>>(),
+        );
+        let thr = o
+            .paraspinal_min_excess
+            .max(o.paraspinal_sigma * 1.4826 * mad);
+        let mut excess = [[0.0_f64; N]; 2];
+        let mut hot = [false; N];
+        for &l in &valid {
+            for s in 0..2 {
+                let e = ratio(s, l) - base;
+                // Poisson significance of the strip counts themselves.
+                let sig = side[s][l].max(1.0).sqrt() * 3.0;
+                if e > thr && e * canal[l] > sig {
+                    excess[s][l] = e * canal[l];
+                    hot[l] = true;
+                }
+            }
+        }
+        let mut found = Vec::new();
+        let mut l = 0;
+        while l < N {
+            if !hot[l] {
+                l += 1;
+                continue;
+            }
+            let start = l;
+            while l < N && hot[l] {
+                l += 1;
+            }
+            let end = l - 1;
+            let left: f64 = excess[0][start..=end].iter().sum();
+            let right: f64 = excess[1][start..=end].iter().sum();
+            let total = left + right;
+            if total <= 0.0 {
+                continue;
+            }
+            let ai = (left - right) / total;
+            let centre = (start..=end)
+                .map(|k| k as f64 * (excess[0][k] + excess[1][k]))
+                .sum::<f64>()
+                / total;
+            let Some(level) = Anatomy::level_at(centre + 0.5) else {
+                continue;
+            };
+            let n_levels = end + 1 - start;
+            let stronger = if ai >= 0.0 { Side::Left } else { Side::Right };
+            let (pattern, side_out) =
+                if ai.abs() >= o.unilateral_asymmetry && n_levels <= o.localized_max_levels {
+                    (AccumulationPattern::UnilateralLocalized, stronger)
+                } else if ai.abs() >= o.asymmetric_asymmetry {
+                    (AccumulationPattern::Asymmetric, stronger)
+                } else if matches!(level.region(), Region::Lumbar | Region::Sacral) {
+                    (AccumulationPattern::LumbarSymmetric, Side::Bilateral)
+                } else {
+                    (
+                        AccumulationPattern::CervicothoracicSymmetric,
+                        Side::Bilateral,
+                    )
+                };
+            let lv = |k: usize| Anatomy::level_at(k as f64 + 0.5).unwrap_or(level);
+            found.push(Accumulation {
+                pattern,
+                level,
+                from_level: lv(start),
+                to_level: lv(end),
+                side: side_out,
+                asymmetry_index: ai,
+                excess_left: left,
+                excess_right: right,
+                hours: tp.hours,
+                frame: c.frame,
+            });
+        }
+        let score: f64 = found.iter().map(|f| f.excess_left + f.excess_right).sum();
+        if best.as_ref().is_none_or(|b| score > b.0) {
+            best = Some((score, found));
+        }
+    }
+    best.map(|b| b.1).unwrap_or_default()
+}
+
+fn overlays(input: &CisternoInput, tps: &[Tp], a: &Anatomy, acc: &[Accumulation]) -> Vec<Overlay> {
+    let mut out = Vec::new();
+    for (ti, tp) in tps.iter().enumerate() {
+        for c in [&tp.ant, &tp.post].into_iter().flatten() {
+            let f = &input.frames[c.frame];
+            let (dr, dc) = (-tp.shift.0, -tp.shift.1);
+            let place = |m: &Array2<bool>| to_acquired(&shift_mask(m, dr, dc), c);
+            let base = f.pixels.mapv(|x| if x.is_finite() { x } else { 0.0 });
+            let window = Overlay::auto_window(&base);
+            let name = format!("cisterno_t{ti}_{}", f.view.as_str());
+            let mut ov = Overlay::new(
+                name,
+                format!(
+                    "RI cisternography {:.1} h {} view: ROIs",
+                    tp.hours,
+                    f.view.as_str()
+                ),
+                base,
+                window,
+            );
+            ov.pixel_spacing_mm = f.pixel_spacing_mm;
+            ov.orientation_note = format!(
+                "as acquired; top = {}; left of image = patient {}",
+                if c.flip_rows { "feet" } else { "head" },
+                if c.flip_cols { "left" } else { "right" }
+            );
+            let mut add = |m: &Array2<bool>, color, label: &str, outline| {
+                ov.masks.push(OverlayMask {
+                    mask: place(m),
+                    color,
+                    label: label.to_owned(),
+                    outline_only: outline,
+                });
+            };
+            add(&a.csf, colors::SAC, "whole CSF ROI", true);
+            if a.head.iter().any(|&b| b) {
+                add(&a.convexity, colors::REFERENCE, "convexity ROI", true);
+            }
+            if let Some(b) = &a.bladder {
+                add(b, colors::REFERENCE, "bladder ROI", true);
+            }
+            if let Some(k) = &a.kidneys {
+                add(k, colors::REFERENCE, "kidney ROIs", true);
+            }
+            for x in acc.iter().filter(|x| x.frame == c.frame) {
+                let mut m = Array2::from_elem(a.csf.dim(), false);
+                for r in a.spine_rows.0..=a.spine_rows.1 {
+                    let Some(v) = a.vertebra_at(r) else { continue };
+                    let l = Level::Vertebra(v);
+                    if l < x.from_level || l > x.to_level {
+                        continue;
+                    }
+                    for cc in 0..m.ncols() {
+                        let d = (cc as f64 - a.axis[r]) * a.spacing[1];
+                        let (d1, d2) = (16.0, 45.0);
+                        let on_left = d >= d1 && d <= d2;
+                        let on_right = -d >= d1 && -d <= d2;
+                        let want = match x.side {
+                            Side::Left => on_left,
+                            Side::Right => on_right,
+                            _ => on_left || on_right,
+                        };
+                        if want {
+                            m[(r, cc)] = true;
+                        }
+                    }
+                }
+                add(&m, colors::FINDING, x.pattern.as_str(), false);
+            }
+            // Level labels beside the spine, every level.
+            let mut last: Option<u8> = None;
+            for r in a.spine_rows.0..=a.spine_rows.1 {
+                let Some(v) = a.vertebra_at(r) else { continue };
+                if last == Some(v.index()) {
+                    continue;
+                }
+                last = Some(v.index());
+                let rr = r as isize - dr;
+                let col = a.axis[r] - dc as f64 + 50.0 / a.spacing[1];
+                let (row, col) = (
+                    if c.flip_rows {
+                        (a.csf.nrows() as isize - 1 - rr) as f64
+                    } else {
+                        rr as f64
+                    },
+                    if c.flip_cols {
+                        a.csf.ncols() as f64 - 1.0 - col
+                    } else {
+                        col
+                    },
+                );
+                ov.texts.push(OverlayText {
+                    at: [row, col],
+                    text: v.to_string(),
+                    color: colors::LABEL,
+                });
+            }
+            out.push(ov);
+        }
+    }
+    out
+}
+
+impl Analysis {
+    fn empty(reason: String, notes: Vec<String>) -> Self {
+        Self {
+            hours: Vec::new(),
+            counts: Vec::new(),
+            retention: Outcome::na(reason.clone()),
+            bladder: Outcome::na(reason.clone()),
+            convexity: Outcome::na(reason.clone()),
+            accumulations: Outcome::na(reason),
+            curve: Vec::new(),
+            overlays: Vec::new(),
+            shifts: Vec::new(),
+            notes,
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The analysis in the findings vocabulary (`cisternography.*` of `findings.json`).
+
+use csfleak_findings::{
+    Accumulation as FAccumulation, Cisternography, Counts, Evidence, FieldStatus, Hours, NmView,
+    Pct, Provenance, Retention as FRetention, Status, TimePoint,
+};
+
+use crate::analysis::{Analysis, Outcome};
+use crate::input::CisternoInput;
+
+/// Method name recorded in the provenance.
+pub const METHOD: &str = "cisternography.planar_roi/1";
+
+/// Round to `digits` decimals (findings carry deliberately rounded floats).
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10_f64.powi(digits);
+    (x * f).round() / f
+}
+
+impl Analysis {
+    /// The `cisternography` section of `findings.json`.
+    ///
+    /// `early_bladder_h` is `null` both when no bladder activity was seen and when the bladder
+    /// was out of the field; the latter is stated in `reason` only when nothing at all could be
+    /// analysed (the schema has no `early_bladder_h_status`).
+    pub fn to_findings(&self, input: &CisternoInput) -> Cisternography {
+        if self.hours.is_empty() {
+            let reason = self
+                .retention
+                .reason()
+                .unwrap_or("no planar frames")
+                .to_owned();
+            return Cisternography::not_assessable(reason);
+        }
+        let mut out = Cisternography::not_assessable(String::new());
+        out.status = Status::Present;
+        out.reason = None;
+        out.time_points = self
+            .counts
+            .iter()
+            .map(|c| TimePoint {
+                hours: Hours(round(c.hours, 3)),
+                view: c.view,
+                csf_counts: Some(Counts(round(c.csf, 3))),
+                bladder_counts: c.bladder.map(|b| Counts(round(b, 3))),
+            })
+            .collect();
+        match &self.retention {
+            Outcome::Measured(r) => {
+                let g = r.view(r.graded_view);
+                out.retention_24h = Some(FRetention {
+                    raw_pct: g.map(|v| Pct(round(v.raw_pct, 2))),
+                    decay_corrected_pct: g.map(|v| Pct(round(v.decay_corrected_pct, 2))),
+                    reference_h: Some(Hours(round(r.reference_h, 3))),
+                    view: Some(r.graded_view),
+                    roi_policy: Some(r.roi_policy.clone()),
+                });
+            }
+            Outcome::NotAssessable { reason } => {
+                out.retention_24h_status = Some(FieldStatus::not_assessable(reason.clone()));
+            }
+        }
+        if let Outcome::Measured(b) = &self.bladder {
+            out.early_bladder_h = b.first_visible_h.map(|h| Hours(round(h, 3)));
+        }
+        match &self.convexity {
+            Outcome::Measured(c) => out.convexity_activity_24h = Some(c.present),
+            Outcome::NotAssessable { reason } => {
+                out.convexity_activity_24h_status =
+                    Some(FieldStatus::not_assessable(reason.clone()));
+            }
+        }
+        if let Outcome::Measured(list) = &self.accumulations {
+            out.accumulations = list
+                .iter()
+                .map(|a| {
+                    let f = input.frames.get(a.frame);
+                    FAccumulation {
+                        pattern: a.pattern,
+                        level: Some(a.level),
+                        side: Some(a.side),
+                        evidence: vec![Evidence {
+                            series_instance_uid: f.and_then(|f| f.series_instance_uid.clone()),
+                            slice_index: f.and_then(|f| f.frame_index),
+                            level: Some(a.level),
+                            description: Some(format!(
+                                "{} {}-{} at {:.1} h, asymmetry index {:.2}",
+                                a.pattern.as_str(),
+                                a.from_level,
+                                a.to_level,
+                                a.hours,
+                                a.asymmetry_index
+                            )),
+                            ..Evidence::default()
+                        }],
+                        provenance: Some(provenance()),
+                    }
+                })
+                .collect();
+        }
+        out.provenance = Some(provenance());
+        out
+    }
+}
+
+fn provenance() -> Provenance {
+    Provenance::Automatic {
+        series_instance_uid: None,
+        slice_index: None,
+        method: Some(METHOD.to_owned()),
+    }
+}
+
+/// The view name used in findings (`anterior`, `posterior`, `geometric_mean`).
+pub fn view_str(v: NmView) -> &'static str {
+    match v {
+        NmView::Anterior => "anterior",
+        NmView::Posterior => "posterior",
+        NmView::GeometricMean => "geometric_mean",
+    }
+}

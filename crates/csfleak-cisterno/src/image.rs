@@ -1,0 +1,183 @@
+//! Small image operations on `[row, col]` `f64` images: smoothing, percentiles, shifts and
+//! translation registration.
+
+use csfleak_volume::index_of;
+use ndarray::{Array2, Axis};
+
+/// Box blur of half-width `r` along both axes (edges use the pixels that exist).
+fn box_blur(img: &Array2<f64>, r: usize) -> Array2<f64> {
+    if r == 0 {
+        return img.clone();
+    }
+    let mut out = img.clone();
+    for axis in [Axis(0), Axis(1)] {
+        let src = out.clone();
+        for (mut dst, line) in out.lanes_mut(axis).into_iter().zip(src.lanes(axis)) {
+            let n = line.len();
+            let mut prefix = vec![0.0_f64; n + 1];
+            for (i, &v) in line.iter().enumerate() {
+                prefix[i + 1] = prefix[i] + v;
+            }
+            for i in 0..n {
+                let lo = i.saturating_sub(r);
+                let hi = (i + r + 1).min(n);
+                dst[i] = (prefix[hi] - prefix[lo]) / (hi - lo) as f64;
+            }
+        }
+    }
+    out
+}
+
+/// Approximate Gaussian smoothing with FWHM `fwhm_px` pixels (three box passes).
+pub(crate) fn smooth(img: &Array2<f64>, fwhm_px: f64) -> Array2<f64> {
+    // Three boxes of width w have variance 3 (w^2 - 1) / 12; sigma = FWHM / 2.355.
+    let sigma = fwhm_px / 2.355;
+    let w = (4.0 * sigma * sigma + 1.0).sqrt();
+    let r = index_of(((w - 1.0) / 2.0).round()).unwrap_or(0);
+    let mut out = img.clone();
+    for _ in 0..3 {
+        out = box_blur(&out, r);
+    }
+    out
+}
+
+/// The `q` quantile (0..1) of the finite values, `0` when there are none.
+pub(crate) fn quantile(values: impl Iterator<Item = f64>, q: f64) -> f64 {
+    let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let idx = index_of(((v.len() - 1) as f64 * q.clamp(0.0, 1.0)).round()).unwrap_or(0);
+    v[idx.min(v.len() - 1)]
+}
+
+/// Median of a slice (copied), `0` when empty.
+pub(crate) fn median(values: &[f64]) -> f64 {
+    quantile(values.iter().copied(), 0.5)
+}
+
+/// `img` moved by `(dr, dc)` pixels: `out[r, c] = img[r - dr, c - dc]`, zero outside.
+pub(crate) fn shift(img: &Array2<f64>, dr: isize, dc: isize) -> Array2<f64> {
+    let (rows, cols) = img.dim();
+    let mut out = Array2::zeros((rows, cols));
+    for ((r, c), v) in out.indexed_iter_mut() {
+        let (sr, sc) = (r.checked_add_signed(-dr), c.checked_add_signed(-dc));
+        if let (Some(sr), Some(sc)) = (sr, sc) {
+            if let Some(x) = img.get((sr, sc)) {
+                *v = *x;
+            }
+        }
+    }
+    out
+}
+
+/// Normalised cross-correlation of `a` and `b` shifted by `(dr, dc)` over their overlap.
+fn ncc(a: &Array2<f64>, b: &Array2<f64>, dr: isize, dc: isize) -> f64 {
+    let (rows, cols) = a.dim();
+    let (mut sa, mut sb, mut saa, mut sbb, mut sab, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for r in 0..rows {
+        let Some(br) = r.checked_add_signed(-dr).filter(|&x| x < rows) else {
+            continue;
+        };
+        for c in 0..cols {
+            let Some(bc) = c.checked_add_signed(-dc).filter(|&x| x < cols) else {
+                continue;
+            };
+            let (x, y) = (a[(r, c)], b[(br, bc)]);
+            sa += x;
+            sb += y;
+            saa += x * x;
+            sbb += y * y;
+            sab += x * y;
+            n += 1.0;
+        }
+    }
+    if n < 2.0 {
+        return f64::NEG_INFINITY;
+    }
+    let cov = sab - sa * sb / n;
+    let va = saa - sa * sa / n;
+    let vb = sbb - sb * sb / n;
+    if va <= 0.0 || vb <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    cov / (va * vb).sqrt()
+}
+
+/// 2x2 block mean (drops an odd last row/column).
+fn downsample2(img: &Array2<f64>) -> Array2<f64> {
+    let (rows, cols) = img.dim();
+    Array2::from_shape_fn((rows / 2, cols / 2), |(r, c)| {
+        0.25 * (img[(2 * r, 2 * c)]
+            + img[(2 * r + 1, 2 * c)]
+            + img[(2 * r, 2 * c + 1)]
+            + img[(2 * r + 1, 2 * c + 1)])
+    })
+}
+
+/// The integer shift `(dr, dc)` (pixels, at most `max_px` each way) that best maps `moving`
+/// onto `fixed` (`shift(moving, dr, dc)` ~ `fixed`), by normalised cross-correlation of the
+/// square-root images at half resolution. `(0, 0)` unless another shift is clearly better.
+pub(crate) fn register(
+    fixed: &Array2<f64>,
+    moving: &Array2<f64>,
+    max_rows: usize,
+    max_cols: usize,
+) -> (isize, isize) {
+    if fixed.dim() != moving.dim() {
+        return (0, 0);
+    }
+    let prep = |x: &Array2<f64>| downsample2(&x.mapv(|v| v.max(0.0).sqrt()));
+    let (a, b) = (prep(fixed), prep(moving));
+    let mr = isize::try_from(max_rows / 2).unwrap_or(0);
+    let mc = isize::try_from(max_cols / 2).unwrap_or(0);
+    let zero = ncc(&a, &b, 0, 0);
+    let mut best = (zero, 0, 0);
+    for dr in -mr..=mr {
+        for dc in -mc..=mc {
+            let v = ncc(&a, &b, dr, dc);
+            if v > best.0 {
+                best = (v, dr, dc);
+            }
+        }
+    }
+    // Require a real improvement: noise alone moves the peak by a pixel at times.
+    if !zero.is_finite() || best.0 < zero + 0.01 {
+        return (0, 0);
+    }
+    (2 * best.1, 2 * best.2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoothing_keeps_the_sum_away_from_edges() {
+        let mut img = Array2::zeros((41, 41));
+        img[(20, 20)] = 100.0;
+        let s = smooth(&img, 6.0);
+        assert!((s.sum() - 100.0).abs() < 1e-9);
+        assert!(s[(20, 20)] < 100.0 && s[(20, 20)] > s[(20, 25)]);
+    }
+
+    #[test]
+    fn registration_finds_a_known_shift() {
+        let img = Array2::from_shape_fn((80, 60), |(r, c)| {
+            let (dr, dc) = (r as f64 - 30.0, c as f64 - 25.0);
+            1000.0 * (-(dr * dr + dc * dc) / 40.0).exp() + if c == 25 { 200.0 } else { 0.0 }
+        });
+        let moved = shift(&img, 6, -4);
+        assert_eq!(register(&img, &moved, 10, 10), (-6, 4));
+        assert_eq!(register(&img, &img, 10, 10), (0, 0));
+        assert_eq!(register(&img, &shift(&img, 0, 6), 0, 10), (0, -6));
+    }
+
+    #[test]
+    fn quantiles_and_median() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(quantile([1.0, f64::NAN, 5.0].into_iter(), 1.0), 5.0);
+        assert_eq!(median(&[]), 0.0);
+    }
+}
