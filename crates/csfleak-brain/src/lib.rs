@@ -13,6 +13,12 @@
 //!   interpeduncular angle, by exact geometry in mm (radians internally).
 //! * [`bern`]: the six Bern score items with raw values and borderline flags.
 //! * [`midsagittal`]: the midsagittal plane of a 3D T1 by left-right symmetry, and the reformat.
+//! * [`orbit`]: optic nerve sheath diameter and perioptic CSF rim on coronal fat-saturated T2,
+//!   both sides.
+//!
+//! Not automatic yet (each value says so as `not_assessable` with the reason, never a guess):
+//! the midsagittal landmarks, the venous distension sign, pachymeningeal enhancement and
+//! subdural fluid. Imported (reader) landmarks give every landmark measurement.
 //! * [`analyze`]: everything above for one study, with [`csfleak_findings::Brain`] and overlays.
 //!
 //! ```
