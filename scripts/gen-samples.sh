@@ -16,6 +16,8 @@ samples=(
   "spine-mri-ventral-leak|spine-mri-ventral-leak|1"
   "spine-ctm-root-sleeve-leak|spine-ctm-root-sleeve-leak|2"
   "spine-ctm-puncture-leak|spine-ctm-puncture-leak|3"
+  "ri-leak-unilateral|ri-leak-unilateral|4"
+  "brain-sag-6|brain-sag-6|5"
 )
 
 mkdir -p data-samples
