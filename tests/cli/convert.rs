@@ -422,3 +422,35 @@ fn nm_planar_frames_become_a_4d_nifti_with_timing_in_the_sidecar() {
         assert!(side["RadionuclideHalfLife"].as_f64().unwrap() > 0.0);
     }
 }
+
+#[test]
+fn output_bytes_do_not_depend_on_the_thread_count() {
+    let s = write_study();
+    let mut runs = Vec::new();
+    for threads in ["1", "3"] {
+        let out = s.dir.path().join(format!("out{threads}"));
+        let res = csfleak()
+            .args(["--threads", threads, "convert", "--out"])
+            .arg(&out)
+            .arg(s.dir.path().join("dicom"))
+            .output()
+            .unwrap();
+        assert!(res.status.success());
+        let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        assert_eq!(files.len(), 4);
+        runs.push(files);
+    }
+    assert!(
+        runs[0] == runs[1],
+        "gzip pieces or sidecars differ between 1 and 3 threads"
+    );
+}
