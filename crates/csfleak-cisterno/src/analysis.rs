@@ -317,6 +317,49 @@ fn masked_median(img: &Array2<f64>, m: &Array2<bool>) -> f64 {
     median(&v)
 }
 
+/// Background per row (counts per pixel): in the spinal rows the smaller of the left and right
+/// medians of the band outside the canal ROI (a leak raises one side), smoothed over ±15 mm;
+/// above the spine (head rows) the median of the first 40 mm of spinal rows.
+fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
+    let rows = img.nrows();
+    let (top, bottom) = a.spine_rows;
+    let mut raw = vec![f64::NAN; rows];
+    for r in top..=bottom.min(rows - 1) {
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        for (c, (&v, &on)) in img.row(r).iter().zip(a.csf_ring.row(r).iter()).enumerate() {
+            if on {
+                if c as f64 >= a.axis[r] {
+                    left.push(v);
+                } else {
+                    right.push(v);
+                }
+            }
+        }
+        if !left.is_empty() && !right.is_empty() {
+            // Means, not medians: a median of small Poisson counts is biased low.
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            raw[r] = mean(&left).min(mean(&right));
+        }
+    }
+    let half = csfleak_volume::index_of((15.0 / a.spacing[0]).round()).unwrap_or(1);
+    let mut out = vec![0.0; rows];
+    for r in top..=bottom.min(rows - 1) {
+        let w: Vec<f64> = raw[r.saturating_sub(half).max(top)..=(r + half).min(bottom)]
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        out[r] = median(&w);
+    }
+    let n_neck = csfleak_volume::index_of((40.0 / a.spacing[0]).round()).unwrap_or(1);
+    let neck: Vec<f64> = (top..=(top + n_neck).min(bottom)).map(|r| out[r]).collect();
+    let head_bg = median(&neck);
+    for v in out.iter_mut().take(top) {
+        *v = head_bg;
+    }
+    out
+}
+
 /// Group frames into time points (ascending), keeping the first anterior and posterior
 /// frame of each; frames of another matrix size than the first time point are left out.
 fn time_points(input: &CisternoInput, o: &CisternoOptions, notes: &mut Vec<String>) -> Vec<Tp> {
@@ -520,30 +563,32 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
     let mut counts = Vec::new();
     let mut bladder_raw: Vec<Option<(f64, f64, f64)>> = Vec::new(); // (net, total raw, csf) anterior-first
     for tp in &tps {
-        let (dr, dc) = (-tp.shift.0, -tp.shift.1);
-        let m = |x: &Array2<bool>| shift_mask(x, dr, dc);
-        let csf = m(&anat.csf);
-        let ring = m(&anat.csf_ring);
-        let head = m(&anat.head);
-        let conv = m(&anat.convexity);
-        let bl = anat.bladder.as_ref().map(&m);
-        let blr = anat.bladder_ring.as_ref().map(&m);
-        let kid = anat.kidneys.as_ref().map(&m);
+        // Counts are taken in the reference frame: the image is moved, the ROIs stay.
+        let csf = &anat.csf;
+        let head = &anat.head;
+        let conv = &anat.convexity;
+        let bl = anat.bladder.as_ref();
+        let blr = anat.bladder_ring.as_ref();
+        let kid = anat.kidneys.as_ref();
         let mut per_view: Vec<TimePointCounts> = Vec::new();
         let mut bl_first: Option<(f64, f64, f64)> = None;
         for (view, c) in [(NmView::Anterior, &tp.ant), (NmView::Posterior, &tp.post)] {
             let Some(c) = c else { continue };
-            let img = &c.counts;
-            let bg = if std::env::var("NOBG").is_ok() {
-                0.0
-            } else {
-                masked_median(img, &ring)
+            let img = &shift(&c.counts, tp.shift.0, tp.shift.1);
+            let bg = row_background(img, &anat);
+            let net = |m: &Array2<bool>| {
+                let mut acc = 0.0_f64;
+                for (((r, _), &v), &on) in img.indexed_iter().zip(m.iter()) {
+                    if on {
+                        acc += v - bg[r];
+                    }
+                }
+                acc.max(0.0)
             };
-            let (s_csf, n_csf) = masked_sum(img, &csf);
-            let (s_head, n_head) = masked_sum(img, &head);
-            let (s_conv, n_conv) = masked_sum(img, &conv);
-            let csf_net = (s_csf - bg * n_csf as f64).max(0.0);
-            let bladder = match (&bl, &blr) {
+            let csf_net = net(csf);
+            let head_net = net(head);
+            let conv_net = net(conv);
+            let bladder = match (bl, blr) {
                 (Some(b), Some(r)) => {
                     let bgb = masked_median(img, r);
                     let (sb, nb) = masked_sum(img, b);
@@ -559,10 +604,10 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
                 hours: tp.hours,
                 view,
                 csf: csf_net * c.per_s,
-                intracranial: (s_head - bg * n_head as f64).max(0.0) * c.per_s,
-                convexity: (s_conv - bg * n_conv as f64).max(0.0) * c.per_s,
+                intracranial: head_net * c.per_s,
+                convexity: conv_net * c.per_s,
                 bladder,
-                kidneys: kid.as_ref().map(|k| masked_sum(img, k).0 * c.per_s),
+                kidneys: kid.map(|k| masked_sum(img, k).0 * c.per_s),
                 per_second: (c.per_s - 1.0).abs() > f64::EPSILON,
             });
         }

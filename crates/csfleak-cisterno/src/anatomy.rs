@@ -230,8 +230,17 @@ pub(crate) fn find(
             out[r] = (d + margin).min(max_hw) as f64;
         }
     }
-    let smooth_hw = |v: &[f64]| running_median(v, px(10.0, sr).max(1));
-    let (hw_left, hw_right) = (smooth_hw(&hw_left), smooth_hw(&hw_right));
+    // The canal is symmetric about its axis: take the narrower side (a leak widens one) and a
+    // running median over ±60 mm (a leak spans a few levels; the canal width changes slowly).
+    let narrow: Vec<f64> = hw_left
+        .iter()
+        .zip(&hw_right)
+        .map(|(a, b)| a.min(*b))
+        .collect();
+    let mut hw = running_median(&narrow[spine_top..=spine_bottom], px(60.0, sr).max(1));
+    let mut full = vec![0.0; rows];
+    full[spine_top..=spine_bottom].swap_with_slice(&mut hw);
+    let (hw_left, hw_right) = (full.clone(), full);
 
     let mut csf = Array2::from_elem((rows, cols), false);
     let mut head = csf.clone();
