@@ -23,6 +23,9 @@
 //! per file). Parts have the id `<SeriesInstanceUID>#<n>`. Slices are sorted by
 //! `dot(ImagePositionPatient, normal)`, never by Instance Number or Slice Location, and the
 //! slice step comes from the sorted positions (a gantry tilt stays in the affine as a shear).
+//! A stack whose gaps disagree with its median gap by more than 20 % (or 0.1 mm), such as a
+//! missing slice or a second stack far away, is split into runs of consistent gaps, so that
+//! every slice of a volume stays within that tolerance of its true position.
 //!
 //! # Quality flag codes
 //!
@@ -32,8 +35,8 @@
 //! | `duplicate_position` | two images at one slice position; only the first is used |
 //! | `series_split` | the Series Instance UID was split into parts (the message says why) |
 //! | `mixed_orientation` | the series held several orientations (one part each) |
-//! | `missing_slices` | a gap of a whole multiple of the usual step |
-//! | `uneven_slice_spacing` | gaps differ from the usual step; the volume uses the mean step |
+//! | `missing_slices` | a gap of a whole multiple of the usual step (the stack is split there) |
+//! | `uneven_slice_spacing` | gaps differ from the usual step: split beyond 20 %, else the mean step |
 //! | `gantry_tilt` | slice positions are sheared along the normal |
 //! | `no_geometry`, `no_pixel_spacing`, `invalid_orientation`, `invalid_geometry` | loaded as planar frames, without a patient geometry |
 //! | `nm_frame_vector` | an NM frame vector named by the Frame Increment Pointer does not match the frames |

@@ -302,6 +302,32 @@ fn split_series(headers: &[FileHeader], files: &[usize]) -> Vec<Series> {
             final_groups.push((key, entries, reason));
         }
     }
+    // A stack whose slice gaps disagree (a missing slice, a second stack far away) has no single
+    // step that puts every slice where it is: split it into runs of consistent gaps.
+    let final_groups: Vec<(SplitKey, Vec<Entry>, Option<&'static str>)> = final_groups
+        .into_iter()
+        .flat_map(|(key, entries, reason)| {
+            let (runs, gap_flags) = if key.has_geometry && !key.planar {
+                split_by_gaps(headers, entries)
+            } else {
+                (vec![entries], Vec::new())
+            };
+            let r = if runs.len() > 1 {
+                Some("slice gaps")
+            } else {
+                reason
+            };
+            // the gap flags describe the whole stack: every part carries them
+            for run in &runs {
+                if let Some(e) = run.first() {
+                    flags.extend(gap_flags.iter().map(|f| (e.file, f.clone())));
+                }
+            }
+            runs.into_iter()
+                .map(move |run| (key.clone(), run, r))
+                .collect::<Vec<_>>()
+        })
+        .collect();
 
     let n_parts = final_groups.len();
     let mut why: Vec<&'static str> = Vec::new();
@@ -358,6 +384,71 @@ fn split_series(headers: &[FileHeader], files: &[usize]) -> Vec<Series> {
         out.push(assemble(headers, &key, entries, split_index, part_flags));
     }
     out
+}
+
+/// How far a slice gap may stray from the stack's median gap before the stack is split there:
+/// 20 % of the median or 0.1 mm, whichever is larger. Smaller irregularities keep one volume with
+/// the mean step and an `uneven_slice_spacing` flag.
+fn gap_tolerance_mm(median: f64) -> f64 {
+    (0.2 * median).max(0.1)
+}
+
+/// Split a stack (one orientation) into runs of consecutive slices whose gaps agree with the
+/// median gap; repeated positions stay together (they are deduplicated later). When it splits,
+/// the missing-slice and uneven-spacing flags of the whole stack are returned with the runs.
+fn split_by_gaps(
+    headers: &[FileHeader],
+    mut entries: Vec<Entry>,
+) -> (Vec<Vec<Entry>>, Vec<QualityFlag>) {
+    let Some(n) = normal_of(&entries) else {
+        return (vec![entries], Vec::new());
+    };
+    entries.sort_by(|a, b| {
+        let da = along_normal(a, n).unwrap_or(0.0);
+        let db = along_normal(b, n).unwrap_or(0.0);
+        da.total_cmp(&db)
+    });
+    let d: Vec<Option<f64>> = entries.iter().map(|e| along_normal(e, n)).collect();
+    let mut gaps: Vec<f64> = d
+        .windows(2)
+        .filter_map(|w| Some(w[1]? - w[0]?))
+        .filter(|g| *g >= DUPLICATE_TOLERANCE_MM)
+        .collect();
+    if gaps.len() < 2 {
+        return (vec![entries], Vec::new());
+    }
+    gaps.sort_by(f64::total_cmp);
+    let median = gaps[gaps.len() / 2];
+    let tol = gap_tolerance_mm(median);
+    let splits = d.windows(2).any(|w| match (w[0], w[1]) {
+        (Some(a), Some(b)) => b - a >= DUPLICATE_TOLERANCE_MM && (b - a - median).abs() > tol,
+        _ => false,
+    });
+    if !splits {
+        return (vec![entries], Vec::new());
+    }
+    let mut stack_flags = Vec::new();
+    spacing_flags(headers, &entries, n, &mut stack_flags);
+    let mut runs: Vec<Vec<Entry>> = Vec::new();
+    let mut current: Vec<Entry> = Vec::new();
+    for (i, e) in entries.into_iter().enumerate() {
+        let breaks = i > 0
+            && match (d[i - 1], d[i]) {
+                (Some(a), Some(b)) => {
+                    let g = b - a;
+                    g >= DUPLICATE_TOLERANCE_MM && (g - median).abs() > tol
+                }
+                _ => false,
+            };
+        if breaks && !current.is_empty() {
+            runs.push(std::mem::take(&mut current));
+        }
+        current.push(e);
+    }
+    if !current.is_empty() {
+        runs.push(current);
+    }
+    (runs, stack_flags)
 }
 
 /// Greedy clustering of entries by Image Orientation (Patient), in entry order.
@@ -774,7 +865,7 @@ fn spacing_flags(
         flags.push(QualityFlag::new(
             "uneven_slice_spacing",
             format!(
-                "slice gaps differ from the usual {median:.3} mm by up to {worst:.3} mm before each listed file; the volume uses the mean step"
+                "slice gaps differ from the usual {median:.3} mm by up to {worst:.3} mm before each listed file; the series is split where a gap differs by more than 20 %, otherwise the volume uses the mean step"
             ),
             uneven_files,
         ));
@@ -973,6 +1064,52 @@ mod tests {
             assert_eq!(p.meta.n_frames, 2);
             assert!(p.flags.is_empty(), "{:?}", p.flags);
         }
+    }
+
+    #[test]
+    fn a_stack_with_a_far_gap_is_split_so_every_slice_keeps_its_position() {
+        // One slice 200 mm below three contiguous ones (pydicom's 77654033/CT2 has this shape):
+        // a single mean step would misplace the slices by up to ~135 mm.
+        let zs = [-99.48, 103.02, 104.27, 105.52];
+        let headers: Vec<FileHeader> = zs
+            .iter()
+            .enumerate()
+            .map(|(i, &z)| hdr(&format!("f{i}"), "1.2.3", [0.0, 0.0, z], AXIAL))
+            .collect();
+        let parts = split_series(&headers, &[0, 1, 2, 3]);
+        assert_eq!(parts.len(), 2);
+        let mut dims: Vec<usize> = parts.iter().map(|p| p.slices.len()).collect();
+        dims.sort_unstable();
+        assert_eq!(dims, vec![1, 3]);
+        let three = parts.iter().find(|p| p.slices.len() == 3).unwrap();
+        let g = three.geometry.unwrap();
+        for (k, z) in [103.02, 104.27, 105.52].into_iter().enumerate() {
+            let p = g.voxel_center(csfleak_volume::VoxelIdx::new(0, 0, k));
+            assert!((p.0[2] - z).abs() < 1e-9, "slice {k} at {} not {z}", p.0[2]);
+        }
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.flags.iter().any(|f| f.code == "series_split"))
+        );
+    }
+
+    #[test]
+    fn a_missing_slice_splits_the_stack_and_small_jitter_does_not() {
+        let zs = [0.0, 5.0, 10.0, 20.0, 25.0];
+        let headers: Vec<FileHeader> = zs
+            .iter()
+            .enumerate()
+            .map(|(i, &z)| hdr(&format!("m{i}"), "1.2.4", [0.0, 0.0, z], AXIAL))
+            .collect();
+        assert_eq!(split_series(&headers, &[0, 1, 2, 3, 4]).len(), 2);
+        let zs = [0.0, 5.02, 9.98, 15.0, 20.04];
+        let headers: Vec<FileHeader> = zs
+            .iter()
+            .enumerate()
+            .map(|(i, &z)| hdr(&format!("j{i}"), "1.2.5", [0.0, 0.0, z], AXIAL))
+            .collect();
+        assert_eq!(split_series(&headers, &[0, 1, 2, 3, 4]).len(), 1);
     }
 
     #[test]
