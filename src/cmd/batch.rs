@@ -116,6 +116,12 @@ pub(crate) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         .map(|s| (study_key(&s.study_instance_uid), s))
         .collect();
     studies.sort_by(|a, b| a.0.cmp(&b.0));
+    if studies.is_empty() {
+        anyhow::bail!(
+            "no DICOM study found under {} (see `csfleak inspect` for skipped files)",
+            args.root.display()
+        );
+    }
     let keys: Vec<String> = studies.iter().map(|(k, _)| k.clone()).collect();
     let (todo, finished): (Vec<_>, Vec<_>) = studies
         .iter()

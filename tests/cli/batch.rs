@@ -221,3 +221,18 @@ fn read_json_free_check(out: &Path) -> usize {
     }
     rows
 }
+
+#[test]
+fn batch_usage_errors_exit_2_and_an_empty_root_exits_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = batch(&tmp.path().join("missing"), &out, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = batch(&empty, &out, &["--jobs", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = batch(&empty, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no DICOM study"), "{}", stderr(&o));
+}
