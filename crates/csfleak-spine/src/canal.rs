@@ -1,0 +1,613 @@
+//! The spinal canal model of an axial (or oblique-axial) stack: per slice, the dural sac.
+//!
+//! Method (relative intensities only):
+//! 1. CSF reference: first the median over slices of each slice's 99.8th percentile, then,
+//!    after a first segmentation, the median signal of the bright intrathecal pixels.
+//! 2. Bright = at least `bright_fraction` of the reference and not on a dark line: a pixel at
+//!    least `valley_fraction` darker than bright pixels on both sides (within 2 pixels, along
+//!    a row, a column or a diagonal) is dura separating the sac from extradural fluid.
+//! 3. Per slice, 4-connected bright components; the sac is chosen first as the largest compact
+//!    one, then again as the one at the running-median centre of the neighbouring slices
+//!    (the canal centreline), and filled (the cord inside it counts as sac).
+//! 4. A sac far larger than its neighbours (running median of area) has swallowed extradural
+//!    fluid through a gap in the dura: it is trimmed to its neighbours' outline, and the
+//!    trimmed-off bright pixels are kept as the evidence of continuity.
+
+use csfleak_volume::{DVec3, PointLps, Volume};
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
+
+use crate::image2d::{fill_holes, label4};
+use crate::{Error, Result, SpineOptions};
+
+/// The dural sac on one slice.
+#[derive(Debug, Clone)]
+pub struct CanalSlice {
+    /// Slice index `k` in the volume.
+    pub k: usize,
+    /// Whether a sac was found on this slice.
+    pub found: bool,
+    /// Filled sac cross-section `[row j, col i]` (cord included).
+    pub sac: Array2<bool>,
+    /// Centre of the sac (LPS mm).
+    pub centre: PointLps,
+    /// Sac cross-section area (mm²).
+    pub sac_area_mm2: f64,
+    /// Bright (CSF) area inside the sac (mm²).
+    pub csf_area_mm2: f64,
+    /// Position along the canal from the first slice (mm).
+    pub s_mm: f64,
+    /// Per ray (every 5 degrees, from the image column direction towards the row direction):
+    /// bright signal beyond the dura, mm (0 where none).
+    pub beyond_dura_mm: Vec<f64>,
+    /// Bright pixels trimmed off an oversized sac (extradural fluid reached through a dural
+    /// gap on this slice).
+    pub bridge: Vec<(usize, usize)>,
+}
+
+/// The canal model of one stack.
+#[derive(Debug, Clone)]
+pub struct CanalModel {
+    /// One entry per slice, in slice order.
+    pub slices: Vec<CanalSlice>,
+    /// Intrathecal CSF reference signal (median of the bright sac pixels).
+    pub csf_reference: f32,
+    /// Fraction of slices with a sac.
+    pub confidence: f64,
+    /// `"axial_sac_tracking/1"`.
+    pub method: &'static str,
+    /// Bright masks (after dark-line removal) per slice, `[row, col]`.
+    pub(crate) bright: Vec<Array2<bool>>,
+}
+
+pub(crate) fn slice_image(v: &Volume, k: usize) -> Array2<f32> {
+    v.data().index_axis(Axis(0), k).to_owned()
+}
+
+fn percentile(values: &mut [f32], q: f64) -> Option<f32> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f32::total_cmp);
+    let idx = csfleak_volume::index_of(((values.len() - 1) as f64 * q).round()).unwrap_or(0);
+    values.get(idx.min(values.len() - 1)).copied()
+}
+
+/// Bright pixels with dark lines removed.
+pub(crate) fn bright_mask(img: &Array2<f32>, csf: f32, opts: &SpineOptions) -> Array2<bool> {
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "fractions of a signal in f32"
+    )]
+    let (t, margin) = (
+        csf * opts.bright_fraction as f32,
+        csf * opts.valley_fraction as f32,
+    );
+    let (nr, nc) = img.dim();
+    let get = |r: isize, c: isize| -> f32 {
+        if r < 0 || c < 0 {
+            return f32::NEG_INFINITY;
+        }
+        #[allow(clippy::cast_sign_loss, reason = "checked non-negative above")]
+        let (r, c) = (r as usize, c as usize);
+        if r >= nr || c >= nc {
+            f32::NEG_INFINITY
+        } else {
+            img[[r, c]]
+        }
+    };
+    Array2::from_shape_fn((nr, nc), |(r, c)| {
+        let v = img[[r, c]];
+        if v < t {
+            return false;
+        }
+        #[allow(
+            clippy::cast_possible_wrap,
+            reason = "image sizes are far below isize::MAX"
+        )]
+        let (ri, ci) = (r as isize, c as isize);
+        // A dark line across direction d: darker than both sides along d, and not a ridge
+        // along the perpendicular (a thin bright ring dipping against the cord is a saddle,
+        // not a line).
+        for ((dr, dc), (pr, pc)) in [
+            ((0isize, 1isize), (1isize, 0isize)),
+            ((1, 0), (0, 1)),
+            ((1, 1), (1, -1)),
+            ((1, -1), (1, 1)),
+        ] {
+            let a = get(ri - dr, ci - dc).max(get(ri - 2 * dr, ci - 2 * dc));
+            let b = get(ri + dr, ci + dc).max(get(ri + 2 * dr, ci + 2 * dc));
+            let along = 0.5 * (get(ri - pr, ci - pc).max(0.0) + get(ri + pr, ci + pc).max(0.0));
+            if a.min(b) - v >= margin && a.min(b) >= t && v <= along + 0.5 * margin {
+                return false;
+            }
+        }
+        true
+    })
+}
+
+struct Component {
+    filled: Array2<bool>,
+    area_px: usize,
+    centroid_px: [f64; 2],
+}
+
+fn components(bright: &Array2<bool>, min_px: usize) -> Vec<Component> {
+    let (labels, sizes) = label4(bright);
+    let mut out = Vec::new();
+    for (id, &n) in sizes.iter().enumerate().skip(1) {
+        if n < min_px {
+            continue;
+        }
+        let id = u32::try_from(id).unwrap_or(u32::MAX);
+        let m = labels.mapv(|l| l == id);
+        let filled = fill_holes(&m);
+        let (mut sr, mut sc, mut cnt) = (0.0, 0.0, 0usize);
+        for ((r, c), &on) in filled.indexed_iter() {
+            if on {
+                sr += r as f64;
+                sc += c as f64;
+                cnt += 1;
+            }
+        }
+        let cntf = cnt.max(1) as f64;
+        out.push(Component {
+            filled,
+            area_px: cnt,
+            centroid_px: [sr / cntf, sc / cntf],
+        });
+    }
+    out
+}
+
+fn compactness(c: &Component) -> f64 {
+    let (mut r0, mut r1, mut c0, mut c1) = (usize::MAX, 0, usize::MAX, 0);
+    for ((r, col), &on) in c.filled.indexed_iter() {
+        if on {
+            r0 = r0.min(r);
+            r1 = r1.max(r);
+            c0 = c0.min(col);
+            c1 = c1.max(col);
+        }
+    }
+    let bbox = ((r1 + 1).saturating_sub(r0) * (c1 + 1).saturating_sub(c0)).max(1);
+    c.area_px as f64 / bbox as f64
+}
+
+fn running_median(values: &[Option<f64>], half: usize) -> Vec<Option<f64>> {
+    (0..values.len())
+        .map(|i| {
+            let lo = i.saturating_sub(half);
+            let hi = (i + half + 1).min(values.len());
+            let mut w: Vec<f64> = values[lo..hi].iter().flatten().copied().collect();
+            if w.is_empty() {
+                return None;
+            }
+            w.sort_by(f64::total_cmp);
+            Some(w[w.len() / 2])
+        })
+        .collect()
+}
+
+/// Build the canal model of an axial-like stack (slices roughly perpendicular to the canal).
+pub fn build_canal(v: &Volume, opts: &SpineOptions) -> Result<CanalModel> {
+    let [ni, nj, nk] = v.dims();
+    if ni < 16 || nj < 16 || nk < 3 {
+        return Err(Error::TooSmall { dims: v.dims() });
+    }
+    let per_slice: Vec<f32> = (0..nk)
+        .into_par_iter()
+        .map(|k| {
+            let mut vals: Vec<f32> = slice_image(v, k)
+                .iter()
+                .copied()
+                .filter(|x| x.is_finite())
+                .collect();
+            percentile(&mut vals, 0.998).unwrap_or(0.0)
+        })
+        .collect();
+    let mut p = per_slice.clone();
+    let csf0 = percentile(&mut p, 0.5).unwrap_or(0.0);
+    let first = segment(v, csf0, opts);
+    // Refine the reference from the sac itself.
+    let mut sac_vals = Vec::new();
+    for (k, s) in first.iter().enumerate() {
+        if !s.found {
+            continue;
+        }
+        let img = slice_image(v, k);
+        for ((r, c), &on) in s.sac.indexed_iter() {
+            if on && img[[r, c]] >= 0.5 * csf0 {
+                sac_vals.push(img[[r, c]]);
+            }
+        }
+    }
+    let csf = percentile(&mut sac_vals, 0.5).unwrap_or(csf0);
+    let mut slices = segment(v, csf, opts);
+    let bright: Vec<Array2<bool>> = (0..nk)
+        .into_par_iter()
+        .map(|k| bright_mask(&slice_image(v, k), csf, opts))
+        .collect();
+    // Position along the canal: cumulative distance between successive centres.
+    let mut s = 0.0;
+    let mut prev: Option<DVec3> = None;
+    for sl in &mut slices {
+        let c = sl.centre.to_dvec3();
+        if sl.found {
+            if let Some(p) = prev {
+                s += (c - p).length();
+            }
+            prev = Some(c);
+        }
+        sl.s_mm = s;
+    }
+    let found = slices.iter().filter(|s| s.found).count();
+    Ok(CanalModel {
+        confidence: found as f64 / nk as f64,
+        slices,
+        csf_reference: csf,
+        method: "axial_sac_tracking/1",
+        bright,
+    })
+}
+
+fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
+    let g = v.geometry();
+    let [nk] = [v.dims()[2]];
+    let sp = g.spacing_mm();
+    let px_mm2 = sp[0] * sp[1];
+    let min_px = csfleak_volume::index_of((15.0 / px_mm2).ceil())
+        .unwrap_or(1)
+        .max(1);
+    let max_px = csfleak_volume::index_of((1500.0 / px_mm2).ceil()).unwrap_or(usize::MAX);
+    let comps: Vec<(Array2<bool>, Vec<Component>)> = (0..nk)
+        .into_par_iter()
+        .map(|k| {
+            let b = bright_mask(&slice_image(v, k), csf, opts);
+            let c = components(&b, min_px)
+                .into_iter()
+                .filter(|c| c.area_px <= max_px)
+                .collect();
+            (b, c)
+        })
+        .collect();
+    let world = |k: usize, rc: [f64; 2]| -> DVec3 {
+        g.world_from_voxel
+            .transform_point3(DVec3::new(rc[1], rc[0], k as f64))
+    };
+    // Pass 1: the largest compact component.
+    let pass1: Vec<Option<DVec3>> = comps
+        .iter()
+        .enumerate()
+        .map(|(k, (_, cs))| {
+            cs.iter()
+                .filter(|c| compactness(c) >= 0.45)
+                .max_by_key(|c| c.area_px)
+                .map(|c| world(k, c.centroid_px))
+        })
+        .collect();
+    let half = 7;
+    let xs = running_median(
+        &pass1.iter().map(|p| p.map(|p| p.x)).collect::<Vec<_>>(),
+        half,
+    );
+    let ys = running_median(
+        &pass1.iter().map(|p| p.map(|p| p.y)).collect::<Vec<_>>(),
+        half,
+    );
+    let zs = running_median(
+        &pass1.iter().map(|p| p.map(|p| p.z)).collect::<Vec<_>>(),
+        half,
+    );
+    let voxel_from_world = g.voxel_from_world();
+    let max_dist_mm = 10.0;
+    // Pass 2: the component at (or nearest to) the centreline.
+    let mut chosen: Vec<Option<Array2<bool>>> = comps
+        .iter()
+        .enumerate()
+        .map(|(k, (_, cs))| {
+            let (Some(x), Some(y), Some(z)) = (xs[k], ys[k], zs[k]) else {
+                return None;
+            };
+            let c = voxel_from_world.transform_point3(DVec3::new(x, y, z));
+            let (ci, cj) = (c.x, c.y);
+            let mut best: Option<(f64, &Component)> = None;
+            for comp in cs {
+                let inside = match (
+                    csfleak_volume::index_of(cj.round()),
+                    csfleak_volume::index_of(ci.round()),
+                ) {
+                    (Some(r), Some(col)) => comp.filled.get([r, col]).copied().unwrap_or(false),
+                    _ => false,
+                };
+                let d = if inside {
+                    0.0
+                } else {
+                    let dr = (comp.centroid_px[0] - cj) * sp[1];
+                    let dc = (comp.centroid_px[1] - ci) * sp[0];
+                    dr.hypot(dc)
+                };
+                if d <= max_dist_mm
+                    && best
+                        .as_ref()
+                        .is_none_or(|(bd, bc)| d < *bd || (d == *bd && comp.area_px > bc.area_px))
+                {
+                    best = Some((d, comp));
+                }
+            }
+            best.map(|(_, c)| c.filled.clone())
+        })
+        .collect();
+    // The sac outline from rays cast from the centreline (see `ray_profile`).
+    let centres: Vec<Option<[f64; 2]>> = (0..nk)
+        .map(|k| match (xs[k], ys[k], zs[k], chosen[k].is_some()) {
+            (Some(x), Some(y), Some(z), true) => {
+                let c = voxel_from_world.transform_point3(DVec3::new(x, y, z));
+                Some([c.x, c.y])
+            }
+            _ => None,
+        })
+        .collect();
+    let rays: Vec<Option<Vec<Option<Ray>>>> = (0..nk)
+        .into_par_iter()
+        .map(|k| centres[k].map(|c| cast_rays(v, k, c, csf, opts)))
+        .collect();
+    // Per ray direction: dura radius, robust across angle (circular running quantile) and
+    // slices (running median of the neighbours).
+    let in_slice: Vec<Option<Vec<f64>>> = rays
+        .iter()
+        .map(|r| r.as_ref().map(|r| smooth_angles(r)))
+        .collect();
+    let radii: Vec<Option<Vec<f64>>> = (0..nk)
+        .map(|k| {
+            in_slice[k].as_ref()?;
+            let lo = k.saturating_sub(2);
+            let hi = (k + 3).min(nk);
+            Some(
+                (0..N_RAYS)
+                    .map(|a| {
+                        let mut w: Vec<f64> = (lo..hi)
+                            .filter_map(|q| in_slice[q].as_ref().map(|r| r[a]))
+                            .collect();
+                        w.sort_by(f64::total_cmp);
+                        w[w.len() / 2]
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut bridges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nk];
+    let mut beyond: Vec<Vec<f64>> = vec![Vec::new(); nk];
+    for k in 0..nk {
+        let (Some(c), Some(r), Some(ray)) = (centres[k], radii[k].as_ref(), rays[k].as_ref())
+        else {
+            chosen[k] = None;
+            continue;
+        };
+        let (nr, nc) = comps[k].0.dim();
+        let mut sac = Array2::from_elem((nr, nc), false);
+        for ((row, col), on) in sac.indexed_iter_mut() {
+            let dx = (col as f64 - c[0]) * sp[0];
+            let dy = (row as f64 - c[1]) * sp[1];
+            let rho = dx.hypot(dy);
+            *on = rho <= radius_at(r, dy.atan2(dx)) + 0.01;
+        }
+        // A dural gap: fluid beyond the dura with no dark line at the dura, on two or more
+        // neighbouring rays.
+        let defect: Vec<bool> = (0..N_RAYS)
+            .map(|a| {
+                ray[a].as_ref().is_some_and(|p| {
+                    p.r_out > r[a] + 1.0
+                        && p.min_between(r[a] - 0.75, r[a] + 0.75) >= 0.85 * f64::from(csf)
+                })
+            })
+            .collect();
+        for a in 0..N_RAYS {
+            if defect[a] && defect[(a + 1) % N_RAYS] {
+                let th = angle(a);
+                let mut rho = r[a] + 0.5;
+                while rho <= r[a] + 2.0 {
+                    let col = c[0] + rho * th.cos() / sp[0];
+                    let row = c[1] + rho * th.sin() / sp[1];
+                    if let (Some(rr), Some(cc)) = (
+                        csfleak_volume::index_of(row.round()),
+                        csfleak_volume::index_of(col.round()),
+                    ) {
+                        if rr < nr
+                            && cc < nc
+                            && comps[k].0[[rr, cc]]
+                            && !bridges[k].contains(&(rr, cc))
+                        {
+                            bridges[k].push((rr, cc));
+                        }
+                    }
+                    rho += 0.25;
+                }
+            }
+        }
+        beyond[k] = (0..N_RAYS)
+            .map(|a| ray[a].as_ref().map_or(0.0, |p| (p.r_out - r[a]).max(0.0)))
+            .collect();
+        chosen[k] = Some(sac);
+    }
+    (0..nk)
+        .map(|k| {
+            let bright = &comps[k].0;
+            match chosen[k].take() {
+                Some(sac) => {
+                    let (mut sr, mut sc, mut n, mut ncsf) = (0.0, 0.0, 0usize, 0usize);
+                    for ((r, c), &on) in sac.indexed_iter() {
+                        if on {
+                            sr += r as f64;
+                            sc += c as f64;
+                            n += 1;
+                            ncsf += usize::from(bright[[r, c]]);
+                        }
+                    }
+                    let nf = n.max(1) as f64;
+                    CanalSlice {
+                        k,
+                        found: n > 0,
+                        centre: PointLps::from_dvec3(world(k, [sr / nf, sc / nf])),
+                        sac_area_mm2: n as f64 * px_mm2,
+                        csf_area_mm2: ncsf as f64 * px_mm2,
+                        sac,
+                        s_mm: 0.0,
+                        beyond_dura_mm: std::mem::take(&mut beyond[k]),
+                        bridge: std::mem::take(&mut bridges[k]),
+                    }
+                }
+                None => CanalSlice {
+                    k,
+                    found: false,
+                    sac: Array2::from_elem(bright.dim(), false),
+                    centre: PointLps::from_dvec3(world(k, [0.0, 0.0])),
+                    sac_area_mm2: 0.0,
+                    csf_area_mm2: 0.0,
+                    s_mm: 0.0,
+                    beyond_dura_mm: Vec::new(),
+                    bridge: Vec::new(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Number of rays per slice (every 5 degrees).
+const N_RAYS: usize = 72;
+/// Ray sampling step (mm).
+const RAY_STEP_MM: f64 = 0.25;
+/// Longest ray (mm).
+const RAY_MAX_MM: f64 = 25.0;
+
+fn angle(a: usize) -> f64 {
+    a as f64 * std::f64::consts::TAU / N_RAYS as f64
+}
+
+fn radius_at(r: &[f64], theta: f64) -> f64 {
+    let x = theta.rem_euclid(std::f64::consts::TAU) / std::f64::consts::TAU * N_RAYS as f64;
+    let a = csfleak_volume::index_of(x.floor()).unwrap_or(0) % N_RAYS;
+    let f = x - x.floor();
+    r[a] * (1.0 - f) + r[(a + 1) % N_RAYS] * f
+}
+
+/// One ray's profile from the centre outward.
+#[derive(Debug, Clone)]
+pub(crate) struct Ray {
+    profile: Vec<f64>,
+    /// End of the bright run (outer edge of sac + adjacent fluid), mm.
+    pub(crate) r_out: f64,
+    /// Dura estimate on this ray alone: the outermost dark line inside the bright run, else
+    /// the end of the run (mm).
+    pub(crate) r_dura: f64,
+}
+
+impl Ray {
+    fn min_between(&self, a: f64, b: f64) -> f64 {
+        let i0 = csfleak_volume::index_of((a.max(0.0) / RAY_STEP_MM).floor()).unwrap_or(0);
+        let i1 = csfleak_volume::index_of((b.max(0.0) / RAY_STEP_MM).ceil()).unwrap_or(0);
+        self.profile
+            .get(i0..=i1.min(self.profile.len().saturating_sub(1)))
+            .map_or(0.0, |w| w.iter().copied().fold(f64::INFINITY, f64::min))
+    }
+}
+
+fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -> Vec<Option<Ray>> {
+    let sp = v.geometry().spacing_mm();
+    let csf = f64::from(csf);
+    let t = opts.bright_fraction * csf;
+    let margin = opts.valley_fraction * csf;
+    let n = csfleak_volume::index_of((RAY_MAX_MM / RAY_STEP_MM).floor()).unwrap_or(0);
+    (0..N_RAYS)
+        .map(|a| {
+            let th = angle(a);
+            let profile: Vec<f64> = (0..=n)
+                .map(|s| {
+                    let rho = s as f64 * RAY_STEP_MM;
+                    let p = DVec3::new(
+                        c[0] + rho * th.cos() / sp[0],
+                        c[1] + rho * th.sin() / sp[1],
+                        k as f64,
+                    );
+                    v.sample_voxel(p).map_or(0.0, f64::from)
+                })
+                .collect();
+            let start = profile
+                .iter()
+                .position(|&x| x >= t)
+                .filter(|&i| i as f64 * RAY_STEP_MM <= 15.0)?;
+            // End of the bright run, bridging dips under the threshold up to 1 mm long.
+            let max_gap = csfleak_volume::index_of((1.0 / RAY_STEP_MM).round()).unwrap_or(4);
+            let mut end = start;
+            let mut i = start;
+            while i < profile.len() {
+                if profile[i] >= t {
+                    end = i;
+                    i += 1;
+                    continue;
+                }
+                let resume =
+                    (i..profile.len().min(i + max_gap + 1)).find(|&q| profile[q] >= 0.75 * csf);
+                match resume {
+                    Some(q) => i = q,
+                    None => break,
+                }
+            }
+            let r_out = (end as f64 + 0.5) * RAY_STEP_MM;
+            // Outermost significant dark line with water-like signal beyond it.
+            let mut r_dura = r_out;
+            let mut outer_max = f64::NEG_INFINITY;
+            let mut mins = Vec::new();
+            for q in (start..=end).rev() {
+                outer_max = outer_max.max(profile[q]);
+                mins.push((q, outer_max));
+            }
+            let mut inner_max = f64::NEG_INFINITY;
+            let mut best: Option<usize> = None;
+            for q in start..=end {
+                inner_max = inner_max.max(profile[q]);
+                let beyond = mins.iter().find(|m| m.0 == q).map_or(0.0, |m| m.1);
+                let is_min = q > start
+                    && q < end
+                    && profile[q] <= profile[q - 1]
+                    && profile[q] <= profile[q + 1];
+                if is_min
+                    && inner_max.min(beyond) - profile[q] >= margin
+                    && beyond >= 0.75 * csf
+                    && (end - q) as f64 * RAY_STEP_MM >= 0.5
+                {
+                    best = Some(q);
+                }
+            }
+            if let Some(q) = best {
+                r_dura = q as f64 * RAY_STEP_MM;
+            }
+            Some(Ray {
+                profile,
+                r_out,
+                r_dura,
+            })
+        })
+        .collect()
+}
+
+/// Dura radius per direction, robust to rays where the dura was invisible (too large) or a
+/// nerve root looked like a dark line (too small): a circular running median over
+/// +-15 degrees. Rays without a profile take their neighbours' value.
+fn smooth_angles(rays: &[Option<Ray>]) -> Vec<f64> {
+    let raw: Vec<Option<f64>> = rays.iter().map(|r| r.as_ref().map(|r| r.r_dura)).collect();
+    let half = 3usize;
+    (0..N_RAYS)
+        .map(|a| {
+            let mut w: Vec<f64> = (0..=2 * half)
+                .filter_map(|d| raw[(a + N_RAYS + d - half) % N_RAYS])
+                .collect();
+            if w.is_empty() {
+                return 0.0;
+            }
+            w.sort_by(f64::total_cmp);
+            let idx = csfleak_volume::index_of(((w.len() - 1) as f64 * 0.5).round()).unwrap_or(0);
+            w[idx.min(w.len() - 1)]
+        })
+        .collect()
+}

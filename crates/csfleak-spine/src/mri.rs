@@ -1,0 +1,434 @@
+//! Extradural fluid on an axial fat-suppressed T2 stack (MHLW 2011 section A).
+//!
+//! Candidates are bright pixels outside the sac, within `max_reach_mm` of it, in slice
+//! components that come within `max_gap_mm` of the sac. Candidate components of neighbouring
+//! slices that overlap join into 3D lesions. Each lesion is then a collection, or a mimic:
+//! venous plexus (signal not water-like, or enhancing on the contrast T1), Tarlov cyst or
+//! dilated root sleeve (short and lateral; split by size).
+
+use csfleak_findings::{
+    EpiduralCollection, EpiduralFluid, Evidence, ExcludedMimic, FluidPosition, MimicKind, Ml, Mm,
+    Provenance, Side, Spine, Status,
+};
+use csfleak_volume::{DVec3, PointLps, Volume};
+use rayon::prelude::*;
+
+use crate::canal::{CanalModel, build_canal, slice_image};
+use crate::image2d::{boundary, label4};
+use crate::{Result, SpineOptions};
+
+/// Method name written into provenance.
+pub const METHOD: &str = "spine.epidural_fluid/1";
+
+/// One extradural lesion (a collection or a mimic).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lesion {
+    /// First and last slice index.
+    pub k_range: (usize, usize),
+    /// Patient z (LPS, mm) of the sac centre at the cranial and caudal ends.
+    pub z_range_mm: (f64, f64),
+    /// Cranio-caudal extent along the canal (mm).
+    pub extent_mm: f64,
+    /// Maximal radial thickness (mm).
+    pub max_thickness_mm: f64,
+    /// Volume (mL).
+    pub volume_ml: f64,
+    /// Predominant position around the sac.
+    pub position: FluidPosition,
+    /// Side, when lateralised.
+    pub side: Option<Side>,
+    /// Slices on which the fluid surrounds the sac (floating dural sac sign).
+    pub fdss_slices: Vec<usize>,
+    /// Slice where the fluid joins the intrathecal space through a dural gap.
+    pub continuity_slice: Option<usize>,
+    /// 90th percentile of the lesion signal / intrathecal CSF median.
+    pub water_ratio: f64,
+    /// Contrast T1 signal of the lesion / of the intrathecal CSF; `None` without a contrast
+    /// series or where it does not cover the lesion.
+    pub enhancement_ratio: Option<f64>,
+    /// Slice of maximal thickness (evidence).
+    pub key_slice: usize,
+    /// Set when the lesion is a mimic.
+    pub mimic: Option<MimicKind>,
+}
+
+/// Result of [`analyze_mri`].
+#[derive(Debug, Clone)]
+pub struct MriAnalysis {
+    /// The canal model.
+    pub canal: CanalModel,
+    /// Extradural fluid collections (mimics excluded), cranial first.
+    pub collections: Vec<Lesion>,
+    /// Excluded mimics.
+    pub mimics: Vec<Lesion>,
+    /// Intrathecal CSF volume over the covered length (mL).
+    pub intraspinal_csf_ml: f64,
+    /// Covered length of the canal (mm).
+    pub covered_mm: f64,
+}
+
+struct SliceCand {
+    /// Component label per pixel (0 none).
+    pixels: Vec<Vec<(usize, usize, f64)>>,
+}
+
+/// Analyse an axial-like T2 stack, with an optional contrast T1 in the same patient frame.
+pub fn analyze_mri(
+    t2: &Volume,
+    contrast_t1: Option<&Volume>,
+    opts: &SpineOptions,
+) -> Result<MriAnalysis> {
+    let canal = build_canal(t2, opts)?;
+    let g = t2.geometry();
+    let sp = g.spacing_mm();
+    let px_mm2 = sp[0] * sp[1];
+    let step = sp[2];
+    let nk = t2.dims()[2];
+    let csf = canal.csf_reference;
+    let gap_px2 = (opts.max_gap_mm / sp[0].min(sp[1])).powi(2);
+    let reach_mm = opts.max_reach_mm;
+
+    // Per slice candidate components with each pixel's distance to the sac (mm).
+    let cands: Vec<SliceCand> = (0..nk)
+        .into_par_iter()
+        .map(|k| {
+            let sl = &canal.slices[k];
+            if !sl.found {
+                return SliceCand { pixels: Vec::new() };
+            }
+            let bright = &canal.bright[k];
+            let mut m = bright.clone();
+            for ((r, c), on) in m.indexed_iter_mut() {
+                *on = *on && !sl.sac[[r, c]];
+            }
+            for &(r, c) in &sl.bridge {
+                m[[r, c]] = true;
+            }
+            let edge = boundary(&sl.sac);
+            let (labels, sizes) = label4(&m);
+            let mut comps: Vec<Vec<(usize, usize, f64)>> = vec![Vec::new(); sizes.len()];
+            for ((r, c), &l) in labels.indexed_iter() {
+                if l == 0 {
+                    continue;
+                }
+                let mut best = f64::INFINITY;
+                for &(er, ec) in &edge {
+                    let dr = (r as f64 - er as f64) * sp[1];
+                    let dc = (c as f64 - ec as f64) * sp[0];
+                    best = best.min(dr * dr + dc * dc);
+                }
+                let d = best.sqrt();
+                if d <= reach_mm {
+                    comps[l as usize].push((r, c, d));
+                }
+            }
+            let min_d_ok = |px: &Vec<(usize, usize, f64)>| {
+                px.iter()
+                    .any(|&(_, _, d)| (d / sp[0].min(sp[1])).powi(2) <= gap_px2)
+            };
+            let pixels = comps
+                .into_iter()
+                .filter(|px| px.len() >= 2 && min_d_ok(px))
+                .collect();
+            SliceCand { pixels }
+        })
+        .collect();
+
+    // Link overlapping components of neighbouring slices (union-find, deterministic order).
+    let mut ids: Vec<(usize, usize)> = Vec::new();
+    for (k, c) in cands.iter().enumerate() {
+        for j in 0..c.pixels.len() {
+            ids.push((k, j));
+        }
+    }
+    let mut parent: Vec<usize> = (0..ids.len()).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let index_of =
+        |k: usize, j: usize, ids: &[(usize, usize)]| ids.iter().position(|&e| e == (k, j));
+    for k in 1..nk {
+        for (ja, a) in cands[k - 1].pixels.iter().enumerate() {
+            for (jb, b) in cands[k].pixels.iter().enumerate() {
+                let near = a.iter().any(|&(r, c, _)| {
+                    b.iter()
+                        .any(|&(r2, c2, _)| r.abs_diff(r2) <= 1 && c.abs_diff(c2) <= 1)
+                });
+                if near {
+                    if let (Some(x), Some(y)) = (index_of(k - 1, ja, &ids), index_of(k, jb, &ids)) {
+                        let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
+                        if rx != ry {
+                            parent[rx.max(ry)] = rx.min(ry);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<(usize, usize)>> = Default::default();
+    for (n, &(k, j)) in ids.iter().enumerate() {
+        let root = find(&mut parent, n);
+        groups.entry(root).or_default().push((k, j));
+    }
+
+    let world = |k: usize, r: usize, c: usize| -> DVec3 {
+        g.world_from_voxel
+            .transform_point3(DVec3::new(c as f64, r as f64, k as f64))
+    };
+    let mut lesions = Vec::new();
+    for members in groups.values() {
+        let k0 = members.iter().map(|m| m.0).min().unwrap_or(0);
+        let k1 = members.iter().map(|m| m.0).max().unwrap_or(0);
+        let mut n_px = 0usize;
+        let mut per_slice_t: Vec<(f64, usize)> = Vec::new();
+        let mut vals: Vec<f32> = Vec::new();
+        let mut bins_total = [0usize; 12];
+        let mut fdss = Vec::new();
+        let mut continuity = None;
+        let mut lat = 0.0f64;
+        let mut ant = 0.0f64;
+        let mut max_area = 0usize;
+        let mut t1_lesion: Vec<f32> = Vec::new();
+        let mut t1_sac: Vec<f32> = Vec::new();
+        for k in k0..=k1 {
+            let img = slice_image(t2, k);
+            let sl = &canal.slices[k];
+            let centre = sl.centre.to_dvec3();
+            let px: Vec<(usize, usize, f64)> = members
+                .iter()
+                .filter(|m| m.0 == k)
+                .flat_map(|m| cands[k].pixels[m.1].iter().copied())
+                .collect();
+            if px.is_empty() {
+                continue;
+            }
+            n_px += px.len();
+            max_area = max_area.max(px.len());
+            // Thickness on this slice: the second-largest radial fluid depth over the rays
+            // (one ray can run along a root sleeve).
+            let mut depths = sl.beyond_dura_mm.clone();
+            depths.sort_by(|a, b| b.total_cmp(a));
+            per_slice_t.push((depths.get(1).copied().unwrap_or(0.0), k));
+            let mut bins = [false; 12];
+            for &(r, c, _) in &px {
+                vals.push(img[[r, c]]);
+                let d = world(k, r, c) - centre;
+                // Anterior is -y in LPS, left is +x.
+                let (a, l) = (-d.y, d.x);
+                ant += a;
+                lat += l;
+                let theta = l.atan2(a).rem_euclid(std::f64::consts::TAU);
+                let bin = csfleak_volume::index_of((theta / std::f64::consts::TAU * 12.0).floor())
+                    .unwrap_or(0)
+                    .min(11);
+                bins[bin] = true;
+                if continuity.is_none() && sl.bridge.contains(&(r, c)) {
+                    continuity = Some(k);
+                }
+                if let Some(t1) = contrast_t1 {
+                    if img[[r, c]] >= 0.8 * csf {
+                        if let Some(v) = t1.sample(PointLps::from_dvec3(world(k, r, c))) {
+                            t1_lesion.push(v);
+                        }
+                    }
+                }
+            }
+            if bins.iter().filter(|&&b| b).count() >= 10 {
+                fdss.push(k);
+            }
+            for (b, t) in bins_total.iter_mut().zip(bins) {
+                *b += usize::from(t);
+            }
+            if let Some(t1) = contrast_t1 {
+                for ((r, c), &on) in sl.sac.indexed_iter() {
+                    if on && img[[r, c]] >= 0.8 * csf {
+                        if let Some(v) = t1.sample(PointLps::from_dvec3(world(k, r, c))) {
+                            t1_sac.push(v);
+                        }
+                    }
+                }
+            }
+        }
+        // Maximal thickness: the 75th percentile over the slices (robust to single-slice
+        // spikes at root sleeves); the key slice is the thickest.
+        per_slice_t.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let max_t = per_slice_t
+            .get(
+                csfleak_volume::index_of(((per_slice_t.len().max(1) - 1) as f64 * 0.75).round())
+                    .unwrap_or(0),
+            )
+            .map_or(0.0, |p| p.0);
+        let key = per_slice_t.last().map_or(k0, |p| p.1);
+        let n_slices = (k0..=k1)
+            .filter(|&k| members.iter().any(|m| m.0 == k))
+            .count();
+        let position = if fdss.len() * 2 >= n_slices.max(1) {
+            FluidPosition::Circumferential
+        } else if lat.abs() > ant.abs() {
+            FluidPosition::Lateral
+        } else if ant > 0.0 {
+            FluidPosition::Ventral
+        } else {
+            FluidPosition::Dorsal
+        };
+        let side = match position {
+            FluidPosition::Lateral => Some(if lat > 0.0 { Side::Left } else { Side::Right }),
+            FluidPosition::Circumferential => Some(Side::Bilateral),
+            _ => Some(Side::Midline),
+        };
+        let water_ratio = {
+            let mut v = vals.clone();
+            v.sort_by(f32::total_cmp);
+            let i =
+                csfleak_volume::index_of(((v.len().max(1) - 1) as f64 * 0.9).round()).unwrap_or(0);
+            f64::from(v.get(i).copied().unwrap_or(0.0)) / f64::from(csf.max(f32::MIN_POSITIVE))
+        };
+        let med = |v: &mut Vec<f32>| {
+            if v.is_empty() {
+                return None;
+            }
+            v.sort_by(f32::total_cmp);
+            Some(f64::from(v[v.len() / 2]))
+        };
+        let enhancement_ratio = match (med(&mut t1_lesion), med(&mut t1_sac)) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        };
+        let extent_mm = n_slices as f64 * step;
+        let volume_ml = n_px as f64 * px_mm2 * step / 1000.0;
+        let eq_radius = (max_area as f64 * px_mm2 / std::f64::consts::PI).sqrt();
+        let mimic = if water_ratio < opts.water_fraction
+            || enhancement_ratio.is_some_and(|r| r >= opts.enhancement_ratio)
+        {
+            Some(MimicKind::VenousPlexus)
+        } else if extent_mm < opts.min_collection_extent_mm && position == FluidPosition::Lateral {
+            Some(if eq_radius >= opts.tarlov_min_radius_mm {
+                MimicKind::TarlovCyst
+            } else {
+                MimicKind::RootSleeve
+            })
+        } else {
+            None
+        };
+        if mimic.is_none() && (max_t < opts.min_thickness_mm || volume_ml < opts.min_volume_ml) {
+            continue;
+        }
+        lesions.push(Lesion {
+            k_range: (k0, k1),
+            z_range_mm: (canal.slices[k0].centre.0[2], canal.slices[k1].centre.0[2]),
+            extent_mm,
+            max_thickness_mm: max_t,
+            volume_ml,
+            position,
+            side,
+            fdss_slices: fdss,
+            continuity_slice: continuity,
+            water_ratio,
+            enhancement_ratio,
+            key_slice: key,
+            mimic,
+        });
+    }
+    lesions.sort_by(|a, b| {
+        b.z_range_mm
+            .0
+            .max(b.z_range_mm.1)
+            .total_cmp(&a.z_range_mm.0.max(a.z_range_mm.1))
+    });
+    let (mimics, collections): (Vec<Lesion>, Vec<Lesion>) =
+        lesions.into_iter().partition(|l| l.mimic.is_some());
+    let intraspinal_csf_ml = canal
+        .slices
+        .iter()
+        .map(|s| s.csf_area_mm2 * step)
+        .sum::<f64>()
+        / 1000.0;
+    let covered_mm = canal.slices.iter().filter(|s| s.found).count() as f64 * step;
+    Ok(MriAnalysis {
+        canal,
+        collections,
+        mimics,
+        intraspinal_csf_ml,
+        covered_mm,
+    })
+}
+
+impl MriAnalysis {
+    /// The `spine` findings section. `series_uid` names the analysed series in the evidence;
+    /// `contrast_available` says whether a contrast T1 was given.
+    pub fn to_section(&self, series_uid: Option<&str>, contrast_available: bool) -> Spine {
+        let prov = || Provenance::Automatic {
+            series_instance_uid: series_uid.map(str::to_owned),
+            slice_index: None,
+            method: Some(METHOD.to_owned()),
+        };
+        let collections: Vec<EpiduralCollection> = self
+            .collections
+            .iter()
+            .map(|l| EpiduralCollection {
+                from_level: None,
+                to_level: None,
+                extent_mm: Some(Mm(round(l.extent_mm, 1))),
+                max_thickness_mm: Some(Mm(round(l.max_thickness_mm, 1))),
+                volume_ml: Some(Ml(round(l.volume_ml, 2))),
+                position: Some(l.position),
+                side: l.side,
+                continuous_with_sas: Some(l.continuity_slice.is_some()),
+                non_enhancing: l.enhancement_ratio.map(|_| l.mimic.is_none()),
+                floating_dural_sac_sign: Some(!l.fdss_slices.is_empty()),
+                excluded_as: None,
+                evidence: [Some(l.key_slice), l.continuity_slice]
+                    .into_iter()
+                    .flatten()
+                    .zip([
+                        "maximal thickness",
+                        "continuity with the subarachnoid space",
+                    ])
+                    .map(|(k, d)| Evidence {
+                        series_instance_uid: series_uid.map(str::to_owned),
+                        slice_index: u32::try_from(k).ok(),
+                        description: Some(d.to_owned()),
+                        ..Evidence::default()
+                    })
+                    .collect(),
+                provenance: Some(prov()),
+            })
+            .collect();
+        let status = if collections.is_empty() {
+            Status::Absent
+        } else {
+            Status::Present
+        };
+        Spine {
+            epidural_fluid: Some(EpiduralFluid {
+                status,
+                reason: None,
+                collections,
+                contrast_series_available: Some(contrast_available),
+                provenance: Some(prov()),
+            }),
+            excluded_mimics: self
+                .mimics
+                .iter()
+                .filter_map(|l| {
+                    l.mimic.map(|kind| ExcludedMimic {
+                        kind,
+                        level: None,
+                        side: l.side,
+                    })
+                })
+                .collect(),
+            intraspinal_csf_volume_ml: Some(Ml(round(self.intraspinal_csf_ml, 1))),
+            intraspinal_csf_volume_status: None,
+        }
+    }
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}

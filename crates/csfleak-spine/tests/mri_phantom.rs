@@ -1,0 +1,153 @@
+//! Extradural fluid on phantom axial T2 fat-sat stacks (truth from the phantom model; the
+//! analysis itself never sees it).
+
+use csfleak_findings::{FluidPosition, MimicKind};
+use csfleak_phantom::spine::{
+    CollectionSpec, Mimic, MrContrast, Position, Side, SpineModel, SpineOptions as Model,
+    axial_grid, collection_volume_ml, render_mr,
+};
+use csfleak_spine::SpineOptions;
+use csfleak_spine::mri::{MriAnalysis, analyze_mri};
+
+struct Case {
+    model: SpineModel,
+    t2: csfleak_volume::Volume,
+    t1: csfleak_volume::Volume,
+}
+
+fn z_span(model: &SpineModel, top: &str, bottom: &str) -> (f64, f64) {
+    let a = &model.levels()[model.level_index(top).unwrap()];
+    let b = &model.levels()[model.level_index(bottom).unwrap()];
+    (b.body_bottom_z_mm - 10.0, a.body_top_z_mm + 10.0)
+}
+
+fn case(
+    opts: Model,
+    top: &str,
+    bottom: &str,
+    pixel: f64,
+    step: f64,
+    sigma: f32,
+    seed: u64,
+) -> Case {
+    let model = SpineModel::new(opts).unwrap();
+    let zr = z_span(&model, top, bottom);
+    let g = axial_grid(&model, zr, [192, 192], pixel, step, true).unwrap();
+    let t2 = render_mr(&model, MrContrast::T2Fs, &g, 2, sigma, 0.15, seed, "t2").unwrap();
+    let t1 = render_mr(&model, MrContrast::T1FsPost, &g, 2, sigma, 0.15, seed, "t1").unwrap();
+    Case { model, t2, t1 }
+}
+
+fn run(c: &Case, with_t1: bool) -> MriAnalysis {
+    analyze_mri(&c.t2, with_t1.then_some(&c.t1), &SpineOptions::default()).unwrap()
+}
+
+#[test]
+fn normal_spine_has_no_collection_and_a_continuous_canal() {
+    let c = case(Model::default(), "T10", "L2", 0.8, 4.0, 25.0, 11);
+    let a = run(&c, true);
+    assert!(
+        a.canal.confidence > 0.9,
+        "canal found on {:.2} of slices",
+        a.canal.confidence
+    );
+    assert!(
+        a.collections.is_empty(),
+        "false collections: {:#?}",
+        a.collections
+    );
+    assert!(a.intraspinal_csf_ml > 0.5);
+}
+
+#[test]
+fn ventral_continuous_collection() {
+    let spec = CollectionSpec::new("T3", "T7", Position::Ventral, 4.0).with_dural_defect("T5");
+    let c = case(
+        Model::default().with_collection(spec),
+        "T2",
+        "T8",
+        0.8,
+        4.0,
+        25.0,
+        12,
+    );
+    let truth_ml = collection_volume_ml(&c.model);
+    let a = run(&c, true);
+    assert_eq!(a.collections.len(), 1, "{:#?}", a.collections);
+    let l = &a.collections[0];
+    assert_eq!(l.position, FluidPosition::Ventral);
+    assert!(
+        (l.max_thickness_mm - 4.0).abs() < 1.5,
+        "thickness {}",
+        l.max_thickness_mm
+    );
+    let err = (l.volume_ml - truth_ml).abs() / truth_ml;
+    assert!(err < 0.3, "volume {} vs {truth_ml}", l.volume_ml);
+    assert!(l.continuity_slice.is_some(), "continuity missed");
+    assert!(l.enhancement_ratio.is_some_and(|r| r < 2.0));
+}
+
+#[test]
+fn dorsal_intact_collection_is_not_continuous() {
+    let spec = CollectionSpec::new("T9", "T12", Position::Dorsal, 3.0);
+    let c = case(
+        Model::default().with_collection(spec),
+        "T8",
+        "L1",
+        0.8,
+        4.0,
+        25.0,
+        13,
+    );
+    let a = run(&c, false);
+    assert_eq!(a.collections.len(), 1, "{:#?}", a.collections);
+    let l = &a.collections[0];
+    assert_eq!(l.position, FluidPosition::Dorsal);
+    assert_eq!(l.continuity_slice, None);
+    assert_eq!(l.enhancement_ratio, None);
+}
+
+#[test]
+fn circumferential_collection_gives_fdss() {
+    let spec = CollectionSpec::new("T3", "T8", Position::Circumferential, 2.5);
+    let c = case(
+        Model::default().with_collection(spec),
+        "T2",
+        "T9",
+        0.7,
+        4.0,
+        25.0,
+        14,
+    );
+    let a = run(&c, false);
+    assert_eq!(a.collections.len(), 1, "{:#?}", a.collections);
+    assert_eq!(a.collections[0].position, FluidPosition::Circumferential);
+    assert!(!a.collections[0].fdss_slices.is_empty());
+}
+
+#[test]
+fn mimics_are_excluded() {
+    let opts = Model::default()
+        .with_mimic(Mimic::TarlovCyst {
+            level: "S1".into(),
+            side: Side::Left,
+            radius_mm: 7.0,
+        })
+        .with_mimic(Mimic::VenousPlexus {
+            from_level: "L3".into(),
+            to_level: "L4".into(),
+            thickness_mm: 3.0,
+        });
+    let c = case(opts, "L2", "S1", 0.8, 4.0, 25.0, 15);
+    let a = run(&c, true);
+    assert!(
+        a.collections.is_empty(),
+        "mimic counted: {:#?}",
+        a.collections
+    );
+    let kinds: Vec<MimicKind> = a.mimics.iter().filter_map(|m| m.mimic).collect();
+    assert!(
+        kinds.contains(&MimicKind::VenousPlexus) || kinds.contains(&MimicKind::TarlovCyst),
+        "{kinds:?}"
+    );
+}
