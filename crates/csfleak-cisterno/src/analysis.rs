@@ -812,6 +812,7 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
         &tps,
         &anat,
         accumulations.value().map_or(&[][..], |v| v),
+        o.paraspinal_strip_mm,
     );
     Ok(Analysis {
         hours,
@@ -846,11 +847,11 @@ fn paraspinal(
     const N: usize = 25;
     let (d1, d2) = o.paraspinal_strip_mm;
     let core = 8.0;
-    let mut best: Option<(f64, Vec<Accumulation>)> = None;
-    for tp in tps.iter().skip(1) {
-        let Some(c) = tp.view(ViewKind::Posterior).or(tp.view(ViewKind::Anterior)) else {
-            continue;
-        };
+    // Per time point: canal core counts and left/right strip counts per level.
+    let sums = |tp: &Tp| -> Option<([f64; N], [[f64; N]; 2], usize)> {
+        let c = tp
+            .view(ViewKind::Posterior)
+            .or(tp.view(ViewKind::Anterior))?;
         let img = shift(&c.counts, tp.shift.0, tp.shift.1);
         let mut canal = [0.0_f64; N];
         let mut side = [[0.0_f64; N]; 2]; // [left, right]
@@ -870,6 +871,17 @@ fn paraspinal(
                 }
             }
         }
+        Some((canal, side, c.frame))
+    };
+    let Some(first) = tps.first().and_then(|t| sums(t)) else {
+        return Vec::new();
+    };
+    let first_max = first.0.iter().copied().fold(0.0, f64::max);
+    let mut best: Option<(f64, Vec<Accumulation>)> = None;
+    for tp in tps.iter().skip(1) {
+        let Some((canal, side, frame)) = sums(tp) else {
+            continue;
+        };
         let max_canal = canal.iter().copied().fold(0.0, f64::max);
         let valid: Vec<usize> = (0..N)
             .filter(|&l| canal[l] > 0.05 * max_canal && canal[l] > 25.0)
@@ -878,18 +890,27 @@ fn paraspinal(
             continue;
         }
         let ratio = |s: usize, l: usize| side[s][l] / canal[l];
-        // Baseline: median over levels of the smaller side (leaks raise one or both sides).
+        // Baseline: where the first image shows the canal well, that image's own ratio (a leak
+        // fills over time; canal width and blur do not change); elsewhere the median over
+        // levels of the smaller side.
         let base_vals: Vec<f64> = valid
             .iter()
             .map(|&l| ratio(0, l).min(ratio(1, l)))
             .collect();
-        let base = median(&base_vals);
+        let global = median(&base_vals);
         let mad = median(
             &base_vals
                 .iter()
-                .map(|v| (v - base).abs())
+                .map(|v| (v - global).abs())
                 .collect::<Vec<_>>(),
         );
+        let base = |s: usize, l: usize| {
+            if first.0[l] > 0.2 * first_max && first.0[l] > 25.0 {
+                (first.1[s][l] / first.0[l]).max(global)
+            } else {
+                global
+            }
+        };
         let thr = o
             .paraspinal_min_excess
             .max(o.paraspinal_sigma * 1.4826 * mad);
@@ -897,7 +918,7 @@ fn paraspinal(
         let mut hot = [false; N];
         for &l in &valid {
             for s in 0..2 {
-                let e = ratio(s, l) - base;
+                let e = ratio(s, l) - base(s, l);
                 // Poisson significance of the strip counts themselves.
                 let sig = side[s][l].max(1.0).sqrt() * 3.0;
                 if e > thr && e * canal[l] > sig {
@@ -958,7 +979,7 @@ fn paraspinal(
                 excess_left: left,
                 excess_right: right,
                 hours: tp.hours,
-                frame: c.frame,
+                frame,
             });
         }
         let score: f64 = found.iter().map(|f| f.excess_left + f.excess_right).sum();
@@ -969,7 +990,13 @@ fn paraspinal(
     best.map(|b| b.1).unwrap_or_default()
 }
 
-fn overlays(input: &CisternoInput, tps: &[Tp], a: &Anatomy, acc: &[Accumulation]) -> Vec<Overlay> {
+fn overlays(
+    input: &CisternoInput,
+    tps: &[Tp],
+    a: &Anatomy,
+    acc: &[Accumulation],
+    strip: (f64, f64),
+) -> Vec<Overlay> {
     let mut out = Vec::new();
     for (ti, tp) in tps.iter().enumerate() {
         for c in [&tp.ant, &tp.post].into_iter().flatten() {
@@ -1023,7 +1050,7 @@ fn overlays(input: &CisternoInput, tps: &[Tp], a: &Anatomy, acc: &[Accumulation]
                     }
                     for cc in 0..m.ncols() {
                         let d = (cc as f64 - a.axis[r]) * a.spacing[1];
-                        let (d1, d2) = (16.0, 45.0);
+                        let (d1, d2) = strip;
                         let on_left = d >= d1 && d <= d2;
                         let on_right = -d >= d1 && -d <= d2;
                         let want = match x.side {

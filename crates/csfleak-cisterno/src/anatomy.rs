@@ -48,6 +48,8 @@ pub(crate) struct Anatomy {
     pub(crate) bladder_ring: Option<Array2<bool>>,
     /// Kidney ROIs (both), if in the field.
     pub(crate) kidneys: Option<Array2<bool>>,
+    /// Half-width (pixels) of the spinal ROI per row, each side.
+    pub(crate) half_width: Vec<f64>,
     /// Band just outside the spinal ROI (background of the CSF ROI).
     pub(crate) csf_ring: Array2<bool>,
     /// Continuous vertebral position per row (C1 top = 0.0, S1 bottom = 25.0), if the
@@ -240,6 +242,7 @@ pub(crate) fn find(
     let mut hw = running_median(&narrow[spine_top..=spine_bottom], px(60.0, sr).max(1));
     let mut full = vec![0.0; rows];
     full[spine_top..=spine_bottom].swap_with_slice(&mut hw);
+    let half_width = full.clone();
     let (hw_left, hw_right) = (full.clone(), full);
 
     let mut csf = Array2::from_elem((rows, cols), false);
@@ -343,6 +346,7 @@ pub(crate) fn find(
         bladder: None,
         bladder_ring: None,
         kidneys: None,
+        half_width,
         csf_ring,
         level_of_row,
         spacing,

@@ -213,7 +213,7 @@ impl Default for CisternoOptions {
             paraspinal_strip_mm: (16.0, 45.0),
             paraspinal_min_excess: 0.05,
             paraspinal_sigma: 4.0,
-            unilateral_asymmetry: 0.7,
+            unilateral_asymmetry: 0.6,
             asymmetric_asymmetry: 0.25,
             localized_max_levels: 3,
         }
