@@ -6,9 +6,11 @@ use std::path::Path;
 
 use csfleak_phantom::render::{fraction_map, fraction_volume_ml};
 use csfleak_phantom::spine::{
-    CollectionSpec, Position, SpineModel, SpineOptions, Tissue, axial_grid, collection_volume_ml,
+    CollectionSpec, CtLeakSpec, Position, Side, SpineModel, SpineOptions, Tissue, axial_grid,
+    collection_volume_ml,
 };
 use csfleak_phantom::{GenerateOptions, Size, generate, registry};
+use csfleak_volume::DVec3;
 
 fn read_json(p: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
@@ -228,4 +230,54 @@ print(n)
     let n: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     let files = |d: &Path| std::fs::read_dir(d.join("DICOM")).unwrap().count();
     assert_eq!(n, files(&mr) + files(&ct));
+}
+
+/// Number of 0.25 mm grid neighbours (6-connected) where leaked contrast touches CSF, in a box
+/// around a CT leak.
+fn contrast_csf_contacts(model: &SpineModel, centre: DVec3) -> usize {
+    let h = 0.25;
+    let mut n = 0;
+    let steps = [
+        DVec3::X,
+        DVec3::Y,
+        DVec3::Z,
+        -DVec3::X,
+        -DVec3::Y,
+        -DVec3::Z,
+    ];
+    for a in -60..=60 {
+        for b in -60..=60 {
+            for c in -60..=60 {
+                let p = centre + DVec3::new(f64::from(a), f64::from(b), f64::from(c)) * h;
+                if model.classify(p) != Tissue::ContrastLeak {
+                    continue;
+                }
+                n += steps
+                    .iter()
+                    .filter(|d| model.classify(p + **d * h) == Tissue::Csf)
+                    .count();
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn ct_leak_continuity_in_truth_matches_the_geometry() {
+    for continuous in [true, false] {
+        let leak = CtLeakSpec::new("T8", Side::Left, continuous, 400.0);
+        let model = SpineModel::new(SpineOptions::default().with_ct_leak(leak)).unwrap();
+        let (centre, flag) = model.ct_leak(0).unwrap();
+        assert_eq!(flag, continuous);
+        let contacts = contrast_csf_contacts(&model, centre);
+        if continuous {
+            // The open end of the sleeve (radius 1.4 mm) meets the contrast: ~6 mm^2 / h^2.
+            assert!(
+                contacts > 40,
+                "continuous leak touches CSF at {contacts} faces"
+            );
+        } else {
+            assert_eq!(contacts, 0, "a remote leak must not touch CSF");
+        }
+    }
 }

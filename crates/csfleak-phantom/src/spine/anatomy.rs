@@ -1010,6 +1010,10 @@ impl SpineModel {
             } else if sl.bulb > 0.0 && (q - (sl.start + sl.dir * sl.csf_len)).length() < sl.bulb {
                 return Tissue::Csf;
             } else if along <= sl.csf_len + 25.0 && across < 1.3 {
+                // Leaked contrast surrounds the root where it leaves a torn sleeve.
+                if self.ct_blobs.iter().any(|(e, _)| e.contains(q)) {
+                    return Tissue::ContrastLeak;
+                }
                 return Tissue::Nerve;
             }
         }
