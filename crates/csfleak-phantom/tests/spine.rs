@@ -235,6 +235,11 @@ print(n)
 /// Number of 0.25 mm grid neighbours (6-connected) where leaked contrast touches CSF, in a box
 /// around a CT leak.
 fn contrast_csf_contacts(model: &SpineModel, centre: DVec3) -> usize {
+    contacts(model, centre, Tissue::ContrastLeak)
+}
+
+/// Number of 0.25 mm grid neighbours (6-connected) where `tissue` touches CSF in a 30 mm box.
+fn contacts(model: &SpineModel, centre: DVec3, tissue: Tissue) -> usize {
     let h = 0.25;
     let mut n = 0;
     let steps = [
@@ -249,7 +254,7 @@ fn contrast_csf_contacts(model: &SpineModel, centre: DVec3) -> usize {
         for b in -60..=60 {
             for c in -60..=60 {
                 let p = centre + DVec3::new(f64::from(a), f64::from(b), f64::from(c)) * h;
-                if model.classify(p) != Tissue::ContrastLeak {
+                if model.classify(p) != tissue {
                     continue;
                 }
                 n += steps
@@ -278,6 +283,35 @@ fn ct_leak_continuity_in_truth_matches_the_geometry() {
             );
         } else {
             assert_eq!(contacts, 0, "a remote leak must not touch CSF");
+        }
+    }
+}
+
+#[test]
+fn mri_collection_continuity_in_truth_matches_the_geometry() {
+    for defect in [true, false] {
+        let mut c = CollectionSpec::new("T3", "T8", Position::Ventral, 3.0);
+        if defect {
+            c = c.with_dural_defect("T5");
+        }
+        let model = SpineModel::new(SpineOptions::default().with_collection(c)).unwrap();
+        let t5 = model.levels()[11].body_mid_z();
+        let n = contacts(&model, model.canal_centre(t5), Tissue::EpiduralFluid);
+        let truth = csfleak_phantom::spine::spine_truth(&model);
+        let flag = truth["epidural_fluid"]["collections"][0]["continuous_with_sas"]
+            .as_bool()
+            .unwrap();
+        assert_eq!(flag, defect);
+        if defect {
+            assert!(
+                n > 20,
+                "a collection with a dural defect touches CSF at {n} faces"
+            );
+        } else {
+            assert_eq!(
+                n, 0,
+                "behind an intact dura the collection must not touch CSF"
+            );
         }
     }
 }
