@@ -324,7 +324,12 @@ fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
     let rows = img.nrows();
     let (top, bottom) = a.spine_rows;
     let mut raw = vec![f64::NAN; rows];
-    for r in top..=bottom.min(rows - 1) {
+    for (r, slot) in raw
+        .iter_mut()
+        .enumerate()
+        .take(bottom.min(rows - 1) + 1)
+        .skip(top)
+    {
         let (mut left, mut right) = (Vec::new(), Vec::new());
         for (c, (&v, &on)) in img.row(r).iter().zip(a.csf_ring.row(r).iter()).enumerate() {
             if on {
@@ -338,7 +343,7 @@ fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
         if !left.is_empty() && !right.is_empty() {
             // Means, not medians: a median of small Poisson counts is biased low.
             let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-            raw[r] = mean(&left).min(mean(&right));
+            *slot = mean(&left).min(mean(&right));
         }
     }
     let half = csfleak_volume::index_of((15.0 / a.spacing[0]).round()).unwrap_or(1);
@@ -873,7 +878,7 @@ fn paraspinal(
         }
         Some((canal, side, c.frame))
     };
-    let Some(first) = tps.first().and_then(|t| sums(t)) else {
+    let Some(first) = tps.first().and_then(&sums) else {
         return Vec::new();
     };
     let first_max = first.0.iter().copied().fold(0.0, f64::max);
@@ -1073,13 +1078,13 @@ fn overlays(
                     continue;
                 }
                 last = Some(v.index());
-                let rr = r as isize - dr;
+                let rr = r as f64 - dr as f64;
                 let col = a.axis[r] - dc as f64 + 50.0 / a.spacing[1];
                 let (row, col) = (
                     if c.flip_rows {
-                        (a.csf.nrows() as isize - 1 - rr) as f64
+                        a.csf.nrows() as f64 - 1.0 - rr
                     } else {
-                        rr as f64
+                        rr
                     },
                     if c.flip_cols {
                         a.csf.ncols() as f64 - 1.0 - col

@@ -30,8 +30,6 @@ pub(crate) struct Anatomy {
     pub(crate) axis: Vec<f64>,
     /// Row of the foramen magnum, if the head is in the field.
     pub(crate) foramen_row: Option<usize>,
-    /// Row of the vertex (top of the head ROI), if the head is in the field.
-    pub(crate) vertex_row: Option<usize>,
     /// Last row of the thecal sac, if the sac ends inside the field.
     pub(crate) sac_end_row: Option<usize>,
     /// First and last rows of the spinal ROI.
@@ -48,8 +46,6 @@ pub(crate) struct Anatomy {
     pub(crate) bladder_ring: Option<Array2<bool>>,
     /// Kidney ROIs (both), if in the field.
     pub(crate) kidneys: Option<Array2<bool>>,
-    /// Half-width (pixels) of the spinal ROI per row, each side.
-    pub(crate) half_width: Vec<f64>,
     /// Band just outside the spinal ROI (background of the CSF ROI).
     pub(crate) csf_ring: Array2<bool>,
     /// Continuous vertebral position per row (C1 top = 0.0, S1 bottom = 25.0), if the
@@ -214,7 +210,12 @@ pub(crate) fn find(
             let centre = ever[(r, c0)];
             let mut prev = centre;
             while d < max_hw {
-                let Some(c) = c0.checked_add_signed(dir * (d as isize + 1)) else {
+                let next = if dir > 0 {
+                    c0.checked_add(d + 1)
+                } else {
+                    c0.checked_sub(d + 1)
+                };
+                let Some(c) = next else {
                     break;
                 };
                 if c >= cols {
@@ -242,7 +243,6 @@ pub(crate) fn find(
     let mut hw = running_median(&narrow[spine_top..=spine_bottom], px(60.0, sr).max(1));
     let mut full = vec![0.0; rows];
     full[spine_top..=spine_bottom].swap_with_slice(&mut hw);
-    let half_width = full.clone();
     let (hw_left, hw_right) = (full.clone(), full);
 
     let mut csf = Array2::from_elem((rows, cols), false);
@@ -337,7 +337,6 @@ pub(crate) fn find(
     let mut anatomy = Anatomy {
         axis,
         foramen_row,
-        vertex_row,
         sac_end_row,
         spine_rows: (spine_top, spine_bottom),
         csf,
@@ -346,7 +345,6 @@ pub(crate) fn find(
         bladder: None,
         bladder_ring: None,
         kidneys: None,
-        half_width,
         csf_ring,
         level_of_row,
         spacing,
@@ -409,7 +407,7 @@ pub(crate) fn place_bladder(a: &mut Anatomy, late: &Array2<f64>, radius_mm: f64)
     for ((r, c), v) in disc.indexed_iter_mut() {
         let dy = (r as f64 - br as f64) * sr;
         let dx = (c as f64 - bc as f64) * sc;
-        let d = (dx * dx + dy * dy).sqrt();
+        let d = dx.hypot(dy);
         if a.csf[(r, c)] {
             continue;
         }

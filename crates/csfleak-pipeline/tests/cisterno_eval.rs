@@ -150,9 +150,19 @@ fn run_case(dir: &Path, name: String, o: &CisternoOptions, seed: u64) -> Row {
         let tt = truth["time_points"].as_array().unwrap();
         for c in &a.counts {
             let v = csfleak_cisterno::view_str(c.view);
-            if let Some(t) = tt.iter().find(|t| t["hours"].as_f64() == Some(c.hours) && t["view"] == v) {
+            if let Some(t) = tt
+                .iter()
+                .find(|t| t["hours"].as_f64() == Some(c.hours) && t["view"] == v)
+            {
                 let d = input.frames[0].frame_duration_s.unwrap_or(1.0);
-                println!("  {:>5} {:<15} csf/truth {:.4} bladder {:?} truth {}", c.hours, v, c.csf * d / t["csf_counts"].as_f64().unwrap(), c.bladder.map(|b| (b * d).round()), t["bladder_counts"]);
+                println!(
+                    "  {:>5} {:<15} csf/truth {:.4} bladder {:?} truth {}",
+                    c.hours,
+                    v,
+                    c.csf * d / t["csf_counts"].as_f64().unwrap(),
+                    c.bladder.map(|b| (b * d).round()),
+                    t["bladder_counts"]
+                );
             }
         }
         if let Ok(out) = std::env::var("CISTERNO_EVAL_PNG") {
