@@ -211,7 +211,7 @@ impl Default for CisternoOptions {
             convexity_present_fraction: 0.2,
             convexity_from_fraction: 0.45,
             paraspinal_strip_mm: (16.0, 45.0),
-            paraspinal_min_excess: 0.05,
+            paraspinal_min_excess: 0.1,
             paraspinal_sigma: 4.0,
             unilateral_asymmetry: 0.6,
             asymmetric_asymmetry: 0.25,
