@@ -68,7 +68,7 @@ fn parse_tm(tm: &str) -> Option<f64> {
 
 /// Seconds since the epoch of a DICOM DA (`YYYYMMDD`) plus TM.
 fn parse_da_tm(da: &str, tm: &str) -> Option<f64> {
-    let d: String = da.trim().chars().filter(|c| c.is_ascii_digit()).collect();
+    let d: String = da.trim().chars().filter(char::is_ascii_digit).collect();
     if d.len() != 8 {
         return None;
     }
