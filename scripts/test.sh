@@ -14,7 +14,8 @@ step() { printf '\n==> %s\n' "$*"; }
 if [ -z "${SKIP_SETUP:-}" ]; then
   step "setup: reference tools and test corpus"
   bash scripts/setup-test-deps.sh
-  if [ -x scripts/fetch-testdata.sh ]; then bash scripts/fetch-testdata.sh; fi
+  bash scripts/install-chromium.sh
+  bash scripts/fetch-testdata.sh
 fi
 
 step "cargo fmt --check"
