@@ -1,4 +1,9 @@
 //! End-to-end tests of the `csfleak` binary: one test binary, one module per command.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] functions may panic on broken fixtures"
+)]
 
 mod analyze;
 mod batch;

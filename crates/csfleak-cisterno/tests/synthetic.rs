@@ -1,5 +1,12 @@
 //! Analysis of small synthetic planar studies built here (not with the phantom generator):
 //! a head, a spinal canal, a bladder and optional paraspinal blobs drawn as Gaussians.
+#![allow(
+    clippy::cast_lossless,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "synthetic test images are drawn with small, known numbers"
+)]
 
 use csfleak_cisterno::{CisternoInput, CisternoOptions, Frame, Outcome, ViewKind, analyze};
 use csfleak_findings::{AccumulationPattern, NmView, Side, Status};

@@ -58,17 +58,14 @@ fn run_case(sag: f64, seed: u64, options: &BrainOptions) -> Row {
 
     let mut errs = Vec::new();
     for name in LandmarkName::ALL {
-        match a.landmarks.automatic(*name) {
-            Some(l) => {
-                assert!((0.0..=1.0).contains(&l.confidence));
-                if let Some(t) = truth.landmarks.get(name.as_str()) {
-                    errs.push(l.position.to_dvec3().distance(DVec3::from_array(*t)));
-                }
+        if let Some(l) = a.landmarks.automatic(*name) {
+            assert!((0.0..=1.0).contains(&l.confidence));
+            if let Some(t) = truth.landmarks.get(name.as_str()) {
+                errs.push(l.position.to_dvec3().distance(DVec3::from_array(*t)));
             }
-            None => {
-                let why = a.landmarks.why_missing(*name).unwrap();
-                assert!(!why.is_empty(), "{name}: missing without a reason");
-            }
+        } else {
+            let why = a.landmarks.why_missing(*name).unwrap();
+            assert!(!why.is_empty(), "{name}: missing without a reason");
         }
     }
     let plane = a.midsagittal.expect("a midsagittal plane on a head T1");

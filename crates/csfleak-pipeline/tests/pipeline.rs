@@ -1,5 +1,6 @@
 //! The pipeline's plumbing over a generated phantom study: families behind the trait, series
 //! decoded once and shared, not-applicable reasons, thread-count independence, outputs.
+#![allow(clippy::unwrap_used, reason = "test helpers may panic on broken fixtures")]
 
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +11,7 @@ use csfleak_pipeline::family::{
 use csfleak_pipeline::{
     AnalyzeOptions, Family, FamilyOutput, Outputs, StudyInputs, analyze_study_with, write_outputs,
 };
+use csfleak_report::png::PngOptions;
 use csfleak_volume::overlay::Overlay;
 
 fn study() -> (tempfile::TempDir, Study) {
@@ -150,7 +152,7 @@ fn output_is_independent_of_the_thread_count() {
             .install(|| csfleak_pipeline::analyze_study(&study, &AnalyzeOptions::default()))
             .unwrap();
         let out = tempfile::tempdir().unwrap();
-        write_outputs(&a, out.path(), Outputs::default(), &Default::default()).unwrap();
+        write_outputs(&a, out.path(), Outputs::default(), &PngOptions::default()).unwrap();
         let read = |name: &str| std::fs::read(out.path().join(name)).unwrap();
         (
             read("findings.json"),
