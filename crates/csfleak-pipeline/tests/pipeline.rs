@@ -1,6 +1,9 @@
 //! The pipeline's plumbing over a generated phantom study: families behind the trait, series
 //! decoded once and shared, not-applicable reasons, thread-count independence, outputs.
-#![allow(clippy::unwrap_used, reason = "test helpers may panic on broken fixtures")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers may panic on broken fixtures"
+)]
 
 use std::sync::{Arc, Mutex};
 
