@@ -3,6 +3,8 @@
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::format_push_string,
     missing_docs,
     reason = "developer aid"
 )]
@@ -33,7 +35,12 @@ fn main() {
             "L1",
         ),
     };
-    let model = SpineModel::new(Model::default().with_collection(spec)).unwrap();
+    let (opts, top, bottom) = if case == "normal" {
+        (Model::default(), "T10", "L2")
+    } else {
+        (Model::default().with_collection(spec), top, bottom)
+    };
+    let model = SpineModel::new(opts).unwrap();
     let a = &model.levels()[model.level_index(top).unwrap()];
     let b = &model.levels()[model.level_index(bottom).unwrap()];
     let g = axial_grid(

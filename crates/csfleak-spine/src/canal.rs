@@ -348,10 +348,46 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
             _ => None,
         })
         .collect();
-    let rays: Vec<Option<Vec<Option<Ray>>>> = (0..nk)
+    let rays: Vec<Option<([f64; 2], SliceRays)>> = (0..nk)
         .into_par_iter()
-        .map(|k| centres[k].map(|c| cast_rays(v, k, c, csf, opts)))
+        .map(|k| {
+            centres[k].map(|c| {
+                // Re-centre once, so that rays start inside the sac even when the tracked
+                // centre sits near its wall.
+                let first = cast_rays(v, k, c, csf, opts);
+                // On the dura outline (smoothed), not on the bright run, which includes fluid.
+                let smooth = smooth_angles(&first);
+                let pts: Vec<[f64; 2]> = first
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.is_some())
+                    .map(|(a, _)| {
+                        let th = angle(a);
+                        [
+                            c[0] + smooth[a] * th.cos() / sp[0],
+                            c[1] + smooth[a] * th.sin() / sp[1],
+                        ]
+                    })
+                    .collect();
+                if pts.len() * 2 < N_RAYS {
+                    return (c, first);
+                }
+                let n = pts.len() as f64;
+                let c2 = [
+                    pts.iter().map(|p| p[0]).sum::<f64>() / n,
+                    pts.iter().map(|p| p[1]).sum::<f64>() / n,
+                ];
+                (c2, cast_rays(v, k, c2, csf, opts))
+            })
+        })
         .collect();
+    let (centres, rays): (Vec<Option<[f64; 2]>>, Vec<Option<SliceRays>>) = rays
+        .into_iter()
+        .map(|x| match x {
+            Some((c, r)) => (Some(c), Some(r)),
+            None => (None, None),
+        })
+        .unzip();
     // Per ray direction: dura radius, robust across angle (circular running quantile) and
     // slices (running median of the neighbours).
     let in_slice: Vec<Option<Vec<f64>>> = rays
@@ -491,6 +527,9 @@ fn radius_at(r: &[f64], theta: f64) -> f64 {
     r[a] * (1.0 - f) + r[(a + 1) % N_RAYS] * f
 }
 
+/// Rays of one slice (`None` where the ray met no bright signal).
+type SliceRays = Vec<Option<Ray>>;
+
 /// One ray's profile from the centre outward.
 #[derive(Debug, Clone)]
 pub(crate) struct Ray {
@@ -575,6 +614,9 @@ fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -
                     && inner_max.min(beyond) - profile[q] >= margin
                     && beyond >= 0.75 * csf
                     && (end - q) as f64 * RAY_STEP_MM >= 0.5
+                    // Nerve roots and the filum lie in the inner part of the sac; the dura
+                    // is in the outer part of the bright run.
+                    && q as f64 * RAY_STEP_MM >= 0.4 * r_out
                 {
                     best = Some(q);
                 }
@@ -595,7 +637,18 @@ fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -
 /// nerve root looked like a dark line (too small): a circular running median over
 /// +-15 degrees. Rays without a profile take their neighbours' value.
 fn smooth_angles(rays: &[Option<Ray>]) -> Vec<f64> {
-    let raw: Vec<Option<f64>> = rays.iter().map(|r| r.as_ref().map(|r| r.r_dura)).collect();
+    let mut outs: Vec<f64> = rays.iter().flatten().map(|r| r.r_out).collect();
+    outs.sort_by(f64::total_cmp);
+    let typical = outs.get(outs.len() / 2).copied().unwrap_or(0.0);
+    // A run broken by a dark structure near the centre (filum, roots) says nothing of the dura.
+    let raw: Vec<Option<f64>> = rays
+        .iter()
+        .map(|r| {
+            r.as_ref()
+                .filter(|r| r.r_out >= 0.4 * typical)
+                .map(|r| r.r_dura)
+        })
+        .collect();
     let half = 3usize;
     (0..N_RAYS)
         .map(|a| {

@@ -21,11 +21,9 @@ pub(crate) fn label4(mask: &Array2<bool>) -> (Array2<u32>, Vec<usize>) {
             stack.push((r, c));
             while let Some((y, x)) = stack.pop() {
                 n += 1;
-                for (dy, dx) in [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)] {
-                    let (Some(yy), Some(xx)) = (
-                        y.checked_add_signed(dy as isize),
-                        x.checked_add_signed(dx as isize),
-                    ) else {
+                for (dy, dx) in [(-1isize, 0isize), (1, 0), (0, -1), (0, 1)] {
+                    let (Some(yy), Some(xx)) = (y.checked_add_signed(dy), x.checked_add_signed(dx))
+                    else {
                         continue;
                     };
                     if yy < nr && xx < nc && mask[[yy, xx]] && labels[[yy, xx]] == 0 {
@@ -66,30 +64,6 @@ pub(crate) fn fill_holes(mask: &Array2<bool>) -> Array2<bool> {
         }
     }
     outside.mapv(|o| !o)
-}
-
-/// Dilation by a 3x3 square, `n` times.
-pub(crate) fn dilate(mask: &Array2<bool>, n: usize) -> Array2<bool> {
-    let (nr, nc) = mask.dim();
-    let mut cur = mask.clone();
-    for _ in 0..n {
-        let prev = cur.clone();
-        for r in 0..nr {
-            for c in 0..nc {
-                if prev[[r, c]] {
-                    continue;
-                }
-                let mut hit = false;
-                for rr in r.saturating_sub(1)..=(r + 1).min(nr - 1) {
-                    for cc in c.saturating_sub(1)..=(c + 1).min(nc - 1) {
-                        hit |= prev[[rr, cc]];
-                    }
-                }
-                cur[[r, c]] = hit;
-            }
-        }
-    }
-    cur
 }
 
 /// Boundary pixels of a region (set, with a 4-neighbour unset or outside).
@@ -134,9 +108,8 @@ mod tests {
         assert_eq!(sizes, vec![0, 1, 16]);
         let f = fill_holes(&m);
         assert!(f[[3, 3]]);
+        assert!(f[[1, 1]]);
         assert!(!f[[0, 0]]);
-        let d = dilate(&m, 1);
-        assert!(d[[0, 0]]);
         assert_eq!(boundary(&f).len(), 17);
     }
 }

@@ -99,12 +99,12 @@ impl Default for SpineOptions {
             valley_fraction: 0.12,
             max_gap_mm: 3.0,
             max_reach_mm: 14.0,
-            water_fraction: 0.75,
+            water_fraction: 0.85,
             enhancement_ratio: 2.0,
             min_collection_extent_mm: 20.0,
             tarlov_min_radius_mm: 4.0,
             min_thickness_mm: 1.0,
-            min_volume_ml: 0.1,
+            min_volume_ml: 0.25,
         }
     }
 }

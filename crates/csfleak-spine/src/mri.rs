@@ -142,34 +142,34 @@ pub fn analyze_mri(
         }
     }
     let mut parent: Vec<usize> = (0..ids.len()).collect();
-    fn find(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
-        }
-        x
-    }
     let index_of =
         |k: usize, j: usize, ids: &[(usize, usize)]| ids.iter().position(|&e| e == (k, j));
+    // Neighbouring slices, and across one slice without candidates (a collection thins out
+    // under the threshold on a slice), link when their pixels lie within 2 pixels.
     for k in 1..nk {
-        for (ja, a) in cands[k - 1].pixels.iter().enumerate() {
-            for (jb, b) in cands[k].pixels.iter().enumerate() {
-                let near = a.iter().any(|&(r, c, _)| {
-                    b.iter()
-                        .any(|&(r2, c2, _)| r.abs_diff(r2) <= 1 && c.abs_diff(c2) <= 1)
-                });
-                if near {
-                    if let (Some(x), Some(y)) = (index_of(k - 1, ja, &ids), index_of(k, jb, &ids)) {
-                        let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
-                        if rx != ry {
-                            parent[rx.max(ry)] = rx.min(ry);
+        for back in 1..=2usize.min(k) {
+            let kp = k - back;
+            for (ja, a) in cands[kp].pixels.iter().enumerate() {
+                for (jb, b) in cands[k].pixels.iter().enumerate() {
+                    let near = a.iter().any(|&(r, c, _)| {
+                        b.iter()
+                            .any(|&(r2, c2, _)| r.abs_diff(r2) <= 2 && c.abs_diff(c2) <= 2)
+                    });
+                    if near {
+                        if let (Some(x), Some(y)) = (index_of(kp, ja, &ids), index_of(k, jb, &ids))
+                        {
+                            let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
+                            if rx != ry {
+                                parent[rx.max(ry)] = rx.min(ry);
+                            }
                         }
                     }
                 }
             }
         }
     }
-    let mut groups: std::collections::BTreeMap<usize, Vec<(usize, usize)>> = Default::default();
+    let mut groups: std::collections::BTreeMap<usize, Vec<(usize, usize)>> =
+        std::collections::BTreeMap::new();
     for (n, &(k, j)) in ids.iter().enumerate() {
         let root = find(&mut parent, n);
         groups.entry(root).or_default().push((k, j));
@@ -194,6 +194,10 @@ pub fn analyze_mri(
         let mut max_area = 0usize;
         let mut t1_lesion: Vec<f32> = Vec::new();
         let mut t1_sac: Vec<f32> = Vec::new();
+        #[allow(
+            clippy::needless_range_loop,
+            reason = "k indexes the canal and the volume too"
+        )]
         for k in k0..=k1 {
             let img = slice_image(t2, k);
             let sl = &canal.slices[k];
@@ -426,6 +430,15 @@ impl MriAnalysis {
             intraspinal_csf_volume_status: None,
         }
     }
+}
+
+/// Union-find root with path halving.
+fn find(p: &mut [usize], mut x: usize) -> usize {
+    while p[x] != x {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    x
 }
 
 fn round(x: f64, digits: i32) -> f64 {
