@@ -54,7 +54,14 @@ fn main() {
     .unwrap();
     let t2 = render_mr(&model, MrContrast::T2Fs, &g, 2, 25.0, 0.15, 13, "t2").unwrap();
     let an = analyze_mri(&t2, None, &SpineOptions::default()).unwrap();
-    println!("csf ref {}", an.canal.csf_reference);
+    println!(
+        "csf ref {} truth volume {:.2} mL canal confidence {:.2} intraspinal CSF {:.1} mL over {:.0} mm",
+        an.canal.csf_reference,
+        csfleak_phantom::spine::collection_volume_ml(&model),
+        an.canal.confidence,
+        an.intraspinal_csf_ml,
+        an.covered_mm
+    );
     for s in &an.canal.slices {
         println!(
             "k {:3} found {} z {:7.1} area {:6.1} csf {:6.1} bridge {}",
