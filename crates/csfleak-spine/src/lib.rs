@@ -2,7 +2,7 @@
 //! §6.1). CT myelography (section C) is planned in this crate and not implemented yet.
 //!
 //! This crate must **not** depend on DICOM crates, `csfleak-dicom` or `csfleak-phantom` (the
-//! latter only as a dev-dependency): it takes [`Volume`]s in patient LPS millimetres and
+//! latter only as a dev-dependency): it takes [`Volume`](csfleak_volume::Volume)s in patient LPS millimetres and
 //! returns findings sections and overlays. MR intensities are used only relative to the
 //! patient's own intrathecal CSF signal (no absolute thresholds across series).
 //!

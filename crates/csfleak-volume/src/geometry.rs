@@ -118,8 +118,9 @@ pub struct Geometry {
     pub world_from_voxel: DAffine3,
 }
 
-/// The cosine tolerance under which two orientation vectors count as orthonormal.
-const ORTHO_TOLERANCE: f64 = 1e-3;
+/// The largest cosine between the two orientation vectors accepted as orthogonal (scanners round
+/// Image Orientation (Patient) to a few decimals).
+const ORTHO_TOLERANCE: f64 = 1e-2;
 
 impl Geometry {
     /// A geometry from explicit axes.
@@ -300,7 +301,7 @@ impl Geometry {
 }
 
 /// Row and column unit vectors from Image Orientation (Patient), checked for unit length and
-/// orthogonality (within [`ORTHO_TOLERANCE`]) and re-orthonormalised.
+/// orthogonality (cosine within 0.01) and re-orthonormalised.
 pub fn orientation_axes(orientation: [f64; 6]) -> Result<(DVec3, DVec3)> {
     let row = DVec3::new(orientation[0], orientation[1], orientation[2]);
     let col = DVec3::new(orientation[3], orientation[4], orientation[5]);
@@ -319,7 +320,7 @@ pub fn orientation_axes(orientation: [f64; 6]) -> Result<(DVec3, DVec3)> {
             reason: "image orientation vectors are not unit length",
         });
     }
-    if r.dot(c).abs() > ORTHO_TOLERANCE * 10.0 {
+    if r.dot(c).abs() > ORTHO_TOLERANCE {
         return Err(Error::DegenerateGeometry {
             reason: "image orientation vectors are not orthogonal",
         });
