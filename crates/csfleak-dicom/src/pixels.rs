@@ -989,6 +989,7 @@ fn guard_codec<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
     })
 }
 
+mod fragments;
 mod jpeg;
 mod jpeg12;
 mod jpegls;

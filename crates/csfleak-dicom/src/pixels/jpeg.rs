@@ -80,13 +80,7 @@ pub(super) fn decode_colour(
     if layout.samples != 3 || layout.bits_allocated != 8 {
         return Ok(None);
     }
-    let joined;
-    let frames: Vec<&[u8]> = if fragments.len() == layout.frames {
-        fragments.iter().map(Vec::as_slice).collect()
-    } else if layout.frames == 1 {
-        joined = fragments.concat();
-        vec![joined.as_slice()]
-    } else {
+    let Some(frames) = super::fragments::frame_bytes(fragments, layout.frames) else {
         return Ok(None);
     };
     let invalid = |detail: String| Error::Invalid {
@@ -97,7 +91,7 @@ pub(super) fn decode_colour(
     let mut out = Vec::new();
     out.try_reserve_exact(expected)
         .map_err(|_| invalid(format!("cannot allocate {expected} bytes")))?;
-    for (f, data) in frames.into_iter().enumerate() {
+    for (f, data) in frames.iter().enumerate() {
         let markers = scan_markers(data);
         let mut decoder = Decoder::new(data);
         decoder.set_color_transform(if is_ycbcr(&markers, &layout.photometric) {

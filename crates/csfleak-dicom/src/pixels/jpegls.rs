@@ -28,23 +28,17 @@ pub(super) fn decode(
         detail,
         path: path.to_path_buf(),
     };
-    let joined;
-    let frames: Vec<&[u8]> = if fragments.len() == layout.frames {
-        fragments.iter().map(Vec::as_slice).collect()
-    } else if layout.frames == 1 {
-        joined = fragments.concat();
-        vec![joined.as_slice()]
-    } else {
-        return Err(invalid(format!(
+    let frames = super::fragments::frame_bytes(fragments, layout.frames).ok_or_else(|| {
+        invalid(format!(
             "{} fragments for {} frames",
             fragments.len(),
             layout.frames
-        )));
-    };
+        ))
+    })?;
     let mut out = Vec::new();
     out.try_reserve_exact(expected)
         .map_err(|_| invalid(format!("cannot allocate {expected} bytes")))?;
-    for (f, data) in frames.into_iter().enumerate() {
+    for (f, data) in frames.iter().enumerate() {
         let samples = decode_frame(data, layout).map_err(|e| invalid(format!("frame {f}: {e}")))?;
         if layout.bits_allocated <= 8 {
             out.extend(samples.iter().map(|&v| v.to_le_bytes()[0]));

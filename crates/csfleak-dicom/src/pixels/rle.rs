@@ -32,19 +32,13 @@ pub(super) fn decode(
     }
     let pixels = layout.rows * layout.cols;
     let frame_bytes = expected / layout.frames.max(1);
-    let joined;
-    let frames: Vec<&[u8]> = if fragments.len() == layout.frames {
-        fragments.iter().map(Vec::as_slice).collect()
-    } else if layout.frames == 1 {
-        joined = fragments.concat();
-        vec![joined.as_slice()]
-    } else {
-        return Err(invalid(format!(
+    let frames = super::fragments::frame_bytes(fragments, layout.frames).ok_or_else(|| {
+        invalid(format!(
             "{} fragments for {} frames (one fragment per frame expected)",
             fragments.len(),
             layout.frames
-        )));
-    };
+        ))
+    })?;
     let mut out = Vec::new();
     out.try_reserve_exact(expected)
         .map_err(|_| invalid(format!("cannot allocate {expected} bytes")))?;
