@@ -529,7 +529,8 @@ pub fn ds(x: f64) -> String {
     format!("{x:.0}")
 }
 
-fn ds_multi(values: &[f64]) -> PrimitiveValue {
+/// A multi-valued Decimal String, each value formatted by [`ds`].
+pub(crate) fn ds_multi(values: &[f64]) -> PrimitiveValue {
     PrimitiveValue::Strs(values.iter().map(|&v| ds(v)).collect())
 }
 
@@ -537,8 +538,44 @@ fn strs(values: &[String]) -> PrimitiveValue {
     PrimitiveValue::Strs(values.iter().cloned().collect())
 }
 
-fn put(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) {
+/// Put one attribute.
+pub(crate) fn put(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) {
     obj.put(DataElement::new(tag, vr, value.into()));
+}
+
+/// The Image Pixel module of a 16-bit greyscale image (`signed` for CT, unsigned for MR and NM)
+/// with its Pixel Spacing `[row spacing, column spacing]`.
+pub(crate) fn put_grey16_pixel_module(
+    obj: &mut InMemDicomObject,
+    rows: u16,
+    cols: u16,
+    signed: bool,
+    pixel_spacing: [f64; 2],
+) {
+    put(
+        obj,
+        tags::SAMPLES_PER_PIXEL,
+        VR::US,
+        PrimitiveValue::from(1_u16),
+    );
+    put(obj, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
+    put(obj, tags::ROWS, VR::US, PrimitiveValue::from(rows));
+    put(obj, tags::COLUMNS, VR::US, PrimitiveValue::from(cols));
+    put(obj, tags::PIXEL_SPACING, VR::DS, ds_multi(&pixel_spacing));
+    put(
+        obj,
+        tags::BITS_ALLOCATED,
+        VR::US,
+        PrimitiveValue::from(16_u16),
+    );
+    put(obj, tags::BITS_STORED, VR::US, PrimitiveValue::from(16_u16));
+    put(obj, tags::HIGH_BIT, VR::US, PrimitiveValue::from(15_u16));
+    put(
+        obj,
+        tags::PIXEL_REPRESENTATION,
+        VR::US,
+        PrimitiveValue::from(u16::from(signed)),
+    );
 }
 
 /// Geometry attributes of a series: orientation, pixel spacing, position of each slice, step.
@@ -929,45 +966,7 @@ fn series_header(
     ));
     put(&mut o, tags::FRAME_OF_REFERENCE_UID, VR::UI, for_uid);
     put(&mut o, tags::POSITION_REFERENCE_INDICATOR, VR::LO, "");
-    put(
-        &mut o,
-        tags::SAMPLES_PER_PIXEL,
-        VR::US,
-        PrimitiveValue::from(1_u16),
-    );
-    put(
-        &mut o,
-        tags::PHOTOMETRIC_INTERPRETATION,
-        VR::CS,
-        "MONOCHROME2",
-    );
-    put(&mut o, tags::ROWS, VR::US, PrimitiveValue::from(rows));
-    put(&mut o, tags::COLUMNS, VR::US, PrimitiveValue::from(cols));
-    put(
-        &mut o,
-        tags::PIXEL_SPACING,
-        VR::DS,
-        ds_multi(&pixel_spacing),
-    );
-    put(
-        &mut o,
-        tags::BITS_ALLOCATED,
-        VR::US,
-        PrimitiveValue::from(16_u16),
-    );
-    put(
-        &mut o,
-        tags::BITS_STORED,
-        VR::US,
-        PrimitiveValue::from(16_u16),
-    );
-    put(&mut o, tags::HIGH_BIT, VR::US, PrimitiveValue::from(15_u16));
-    put(
-        &mut o,
-        tags::PIXEL_REPRESENTATION,
-        VR::US,
-        PrimitiveValue::from(u16::from(ct)),
-    );
+    put_grey16_pixel_module(&mut o, rows, cols, ct, pixel_spacing);
     if let Some((c, w)) = spec.window {
         put(&mut o, tags::WINDOW_CENTER, VR::DS, ds(c));
         put(&mut o, tags::WINDOW_WIDTH, VR::DS, ds(w));

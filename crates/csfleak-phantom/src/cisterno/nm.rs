@@ -20,11 +20,9 @@ use dicom_object::InMemDicomObject;
 use super::{AcquisitionMode, CisternoStudy, IN111_HALF_LIFE_S, View};
 use crate::error::{Result, invalid};
 use crate::study::{StudyContext, Vendor, hash64};
-use crate::writer::{Compression, SeriesTruth, ds, write_with_study};
-
-fn put(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) {
-    obj.put(DataElement::new(tag, vr, value.into()));
-}
+use crate::writer::{
+    Compression, SeriesTruth, ds, ds_multi, put, put_grey16_pixel_module, write_with_study,
+};
 
 fn put_seq(obj: &mut InMemDicomObject, tag: Tag, items: Vec<InMemDicomObject>) {
     obj.put(DataElement::new(tag, VR::SQ, DataSetSequence::from(items)));
@@ -32,10 +30,6 @@ fn put_seq(obj: &mut InMemDicomObject, tag: Tag, items: Vec<InMemDicomObject>) {
 
 fn strs(values: &[&str]) -> PrimitiveValue {
     PrimitiveValue::Strs(values.iter().map(|s| (*s).to_owned()).collect())
-}
-
-fn ds_multi(values: &[f64]) -> PrimitiveValue {
-    PrimitiveValue::Strs(values.iter().map(|&v| ds(v)).collect())
 }
 
 fn code(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
@@ -450,45 +444,7 @@ pub fn write_time_point(
     put_seq(&mut o, tags::DETECTOR_INFORMATION_SEQUENCE, detectors);
 
     // NM Image Pixel + Image Pixel.
-    put(
-        &mut o,
-        tags::SAMPLES_PER_PIXEL,
-        VR::US,
-        PrimitiveValue::from(1_u16),
-    );
-    put(
-        &mut o,
-        tags::PHOTOMETRIC_INTERPRETATION,
-        VR::CS,
-        "MONOCHROME2",
-    );
-    put(&mut o, tags::ROWS, VR::US, PrimitiveValue::from(rows));
-    put(&mut o, tags::COLUMNS, VR::US, PrimitiveValue::from(cols));
-    put(
-        &mut o,
-        tags::BITS_ALLOCATED,
-        VR::US,
-        PrimitiveValue::from(16_u16),
-    );
-    put(
-        &mut o,
-        tags::BITS_STORED,
-        VR::US,
-        PrimitiveValue::from(16_u16),
-    );
-    put(&mut o, tags::HIGH_BIT, VR::US, PrimitiveValue::from(15_u16));
-    put(
-        &mut o,
-        tags::PIXEL_REPRESENTATION,
-        VR::US,
-        PrimitiveValue::from(0_u16),
-    );
-    put(
-        &mut o,
-        tags::PIXEL_SPACING,
-        VR::DS,
-        ds_multi(&[g.pixel_mm, g.pixel_mm]),
-    );
+    put_grey16_pixel_module(&mut o, rows, cols, false, [g.pixel_mm, g.pixel_mm]);
     let pixels: dicom_core::value::C<u16> =
         tp.counts.iter().flat_map(|f| f.iter().copied()).collect();
     o.put(DataElement::new(
