@@ -470,6 +470,15 @@ fn contiguous<'a>(
     }
 }
 
+/// The stored type for `values`: int16 under `Auto` when every value is an integer that fits,
+/// else float32.
+fn stored_type(choice: DataTypeChoice, values: &[f32]) -> StoredType {
+    match choice {
+        DataTypeChoice::Auto if fits_i16(values) => StoredType::Int16,
+        _ => StoredType::Float32,
+    }
+}
+
 /// Write a volume. The sform and qform map voxel `(i, j, k)` to RAS mm; see the module docs for
 /// the data type choice.
 pub fn write_volume(path: &Path, volume: &Volume, opts: &NiftiOptions) -> Result<WrittenNifti> {
@@ -480,10 +489,7 @@ pub fn write_volume(path: &Path, volume: &Volume, opts: &NiftiOptions) -> Result
         &mut owned,
         volume.data().iter().copied(),
     );
-    let stored = match opts.data_type {
-        DataTypeChoice::Auto if fits_i16(values) => StoredType::Int16,
-        _ => StoredType::Float32,
-    };
+    let stored = stored_type(opts.data_type, values);
     let spec = grid_spec(volume.geometry(), stored);
     let header = header_bytes(&spec, path)?;
     let compressed = write_file(path, opts, &header, |w| write_values(w, values, stored))?;
@@ -528,10 +534,7 @@ pub fn write_planar(path: &Path, image: &PlanarImage, opts: &NiftiOptions) -> Re
         &mut owned,
         image.frames().iter().copied(),
     );
-    let stored = match opts.data_type {
-        DataTypeChoice::Auto if fits_i16(values) => StoredType::Int16,
-        _ => StoredType::Float32,
-    };
+    let stored = stored_type(opts.data_type, values);
     let [dr, dc] = image.pixel_spacing_mm.unwrap_or([1.0, 1.0]);
     let spec = HeaderSpec {
         dims: vec![image.cols(), image.rows(), 1, image.n_frames()],
