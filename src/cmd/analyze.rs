@@ -42,6 +42,11 @@ pub(crate) struct AnalyzeArgs {
     /// date are never written in any case).
     #[arg(long)]
     deidentify: bool,
+    /// Spinal level anchor, a level and a height: `L5/S1=-312.5` says that this vertebra or
+    /// disc (e.g. `L5/S1`, `T12`) lies at patient height -312.5 mm (DICOM LPS z, + towards the
+    /// head); overrides the automatic level labelling of spinal MRI and CT myelography.
+    #[arg(long, value_name = "LEVEL=Z_MM")]
+    level_anchor: Option<String>,
     /// Analyse this study when the folder holds several (Study Instance UID or folder key).
     #[arg(long, value_name = "UID")]
     study_uid: Option<String>,
@@ -58,6 +63,7 @@ pub(crate) fn options(
     annotations: Option<&Path>,
     rules: Option<&Path>,
     deidentify: bool,
+    level_anchor: Option<&str>,
 ) -> anyhow::Result<AnalyzeOptions> {
     let outputs: Outputs = outputs
         .parse()
@@ -65,6 +71,12 @@ pub(crate) fn options(
     let mut opts = AnalyzeOptions::default()
         .with_outputs(outputs)
         .with_deidentify(deidentify);
+    if let Some(a) = level_anchor {
+        opts = opts.with_level_anchor(
+            csfleak_pipeline::parse_level_anchor(a)
+                .map_err(|e| usage(format!("--level-anchor: {e}")))?,
+        );
+    }
     if let Some(p) = clinical {
         let c =
             ClinicalContext::from_path(p).map_err(|e| usage(csfleak_pipeline::error_chain(&e)))?;
@@ -142,6 +154,7 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         args.annotations.as_deref(),
         args.rules.as_deref(),
         args.deidentify,
+        args.level_anchor.as_deref(),
     )?;
     let report = Scanner::new()
         .scan(&args.study)

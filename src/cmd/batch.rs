@@ -49,6 +49,10 @@ pub(crate) struct BatchArgs {
     /// Rule set (TOML) replacing the built-in one.
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
+    /// Spinal level anchor applied to every study, e.g. `L5/S1=-312.5` (see `csfleak
+    /// analyze --help`).
+    #[arg(long, value_name = "LEVEL=Z_MM")]
+    level_anchor: Option<String>,
     /// De-identified output: no institution, pseudonymous UIDs (patient name, ID and birth
     /// date are never written in any case).
     #[arg(long)]
@@ -92,6 +96,7 @@ pub(crate) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         None,
         args.rules.as_deref(),
         args.deidentify,
+        args.level_anchor.as_deref(),
     )?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;

@@ -16,7 +16,7 @@ use csfleak_volume::overlay::Overlay;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::family::{Family, NamedMask, SeriesInput, StudyInputs, builtin_families};
+use crate::family::{Family, NamedMask, SeriesInput, StudyInputs, families_for};
 use crate::{Error, Result};
 
 /// Which files to write.
@@ -112,6 +112,8 @@ pub struct AnalyzeOptions {
     pub png: PngOptions,
     /// Series loading limits.
     pub load: LoadOptions,
+    /// Spinal MRI / CT myelography settings (level anchor, thresholds).
+    pub spine: csfleak_spine::SpineOptions,
 }
 
 impl AnalyzeOptions {
@@ -133,6 +135,11 @@ impl AnalyzeOptions {
     /// Set the rule set.
     pub fn with_rules(mut self, rules: RuleSet) -> Self {
         self.rules = Some(rules);
+        self
+    }
+    /// Set the spinal level anchor (`--level-anchor L5/S1=z_mm`).
+    pub fn with_level_anchor(mut self, anchor: csfleak_spine::LevelAnchor) -> Self {
+        self.spine.level_anchor = Some(anchor);
         self
     }
     /// Set the reader annotations.
@@ -289,9 +296,58 @@ fn flag_text(f: &QualityFlag) -> String {
     format!("{}: {}", f.code, f.message)
 }
 
+/// Walk every `evidence` entry: keep an `overlay` link only when that overlay is among the
+/// rendered ones and PNG files are written; a dangling link is dropped with a warning.
+fn check_evidence_links(
+    findings: Findings,
+    overlays: &[Overlay],
+    png_written: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Findings> {
+    fn walk(v: &mut serde_json::Value, known: &[String], png: bool, dropped: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(path)) = map.get("overlay") {
+                    if !png || !known.contains(path) {
+                        if png {
+                            dropped.push(path.clone());
+                        }
+                        map.remove("overlay");
+                    }
+                }
+                map.values_mut().for_each(|x| walk(x, known, png, dropped));
+            }
+            serde_json::Value::Array(items) => {
+                for x in items {
+                    walk(x, known, png, dropped);
+                }
+            }
+            _ => {}
+        }
+    }
+    let known: Vec<String> = overlays
+        .iter()
+        .map(|o| format!("overlays/{}.png", o.name))
+        .collect();
+    let mut v = serde_json::to_value(&findings).map_err(|e| Error::Internal {
+        detail: e.to_string(),
+    })?;
+    let mut dropped = Vec::new();
+    walk(&mut v, &known, png_written, &mut dropped);
+    if dropped.is_empty() && png_written {
+        return Ok(findings);
+    }
+    for d in dropped {
+        warnings.push(format!("evidence link to {d} dropped: no such overlay"));
+    }
+    Findings::from_value(v).map_err(|e| Error::Internal {
+        detail: crate::error_chain(&e),
+    })
+}
+
 /// Analyse one study with the built-in families.
 pub fn analyze_study(study: &Study, opts: &AnalyzeOptions) -> Result<StudyAnalysis> {
-    analyze_study_with(study, opts, &builtin_families())
+    analyze_study_with(study, opts, &families_for(opts))
 }
 
 /// Analyse one study with the given families (in report order).
@@ -466,6 +522,9 @@ pub fn analyze_study_with(
             });
         }
     }
+
+    // Evidence links: each names an overlay that is written (or none).
+    findings = check_evidence_links(findings, &overlays, opts.outputs.png, &mut warnings)?;
 
     // Reader annotations, then de-identification.
     if let Some(a) = &opts.annotations {

@@ -329,10 +329,17 @@ impl Family for CisternoFamily {
     }
 }
 
-/// The families of this build, in report order.
+/// The families of this build with default options, in report order.
 pub fn builtin_families() -> Vec<Box<dyn Family>> {
+    families_for(&crate::AnalyzeOptions::default())
+}
+
+/// The families of this build set up from the analysis options, in report order.
+pub fn families_for(opts: &crate::AnalyzeOptions) -> Vec<Box<dyn Family>> {
     vec![
-        Box::new(SPINE_PENDING),
+        Box::new(crate::spine_input::SpineMriFamily {
+            options: opts.spine.clone(),
+        }),
         Box::new(CT_PENDING),
         Box::new(CisternoFamily::default()),
         Box::new(crate::brain_input::BrainFamily),

@@ -4,7 +4,7 @@
 //! This crate ties the others together and is the only one besides the binary that knows all
 //! of them. Measurement crates never see DICOM: the adapters from loaded DICOM series to each
 //! measurement crate's own input types live in one module per family ([`cisterno_input`],
-//! [`brain_input`]), and each family plugs in behind the [`Family`] trait.
+//! [`brain_input`], [`spine_input`]), and each family plugs in behind the [`Family`] trait.
 //!
 //! * [`analyze_study`]: a scanned [`Study`](csfleak_dicom::Study) -> [`StudyAnalysis`]
 //!   (findings, assessment, overlays, family statuses). Series that an applicable family
@@ -33,6 +33,7 @@ pub mod batch;
 pub mod brain_input;
 pub mod cisterno_input;
 pub mod family;
+pub mod spine_input;
 
 use std::path::PathBuf;
 
@@ -40,6 +41,7 @@ pub use analyze::{
     AnalyzeOptions, DecodedSeries, Outputs, StudyAnalysis, Written, analyze_study,
     analyze_study_with, write_outputs,
 };
+pub use csfleak_spine::{LevelAnchor, SpineOptions};
 pub use family::{Family, FamilyOutput, NamedMask, Section, SeriesInput, StudyInputs};
 
 /// Errors of the pipeline. Messages never contain patient data: series are named by number
@@ -78,6 +80,26 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `L5/S1=-312.5` (`LEVEL=Z_MM`, patient LPS z in mm) -> a level anchor.
+///
+/// ```
+/// let a = csfleak_pipeline::parse_level_anchor("L5/S1=-312.5").unwrap();
+/// assert_eq!(a.level.to_string(), "L5/S1");
+/// assert!(csfleak_pipeline::parse_level_anchor("L5/S1").is_err());
+/// ```
+pub fn parse_level_anchor(text: &str) -> std::result::Result<LevelAnchor, String> {
+    let bad = |why: &str| format!("{text:?}: {why} (expected LEVEL=Z_MM, e.g. L5/S1=-312.5)");
+    let (level, z) = text.split_once('=').ok_or_else(|| bad("no '='"))?;
+    let level: csfleak_findings::Level = level.trim().parse().map_err(|_| bad("unknown level"))?;
+    let z_mm: f64 = z
+        .trim()
+        .parse()
+        .ok()
+        .filter(|z: &f64| z.is_finite())
+        .ok_or_else(|| bad("the height is not a finite number"))?;
+    Ok(LevelAnchor { level, z_mm })
+}
 
 /// An error and its sources joined with ": ".
 pub fn error_chain(e: &dyn std::error::Error) -> String {
