@@ -4,7 +4,8 @@
 //! Sections, each labelled in Japanese and English: study summary and series, the grade and
 //! why (graded findings, rule trace), the measurement families (measured or not assessable
 //! with the reason), raw values of every findings section, the RI time-activity curve, Bern
-//! items, J007-2 claim text, the overlay images, and warnings (unverified rules that decided a
+//! items, J007-2 claim text, each finding with evidence beside its raw values and the overlay
+//! it links to, the other overlay images, and warnings (unverified rules that decided a
 //! grade, borderline values, quality flags, not-assessable inputs).
 //!
 //! The assessment is taken as JSON (`assessment.json`'s value) so that this crate needs no
@@ -495,21 +496,146 @@ fn tac_svg(f: &Findings) -> Option<String> {
     Some(svg)
 }
 
-fn images_section(out: &mut String, images: &[ReportImage]) {
+fn figure(out: &mut String, im: &ReportImage) {
+    let _ = writeln!(
+        out,
+        "<figure id=\"img-{0}\"><img alt=\"{1}\" src=\"data:image/png;base64,{2}\"><figcaption>{1}<br><span class=\"small\">{3}</span></figcaption></figure>",
+        escape(&im.name),
+        escape(&im.title),
+        base64(&im.png),
+        escape(&im.note)
+    );
+}
+
+/// Every finding that carries evidence (a JSON object with a non-empty `evidence` array),
+/// in document order: `(dotted path, object)`.
+fn findings_with_evidence<'v>(prefix: &str, v: &'v Value, out: &mut Vec<(String, &'v Value)>) {
+    match v {
+        Value::Object(map) => {
+            if map
+                .get("evidence")
+                .and_then(Value::as_array)
+                .is_some_and(|e| !e.is_empty())
+            {
+                out.push((prefix.to_owned(), v));
+            }
+            for (k, x) in map {
+                if k == "evidence" {
+                    continue;
+                }
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                findings_with_evidence(&p, x, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                findings_with_evidence(&format!("{prefix}[{i}]"), x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The overlay stem of an evidence link (`overlays/<stem>.png`).
+fn overlay_stem(link: &str) -> &str {
+    let name = link.rsplit('/').next().unwrap_or(link);
+    name.strip_suffix(".png").unwrap_or(name)
+}
+
+/// Each finding with evidence: its raw values, then each evidence entry with the overlay
+/// that shows it (embedded here once). Returns the names of the images shown.
+fn evidence_section(out: &mut String, f: &Findings, images: &[ReportImage]) -> Vec<String> {
+    let mut shown = Vec::new();
+    let Ok(v) = serde_json::to_value(f) else {
+        return shown;
+    };
+    let mut items = Vec::new();
+    findings_with_evidence("", &v, &mut items);
+    if items.is_empty() {
+        return shown;
+    }
+    out.push_str("<h2>所見と根拠画像 / Findings and evidence</h2>\n");
+    for (path, finding) in items {
+        let _ = writeln!(out, "<h3>{}</h3>\n<table>", escape(&path));
+        let mut rows = Vec::new();
+        if let Value::Object(map) = finding {
+            for (k, x) in map {
+                if k != "evidence" && k != "provenance" {
+                    flatten(k, x, &mut rows);
+                }
+            }
+        }
+        for (p, leaf) in &rows {
+            let _ = writeln!(
+                out,
+                "<tr><th>{}</th><td>{}</td></tr>",
+                escape(p),
+                dash(Some(leaf))
+            );
+        }
+        out.push_str("</table>\n");
+        let evidence = finding
+            .get("evidence")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        for ev in evidence {
+            let desc = ev
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("evidence");
+            let slice = ev
+                .get("slice_index")
+                .and_then(Value::as_u64)
+                .map_or_else(String::new, |k| format!(", slice index {k}"));
+            let level = ev
+                .get("level")
+                .and_then(Value::as_str)
+                .map_or_else(String::new, |l| format!(", {l}"));
+            let link = ev.get("overlay").and_then(Value::as_str);
+            let _ = writeln!(
+                out,
+                "<p class=\"small\">根拠 / evidence: {}{}{}{}</p>",
+                escape(desc),
+                escape(&slice),
+                escape(&level),
+                link.map_or_else(
+                    || " (画像なし / no overlay)".to_owned(),
+                    |l| format!(" — <code>{}</code>", escape(l))
+                )
+            );
+            let Some(stem) = link.map(overlay_stem) else {
+                continue;
+            };
+            if shown.iter().any(|n| n == stem) {
+                let _ = writeln!(
+                    out,
+                    "<p class=\"small\"><a href=\"#img-{0}\">{0}</a></p>",
+                    escape(stem)
+                );
+            } else if let Some(im) = images.iter().find(|im| im.name == stem) {
+                figure(out, im);
+                shown.push(stem.to_owned());
+            }
+        }
+    }
+    shown
+}
+
+fn images_section(out: &mut String, images: &[ReportImage], shown: &[String]) {
     out.push_str("<h2>画像 / Images</h2>\n");
     if images.is_empty() {
         out.push_str("<p>画像なし / No images.</p>\n");
         return;
     }
-    for im in images {
-        let _ = writeln!(
-            out,
-            "<figure id=\"img-{0}\"><img alt=\"{1}\" src=\"data:image/png;base64,{2}\"><figcaption>{1}<br><span class=\"small\">{3}</span></figcaption></figure>",
-            escape(&im.name),
-            escape(&im.title),
-            base64(&im.png),
-            escape(&im.note)
-        );
+    if !shown.is_empty() {
+        out.push_str("<p class=\"small\">根拠画像は上の所見に表示 / evidence images are shown with their findings above.</p>\n");
+    }
+    for im in images.iter().filter(|im| !shown.contains(&im.name)) {
+        figure(out, im);
     }
 }
 
@@ -589,7 +715,8 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
         out.push_str("<h2>時間放射能曲線 / RI time-activity curve</h2>\n");
         out.push_str(&svg);
     }
-    images_section(&mut out, input.images);
+    let shown = evidence_section(&mut out, input.findings, input.images);
+    images_section(&mut out, input.images, &shown);
     raw_values_section(&mut out, input.findings);
 
     out.push_str("<h2>判定根拠 / Rule trace</h2>\n<table>\n<tr><th>Rule</th><th>Source</th><th>Confidence</th><th>Result</th></tr>\n");
@@ -686,6 +813,64 @@ mod tests {
         assert!(page.contains("mhlw.c1"));
         assert!(page.contains("pipeline note"));
         assert!(!page.contains("<script"));
+    }
+
+    #[test]
+    fn each_finding_with_evidence_shows_its_raw_values_and_overlay_once() {
+        let mut f = Findings::new("0.1.0");
+        let ev = |k: u32, d: &str| csfleak_findings::Evidence {
+            slice_index: Some(k),
+            overlay: Some("overlays/spine_c1_k007.png".into()),
+            description: Some(d.into()),
+            ..Default::default()
+        };
+        f.spine = Some(csfleak_findings::Spine {
+            epidural_fluid: Some(csfleak_findings::EpiduralFluid {
+                status: csfleak_findings::Status::Present,
+                collections: vec![csfleak_findings::EpiduralCollection {
+                    max_thickness_mm: Some(csfleak_findings::Mm(4.2)),
+                    evidence: vec![ev(7, "maximal thickness"), ev(7, "continuity")],
+                    ..Default::default()
+                }],
+                reason: None,
+                contrast_series_available: None,
+                provenance: None,
+            }),
+            ..Default::default()
+        });
+        let image = |name: &str, png: Vec<u8>| ReportImage {
+            name: name.into(),
+            title: name.into(),
+            note: String::new(),
+            png,
+        };
+        let images = [
+            image("overview_s0003", vec![9, 9, 9]),
+            image("spine_c1_k007", vec![1, 2, 3]),
+        ];
+        let page = render_html(&ReportInput {
+            findings: &f,
+            assessment: &json!({}),
+            images: &images,
+            families: &[],
+            warnings: &[],
+        });
+        let evidence_at = page.find("Findings and evidence").unwrap();
+        let images_at = page.find("画像 / Images").unwrap();
+        let fig = page.find("id=\"img-spine_c1_k007\"").unwrap();
+        assert!(
+            evidence_at < fig && fig < images_at,
+            "overlay shown with its finding"
+        );
+        assert_eq!(
+            page.matches("<figure").count(),
+            2,
+            "each image embedded once"
+        );
+        assert!(page.contains("spine.epidural_fluid.collections[0]"));
+        assert!(page.contains("<th>max_thickness_mm</th><td>4.2</td>"));
+        assert!(page.contains("maximal thickness, slice index 7"));
+        assert!(page.contains("href=\"#img-spine_c1_k007\""));
     }
 
     #[test]
