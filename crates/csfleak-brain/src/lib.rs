@@ -37,6 +37,7 @@
 //! # Ok::<(), csfleak_brain::Error>(())
 //! ```
 
+pub mod auto;
 pub mod bern;
 pub mod landmarks;
 mod linalg;
