@@ -407,14 +407,15 @@ fn analyze_four_modality_workup() {
     assert!(html.contains("<polyline"));
     assert!(files_under(&out_dir.join("overlays")).len() >= 10);
 
-    // The measured families give the same bytes on one thread.
+    // The measured families give the same bytes on one thread (PNGs written too: evidence
+    // links name only overlays that exist).
     let single = tmp.path().join("single");
     let out = csfleak()
         .args(["--threads", "1", "analyze"])
         .arg(&study)
         .arg("--out")
         .arg(&single)
-        .args(["--outputs", "json"])
+        .args(["--outputs", "json,png"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -424,4 +425,121 @@ fn analyze_four_modality_workup() {
             "{name} differs between 1 thread and the default"
         );
     }
+}
+
+/// Run `analyze` on a shipped sample into `out` with extra arguments.
+fn analyze_sample(sample: &str, out_dir: &Path, extra: &[&str]) -> (Output, PathBuf) {
+    let root = crate::repo_root().join("data-samples").join(sample);
+    let out = csfleak()
+        .arg("analyze")
+        .arg(root.join("DICOM"))
+        .arg("--out")
+        .arg(out_dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    (out, root.join("truth.json"))
+}
+
+/// Every `evidence` entry of a findings document (any section).
+fn evidence_entries(v: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let Some(e) = m.get("evidence").and_then(|e| e.as_array()) {
+                out.extend(e.iter().cloned());
+            }
+            m.values().for_each(|x| evidence_entries(x, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| evidence_entries(x, out)),
+        _ => {}
+    }
+}
+
+/// The spinal MRI sample: the spine family measures, the call agrees with the sample's truth,
+/// and every evidence entry links to an overlay that was written and is shown in the report.
+#[test]
+fn analyze_spine_sample_measures_and_links_evidence_to_written_overlays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let (out, truth) = analyze_sample(
+        "spine-mri-ventral-leak",
+        &out_dir,
+        &["--level-anchor", "L5/S1=-300"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("spine_mri          measured"), "{stdout}");
+    let f = read_json(&out_dir.join("findings.json"));
+    let truth = read_json(&truth);
+    let fluid = &f["spine"]["epidural_fluid"];
+    let want = &truth["spine"]["epidural_fluid"];
+    assert_eq!(fluid["status"], want["status"], "{fluid}");
+    let want_continuous = want["collections"][0]["continuous_with_sas"]
+        .as_bool()
+        .unwrap();
+    let collections = fluid["collections"].as_array().unwrap();
+    assert!(
+        collections
+            .iter()
+            .any(|c| c["continuous_with_sas"].as_bool() == Some(want_continuous)),
+        "{fluid}"
+    );
+    assert_eq!(fluid["contrast_series_available"], true);
+    assert!(f["spine"]["intraspinal_csf_volume_ml"].as_f64().unwrap() > 0.0);
+
+    let mut evidence = Vec::new();
+    evidence_entries(&f, &mut evidence);
+    assert!(!evidence.is_empty());
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    for e in &evidence {
+        let link = e["overlay"].as_str().unwrap_or_else(|| panic!("{e}"));
+        assert!(is_png(&out_dir.join(link)), "{link} not written");
+        let stem = link
+            .strip_prefix("overlays/")
+            .and_then(|l| l.strip_suffix(".png"))
+            .unwrap();
+        assert!(html.contains(&format!("id=\"img-{stem}\"")), "{stem}");
+    }
+    assert!(html.contains("Findings and evidence"));
+
+    // A malformed level anchor is a usage error.
+    let (bad, _) = analyze_sample(
+        "spine-mri-ventral-leak",
+        &tmp.path().join("bad"),
+        &["--level-anchor", "L9/Q=12"],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--level-anchor"));
+}
+
+/// The spinal MRI sample's collection against its truth within the issue-5 tolerances
+/// (volume within 20 %, position, thickness within 1 mm, one collection).
+#[test]
+#[ignore = "csfleak-spine (issue 5) reports the sample's single ventral C7-T9 collection \
+            (truth 218 mm, 4 mm, 18.6 mL) as two 'dorsal' ones of 98 and 52 mm (3.4 and 1.3 mL) \
+            plus a 6.5 mm ventral one, though the overlays show the fluid ventral: run with \
+            --ignored when it improves"]
+fn spine_sample_values_match_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let (out, truth) = analyze_sample("spine-mri-ventral-leak", &out_dir, &["--outputs", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let f = read_json(&out_dir.join("findings.json"));
+    let want = &read_json(&truth)["spine"]["epidural_fluid"]["collections"][0];
+    let got = f["spine"]["epidural_fluid"]["collections"]
+        .as_array()
+        .unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let c = &got[0];
+    assert_eq!(c["position"], want["position"]);
+    let (v, tv) = (
+        c["volume_ml"].as_f64().unwrap(),
+        want["volume_ml"].as_f64().unwrap(),
+    );
+    assert!((v - tv).abs() <= 0.2 * tv, "volume {v} vs {tv}");
+    let (t, tt) = (
+        c["max_thickness_mm"].as_f64().unwrap(),
+        want["max_thickness_mm"].as_f64().unwrap(),
+    );
+    assert!((t - tt).abs() <= 1.0, "thickness {t} vs {tt}");
 }
