@@ -809,7 +809,7 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
     let accumulations = if anat.foramen_row.is_none() {
         Outcome::na("no level scale: the foramen magnum is not in the field of view")
     } else {
-        Outcome::Measured(paraspinal(&tps, &anat, o, spacing))
+        Outcome::Measured(paraspinal(&tps, &anat, o, spacing, &mut notes))
     };
 
     let overlays = overlays(
@@ -848,6 +848,7 @@ fn paraspinal(
     a: &Anatomy,
     o: &CisternoOptions,
     spacing: [f64; 2],
+    notes: &mut Vec<String>,
 ) -> Vec<Accumulation> {
     const N: usize = 25;
     let (d1, d2) = o.paraspinal_strip_mm;
@@ -882,8 +883,16 @@ fn paraspinal(
         return Vec::new();
     };
     let first_max = first.0.iter().copied().fold(0.0, f64::max);
+    // Puncture level: where the first image holds the most canal counts (the bolus).
+    let puncture = (first_max > 0.0)
+        .then(|| (0..N).max_by(|&x, &y| first.0[x].total_cmp(&first.0[y])))
+        .flatten();
     let mut best: Option<(f64, Vec<Accumulation>)> = None;
-    for tp in tps.iter().skip(1) {
+    for tp in tps
+        .iter()
+        .skip(1)
+        .filter(|tp| tp.hours <= o.paraspinal_max_h)
+    {
         let Some((canal, side, frame)) = sums(tp) else {
             continue;
         };
@@ -973,6 +982,21 @@ fn paraspinal(
                         Side::Bilateral,
                     )
                 };
+            let at_puncture = puncture.is_some_and(|p| {
+                start + o.puncture_site_levels >= p && end <= p + o.puncture_site_levels
+            });
+            if at_puncture && pattern != AccumulationPattern::LumbarSymmetric {
+                let msg = format!(
+                    "one-sided paraspinal activity at {level} discounted as puncture-site \
+                     leakage (puncture level taken from the first image: {})",
+                    Anatomy::level_at(puncture.unwrap_or(0) as f64 + 0.5)
+                        .map_or_else(String::new, |l| l.to_string())
+                );
+                if !notes.contains(&msg) {
+                    notes.push(msg);
+                }
+                continue;
+            }
             let lv = |k: usize| Anatomy::level_at(k as f64 + 0.5).unwrap_or(level);
             found.push(Accumulation {
                 pattern,

@@ -190,6 +190,14 @@ pub struct CisternoOptions {
     pub asymmetric_asymmetry: f64,
     /// Largest extent (levels) of a unilateral localized accumulation.
     pub localized_max_levels: usize,
+    /// Paraspinal accumulations are read on images up to this many hours after injection
+    /// (not on the first image). Later, most spinal activity has left the canal and the
+    /// paraspinal/canal ratio is dominated by background and spill from the head.
+    pub paraspinal_max_h: f64,
+    /// One-sided activity within this many levels of the puncture level (the level of the
+    /// largest canal counts on the first image) is discounted as puncture-site leakage, as a
+    /// reader does; it is named in the notes.
+    pub puncture_site_levels: usize,
 }
 
 impl Default for CisternoOptions {
@@ -216,6 +224,8 @@ impl Default for CisternoOptions {
             unilateral_asymmetry: 0.6,
             asymmetric_asymmetry: 0.25,
             localized_max_levels: 3,
+            paraspinal_max_h: 12.0,
+            puncture_site_levels: 1,
         }
     }
 }

@@ -252,11 +252,12 @@ fn run_case(dir: &Path, name: String, o: &CisternoOptions, seed: u64) -> Row {
         found
             .iter()
             .map(|f| format!(
-                "{} {} {} ai={:.2}",
+                "{} {} {} ai={:.2} @{}h",
                 f.pattern.as_str(),
                 f.level,
                 f.side.as_str(),
-                f.asymmetry_index
+                f.asymmetry_index,
+                f.hours
             ))
             .collect::<Vec<_>>()
             .join("; "),
