@@ -36,16 +36,17 @@ if [ ! -f "$cache/.complete" ]; then
   touch "$cache/.complete"
 fi
 
-# measure NAME CMD... -> appends "wall_s rss_mib" of one run to $work/NAME
+# measure NAME CMD... -> appends "wall_s rss_mib cpu_s" of one run to $work/NAME (cpu = user +
+# system; 0 without GNU time)
 measure() {
   local name=$1; shift
   if [ -x /usr/bin/time ]; then
-    /usr/bin/time -f "%e %M" -o "$work/t" "$@" >/dev/null 2>&1 || { echo "bench: $name failed" >&2; return 1; }
-    awk '{printf "%s %.0f\n", $1, $2/1024}' "$work/t" >> "$work/$name"
+    /usr/bin/time -f "%e %M %U %S" -o "$work/t" "$@" >/dev/null 2>&1 || { echo "bench: $name failed" >&2; return 1; }
+    awk '{printf "%s %.0f %.2f\n", $1, $2/1024, $3+$4}' "$work/t" >> "$work/$name"
   else
     local t0; t0=$(date +%s.%N)
     "$@" >/dev/null 2>&1 || { echo "bench: $name failed" >&2; return 1; }
-    echo "$(echo "$(date +%s.%N) - $t0" | bc) 0" >> "$work/$name"
+    echo "$(echo "$(date +%s.%N) - $t0" | bc) 0 0" >> "$work/$name"
   fi
 }
 median() { sort -n -k"$2" "$work/$1" | awk -v c="$2" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'; }
@@ -65,12 +66,26 @@ aw=$(median analyze 1); ar=$(median analyze 2)
 b1=$(median batch1 1); b1r=$(median batch1 2)
 b2=$(median batch2 1); b2r=$(median batch2 2)
 verdict() { if awk "BEGIN{exit !($1)}"; then echo "met"; else echo "NOT met"; fi; }
-printf '\n%-34s %10s %12s\n' "run (median of $rounds)" "wall s" "peak MiB"
-printf '%-34s %10s %12s\n' "convert (full work-up)" "$cw" "$cr"
-printf '%-34s %10s %12s\n' "analyze (full work-up)" "$aw" "$ar"
-printf '%-34s %10s %12s\n' "batch 20 small work-ups --jobs 1" "$b1" "$b1r"
-printf '%-34s %10s %12s\n' "batch 20 small work-ups --jobs 2" "$b2" "$b2r"
+cc=$(median convert 3); ac=$(median analyze 3); b1c=$(median batch1 3); b2c=$(median batch2 3)
+printf '\n%-34s %10s %12s %10s\n' "run (median of $rounds)" "wall s" "peak MiB" "cpu s"
+printf '%-34s %10s %12s %10s\n' "convert (full work-up)" "$cw" "$cr" "$cc"
+printf '%-34s %10s %12s %10s\n' "analyze (full work-up)" "$aw" "$ar" "$ac"
+printf '%-34s %10s %12s %10s\n' "batch 20 small work-ups --jobs 1" "$b1" "$b1r" "$b1c"
+printf '%-34s %10s %12s %10s\n' "batch 20 small work-ups --jobs 2" "$b2" "$b2r" "$b2c"
+echo "(cpu s / wall s of batch --jobs 2: $(awk "BEGIN{printf \"%.2f\", $b2c/$b2}") cores used of $(nproc); well below 2 means other work took the CPUs)"
 echo
-echo "analyze wall            : $aw s (target < 5 s: $(verdict "$aw < 5"))"
-echo "analyze / convert wall  : $(awk "BEGIN{printf \"%.2f\", $aw/$cw}") (target < 2: $(verdict "$aw/$cw < 2"))"
-echo "batch speed-up 1 -> 2   : $(awk "BEGIN{printf \"%.2f\", $b1/$b2}") (target >= 1.7: $(verdict "$b1/$b2 >= 1.7"))"
+# Ratios within each round (runs of one round share the machine's load), then their spread.
+paste -d' ' "$work/analyze" "$work/convert" | awk '{printf "%.2f\n", $1/$3}' > "$work/r_ac"
+paste -d' ' "$work/batch1" "$work/batch2" | awk '{printf "%.2f\n", $1/$3}' > "$work/r_b"
+spread() { sort -n "$work/$1" | awk '{v[NR]=$1} END {printf "%s (rounds: %s..%s)", v[int((NR+1)/2)], v[1], v[NR]}'; }
+echo "analyze wall            : $aw s (target < 5 s: $(verdict "$aw < 5"); rounds: $(sort -n "$work/analyze" | awk 'NR==1{a=$1} {b=$1} END{print a".."b}'))"
+echo "analyze / convert wall  : $(spread r_ac) (target < 2: $(verdict "$(sort -n "$work/r_ac" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}') < 2"))"
+echo "batch speed-up 1 -> 2   : $(spread r_b) (target >= 1.7: $(verdict "$(sort -n "$work/r_b" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}') >= 1.7"))"
+echo "load average at the end : $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine inflates every figure)"
+
+# Where analyze spends its time (one extra run with stage timings).
+echo
+echo "analyze stages (one run, -v):"
+rm -rf "$work/an"
+"$bin" -v analyze "$cache/full" --out "$work/an" 2>&1 >/dev/null \
+  | sed 's/\x1b\[[0-9;]*m//g' | grep -E 'scanned|decoded|ran in|rendered|wrote report' | sed 's/^ *INFO */  /' || true

@@ -156,9 +156,11 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         args.deidentify,
         args.level_anchor.as_deref(),
     )?;
+    let t_scan = std::time::Instant::now();
     let report = Scanner::new()
         .scan(&args.study)
         .with_context(|| format!("scanning {}", args.study.display()))?;
+    tracing::info!("scanned in {:.2} s", t_scan.elapsed().as_secs_f64());
     let study = pick_study(report.studies, args.study_uid.as_deref())?;
     let analysis = analyze_study(&study, &opts).context("analysing the study")?;
     let written = write_outputs(&analysis, &args.out, opts.outputs, &opts.png)

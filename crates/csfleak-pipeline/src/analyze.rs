@@ -421,6 +421,7 @@ pub fn analyze_study_with(
     );
 
     // Run the families in parallel; collect in family order.
+    let t_families = std::time::Instant::now();
     let outputs: Vec<crate::family::FamilyOutput> = families
         .par_iter()
         .zip(applicable.par_iter())
@@ -436,6 +437,11 @@ pub fn analyze_study_with(
             }
         })
         .collect();
+
+    tracing::info!(
+        "families ran in {:.2} s",
+        t_families.elapsed().as_secs_f64()
+    );
 
     // Study and series sections.
     let tool_version = env!("CARGO_PKG_VERSION");
@@ -592,6 +598,7 @@ pub fn write_outputs(
     let mut written = Written::default();
 
     // PNGs are needed for the HTML page even when not written as files.
+    let t_png = std::time::Instant::now();
     let images: Vec<ReportImage> = if outputs.png || outputs.html {
         let dir = out.join("overlays");
         if outputs.png {
@@ -628,6 +635,11 @@ pub fn write_outputs(
         Vec::new()
     };
 
+    tracing::info!(
+        "rendered {} images in {:.2} s",
+        images.len(),
+        t_png.elapsed().as_secs_f64()
+    );
     if outputs.nifti {
         let dir = out.join("nifti");
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
@@ -669,6 +681,7 @@ pub fn write_outputs(
         written.files.push("assessment.json".into());
     }
     if outputs.html {
+        let t_html = std::time::Instant::now();
         csfleak_report::html::write_html(
             &out.join("report.html"),
             &ReportInput {
@@ -681,6 +694,10 @@ pub fn write_outputs(
         )
         .map_err(|e| report_err(&e))?;
         written.files.push("report.html".into());
+        tracing::info!(
+            "wrote report.html in {:.2} s",
+            t_html.elapsed().as_secs_f64()
+        );
     }
     Ok(written)
 }
