@@ -125,6 +125,8 @@ pub struct Bladder {
     pub within_mhlw: bool,
     /// Visible at or before the GL2007 window (3 h).
     pub within_gl2007: bool,
+    /// The MHLW and GL2007 windows used (hours).
+    pub windows_h: (f64, f64),
     /// How visibility was decided.
     pub rule: String,
 }
@@ -766,6 +768,7 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
         Outcome::Measured(Bladder {
             within_mhlw: first_visible_h.is_some_and(|h| h <= o.early_bladder_mhlw_h),
             within_gl2007: first_visible_h.is_some_and(|h| h <= o.early_bladder_gl2007_h),
+            windows_h: (o.early_bladder_mhlw_h, o.early_bladder_gl2007_h),
             visible,
             first_visible_h,
             rule: format!(

@@ -1,8 +1,9 @@
 //! The analysis in the findings vocabulary (`cisternography.*` of `findings.json`).
 
 use csfleak_findings::{
-    Accumulation as FAccumulation, Cisternography, Counts, Evidence, FieldStatus, Hours, NmView,
-    Pct, Provenance, Retention as FRetention, Status, TimePoint,
+    Accumulation as FAccumulation, BladderStatus, Cisternography, Counts, Evidence, FieldStatus,
+    Hours, NmView, Pct, Provenance, Retention as FRetention, Status, TimePoint,
+    ViewRetention as FViewRetention,
 };
 
 use crate::analysis::{Analysis, Outcome};
@@ -21,8 +22,8 @@ impl Analysis {
     /// The `cisternography` section of `findings.json`.
     ///
     /// `early_bladder_h` is `null` both when no bladder activity was seen and when the bladder
-    /// was out of the field; the latter is stated in `reason` only when nothing at all could be
-    /// analysed (the schema has no `early_bladder_h_status`).
+    /// was out of the field; `early_bladder_status` (`seen`, `not_seen`, `not_assessable`) and
+    /// `early_bladder_h_status` (the reason) tell them apart.
     pub fn to_findings(&self, input: &CisternoInput) -> Cisternography {
         if self.hours.is_empty() {
             let reason = self
@@ -54,14 +55,36 @@ impl Analysis {
                     reference_h: Some(Hours(round(r.reference_h, 3))),
                     view: Some(r.graded_view),
                     roi_policy: Some(r.roi_policy.clone()),
+                    per_view: r
+                        .per_view
+                        .iter()
+                        .map(|v| FViewRetention {
+                            view: v.view,
+                            raw_pct: Pct(round(v.raw_pct, 2)),
+                            decay_corrected_pct: Pct(round(v.decay_corrected_pct, 2)),
+                        })
+                        .collect(),
                 });
             }
             Outcome::NotAssessable { reason } => {
                 out.retention_24h_status = Some(FieldStatus::not_assessable(reason.clone()));
             }
         }
-        if let Outcome::Measured(b) = &self.bladder {
-            out.early_bladder_h = b.first_visible_h.map(|h| Hours(round(h, 3)));
+        match &self.bladder {
+            Outcome::Measured(b) => {
+                out.early_bladder_h = b.first_visible_h.map(|h| Hours(round(h, 3)));
+                out.early_bladder_status = Some(if b.first_visible_h.is_some() {
+                    BladderStatus::Seen
+                } else {
+                    BladderStatus::NotSeen
+                });
+                out.early_bladder_within_2_5h = window(b, b.windows_h.0, b.within_mhlw);
+                out.early_bladder_within_3h = window(b, b.windows_h.1, b.within_gl2007);
+            }
+            Outcome::NotAssessable { reason } => {
+                out.early_bladder_status = Some(BladderStatus::NotAssessable);
+                out.early_bladder_h_status = Some(FieldStatus::not_assessable(reason.clone()));
+            }
         }
         match &self.convexity {
             Outcome::Measured(c) => out.convexity_activity_24h = Some(c.present),
@@ -101,6 +124,19 @@ impl Analysis {
         out.provenance = Some(provenance());
         out
     }
+}
+
+/// Whether the bladder was seen within a window of `limit_h` hours: `true` when seen by
+/// then; `false` only when an image within the hour before the limit shows no bladder
+/// activity; `None` (not assessable) when no image answers it.
+fn window(b: &crate::analysis::Bladder, limit_h: f64, within: bool) -> Option<bool> {
+    if within {
+        return Some(true);
+    }
+    b.visible
+        .iter()
+        .any(|&(h, seen)| !seen && h <= limit_h + 1e-6 && h >= limit_h - 1.0)
+        .then_some(false)
 }
 
 fn provenance() -> Provenance {

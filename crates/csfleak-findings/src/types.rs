@@ -228,6 +228,17 @@ pub struct EpiduralCollection {
     /// Caudal end.
     #[serde(default)]
     pub to_level: Option<Level>,
+    /// Patient height (LPS z, + superior) of the cranial end; always given, so that the
+    /// position is known in mm when levels could not be counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z_from_mm: Option<Mm>,
+    /// Patient height of the caudal end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z_to_mm: Option<Mm>,
+    /// Position, thickness and floating dural sac sign per level (empty when levels are not
+    /// known).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_level: Vec<CollectionLevel>,
     /// Cranio-caudal extent.
     #[serde(default)]
     pub extent_mm: Option<Mm>,
@@ -262,6 +273,74 @@ pub struct EpiduralCollection {
     /// Automatic or reader-entered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+}
+
+/// One level of an epidural collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CollectionLevel {
+    /// The level (vertebra or disc).
+    pub level: Level,
+    /// Predominant position around the sac at this level.
+    #[serde(default)]
+    pub position: Option<FluidPosition>,
+    /// Maximal thickness at this level.
+    #[serde(default)]
+    pub max_thickness_mm: Option<Mm>,
+    /// Floating dural sac sign at this level.
+    #[serde(default)]
+    pub floating_dural_sac_sign: Option<bool>,
+}
+
+/// How vertebral levels were assigned to positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelStatus {
+    /// Counted automatically from an identifiable end of the spine.
+    Counted,
+    /// Set or corrected by a user anchor (`--level-anchor`).
+    Anchored,
+    /// Not counted (partial coverage, no end in view): positions are in mm only.
+    NotCounted,
+}
+
+/// A labelled landmark of the level scale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LevelLandmark {
+    /// Disc or vertebra.
+    pub level: Level,
+    /// Patient height (LPS z, + superior).
+    pub z_mm: Mm,
+}
+
+/// The vertebral level labelling of an analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LevelLabelling {
+    /// Counted, anchored or not counted.
+    pub status: LevelStatus,
+    /// Method name and version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Confidence of the labels, 0..1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Why levels were not counted, or a note on the anchor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Most cranial covered level.
+    #[serde(default)]
+    pub covered_from_level: Option<Level>,
+    /// Most caudal covered level.
+    #[serde(default)]
+    pub covered_to_level: Option<Level>,
+    /// Patient height of the cranial end of the covered span.
+    #[serde(default)]
+    pub covered_z_from_mm: Option<Mm>,
+    /// Patient height of the caudal end of the covered span.
+    #[serde(default)]
+    pub covered_z_to_mm: Option<Mm>,
+    /// The labelled landmarks, cranial first.
+    #[serde(default)]
+    pub landmarks: Vec<LevelLandmark>,
 }
 
 /// Epidural fluid on spinal MRI.
@@ -311,6 +390,9 @@ pub struct Spine {
     /// Why the volume is `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intraspinal_csf_volume_status: Option<FieldStatus>,
+    /// How vertebral levels were assigned (counted, anchored, or positions in mm only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<LevelLabelling>,
 }
 
 /// An epidural contrast site on CT myelography.
@@ -420,6 +502,34 @@ pub struct Retention {
     /// ROI policy (e.g. `"whole_csf_space_excluding_leak"`).
     #[serde(default)]
     pub roi_policy: Option<String>,
+    /// The retention of every view measured (anterior, posterior, geometric mean), raw and
+    /// decay-corrected; `raw_pct`/`decay_corrected_pct` above are those of `view`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_view: Vec<ViewRetention>,
+}
+
+/// The 24-hour retention of one view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ViewRetention {
+    /// View.
+    pub view: NmView,
+    /// Raw counts ratio, percent.
+    pub raw_pct: Pct,
+    /// Decay-corrected ratio, percent.
+    pub decay_corrected_pct: Pct,
+}
+
+/// Whether bladder activity was looked for and seen (`cisternography.early_bladder_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BladderStatus {
+    /// Bladder activity seen; `early_bladder_h` is the first time point.
+    Seen,
+    /// The bladder was in the field on every time point and no activity was seen.
+    NotSeen,
+    /// The bladder was not in the field (spot views of the head and spine) or could not be
+    /// read: `early_bladder_h` is `null` without meaning "not seen".
+    NotAssessable,
 }
 
 /// Pattern of paraspinal RI accumulation (MHLW 2011 section B-1).
@@ -490,6 +600,19 @@ pub struct Cisternography {
     /// First time point (hours) with bladder activity, or `null` if none was seen.
     #[serde(default)]
     pub early_bladder_h: Option<Hours>,
+    /// Whether bladder activity was seen, not seen, or could not be assessed (a `null`
+    /// `early_bladder_h` is ambiguous without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_bladder_status: Option<BladderStatus>,
+    /// Why the bladder could not be assessed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_bladder_h_status: Option<FieldStatus>,
+    /// Bladder seen at or before the MHLW 2011 window (2.5 h; reference finding only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_bladder_within_2_5h: Option<bool>,
+    /// Bladder seen at or before the GL2007 window (3 h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_bladder_within_3h: Option<bool>,
     /// RI over the cerebral convexity at 24 h; `false` = CSF circulation failure.
     #[serde(default)]
     pub convexity_activity_24h: Option<bool>,
@@ -708,6 +831,10 @@ impl Cisternography {
             retention_24h: None,
             retention_24h_status: None,
             early_bladder_h: None,
+            early_bladder_status: None,
+            early_bladder_h_status: None,
+            early_bladder_within_2_5h: None,
+            early_bladder_within_3h: None,
             convexity_activity_24h: None,
             convexity_activity_24h_status: None,
             accumulations: Vec::new(),

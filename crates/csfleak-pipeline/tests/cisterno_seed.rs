@@ -4,8 +4,8 @@
 
 use csfleak_cisterno::{CisternoOptions as Opts, analyze};
 use csfleak_dicom::{load_series, scan};
-use csfleak_findings::NmView;
-use csfleak_phantom::cisterno::{CisternoOptions, write_study};
+use csfleak_findings::{BladderStatus, Cisternography, NmView, Status};
+use csfleak_phantom::cisterno::{AcquisitionMode, CisternoOptions, write_study};
 use csfleak_phantom::{ScenarioContext, Size};
 use csfleak_pipeline::cisterno_input::cisterno_input;
 
@@ -39,4 +39,67 @@ fn seed_case_27_percent_raw_34_6_decay_corrected() {
     let fr = f.retention_24h.unwrap();
     assert_eq!(fr.view, Some(NmView::Posterior));
     assert!(fr.raw_pct.is_some() && fr.decay_corrected_pct.is_some());
+    // Every view is reported, raw and decay-corrected.
+    let views: Vec<_> = fr.per_view.iter().map(|v| v.view).collect();
+    assert_eq!(
+        views,
+        [NmView::Anterior, NmView::Posterior, NmView::GeometricMean]
+    );
+    assert_eq!(f.early_bladder_status, Some(BladderStatus::Seen));
+    assert!(f.early_bladder_h.is_some());
+}
+
+/// The findings section of a phantom study written with `o`, read back from DICOM.
+fn findings_of(seed: u64, o: &CisternoOptions) -> Cisternography {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = ScenarioContext::new(seed, Size::Full, dir.path().join("DICOM"));
+    std::fs::create_dir_all(&ctx.dicom_dir).unwrap();
+    write_study(&mut ctx, o).unwrap();
+    let report = scan(dir.path()).unwrap();
+    let loaded: Vec<_> = report.series().map(|s| load_series(s).unwrap()).collect();
+    let refs: Vec<_> = loaded.iter().collect();
+    let input = cisterno_input(&refs).unwrap();
+    analyze(&input, &Opts::default())
+        .unwrap()
+        .to_findings(&input)
+}
+
+/// Spot views of the head and spine have no bladder in the field: the bladder is "not
+/// assessable", never "not seen".
+#[test]
+fn spot_views_leave_the_bladder_not_assessable() {
+    let mut o = CisternoOptions::default();
+    o.mode = AcquisitionMode::Spot;
+    let f = findings_of(4343, &o);
+    assert_eq!(f.status, Status::Present);
+    assert_eq!(f.early_bladder_status, Some(BladderStatus::NotAssessable));
+    assert!(f.early_bladder_h.is_none());
+    assert!(
+        f.early_bladder_h_status
+            .as_ref()
+            .and_then(|s| s.reason.as_deref())
+            .is_some_and(|r| r.contains("field"))
+    );
+    assert!(f.early_bladder_within_3h.is_none());
+}
+
+/// Without a 24-h image the retention and the convexity are not assessable with a reason, not
+/// a number read off another time point.
+#[test]
+fn missing_24_h_image_is_not_assessable() {
+    let mut o = CisternoOptions::default();
+    o.time_points_h = vec![0.0, 1.0, 3.0, 6.0];
+    let f = findings_of(4344, &o);
+    assert_eq!(f.status, Status::Present);
+    assert!(f.retention_24h.is_none());
+    let st = f.retention_24h_status.expect("a reason");
+    assert_eq!(st.status, Status::NotAssessable);
+    assert!(st.reason.unwrap().contains("24"));
+    assert!(f.convexity_activity_24h.is_none());
+    assert!(f.convexity_activity_24h_status.is_some());
+    // The early time points still answer the bladder question.
+    assert!(
+        f.early_bladder_status
+            .is_some_and(|s| s != BladderStatus::NotAssessable)
+    );
 }
