@@ -8,9 +8,11 @@
 # brain MR and NM whole-body multi-frame files (scripts/bench/gen_series.py, fixed seed). Then
 # measures, alternating the tools within each round, the median wall time and peak RSS of
 # `csfleak convert --no-compress` (release build), `csfleak convert` (gzip), `dcm2niix -z n`,
+# `dcm2niix -z y -1` (gzip at csfleak's level 1; pigz when installed, else its internal miniz),
 # `csfleak inspect --decode` (when that flag exists) and `cat` of all files, and prints the
 # ratios against the targets: convert/dcm2niix wall <= 0.5, inspect-decode/cat wall <= 2,
-# convert/dcm2niix peak RSS <= 1.2. Numbers are printed as measured, targets met or not.
+# convert/dcm2niix peak RSS <= 1.2, plus the gzip-vs-gzip ratio (no target) and the ratios of
+# every round (their spread). Numbers are printed as measured, targets met or not.
 #
 # Needs: dcm2niix and .cache/venv (scripts/setup-test-deps.sh); /usr/bin/time (Debian `time`,
 # installed here when missing and possible; otherwise getrusage is used).

@@ -267,3 +267,89 @@ fn conformance_with_pydicom_corpus() {
         "{summary}: fewer than the floor of {MATCHED_FLOOR}"
     );
 }
+
+/// The series loader ([`csfleak_dicom::SliceReader`], the path of `load_series` and `convert`,
+/// which reads plain native files straight from disk) gives exactly the values of
+/// [`csfleak_dicom::decode_file`] on every grey file of the corpus that both read: each file is
+/// indexed alone (from a temporary folder) and every slice of its series compared bit for bit.
+#[test]
+fn series_loader_agrees_with_decode_file_on_the_corpus() {
+    let base = root().join(".cache/testdata");
+    let manifest_path = base.join("ref/manifest.json");
+    if !manifest_path.exists() {
+        let msg = format!(
+            "conformance corpus missing ({}): run scripts/fetch-testdata.sh",
+            manifest_path.display()
+        );
+        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "{msg}");
+        eprintln!("SKIPPED series_loader_agrees_with_decode_file_on_the_corpus: {msg}");
+        return;
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).expect("read manifest"))
+            .expect("parse manifest");
+    let files_dir = base.join("files");
+    let (mut agree, mut differ, mut not_indexed) = (0usize, Vec::new(), 0usize);
+    for rec in manifest["files"].as_array().expect("files array") {
+        if !rec["pixel_bearing"].as_bool().unwrap_or(false) {
+            continue;
+        }
+        let rel = rec["path"].as_str().unwrap_or_default();
+        let path = files_dir.join(rel);
+        let Ok(want) = csfleak_dicom::decode_file(&path) else {
+            continue;
+        };
+        if want.samples != 1 {
+            continue;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(&path, dir.path().join("f.dcm")).expect("copy");
+        let Ok(report) = csfleak_dicom::scan(dir.path()) else {
+            not_indexed += 1;
+            continue;
+        };
+        let plane = want.rows * want.cols;
+        let mut indexed = false;
+        let mut problem = None;
+        for series in report.series() {
+            indexed = true;
+            let mut reader = csfleak_dicom::SliceReader::new();
+            let reporter = csfleak_dicom::Reporter::new();
+            let mut got = vec![0.0_f32; series.rows * series.cols];
+            for (k, slice) in series.slices.iter().enumerate() {
+                let expected = want
+                    .values
+                    .get(slice.frame * plane..(slice.frame + 1) * plane);
+                match reader.read_slice(series, k, &mut got, &reporter) {
+                    Ok(()) if expected == Some(got.as_slice()) => {}
+                    Ok(()) => {
+                        let first = expected.and_then(|e| {
+                            e.iter()
+                                .zip(&got)
+                                .position(|(a, b)| a.to_bits() != b.to_bits())
+                        });
+                        problem = Some(format!(
+                            "frame {}: first difference at {first:?}",
+                            slice.frame
+                        ));
+                    }
+                    Err(e) => problem = Some(format!("frame {}: {}", slice.frame, error_chain(&e))),
+                }
+                if problem.is_some() {
+                    break;
+                }
+            }
+        }
+        match (indexed, problem) {
+            (false, _) => not_indexed += 1,
+            (true, None) => agree += 1,
+            (true, Some(p)) => differ.push(format!("{rel}: {p}")),
+        }
+    }
+    println!(
+        "series loader vs decode_file: {agree} agree, {} differ, {not_indexed} not indexed as a series",
+        differ.len()
+    );
+    assert!(differ.is_empty(), "{differ:#?}");
+    assert!(agree >= 100, "only {agree} files compared");
+}

@@ -71,12 +71,21 @@ def main():
                                                     fresh("csfleak_gz")],
         "dcm2niix -z n": lambda: ["dcm2niix", "-z", "n", "-f", "%s_%d", "-o", fresh("dcm2niix"),
                                   data],
+        # like for like with csfleak's gzip (level 1, deflate pieces compressed in parallel):
+        # dcm2niix at level 1; it compresses with pigz when installed, else with its internal
+        # single-threaded miniz
+        "dcm2niix -z y -1 (gzip)": lambda: ["dcm2niix", "-z", "y", "-1", "-f", "%s_%d", "-o",
+                                            fresh("dcm2niix_gz"), data],
         "cat": lambda: ["sh", "-c", 'xargs -0 cat < "$0" > /dev/null', cat_list],
     }
     if with_inspect:
         tools["csfleak inspect --decode"] = lambda: [csfleak, "-q", "inspect", "--decode", data]
     names = list(tools)
     results = {n: [] for n in names}
+    print("bench: dcm2niix gzip: %s; csfleak gzip: level 1, one deflate piece per slice on "
+          "every core, one gzip member" % (
+              "pigz (%s), level 1" % shutil.which("pigz") if shutil.which("pigz")
+              else "no pigz here, internal miniz (single-threaded), level 1"), flush=True)
     print("bench: %d files, %.1f MB, %d rounds, %s" % (
         len(files), total_bytes / 1e6, rounds,
         "/usr/bin/time" if HAVE_TIME else "getrusage"), flush=True)
@@ -118,19 +127,35 @@ def main():
         ("convert/dcm2niix peak RSS", ratio("csfleak convert --no-compress", "dcm2niix -z n", 1),
          1.2),
     ]
+    rows.append(("convert gzip/dcm2niix gzip wall (both level 1; no target)",
+                 ratio("csfleak convert (gzip, default)", "dcm2niix -z y -1 (gzip)", 0),
+                 float("inf")))
     if with_inspect:
         rows.insert(1, ("inspect-decode/cat wall", ratio("csfleak inspect --decode", "cat", 0),
                         2.0))
     else:
         rows.insert(1, ("inspect-decode/cat wall (convert used: no --decode yet)",
                         ratio("csfleak convert --no-compress", "cat", 0), 2.0))
-    print("%-56s %8s %8s  %s" % ("ratio", "value", "target", "met"))
+    print("%-60s %8s %8s  %s" % ("ratio", "value", "target", "met"))
     for name, v, target in rows:
-        print("%-56s %8.2f %8.2f  %s" % (name, v, target, "yes" if v <= target else "NO"))
+        if target == float("inf"):
+            print("%-60s %8.2f %8s  %s" % (name, v, "-", "-"))
+        else:
+            print("%-60s %8.2f %8.2f  %s" % (name, v, target, "yes" if v <= target else "NO"))
+    # the same ratios round by round (tools of one round ran back to back): the spread
+    # shows how much the load of the machine moved them
+    pairs = [("convert/dcm2niix wall", "csfleak convert --no-compress", "dcm2niix -z n")]
+    if with_inspect:
+        pairs.append(("inspect-decode/cat wall", "csfleak inspect --decode", "cat"))
+    for name, a, b in pairs:
+        per = [x[0] / y[0] for x, y in zip(results[a], results[b]) if y[0] > 0]
+        if per:
+            print("%-60s %s  (min %.2f, max %.2f)" % (
+                name + " per round", " ".join("%.2f" % v for v in per), min(per), max(per)))
     if largest:
         f32_mib = largest * 4 / 2**20
         rss = med["csfleak convert --no-compress"][1]
-        print("%-56s %8.2f %8.2f  %s" % (
+        print("%-60s %8.2f %8.2f  %s" % (
             "convert peak RSS / largest series f32 (%.0f MiB)" % f32_mib, rss / f32_mib, 1.5,
             "yes" if rss / f32_mib <= 1.5 else "NO"))
     bad = [n for n in names if med[n][2] != 0]

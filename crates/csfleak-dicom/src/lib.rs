@@ -69,7 +69,7 @@ mod scan;
 mod series;
 
 pub use error::{Error, Result};
-pub use load::{LoadOptions, LoadedSeries, SeriesData, SeriesLoader, load_series};
+pub use load::{LoadOptions, LoadedSeries, SeriesData, SeriesLoader, SliceReader, load_series};
 pub use meta::{
     ImagePlane, NmDetector, NmEnergyWindow, NmFrame, NmMeta, OBLIQUE_LIMIT_DEG, SeriesMeta,
 };

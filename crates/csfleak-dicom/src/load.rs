@@ -130,7 +130,7 @@ impl SeriesLoader {
                 .enumerate()
                 // One decode buffer per worker, reused from file to file: saves an allocation
                 // and its page faults per file.
-                .map_init(Vec::new, |buffer, (i, targets)| {
+                .map_init(Buffers::default, |buffers, (i, targets)| {
                     if targets.is_empty() {
                         return Ok(());
                     }
@@ -141,7 +141,7 @@ impl SeriesLoader {
                         series,
                         targets,
                         &reporter,
-                        buffer,
+                        buffers,
                     )
                 })
                 .collect();
@@ -258,15 +258,125 @@ pub fn load_series(series: &Series) -> Result<LoadedSeries> {
     SeriesLoader::new().load(series)
 }
 
+/// Reads the slices of a series one at a time into caller-owned planes: the loader of
+/// [`SeriesLoader::load`] for callers that stream a series (e.g. to a file) instead of holding
+/// it whole. Keep one reader per worker thread: its buffers are reused from file to file.
+///
+/// ```no_run
+/// use csfleak_dicom::{Reporter, SliceReader, scan};
+/// let report = scan(std::path::Path::new("study/"))?;
+/// for series in report.series() {
+///     let mut reader = SliceReader::new();
+///     let mut plane = vec![0.0_f32; series.rows * series.cols];
+///     let reporter = Reporter::new();
+///     for k in 0..series.slices.len() {
+///         reader.read_slice(series, k, &mut plane, &reporter)?;
+///     }
+/// }
+/// # Ok::<(), csfleak_dicom::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct SliceReader {
+    buffers: Buffers,
+}
+
+impl SliceReader {
+    /// A reader with empty buffers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decode slice `slice` (an index into [`Series::slices`]) into `out`, which must hold
+    /// `rows x cols` values: the same values as [`SeriesLoader::load`] puts there (rescaled;
+    /// colour converted to luminance, reported to `reporter`). Errors name the file
+    /// (scan-relative path).
+    pub fn read_slice(
+        &mut self,
+        series: &Series,
+        slice: usize,
+        out: &mut [f32],
+        reporter: &Reporter,
+    ) -> Result<()> {
+        let first = || {
+            series
+                .instances
+                .first()
+                .map_or_else(|| Path::new("").to_path_buf(), |i| i.rel_path.clone())
+        };
+        let Some(r) = series.slices.get(slice) else {
+            return Err(Error::Invalid {
+                what: "slice index",
+                detail: format!(
+                    "slice {slice} asked, the series has {}",
+                    series.slices.len()
+                ),
+                path: first(),
+            });
+        };
+        let Some(inst) = series.instances.get(r.instance) else {
+            return Err(Error::Invalid {
+                what: "slice index",
+                detail: "a slice refers to a file missing from the series".into(),
+                path: first(),
+            });
+        };
+        if out.len() != series.rows.saturating_mul(series.cols) {
+            return Err(Error::Invalid {
+                what: "output size",
+                detail: format!(
+                    "{} values given for a {}x{} slice",
+                    out.len(),
+                    series.cols,
+                    series.rows
+                ),
+                path: inst.rel_path.clone(),
+            });
+        }
+        fill_from_file(
+            &inst.path,
+            &inst.rel_path,
+            series,
+            vec![(r.frame, out)],
+            reporter,
+            &mut self.buffers,
+        )
+    }
+}
+
+/// Buffers of one loader worker, reused from file to file: saves an allocation and its page
+/// faults per file.
+#[derive(Debug, Default)]
+struct Buffers {
+    /// Decoded values of the general path.
+    values: Vec<f32>,
+    /// Header prefix of the native path.
+    prefix: Vec<u8>,
+    /// Pixel bytes of one frame on the native path.
+    raw: Vec<u8>,
+}
+
 /// Decode one file and copy the wanted frames into their slots; caveats go to `reporter`.
 fn fill_from_file(
     path: &Path,
     rel: &Path,
     series: &Series,
-    targets: Vec<(usize, &mut [f32])>,
+    mut targets: Vec<(usize, &mut [f32])>,
     reporter: &Reporter,
-    buffer: &mut Vec<f32>,
+    buffers: &mut Buffers,
 ) -> Result<()> {
+    if let Some(mut native) = crate::open::open_native(path, &mut buffers.prefix)
+        && crate::pixels::fill_native(
+            &mut native,
+            path,
+            (series.rows, series.cols),
+            &mut targets,
+            &mut buffers.raw,
+        )
+        .map_err(|e| relabel(e, rel))?
+    {
+        return Ok(());
+    }
+    let buffer = &mut buffers.values;
     let file = crate::open_full(path).map_err(|e| relabel(e, rel))?;
     check_pixel_length(&file, rel)?;
     let px = crate::pixels::decode_pixels_reusing(

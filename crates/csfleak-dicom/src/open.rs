@@ -47,6 +47,65 @@ pub fn open_full(path: &Path) -> Result<DicomFile> {
     open_impl(path, None)
 }
 
+/// A file whose pixel data can be read straight from disk: the header (every attribute before
+/// Pixel Data), the open file, and the byte range of the Pixel Data value.
+pub(crate) struct NativeFile {
+    /// Attributes before Pixel Data.
+    pub(crate) header: DicomFile,
+    /// The file, to read the pixel bytes from.
+    pub(crate) file: std::fs::File,
+    /// Offset of the first pixel byte.
+    pub(crate) start: u64,
+    /// Length of the Pixel Data value in bytes.
+    pub(crate) len: u64,
+}
+
+/// Open a file for the native fast path of the loader, or `None` when it is not a plain one:
+/// larger than the header prefix, native little-endian data set and transfer syntax (as
+/// declared and as detected), defined-length Pixel Data that ends the file. `prefix` is a
+/// reusable buffer. Anything unusual (and every error) is left to [`open_full`], which
+/// handles and reports it.
+pub(crate) fn open_native(path: &Path, prefix: &mut Vec<u8>) -> Option<NativeFile> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let file_len = file.metadata().ok()?.len();
+    if file_len <= PREFIX {
+        return None;
+    }
+    prefix.clear();
+    (&mut file).take(PREFIX).read_to_end(prefix).ok()?;
+    let (_, _, encoding) = locate_dataset(prefix);
+    if !matches!(
+        encoding,
+        Some(Encoding::ImplicitLittle | Encoding::ExplicitLittle)
+    ) || encoding_mismatch(prefix)
+    {
+        return None;
+    }
+    let Check::PixelData { start, end } = check_lengths(prefix, file_len, false) else {
+        return None;
+    };
+    if end != file_len {
+        return None;
+    }
+    let mut header = OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .from_reader(prefix.as_slice())
+        .ok()?;
+    if !matches!(
+        header.meta().transfer_syntax(),
+        uids::IMPLICIT_VR_LITTLE_ENDIAN | uids::EXPLICIT_VR_LITTLE_ENDIAN
+    ) {
+        return None;
+    }
+    reread_un_elements(false, &mut header);
+    Some(NativeFile {
+        header,
+        file,
+        start,
+        len: end - start,
+    })
+}
+
 /// Bytes read first to check the element lengths (and, for a header, to parse it); most
 /// headers are far smaller, larger ones make the whole file be read.
 const PREFIX: u64 = 64 * 1024;
@@ -73,7 +132,7 @@ fn open_impl(path: &Path, until: Option<Tag>) -> Result<DicomFile> {
     // the file cannot hold, so a corrupt header never costs more memory than the file's size
     let mut check = check_lengths(&bytes, file_len, header_only);
     if check == Check::NeedMore
-        || matches!(check, Check::PixelDataEnds(end) if end < file_len && !header_only)
+        || matches!(check, Check::PixelData { end, .. } if end < file_len && !header_only)
     {
         // an element crosses the prefix, or something follows the pixel data: check it all
         bytes = std::fs::read(path).map_err(io)?;
@@ -159,8 +218,13 @@ enum Check {
     NeedMore,
     /// Not checked (deflated data set, undetectable encoding, unknown VR): left to the parser.
     Unchecked,
-    /// A prefix was checked up to defined-length Pixel Data, whose value ends at this offset.
-    PixelDataEnds(u64),
+    /// A prefix was checked up to defined-length Pixel Data, whose value spans these offsets.
+    PixelData {
+        /// First byte of the value.
+        start: u64,
+        /// One past its last byte.
+        end: u64,
+    },
     Bad(String),
 }
 
@@ -294,7 +358,11 @@ fn check_lengths(bytes: &[u8], file_len: u64, header_only: bool) -> Check {
             ));
         }
         if tag == tags::PIXEL_DATA && is_prefix {
-            return Check::PixelDataEnds((pos + header) as u64 + u64::from(len));
+            let start = (pos + header) as u64;
+            return Check::PixelData {
+                start,
+                end: start + u64::from(len),
+            };
         }
         let is_sequence = match vr {
             Some(vr) => vr == VR::SQ,

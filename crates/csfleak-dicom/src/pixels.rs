@@ -26,6 +26,7 @@
 //! arithmetic from Rows x Columns x Frames x Samples x Bits and compared with the limit and with
 //! the real length of the data before anything is allocated.
 
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use dicom_core::Tag;
@@ -35,7 +36,7 @@ use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
-use crate::open::EXPLICIT_VR_BIG_ENDIAN;
+use crate::open::{EXPLICIT_VR_BIG_ENDIAN, NativeFile};
 use crate::{DicomFile, Error, Result};
 
 /// Decoded pixel values of one file.
@@ -994,3 +995,156 @@ mod jpeg;
 mod jpeg12;
 mod jpegls;
 mod rle;
+
+/// The native fast path of the loader: grey 8/16-bit samples of a [`NativeFile`] read straight
+/// into their output slots. `targets` are `(frame, slot)` pairs; `raw` is a reusable byte
+/// buffer. Returns `Ok(false)` without touching the slots when the file needs the general path
+/// ([`decode_pixels`]): colour, other bit depths, a Modality LUT Sequence, functional groups,
+/// another image size than `(rows, cols)`, or pixel data shorter than the header promises
+/// (the general path reports that). Values are those of [`decode_pixels`]: stored bits masked
+/// or sign-extended, then slope and intercept in `f64`.
+pub(crate) fn fill_native(
+    native: &mut NativeFile,
+    path: &Path,
+    (rows, cols): (usize, usize),
+    targets: &mut [(usize, &mut [f32])],
+    raw: &mut Vec<u8>,
+) -> Result<bool> {
+    let obj: &InMemDicomObject = &native.header;
+    if [
+        tags::MODALITY_LUT_SEQUENCE,
+        tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE,
+        tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
+    ]
+    .into_iter()
+    .any(|t| obj.get(t).is_some())
+    {
+        return Ok(false);
+    }
+    let layout = read_layout(&native.header, path, None)?;
+    if layout.samples != 1
+        || !matches!(layout.bits_allocated, 8 | 16)
+        || (layout.rows, layout.cols) != (rows, cols)
+    {
+        return Ok(false);
+    }
+    let bytes_per = layout.bits_allocated as usize / 8;
+    let frame_bytes = rows * cols * bytes_per;
+    let needed = layout
+        .native_bytes()
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| too_big(&layout, path))?;
+    if needed > native.len || targets.iter().any(|(f, _)| *f >= layout.frames) {
+        return Ok(false);
+    }
+    let rescale = fusable_rescale(&native.header, path)?;
+    let sh = layout.bits_allocated - layout.bits_stored;
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    for (frame, slot) in targets.iter_mut() {
+        if slot.len() != rows * cols {
+            return Ok(false);
+        }
+        let offset = native.start + (*frame * frame_bytes) as u64;
+        native
+            .file
+            .seek(std::io::SeekFrom::Start(offset))
+            .map_err(io)?;
+        // No zeroing once the buffer has its size: every byte is read over.
+        raw.resize(frame_bytes, 0);
+        native.file.read_exact(raw).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                Error::Invalid {
+                    what: "pixel data length",
+                    detail: format!(
+                        "frame {} is cut short ({frame_bytes} bytes expected)",
+                        *frame + 1
+                    ),
+                    path: path.to_path_buf(),
+                }
+            } else {
+                io(e)
+            }
+        })?;
+        if bytes_per == 2 {
+            convert16(raw, slot, sh, layout.signed, rescale);
+        } else {
+            convert8(raw, slot, sh, layout.signed, rescale);
+        }
+    }
+    Ok(true)
+}
+
+/// `f` of every little-endian 16-bit word of `raw`, into `out`, in blocks of 16 words: fixed
+/// block sizes let LLVM drop the bounds checks and vectorise the loop.
+#[inline(always)]
+fn map_words(raw: &[u8], out: &mut [f32], f: impl Fn(u16) -> f32) {
+    const BLOCK: usize = 16;
+    let mut outs = out.chunks_exact_mut(BLOCK);
+    let mut ins = raw.chunks_exact(2 * BLOCK);
+    for (o, r) in (&mut outs).zip(&mut ins) {
+        for i in 0..BLOCK {
+            o[i] = f(u16::from_le_bytes([r[2 * i], r[2 * i + 1]]));
+        }
+    }
+    for (o, r) in outs
+        .into_remainder()
+        .iter_mut()
+        .zip(ins.remainder().chunks_exact(2))
+    {
+        *o = f(u16::from_le_bytes([r[0], r[1]]));
+    }
+}
+
+/// Little-endian 16-bit stored values to `f32`, one loop per case without branches per value
+/// (masked or sign-extended by shifts, rescaled in `f64` as the general path does).
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "output is f32 by contract; 16-bit values convert exactly; the sign bit is meant"
+)]
+fn convert16(raw: &[u8], out: &mut [f32], sh: u32, signed: bool, rescale: Option<(f64, f64)>) {
+    let sh = sh.min(15);
+    let signed_value = move |w: u16| ((w as i16) << sh) >> sh;
+    let unsigned_value = move |w: u16| (w << sh) >> sh;
+    match (signed, rescale) {
+        (true, None) => map_words(raw, out, |w| f32::from(signed_value(w))),
+        (false, None) => map_words(raw, out, |w| f32::from(unsigned_value(w))),
+        (true, Some((slope, intercept))) => map_words(raw, out, |w| {
+            (f64::from(signed_value(w)) * slope + intercept) as f32
+        }),
+        (false, Some((slope, intercept))) => map_words(raw, out, |w| {
+            (f64::from(unsigned_value(w)) * slope + intercept) as f32
+        }),
+    }
+}
+
+/// 8-bit stored values to `f32` (see [`convert16`]).
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "output is f32 by contract; 8-bit values convert exactly"
+)]
+fn convert8(raw: &[u8], out: &mut [f32], sh: u32, signed: bool, rescale: Option<(f64, f64)>) {
+    let sh = sh.min(7);
+    let value = |b: u8| -> i16 {
+        if signed {
+            i16::from((i8::from_ne_bytes([b]) << sh) >> sh)
+        } else {
+            i16::from((b << sh) >> sh)
+        }
+    };
+    match rescale {
+        None => {
+            for (o, &b) in out.iter_mut().zip(raw) {
+                *o = f32::from(value(b));
+            }
+        }
+        Some((slope, intercept)) => {
+            for (o, &b) in out.iter_mut().zip(raw) {
+                *o = (f64::from(value(b)) * slope + intercept) as f32;
+            }
+        }
+    }
+}

@@ -609,6 +609,10 @@ impl EncodedVoxels {
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
+    /// The byte buffer, to hand back to [`SlabEncoder::encode_into`] once written.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.bytes
+    }
 }
 
 /// Encodes slabs for a [`NiftiStream`] on any thread (`Copy`, `Send`): conversion to the data
@@ -624,7 +628,14 @@ impl SlabEncoder {
     /// Encode voxels in storage order; `None` when the data type is int16 and a value does not
     /// fit (then restart the series as float32).
     pub fn encode(&self, values: &[f32]) -> Option<EncodedVoxels> {
-        let mut raw = Vec::new();
+        self.encode_into(values, Vec::new())
+    }
+
+    /// [`SlabEncoder::encode`] reusing `buffer` (e.g. from [`EncodedVoxels::into_buffer`] of
+    /// a slab already written): a streaming writer that recycles its buffers saves an
+    /// allocation, its zeroing and its page faults per slab.
+    pub fn encode_into(&self, values: &[f32], buffer: Vec<u8>) -> Option<EncodedVoxels> {
+        let mut raw = buffer;
         if !encode(values, self.stored, &mut raw) {
             return None;
         }
