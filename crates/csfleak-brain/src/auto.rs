@@ -172,5 +172,5 @@ pub fn detect_landmarks(
             plane.symmetry, opts.min_symmetry
         )));
     }
-    locate::run(t1, plane, opts)
+    Ok(locate::run(t1, plane, opts))
 }
