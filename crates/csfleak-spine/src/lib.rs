@@ -9,6 +9,9 @@
 //! * [`canal::CanalModel`]: per slice of an axial (or oblique-axial) stack, the dural sac
 //!   (filled cross-section, centre, area), its intrathecal CSF area, and the position along the
 //!   canal in mm; [`canal::build_canal`] builds it in parallel across slices.
+//! * [`levels::LevelScale`]: patient height -> vertebral level (vertebra or disc) from detected
+//!   landmarks, counted from an identifiable end or anchored by the user, or positions in mm
+//!   only when no end is in view.
 //! * [`mri::analyze_mri`]: extradural fluid collections (extent, thickness, volume, position,
 //!   continuity with the subarachnoid space, enhancement against a contrast T1 sampled in the
 //!   same patient frame), floating dural sac sign, mimics, intraspinal CSF volume, and the
@@ -23,7 +26,9 @@
 
 pub mod canal;
 mod image2d;
+pub mod levels;
 pub mod mri;
+mod mri_levels;
 
 use csfleak_findings::Level;
 use serde::Deserialize;
@@ -38,6 +43,12 @@ pub enum Error {
     TooSmall {
         /// `[ni, nj, nk]`.
         dims: [usize; 3],
+    },
+    /// Labelled level landmarks contradict each other.
+    #[error("inconsistent vertebral level landmarks: {detail}")]
+    InconsistentLevels {
+        /// What contradicts what.
+        detail: String,
     },
     /// An allocation derived from the input size was refused.
     #[error("allocation refused")]

@@ -7,14 +7,15 @@
 //! dilated root sleeve (short and lateral; split by size).
 
 use csfleak_findings::{
-    EpiduralCollection, EpiduralFluid, Evidence, ExcludedMimic, FluidPosition, MimicKind, Ml, Mm,
-    Provenance, Side, Spine, Status,
+    CollectionLevel, EpiduralCollection, EpiduralFluid, Evidence, ExcludedMimic, FluidPosition,
+    Level, MimicKind, Ml, Mm, Provenance, Side, Spine, Status,
 };
 use csfleak_volume::{DVec3, PointLps, Volume};
 use rayon::prelude::*;
 
 use crate::canal::{CanalModel, build_canal, slice_image};
 use crate::image2d::{boundary, label4};
+use crate::levels::LevelScale;
 use crate::{Result, SpineOptions};
 
 /// Method name written into provenance.
@@ -50,6 +51,23 @@ pub struct Lesion {
     pub key_slice: usize,
     /// Set when the lesion is a mimic.
     pub mimic: Option<MimicKind>,
+    /// Per slice with lesion pixels: slice, patient z, thickness, position, FDSS.
+    pub slices: Vec<LesionSlice>,
+}
+
+/// One slice of a lesion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LesionSlice {
+    /// Slice index.
+    pub k: usize,
+    /// Patient z of the sac centre (mm).
+    pub z_mm: f64,
+    /// Radial fluid depth beyond the dura on this slice (mm).
+    pub thickness_mm: f64,
+    /// Predominant position on this slice.
+    pub position: FluidPosition,
+    /// Fluid all around the sac on this slice.
+    pub fdss: bool,
 }
 
 /// Result of [`analyze_mri`].
@@ -65,6 +83,8 @@ pub struct MriAnalysis {
     pub intraspinal_csf_ml: f64,
     /// Covered length of the canal (mm).
     pub covered_mm: f64,
+    /// Vertebral levels (counted, anchored, or positions only).
+    pub levels: LevelScale,
 }
 
 struct SliceCand {
@@ -194,6 +214,7 @@ pub fn analyze_mri(
         let mut max_area = 0usize;
         let mut t1_lesion: Vec<f32> = Vec::new();
         let mut t1_sac: Vec<f32> = Vec::new();
+        let mut lesion_slices: Vec<LesionSlice> = Vec::new();
         #[allow(
             clippy::needless_range_loop,
             reason = "k indexes the canal and the volume too"
@@ -218,6 +239,7 @@ pub fn analyze_mri(
             depths.sort_by(|a, b| b.total_cmp(a));
             per_slice_t.push((depths.get(1).copied().unwrap_or(0.0), k));
             let mut bins = [false; 12];
+            let (mut ant_k, mut lat_k) = (0.0f64, 0.0f64);
             for &(r, c, _) in &px {
                 vals.push(img[[r, c]]);
                 let d = world(k, r, c) - centre;
@@ -225,6 +247,8 @@ pub fn analyze_mri(
                 let (a, l) = (-d.y, d.x);
                 ant += a;
                 lat += l;
+                ant_k += a;
+                lat_k += l;
                 let theta = l.atan2(a).rem_euclid(std::f64::consts::TAU);
                 let bin = csfleak_volume::index_of((theta / std::f64::consts::TAU * 12.0).floor())
                     .unwrap_or(0)
@@ -241,9 +265,25 @@ pub fn analyze_mri(
                     }
                 }
             }
-            if bins.iter().filter(|&&b| b).count() >= 10 {
+            let fdss_here = bins.iter().filter(|&&b| b).count() >= 10;
+            if fdss_here {
                 fdss.push(k);
             }
+            lesion_slices.push(LesionSlice {
+                k,
+                z_mm: sl.centre.0[2],
+                thickness_mm: per_slice_t.last().map_or(0.0, |p| p.0),
+                position: if fdss_here {
+                    FluidPosition::Circumferential
+                } else if lat_k.abs() > ant_k.abs() {
+                    FluidPosition::Lateral
+                } else if ant_k > 0.0 {
+                    FluidPosition::Ventral
+                } else {
+                    FluidPosition::Dorsal
+                },
+                fdss: fdss_here,
+            });
             for (b, t) in bins_total.iter_mut().zip(bins) {
                 *b += usize::from(t);
             }
@@ -335,6 +375,7 @@ pub fn analyze_mri(
             enhancement_ratio,
             key_slice: key,
             mimic,
+            slices: lesion_slices,
         });
     }
     lesions.sort_by(|a, b| {
@@ -352,12 +393,17 @@ pub fn analyze_mri(
         .sum::<f64>()
         / 1000.0;
     let covered_mm = canal.slices.iter().filter(|s| s.found).count() as f64 * step;
+    let mut levels = crate::mri_levels::detect_levels(t2, &canal);
+    if let Some(anchor) = opts.level_anchor {
+        levels = levels.with_anchor(anchor);
+    }
     Ok(MriAnalysis {
         canal,
         collections,
         mimics,
         intraspinal_csf_ml,
         covered_mm,
+        levels,
     })
 }
 
@@ -370,36 +416,54 @@ impl MriAnalysis {
             slice_index: None,
             method: Some(METHOD.to_owned()),
         };
+        let lv = &self.levels;
         let collections: Vec<EpiduralCollection> = self
             .collections
             .iter()
-            .map(|l| EpiduralCollection {
-                from_level: None,
-                to_level: None,
-                extent_mm: Some(Mm(round(l.extent_mm, 1))),
-                max_thickness_mm: Some(Mm(round(l.max_thickness_mm, 1))),
-                volume_ml: Some(Ml(round(l.volume_ml, 2))),
-                position: Some(l.position),
-                side: l.side,
-                continuous_with_sas: Some(l.continuity_slice.is_some()),
-                non_enhancing: l.enhancement_ratio.map(|_| l.mimic.is_none()),
-                floating_dural_sac_sign: Some(!l.fdss_slices.is_empty()),
-                excluded_as: None,
-                evidence: [Some(l.key_slice), l.continuity_slice]
-                    .into_iter()
-                    .flatten()
-                    .zip([
-                        "maximal thickness",
-                        "continuity with the subarachnoid space",
-                    ])
-                    .map(|(k, d)| Evidence {
-                        series_instance_uid: series_uid.map(str::to_owned),
-                        slice_index: u32::try_from(k).ok(),
-                        description: Some(d.to_owned()),
-                        ..Evidence::default()
-                    })
-                    .collect(),
-                provenance: Some(prov()),
+            .map(|l| {
+                let (z_hi, z_lo) = (
+                    l.z_range_mm.0.max(l.z_range_mm.1),
+                    l.z_range_mm.0.min(l.z_range_mm.1),
+                );
+                let z_of = |k: usize| self.canal.slices.get(k).map(|s| s.centre.0[2]);
+                EpiduralCollection {
+                    from_level: lv.level_at(z_hi),
+                    to_level: lv.level_at(z_lo),
+                    z_from_mm: Some(Mm(round(z_hi, 1))),
+                    z_to_mm: Some(Mm(round(z_lo, 1))),
+                    per_level: per_level(l, lv),
+                    extent_mm: Some(Mm(round(l.extent_mm, 1))),
+                    max_thickness_mm: Some(Mm(round(l.max_thickness_mm, 1))),
+                    volume_ml: Some(Ml(round(l.volume_ml, 2))),
+                    position: Some(l.position),
+                    side: l.side,
+                    continuous_with_sas: Some(l.continuity_slice.is_some()),
+                    non_enhancing: l.enhancement_ratio.map(|_| l.mimic.is_none()),
+                    floating_dural_sac_sign: Some(!l.fdss_slices.is_empty()),
+                    excluded_as: None,
+                    evidence: [Some(l.key_slice), l.continuity_slice]
+                        .into_iter()
+                        .flatten()
+                        .zip([
+                            "maximal thickness",
+                            "continuity with the subarachnoid space",
+                        ])
+                        .map(|(k, d)| {
+                            let z = z_of(k);
+                            Evidence {
+                                series_instance_uid: series_uid.map(str::to_owned),
+                                slice_index: u32::try_from(k).ok(),
+                                level: z.and_then(|z| lv.level_at(z)),
+                                description: Some(match z {
+                                    Some(z) => format!("{d} (z {z:.1} mm)"),
+                                    None => d.to_owned(),
+                                }),
+                                ..Evidence::default()
+                            }
+                        })
+                        .collect(),
+                    provenance: Some(prov()),
+                }
             })
             .collect();
         let status = if collections.is_empty() {
@@ -421,15 +485,57 @@ impl MriAnalysis {
                 .filter_map(|l| {
                     l.mimic.map(|kind| ExcludedMimic {
                         kind,
-                        level: None,
+                        level: self
+                            .canal
+                            .slices
+                            .get(l.key_slice)
+                            .and_then(|s| lv.level_at(s.centre.0[2])),
                         side: l.side,
                     })
                 })
                 .collect(),
             intraspinal_csf_volume_ml: Some(Ml(round(self.intraspinal_csf_ml, 1))),
             intraspinal_csf_volume_status: None,
+            levels: Some(lv.to_findings()),
         }
     }
+}
+
+/// Position, thickness and FDSS of a lesion per level (empty when levels are not known).
+fn per_level(l: &Lesion, lv: &LevelScale) -> Vec<CollectionLevel> {
+    let mut out: Vec<(Level, Vec<&LesionSlice>)> = Vec::new();
+    for s in &l.slices {
+        let Some(level) = lv.level_at(s.z_mm) else {
+            continue;
+        };
+        match out.iter_mut().find(|(x, _)| *x == level) {
+            Some((_, v)) => v.push(s),
+            None => out.push((level, vec![s])),
+        }
+    }
+    out.sort_by_key(|(x, _)| *x);
+    out.into_iter()
+        .map(|(level, ss)| {
+            let count = |p: FluidPosition| ss.iter().filter(|s| s.position == p).count();
+            let position = [
+                FluidPosition::Circumferential,
+                FluidPosition::Ventral,
+                FluidPosition::Dorsal,
+                FluidPosition::Lateral,
+            ]
+            .into_iter()
+            .max_by_key(|&p| count(p));
+            CollectionLevel {
+                level,
+                position,
+                max_thickness_mm: Some(Mm(round(
+                    ss.iter().map(|s| s.thickness_mm).fold(0.0, f64::max),
+                    1,
+                ))),
+                floating_dural_sac_sign: Some(ss.iter().any(|s| s.fdss)),
+            }
+        })
+        .collect()
 }
 
 /// Union-find root with path halving.

@@ -1,0 +1,757 @@
+//! Vertebral levels along the canal: [`LevelScale`] maps a patient height (LPS z, mm, +
+//! superior) to a [`Level`] (vertebra or disc) over the covered span.
+//!
+//! A scale is built from detected landmarks (disc centres and/or vertebral body centres) with
+//! their identities ([`LevelScale::from_landmarks`]), typically labelled by counting from an
+//! identifiable end of the spine ([`count_discs_from_end`]). When no end was seen, the detected
+//! positions are kept unlabelled ([`LevelScale::not_counted`]): findings then carry positions
+//! in mm and say that the levels were not counted, never a silent guess. A user anchor
+//! (`--level-anchor L5/S1=z_mm`, [`LevelAnchor`]) wins over automatic counting
+//! ([`LevelScale::with_anchor`]).
+//!
+//! Between landmarks the scale interpolates on a "typical spine" axis: the cumulative sum of
+//! typical adult body and disc heights ([`typical_position_mm`]). Only ratios of those heights
+//! are used between landmarks, and the patient's own spacing scales them, so the map adapts
+//! to the patient's size; the same table extrapolates beyond the outermost landmark.
+
+use csfleak_findings::{Level, LevelLabelling, LevelStatus, Vertebra};
+
+use crate::{Error, LevelAnchor, Result};
+
+/// Typical adult vertebral body height and height of the disc below, mm, C1..S5 (rounded
+/// values of the ranges in anatomy texts; the sacral "discs" are fused remnants). Used only
+/// through ratios and for extrapolation beyond the outermost landmark.
+const TYPICAL_MM: [(f64, f64); 29] = [
+    (10.0, 0.0), // C1 (anterior arch; no C1/2 disc)
+    (20.0, 4.5), // C2 with the dens base
+    (14.0, 5.0),
+    (14.0, 5.0),
+    (14.5, 5.0),
+    (14.5, 5.0),
+    (15.0, 5.0), // C7
+    (16.5, 4.5), // T1
+    (17.5, 4.5),
+    (18.0, 4.5),
+    (18.5, 5.0),
+    (19.0, 5.0),
+    (19.5, 5.0),
+    (20.0, 5.5),
+    (20.5, 5.5),
+    (21.0, 6.0),
+    (22.0, 6.5),
+    (23.0, 7.0),
+    (24.0, 8.0), // T12
+    (25.5, 9.0), // L1
+    (26.5, 10.0),
+    (27.5, 10.5),
+    (27.5, 11.0),
+    (27.0, 11.0), // L5
+    (28.0, 1.0),  // S1
+    (22.0, 1.0),
+    (17.0, 1.0),
+    (13.0, 1.0),
+    (10.0, 0.0), // S5
+];
+
+/// Kind of a landmark along the anterior column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LandmarkKind {
+    /// Centre of an intervertebral disc.
+    Disc,
+    /// Centre of a vertebral body.
+    Body,
+}
+
+/// A detected landmark: a disc or body centre at patient height `z_mm`, with its identity
+/// when known.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Landmark {
+    /// Patient z (LPS, mm, + superior).
+    pub z_mm: f64,
+    /// Disc or body.
+    pub kind: LandmarkKind,
+    /// Identity (`Level::Disc` for a disc, `Level::Vertebra` for a body), when known.
+    pub level: Option<Level>,
+}
+
+impl Landmark {
+    /// An unlabelled disc centre.
+    pub fn disc(z_mm: f64) -> Self {
+        Self {
+            z_mm,
+            kind: LandmarkKind::Disc,
+            level: None,
+        }
+    }
+
+    /// A labelled landmark; the kind follows the level (disc or vertebra).
+    pub fn labelled(z_mm: f64, level: Level) -> Self {
+        Self {
+            z_mm,
+            kind: match level {
+                Level::Disc(_) => LandmarkKind::Disc,
+                Level::Vertebra(_) => LandmarkKind::Body,
+            },
+            level: Some(level),
+        }
+    }
+}
+
+/// An identifiable end of the spine from which discs are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CountEnd {
+    /// The most caudal detected disc is L5/S1 (the sacrum below it).
+    LowestIsL5S1,
+    /// The most cranial detected disc is C2/3 (C2 and the odontoid above it).
+    HighestIsC2C3,
+}
+
+/// Position of a level on the typical axis, mm from the top of C1 (body centre for a
+/// vertebra, disc centre for a disc).
+pub fn typical_position_mm(level: Level) -> f64 {
+    let (v, disc) = match level {
+        Level::Vertebra(v) => (v, false),
+        Level::Disc(v) => (v, true),
+    };
+    let i = usize::from(v.index());
+    let top: f64 = TYPICAL_MM[..i].iter().map(|(b, d)| b + d).sum();
+    let (b, d) = TYPICAL_MM[i];
+    if disc {
+        top + b + 0.5 * d
+    } else {
+        top + 0.5 * b
+    }
+}
+
+/// The level at a position of the typical axis (positions beyond S5 give S5).
+fn level_at_typical(t: f64) -> Option<Level> {
+    let mut top = 0.0;
+    for (i, (b, d)) in TYPICAL_MM.iter().enumerate() {
+        let v = Vertebra::from_index(u8::try_from(i).ok()?)?;
+        if t < top + b || i + 1 == TYPICAL_MM.len() {
+            return Some(Level::Vertebra(v));
+        }
+        if t < top + b + d {
+            return Some(Level::Disc(v));
+        }
+        top += b + d;
+    }
+    None
+}
+
+/// How well a sequence of labelled disc positions fits the typical spacing: returns the
+/// patient's scale (observed / typical spacing, median) and the median relative deviation of
+/// each spacing from the scaled typical one. `None` with fewer than two discs.
+pub fn spacing_fit(discs: &[Landmark]) -> Option<(f64, f64)> {
+    let mut d: Vec<(f64, Level)> = discs
+        .iter()
+        .filter_map(|l| match l.level {
+            Some(lv @ Level::Disc(_)) => Some((l.z_mm, lv)),
+            _ => None,
+        })
+        .collect();
+    d.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let ratios: Vec<f64> = d
+        .windows(2)
+        .filter_map(|w| {
+            let t = typical_position_mm(w[1].1) - typical_position_mm(w[0].1);
+            (t > 0.0).then(|| (w[0].0 - w[1].0) / t)
+        })
+        .collect();
+    if ratios.is_empty() {
+        return None;
+    }
+    let scale = median(&ratios)?;
+    let dev: Vec<f64> = ratios.iter().map(|r| (r / scale - 1.0).abs()).collect();
+    Some((scale, median(&dev)?))
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    let mut w: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if w.is_empty() {
+        return None;
+    }
+    w.sort_by(f64::total_cmp);
+    Some(w[w.len() / 2])
+}
+
+/// Label unlabelled disc centres by counting from an identifiable end. Discs are sorted
+/// cranio-caudally and numbered consecutively (a missed disc shifts every label beyond it,
+/// which [`spacing_fit`] exposes as an outlier spacing).
+pub fn count_discs_from_end(discs_z_mm: &[f64], end: CountEnd) -> Vec<Landmark> {
+    let mut z: Vec<f64> = discs_z_mm
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    z.sort_by(|a, b| b.total_cmp(a));
+    let n = z.len();
+    let l5 = Vertebra::new(csfleak_findings::Region::Lumbar, 5);
+    let c2 = Vertebra::new(csfleak_findings::Region::Cervical, 2);
+    z.iter()
+        .enumerate()
+        .filter_map(|(i, &zz)| {
+            let upper = match end {
+                CountEnd::LowestIsL5S1 => {
+                    let from_end = u8::try_from(n - 1 - i).ok()?;
+                    Vertebra::from_index(l5?.index().checked_sub(from_end)?)?
+                }
+                CountEnd::HighestIsC2C3 => {
+                    Vertebra::from_index(c2?.index() + u8::try_from(i).ok()?)?
+                }
+            };
+            upper.next()?;
+            Some(Landmark::labelled(zz, Level::Disc(upper)))
+        })
+        .collect()
+}
+
+/// The map from patient height to vertebral level over a covered span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelScale {
+    method: String,
+    confidence: f64,
+    status: LevelStatus,
+    reason: Option<String>,
+    covered_z_mm: (f64, f64),
+    /// Labelled marks `(z, typical position)`, z descending (cranial first).
+    marks: Vec<(f64, f64)>,
+    /// Detected but unlabelled landmarks.
+    unlabelled: Vec<Landmark>,
+}
+
+impl LevelScale {
+    /// A scale from landmarks with identities (counted levels). Landmarks without a level are
+    /// kept as unlabelled positions. With no labelled landmark the result is
+    /// [`LevelScale::not_counted`] with a generic reason. `covered_z_mm` is the patient z span
+    /// of the analysed data (either order); `confidence` is clamped to 0..1.
+    ///
+    /// Errors when labelled landmarks contradict each other (a more cranial landmark with a
+    /// more caudal level, or two landmarks at one height with different levels).
+    pub fn from_landmarks(
+        landmarks: &[Landmark],
+        covered_z_mm: (f64, f64),
+        method: &str,
+        confidence: f64,
+    ) -> Result<Self> {
+        let mut marks: Vec<(f64, f64)> = landmarks
+            .iter()
+            .filter(|l| l.z_mm.is_finite())
+            .filter_map(|l| l.level.map(|lv| (l.z_mm, typical_position_mm(lv))))
+            .collect();
+        let unlabelled: Vec<Landmark> = landmarks
+            .iter()
+            .filter(|l| l.level.is_none() && l.z_mm.is_finite())
+            .copied()
+            .collect();
+        if marks.is_empty() {
+            return Ok(Self::not_counted(
+                covered_z_mm,
+                &unlabelled,
+                method,
+                "no landmark could be identified",
+            ));
+        }
+        marks.sort_by(|a, b| b.0.total_cmp(&a.0));
+        marks.dedup();
+        for w in marks.windows(2) {
+            if w[1].1 <= w[0].1 || w[0].0 - w[1].0 < 1e-6 {
+                return Err(Error::InconsistentLevels {
+                    detail: format!(
+                        "landmarks at z {:.1} and {:.1} mm are out of cranio-caudal order",
+                        w[0].0, w[1].0
+                    ),
+                });
+            }
+        }
+        Ok(Self {
+            method: method.to_owned(),
+            confidence: confidence.clamp(0.0, 1.0),
+            status: LevelStatus::Counted,
+            reason: None,
+            covered_z_mm: ordered(covered_z_mm),
+            marks,
+            unlabelled,
+        })
+    }
+
+    /// Positions only: levels were not counted (no identifiable end in view, or no landmark
+    /// found); `reason` says why. Detected landmarks are kept so that an anchor can label them.
+    pub fn not_counted(
+        covered_z_mm: (f64, f64),
+        unlabelled: &[Landmark],
+        method: &str,
+        reason: &str,
+    ) -> Self {
+        Self {
+            method: method.to_owned(),
+            confidence: 0.0,
+            status: LevelStatus::NotCounted,
+            reason: Some(reason.to_owned()),
+            covered_z_mm: ordered(covered_z_mm),
+            marks: Vec::new(),
+            unlabelled: unlabelled
+                .iter()
+                .filter(|l| l.z_mm.is_finite())
+                .map(|l| Landmark { level: None, ..*l })
+                .collect(),
+        }
+    }
+
+    /// Apply a user anchor: `anchor.level` lies at `anchor.z_mm`, and that wins over automatic
+    /// counting. Counted levels are shifted by whole vertebrae to agree with the anchor;
+    /// unlabelled discs are numbered outwards from it; without any landmark the typical
+    /// spacing extrapolates from the anchor alone (low confidence).
+    pub fn with_anchor(mut self, anchor: LevelAnchor) -> Self {
+        if !anchor.z_mm.is_finite() {
+            return self;
+        }
+        let ta = typical_position_mm(anchor.level);
+        let note;
+        if !self.marks.is_empty() {
+            // Shift by the whole number of vertebrae that best matches the anchor.
+            let t_here = self.typical_at(anchor.z_mm);
+            let shift = self.vertebra_shift(t_here, ta);
+            if shift != 0 {
+                for m in &mut self.marks {
+                    m.1 = shift_typical(m.1, shift);
+                }
+                note =
+                    format!("automatic levels shifted by {shift} vertebra(e) to the user anchor");
+            } else {
+                note = "user anchor agrees with the automatic count".to_owned();
+            }
+        } else if !self.unlabelled.is_empty() {
+            let mut discs: Vec<f64> = self
+                .unlabelled
+                .iter()
+                .filter(|l| l.kind == LandmarkKind::Disc)
+                .map(|l| l.z_mm)
+                .collect();
+            discs.sort_by(|a, b| b.total_cmp(a));
+            self.marks = label_from_anchor(&discs, anchor);
+            note = format!(
+                "{} detected disc(s) numbered from the user anchor",
+                self.marks.len()
+            );
+            self.confidence = 0.7;
+        } else {
+            note = "levels extrapolated from the user anchor with typical vertebral heights"
+                .to_owned();
+            self.confidence = 0.3;
+        }
+        // The anchor itself is a mark; drop marks that contradict it.
+        self.marks
+            .retain(|m| (m.0 > anchor.z_mm && m.1 < ta) || (m.0 < anchor.z_mm && m.1 > ta));
+        self.marks.push((anchor.z_mm, ta));
+        self.marks.sort_by(|a, b| b.0.total_cmp(&a.0));
+        if self.status != LevelStatus::Counted {
+            self.confidence = self.confidence.max(0.3);
+        }
+        self.status = LevelStatus::Anchored;
+        self.reason = Some(note);
+        self.method = format!("{} + user anchor {}", self.method, anchor.level);
+        self
+    }
+
+    fn vertebra_shift(&self, t_here: f64, t_anchor: f64) -> i32 {
+        // Try shifts of whole vertebrae and keep the one whose shifted position is nearest.
+        let mut best = (f64::INFINITY, 0i32);
+        for s in -8i32..=8 {
+            let d = (shift_typical(t_here, s) - t_anchor).abs();
+            if d < best.0 - 1e-9 {
+                best = (d, s);
+            }
+        }
+        let _ = self;
+        best.1
+    }
+
+    /// Replace the reason / note (e.g. which end the count started from).
+    pub fn with_reason(mut self, reason: &str) -> Self {
+        self.reason = Some(reason.to_owned());
+        self
+    }
+
+    /// Whether levels are known (counted automatically or anchored by the user).
+    pub fn has_levels(&self) -> bool {
+        !self.marks.is_empty()
+    }
+
+    /// Counted, anchored, or not counted.
+    pub fn status(&self) -> LevelStatus {
+        self.status
+    }
+
+    /// Method name (with the anchor when one was applied).
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// Confidence of the labels, 0..1 (0 when not counted).
+    pub fn confidence(&self) -> f64 {
+        self.confidence
+    }
+
+    /// Why levels were not counted, or a note on the anchor.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// Covered patient z span `(low, high)`, mm.
+    pub fn covered_z_mm(&self) -> (f64, f64) {
+        self.covered_z_mm
+    }
+
+    /// The labelled landmarks `(z_mm, level)`, cranial first.
+    pub fn landmarks(&self) -> Vec<(f64, Level)> {
+        self.marks
+            .iter()
+            .filter_map(|&(z, t)| Some((z, level_at_typical(t)?)))
+            .collect()
+    }
+
+    /// Detected landmarks without an identity.
+    pub fn unlabelled(&self) -> &[Landmark] {
+        &self.unlabelled
+    }
+
+    /// Position on the typical axis at patient height `z`.
+    fn typical_at(&self, z: f64) -> f64 {
+        let m = &self.marks;
+        match m.len() {
+            0 => f64::NAN,
+            1 => m[0].1 + (m[0].0 - z),
+            _ => {
+                // Bracketing pair, or the end pair for extrapolation.
+                let i = m
+                    .windows(2)
+                    .position(|w| z <= w[0].0 && z >= w[1].0)
+                    .unwrap_or(if z > m[0].0 { 0 } else { m.len() - 2 });
+                let (a, b) = (m[i], m[i + 1]);
+                let slope = (b.1 - a.1) / (a.0 - b.0);
+                // Beyond the ends, keep the patient's scale within plausible bounds.
+                let slope = if z <= a.0 && z >= b.0 {
+                    slope
+                } else {
+                    slope.clamp(0.6, 1.6)
+                };
+                a.1 + (a.0 - z) * slope
+            }
+        }
+    }
+
+    /// The level at patient height `z_mm` (LPS z), or `None` when levels are not known or
+    /// `z_mm` lies outside the covered span (1 mm tolerance).
+    pub fn level_at(&self, z_mm: f64) -> Option<Level> {
+        if self.marks.is_empty() || !z_mm.is_finite() {
+            return None;
+        }
+        let (lo, hi) = self.covered_z_mm;
+        if z_mm < lo - 1.0 || z_mm > hi + 1.0 {
+            return None;
+        }
+        let t = self.typical_at(z_mm);
+        let total: f64 = TYPICAL_MM.iter().map(|(b, d)| b + d).sum();
+        if t.is_finite() && t >= 0.0 && t <= total {
+            level_at_typical(t)
+        } else {
+            None
+        }
+    }
+
+    /// Patient height of a level (body or disc centre), or `None` when levels are not known.
+    pub fn z_of(&self, level: Level) -> Option<f64> {
+        let m = &self.marks;
+        let t = typical_position_mm(level);
+        match m.len() {
+            0 => None,
+            1 => Some(m[0].0 - (t - m[0].1)),
+            _ => {
+                let i = m
+                    .windows(2)
+                    .position(|w| t >= w[0].1 && t <= w[1].1)
+                    .unwrap_or(if t < m[0].1 { 0 } else { m.len() - 2 });
+                let (a, b) = (m[i], m[i + 1]);
+                let slope = (b.1 - a.1) / (a.0 - b.0);
+                let slope = if t >= a.1 && t <= b.1 {
+                    slope
+                } else {
+                    slope.clamp(0.6, 1.6)
+                };
+                Some(a.0 - (t - a.1) / slope)
+            }
+        }
+    }
+
+    /// The cranial and caudal level of a z span (either order).
+    pub fn range(&self, z_a: f64, z_b: f64) -> Option<(Level, Level)> {
+        let (lo, hi) = ordered((z_a, z_b));
+        Some((self.level_at(hi)?, self.level_at(lo)?))
+    }
+
+    /// The findings summary of the labelling.
+    pub fn to_findings(&self) -> LevelLabelling {
+        let (lo, hi) = self.covered_z_mm;
+        LevelLabelling {
+            status: self.status,
+            method: Some(self.method.clone()),
+            confidence: Some((self.confidence * 100.0).round() / 100.0),
+            reason: self.reason.clone(),
+            covered_from_level: self.level_at(hi),
+            covered_to_level: self.level_at(lo),
+            covered_z_from_mm: Some(csfleak_findings::Mm((hi * 10.0).round() / 10.0)),
+            covered_z_to_mm: Some(csfleak_findings::Mm((lo * 10.0).round() / 10.0)),
+            landmarks: self
+                .landmarks()
+                .into_iter()
+                .map(|(z, level)| csfleak_findings::LevelLandmark {
+                    level,
+                    z_mm: csfleak_findings::Mm((z * 10.0).round() / 10.0),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn ordered(r: (f64, f64)) -> (f64, f64) {
+    (r.0.min(r.1), r.0.max(r.1))
+}
+
+/// Move a typical-axis position by `n` whole vertebrae (keeping its place within the segment).
+fn shift_typical(t: f64, n: i32) -> f64 {
+    let Some(lv) = level_at_typical(t) else {
+        return t;
+    };
+    let base = typical_position_mm(lv);
+    let moved = shift_level(lv, n);
+    match moved {
+        Some(m) => {
+            // Keep the relative offset from the level centre, scaled by the two sizes.
+            let size = |l: Level| {
+                let v = match l {
+                    Level::Vertebra(v) | Level::Disc(v) => usize::from(v.index()),
+                };
+                match l {
+                    Level::Vertebra(_) => TYPICAL_MM[v].0,
+                    Level::Disc(_) => TYPICAL_MM[v].1,
+                }
+                .max(0.5)
+            };
+            typical_position_mm(m) + (t - base) * size(m) / size(lv)
+        }
+        None => t,
+    }
+}
+
+fn shift_level(l: Level, n: i32) -> Option<Level> {
+    let (v, disc) = match l {
+        Level::Vertebra(v) => (v, false),
+        Level::Disc(v) => (v, true),
+    };
+    let idx = i32::from(v.index()) + n;
+    let v = Vertebra::from_index(u8::try_from(idx).ok()?)?;
+    if disc {
+        v.next()?;
+        Some(Level::Disc(v))
+    } else {
+        Some(Level::Vertebra(v))
+    }
+}
+
+/// Number unlabelled disc centres (cranial first) outwards from an anchor.
+fn label_from_anchor(discs: &[f64], anchor: LevelAnchor) -> Vec<(f64, f64)> {
+    if discs.is_empty() {
+        return Vec::new();
+    }
+    // The disc at (or the first disc below) the anchor.
+    let (first_below, first_below_level) = match anchor.level {
+        Level::Disc(v) => {
+            let i = discs
+                .iter()
+                .enumerate()
+                .min_by(|a, b| {
+                    (a.1 - anchor.z_mm)
+                        .abs()
+                        .total_cmp(&(b.1 - anchor.z_mm).abs())
+                })
+                .map_or(0, |(i, _)| i);
+            (i, Some(v))
+        }
+        Level::Vertebra(v) => {
+            let i = discs
+                .iter()
+                .position(|&z| z < anchor.z_mm)
+                .unwrap_or(discs.len());
+            (i, Some(v))
+        }
+    };
+    let Some(base) = first_below_level else {
+        return Vec::new();
+    };
+    discs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &z)| {
+            let offset = i32::try_from(i).ok()? - i32::try_from(first_below).ok()?;
+            let upper = shift_level(Level::Vertebra(base), offset)?;
+            let Level::Vertebra(u) = upper else {
+                return None;
+            };
+            u.next()?;
+            Some((z, typical_position_mm(Level::Disc(u))))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(s: &str) -> Level {
+        s.parse().unwrap()
+    }
+
+    /// Disc heights of a made-up patient 1.1x the typical size, cranial first, L1/2..L5/S1.
+    fn lumbar_discs(scale: f64, top: f64) -> Vec<f64> {
+        ["L1/2", "L2/3", "L3/4", "L4/5", "L5/S1"]
+            .iter()
+            .map(|d| top - scale * (typical_position_mm(l(d)) - typical_position_mm(l("L1/2"))))
+            .collect()
+    }
+
+    #[test]
+    fn typical_axis_is_ordered_and_inverts() {
+        let mut prev = -1.0;
+        for i in 0..Vertebra::COUNT {
+            let v = Vertebra::from_index(i).unwrap();
+            let t = typical_position_mm(Level::Vertebra(v));
+            assert!(t > prev);
+            assert_eq!(level_at_typical(t), Some(Level::Vertebra(v)));
+            prev = t;
+            if v.next().is_some() && TYPICAL_MM[usize::from(i)].1 > 0.0 {
+                let td = typical_position_mm(Level::Disc(v));
+                assert!(td > t);
+                assert_eq!(level_at_typical(td), Some(Level::Disc(v)), "{v}");
+                prev = td;
+            }
+        }
+    }
+
+    #[test]
+    fn counted_from_the_sacrum_labels_bodies_and_discs() {
+        let z = lumbar_discs(1.1, 100.0);
+        let marks = count_discs_from_end(&z, CountEnd::LowestIsL5S1);
+        assert_eq!(marks.len(), 5);
+        assert_eq!(marks[0].level, Some(l("L1/2")));
+        assert_eq!(marks[4].level, Some(l("L5/S1")));
+        let (scale, dev) = spacing_fit(&marks).unwrap();
+        assert!((scale - 1.1).abs() < 1e-9, "{scale}");
+        assert!(dev < 1e-9);
+        let s = LevelScale::from_landmarks(&marks, (-120.0, 200.0), "test", 0.9).unwrap();
+        assert_eq!(s.status(), LevelStatus::Counted);
+        for (zz, d) in z.iter().zip(["L1/2", "L2/3", "L3/4", "L4/5", "L5/S1"]) {
+            assert_eq!(s.level_at(*zz), Some(l(d)));
+        }
+        // Half-way between L3/4 and L4/5 lies the L4 body.
+        assert_eq!(s.level_at(0.5 * (z[2] + z[3])), Some(l("L4")));
+        // Extrapolated above the top disc: L1, then T12.
+        let l1_mid = z[0] + 1.1 * (typical_position_mm(l("L1/2")) - typical_position_mm(l("L1")));
+        assert_eq!(s.level_at(l1_mid), Some(l("L1")));
+        let t12 = s.z_of(l("T12")).unwrap();
+        assert_eq!(s.level_at(t12), Some(l("T12")));
+        assert!((s.z_of(l("L3/4")).unwrap() - z[2]).abs() < 1e-6);
+        // Outside the covered span: unknown.
+        assert_eq!(s.level_at(500.0), None);
+        assert_eq!(s.range(z[3], z[0]), Some((l("L1/2"), l("L4/5"))));
+    }
+
+    #[test]
+    fn counted_from_c2() {
+        let z = [300.0, 281.0, 262.0];
+        let marks = count_discs_from_end(&z, CountEnd::HighestIsC2C3);
+        let names: Vec<String> = marks.iter().map(|m| m.level.unwrap().to_string()).collect();
+        assert_eq!(names, ["C2/3", "C3/4", "C4/5"]);
+    }
+
+    #[test]
+    fn not_counted_reports_positions_only() {
+        let s = LevelScale::not_counted(
+            (0.0, 150.0),
+            &[Landmark::disc(100.0), Landmark::disc(75.0)],
+            "t2_axial_discs/1",
+            "neither the sacrum nor C2 is in view",
+        );
+        assert_eq!(s.status(), LevelStatus::NotCounted);
+        assert!(!s.has_levels());
+        assert_eq!(s.level_at(100.0), None);
+        assert_eq!(s.range(0.0, 150.0), None);
+        let f = s.to_findings();
+        assert_eq!(f.status, LevelStatus::NotCounted);
+        assert_eq!(f.covered_from_level, None);
+        assert!(f.reason.unwrap().contains("sacrum"));
+        assert_eq!(s.unlabelled().len(), 2);
+    }
+
+    #[test]
+    fn anchor_numbers_unlabelled_discs() {
+        let z = lumbar_discs(1.0, 80.0);
+        let marks: Vec<Landmark> = z.iter().map(|&zz| Landmark::disc(zz)).collect();
+        let s = LevelScale::not_counted((-120.0, 120.0), &marks, "m", "no end").with_anchor(
+            LevelAnchor {
+                level: l("L5/S1"),
+                z_mm: z[4] + 1.0,
+            },
+        );
+        assert_eq!(s.status(), LevelStatus::Anchored);
+        assert_eq!(s.level_at(z[0]), Some(l("L1/2")));
+        assert_eq!(s.level_at(z[4] + 1.0), Some(l("L5/S1")));
+        assert_eq!(s.level_at(0.5 * (z[1] + z[2])), Some(l("L3")));
+    }
+
+    #[test]
+    fn anchor_wins_over_the_automatic_count() {
+        // Automatic count one vertebra off (called L1/2..L5/S1, truly T12/L1..L4/5).
+        let z = lumbar_discs(1.0, 80.0);
+        let marks = count_discs_from_end(&z, CountEnd::LowestIsL5S1);
+        let s = LevelScale::from_landmarks(&marks, (-150.0, 150.0), "auto", 0.8)
+            .unwrap()
+            .with_anchor(LevelAnchor {
+                level: l("L4/5"),
+                z_mm: z[4],
+            });
+        assert_eq!(s.status(), LevelStatus::Anchored);
+        assert_eq!(s.level_at(z[4]), Some(l("L4/5")));
+        assert_eq!(s.level_at(z[0]), Some(l("T12/L1")));
+        assert!(
+            s.reason().unwrap().contains("shifted by -1"),
+            "{:?}",
+            s.reason()
+        );
+    }
+
+    #[test]
+    fn anchor_alone_extrapolates_with_typical_heights() {
+        let s = LevelScale::not_counted((0.0, 200.0), &[], "m", "none").with_anchor(LevelAnchor {
+            level: l("L3"),
+            z_mm: 100.0,
+        });
+        assert_eq!(s.level_at(100.0), Some(l("L3")));
+        assert_eq!(s.level_at(100.0 + 36.0), Some(l("L2")));
+        assert!(s.confidence() > 0.0 && s.confidence() < 0.5);
+    }
+
+    #[test]
+    fn contradicting_landmarks_are_an_error() {
+        let bad = [
+            Landmark::labelled(100.0, l("L4/5")),
+            Landmark::labelled(60.0, l("L2/3")),
+        ];
+        assert!(LevelScale::from_landmarks(&bad, (0.0, 200.0), "m", 1.0).is_err());
+        let none =
+            LevelScale::from_landmarks(&[Landmark::disc(3.0)], (0.0, 9.0), "m", 1.0).unwrap();
+        assert_eq!(none.status(), LevelStatus::NotCounted);
+    }
+}

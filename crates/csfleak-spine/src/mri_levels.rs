@@ -1,0 +1,243 @@
+//! Automatic vertebral levels on an axial T2 stack: discs along the anterior column.
+//!
+//! On T2 (fat-suppressed or not) the disc nucleus is brighter than the vertebral marrow, so
+//! the signal of a small box ventral to the dural sac (in the anterior column, past the
+//! ventral epidural space) peaks at every disc along the stack. Peaks are counted from an
+//! identifiable end of the spine:
+//!
+//! * the sacrum: the dural sac ends inside the stack (with stack left below it) 15-80 mm
+//!   below the most caudal disc, which is then L5/S1 (the sac ends at S1-S3 in adults);
+//! * C2: the stack continues cranially well beyond the most cranial disc (more than 1.6 disc
+//!   spacings with the canal in view and no further disc), which is then C2/3.
+//!
+//! The counted labels must fit the typical ratios of vertebral spacing
+//! ([`crate::levels::spacing_fit`]) with a plausible patient scale; otherwise, and when no
+//! end is seen, the disc positions are kept unlabelled and the levels are "not counted".
+//! Signals are relative to the intrathecal CSF reference only.
+
+use csfleak_volume::{DVec3, Volume};
+
+use crate::canal::CanalModel;
+use crate::levels::{CountEnd, Landmark, LevelScale, count_discs_from_end, spacing_fit};
+
+/// Method name of the automatic labelling.
+pub(crate) const METHOD: &str = "t2_axial_anterior_column_discs/1";
+
+/// Per found slice: patient z of the sac centre and the anterior-column signal / CSF.
+fn column_profile(t2: &Volume, canal: &CanalModel) -> Vec<(usize, f64, f64)> {
+    let g = t2.geometry();
+    let sp = g.spacing_mm();
+    let vfw = g.voxel_from_world();
+    let csf = f64::from(canal.csf_reference.max(f32::MIN_POSITIVE));
+    // Patient anterior (-y) and left (+x) as in-plane pixel steps per mm.
+    let dir = |w: DVec3| {
+        let d = vfw.transform_vector3(w);
+        let (di, dj) = (d.x, d.y);
+        let len = (di * sp[0]).hypot(dj * sp[1]);
+        if len < 1e-6 {
+            None
+        } else {
+            Some([di / len, dj / len])
+        }
+    };
+    let (Some(ant), Some(lat)) = (dir(DVec3::NEG_Y), dir(DVec3::X)) else {
+        return Vec::new();
+    };
+    canal
+        .slices
+        .iter()
+        .filter(|s| s.found)
+        .filter_map(|s| {
+            let c = vfw.transform_point3(s.centre.to_dvec3());
+            let k = s.k as f64;
+            let at = |a: f64, l: f64| {
+                DVec3::new(
+                    c.x + a * ant[0] + l * lat[0],
+                    c.y + a * ant[1] + l * lat[1],
+                    k,
+                )
+            };
+            let in_sac = |a: f64| {
+                let p = at(a, 0.0);
+                match (
+                    csfleak_volume::index_of(p.y.round()),
+                    csfleak_volume::index_of(p.x.round()),
+                ) {
+                    (Some(r), Some(cc)) => s.sac.get([r, cc]).copied().unwrap_or(false),
+                    _ => false,
+                }
+            };
+            let mut edge = 0.0;
+            while edge < 30.0 && in_sac(edge + 0.5) {
+                edge += 0.5;
+            }
+            let mut vals = Vec::new();
+            let mut a = edge + 7.0;
+            while a <= edge + 17.0 {
+                let mut l = -4.0;
+                while l <= 4.0 {
+                    if let Some(v) = t2.sample_voxel(at(a, l)) {
+                        vals.push(f64::from(v) / csf);
+                    }
+                    l += 1.0;
+                }
+                a += 1.0;
+            }
+            if vals.is_empty() {
+                return None;
+            }
+            vals.sort_by(f64::total_cmp);
+            Some((s.k, s.centre.0[2], vals[vals.len() / 2]))
+        })
+        .collect()
+}
+
+/// Disc centres (patient z, cranial first) from the anterior-column profile.
+fn find_discs(profile: &[(usize, f64, f64)]) -> Vec<f64> {
+    let n = profile.len();
+    let mut discs = Vec::new();
+    for i in 0..n {
+        let (_, z, v) = profile[i];
+        // Local maximum over +-8 mm, standing out by 0.08 of CSF above the darkest signal
+        // within +-14 mm on both sides (the bodies).
+        let near = |r: f64| {
+            profile
+                .iter()
+                .filter(move |p| (p.1 - z).abs() <= r && (p.1 - z).abs() > 1e-9)
+        };
+        if near(8.0).any(|p| p.2 > v) {
+            continue;
+        }
+        let above = profile
+            .iter()
+            .filter(|p| p.1 > z && p.1 - z <= 14.0)
+            .map(|p| p.2)
+            .fold(f64::INFINITY, f64::min);
+        let below = profile
+            .iter()
+            .filter(|p| p.1 < z && z - p.1 <= 14.0)
+            .map(|p| p.2)
+            .fold(f64::INFINITY, f64::min);
+        if !above.is_finite() || !below.is_finite() {
+            continue;
+        }
+        if v - above.max(below) < 0.08 {
+            continue;
+        }
+        // Parabolic refinement on the neighbours (slices are sorted along the stack).
+        let zz = if i > 0 && i + 1 < n {
+            let (a, b, c) = (profile[i - 1].2, v, profile[i + 1].2);
+            let den = a - 2.0 * b + c;
+            let off = if den.abs() > 1e-9 {
+                (0.5 * (a - c) / den).clamp(-0.5, 0.5)
+            } else {
+                0.0
+            };
+            if off >= 0.0 {
+                z + off * (profile[i + 1].1 - z)
+            } else {
+                z - off * (profile[i - 1].1 - z)
+            }
+        } else {
+            z
+        };
+        if discs.last().is_none_or(|&d: &f64| (d - zz).abs() > 8.0) {
+            discs.push(zz);
+        }
+    }
+    discs.sort_by(|a, b| b.total_cmp(a));
+    discs
+}
+
+/// The automatic level scale of an axial T2 stack.
+pub(crate) fn detect_levels(t2: &Volume, canal: &CanalModel) -> LevelScale {
+    let zs: Vec<f64> = (0..t2.dims()[2])
+        .map(|k| {
+            t2.geometry()
+                .world_from_voxel
+                .transform_point3(DVec3::new(0.0, 0.0, k as f64))
+                .z
+        })
+        .chain(
+            canal
+                .slices
+                .iter()
+                .filter(|s| s.found)
+                .map(|s| s.centre.0[2]),
+        )
+        .collect();
+    let lo = zs.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = zs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let covered = (lo, hi);
+    let profile = column_profile(t2, canal);
+    let discs = find_discs(&profile);
+    let unlabelled: Vec<Landmark> = discs.iter().map(|&z| Landmark::disc(z)).collect();
+    if discs.len() < 2 {
+        return LevelScale::not_counted(
+            covered,
+            &unlabelled,
+            METHOD,
+            "fewer than two discs found along the anterior column",
+        );
+    }
+    // Slice z of the stack's ends and of the sac's ends.
+    let nk = canal.slices.len();
+    let slice_z = |k: usize| {
+        t2.geometry()
+            .world_from_voxel
+            .transform_point3(DVec3::new(0.0, 0.0, k as f64))
+            .z
+    };
+    let (z_first, z_last) = (slice_z(0), slice_z(nk.saturating_sub(1)));
+    let (stack_lo, stack_hi) = (z_first.min(z_last), z_first.max(z_last));
+    let found_z: Vec<f64> = canal
+        .slices
+        .iter()
+        .filter(|s| s.found)
+        .map(|s| s.centre.0[2])
+        .collect();
+    let sac_lo = found_z.iter().copied().fold(f64::INFINITY, f64::min);
+    let sac_hi = found_z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let spacing: Vec<f64> = discs.windows(2).map(|w| w[0] - w[1]).collect();
+    let lowest = discs[discs.len() - 1];
+    let highest = discs[0];
+    let step = t2.geometry().spacing_mm()[2];
+    let mut tries: Vec<(CountEnd, &str)> = Vec::new();
+    let sac_ends_inside = sac_lo - stack_lo >= (2.0 * step).max(8.0);
+    if sac_ends_inside && (15.0..=80.0).contains(&(lowest - sac_lo)) {
+        tries.push((
+            CountEnd::LowestIsL5S1,
+            "counted from the sacrum (the dural sac ends below the most caudal disc)",
+        ));
+    }
+    let top_spacing = spacing.iter().take(3).copied().fold(0.0, f64::max);
+    if sac_hi - highest >= 1.6 * top_spacing && stack_hi - highest >= 1.6 * top_spacing {
+        tries.push((
+            CountEnd::HighestIsC2C3,
+            "counted from C2 (no disc above the most cranial one over the C2 height)",
+        ));
+    }
+    for (end, how) in tries {
+        let marks = count_discs_from_end(&discs, end);
+        if marks.len() != discs.len() {
+            continue;
+        }
+        let Some((scale, dev)) = spacing_fit(&marks) else {
+            continue;
+        };
+        if !(0.7..=1.45).contains(&scale) || dev > 0.3 {
+            continue;
+        }
+        let confidence = (1.0 - dev / 0.3).clamp(0.0, 1.0) * 0.5 + 0.45;
+        if let Ok(s) = LevelScale::from_landmarks(&marks, covered, METHOD, confidence) {
+            return s.with_reason(how);
+        }
+    }
+    LevelScale::not_counted(
+        covered,
+        &unlabelled,
+        METHOD,
+        "neither the sacrum nor C2 is in view of the axial stack (partial coverage): \
+         positions are given in mm",
+    )
+}
