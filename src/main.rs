@@ -12,6 +12,7 @@
 mod cmd;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
@@ -25,7 +26,8 @@ struct Cli {
     /// More log output (-v info, -vv debug); `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
-    /// Only errors on stderr.
+    /// Only errors: no log notes, progress bars or summaries on stderr (`convert` then lists
+    /// only failed series on stdout).
     #[arg(short, long, global = true)]
     quiet: bool,
     #[command(subcommand)]
@@ -50,8 +52,18 @@ enum Command {
     Batch(cmd::batch::BatchArgs),
 }
 
+/// Set once from `--quiet` before any subcommand runs.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Whether `--quiet` was given: subcommands then print no progress bar, no summary line and no
+/// note on stderr, only errors (their results on stdout are unchanged unless they say so).
+pub(crate) fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    QUIET.store(cli.quiet, Ordering::Relaxed);
     init_logging(cli.verbose, cli.quiet);
     if let Some(n) = cli.threads {
         #[allow(

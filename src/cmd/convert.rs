@@ -22,8 +22,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use csfleak_dicom::{
-    NmMeta, QualityFlag, Series, SeriesData, SeriesLayout, SeriesMeta, decode_file, load_series,
-    scan,
+    NmMeta, QualityFlag, Reporter, Series, SeriesData, SeriesLayout, SeriesMeta, SliceReader,
+    load_series, merge_flags, scan,
 };
 use csfleak_report::nifti::{
     self, EncodedVoxels, NiftiOptions, NiftiStream, SlabEncoder, StoredType, WrittenNifti,
@@ -88,6 +88,13 @@ pub(crate) fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     })?;
     let compress = !no_compress;
     let started = Instant::now();
+    let removed = clean_stale_temps(&out);
+    if removed > 0 {
+        tracing::info!(
+            "removed {removed} partial file(s) left in {} by an interrupted run",
+            out.display()
+        );
+    }
 
     let report = scan(&dir).with_context(|| format!("scanning {}", dir.display()))?;
     let series: Vec<&Series> = report.series().collect();
@@ -149,9 +156,55 @@ fn relative_paths(message: &str, root: &Path) -> String {
     out
 }
 
-/// A progress bar on stderr; indicatif hides it when stderr is not a terminal.
+/// Remove the temporary files (`.<name>.tmp-<PID>-<N>`, see `csfleak-report`) that a killed
+/// run left in `out`: only those whose process is gone, so a run writing into the same folder
+/// at the same time keeps its files. Finished outputs are never touched. Where liveness cannot
+/// be checked (no `/proc`), nothing is removed. Returns the number removed.
+fn clean_stale_temps(out: &Path) -> usize {
+    let proc_root = Path::new("/proc/self");
+    if !proc_root.exists() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(stale_temp_pid) else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if !alive
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The writer's PID in a temporary file name `.<name>.tmp-<PID>-<N>`, `None` for any other name.
+fn stale_temp_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let (stem, tail) = rest.rsplit_once(".tmp-")?;
+    let (pid, n) = tail.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if stem.is_empty() || !digits(pid) || !digits(n) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// A progress bar on stderr; indicatif hides it when stderr is not a terminal, `--quiet` too.
 fn progress_bar(len: u64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let target = if crate::quiet() {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), target);
     if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} series  {wide_msg}") {
         bar.set_style(style);
     }
@@ -182,7 +235,10 @@ fn convert_one(s: &Series, out: &Path, stem: &str, compress: bool) -> anyhow::Re
     let path = out.join(format!("{stem}.{ext}"));
     let opts = NiftiOptions::default().with_compress(compress);
     let (nifti, flags) = if let Some(g) = streamable(s) {
-        (stream_series(s, &g, &path, &opts)?, s.flags.clone())
+        let (nifti, caveats) = stream_series(s, &g, &path, &opts)?;
+        let mut flags = s.flags.clone();
+        flags.extend(caveats);
+        (nifti, flags)
     } else {
         let loaded = load_series(s)?;
         let nifti = match &loaded.data {
@@ -216,37 +272,56 @@ fn streamable(s: &Series) -> Option<Geometry> {
     ok.then_some(g)
 }
 
-/// Decode the files of some slices in parallel (in order), check their size and encode them
-/// (and compress them) for the output file. A value int16 cannot hold gives [`NeedsFloat`].
+/// Buffers handed from slab to slab (and thread to thread) instead of being allocated, zeroed
+/// and page-faulted per slice.
+struct Pool<T>(std::sync::Mutex<Vec<T>>);
+
+impl<T: Default> Pool<T> {
+    fn new() -> Self {
+        Self(std::sync::Mutex::new(Vec::new()))
+    }
+
+    fn take(&self) -> T {
+        self.0
+            .lock()
+            .map(|mut v| v.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    fn put(&self, item: T) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(item);
+        }
+    }
+}
+
+/// Buffers of one stream: slice readers with their plane of values, and encoded bytes.
+struct StreamBuffers {
+    readers: Pool<(SliceReader, Vec<f32>)>,
+    bytes: Pool<Vec<u8>>,
+}
+
+/// Decode some slices in parallel (in order) and encode them (and compress them) for the
+/// output file. A value int16 cannot hold gives [`NeedsFloat`].
 fn decode_slab(
     s: &Series,
-    refs: &[csfleak_dicom::SliceRef],
-    plane: usize,
+    slices: std::ops::Range<usize>,
     encoder: SlabEncoder,
+    reporter: &Reporter,
+    buffers: &StreamBuffers,
 ) -> anyhow::Result<Vec<EncodedVoxels>> {
-    refs.par_iter()
-        .map(|r| {
-            let inst = s
-                .instances
-                .get(r.instance)
-                .context("a slice refers to a file missing from the series")?;
-            let px = decode_file(&inst.path)
-                .with_context(|| format!("decoding {}", inst.rel_path.display()))?;
-            if px.rows != s.rows || px.cols != s.cols || px.samples != 1 || px.values.len() < plane
-            {
-                anyhow::bail!(
-                    "{}: {}x{} pixels with {} sample(s) decoded, the series has {}x{} grey",
-                    inst.rel_path.display(),
-                    px.cols,
-                    px.rows,
-                    px.samples,
-                    s.cols,
-                    s.rows
-                );
-            }
-            encoder
-                .encode(&px.values[..plane])
-                .ok_or_else(|| NeedsFloat.into())
+    let plane = s.rows * s.cols;
+    slices
+        .into_par_iter()
+        .map(|k| {
+            let (mut reader, mut values) = buffers.readers.take();
+            values.resize(plane, 0.0_f32);
+            let read = reader.read_slice(s, k, &mut values, reporter);
+            let encoded = read.map(|()| encoder.encode_into(&values, buffers.bytes.take()));
+            buffers.readers.put((reader, values));
+            encoded?.ok_or_else(|| NeedsFloat.into())
         })
         .collect()
 }
@@ -263,17 +338,21 @@ impl std::fmt::Display for NeedsFloat {
 
 impl std::error::Error for NeedsFloat {}
 
-/// Stream a series as int16, or as float32 when a value does not fit.
+/// Stream a series as int16, or as float32 when a value does not fit; returns the caveats of
+/// decoding (colour converted to grey).
 fn stream_series(
     s: &Series,
     g: &Geometry,
     path: &Path,
     opts: &NiftiOptions,
-) -> anyhow::Result<WrittenNifti> {
-    match stream_as(s, g, path, opts, StoredType::Int16) {
-        Err(e) if e.downcast_ref::<NeedsFloat>().is_some() => {
-            stream_as(s, g, path, opts, StoredType::Float32)
-        }
+) -> anyhow::Result<(WrittenNifti, Vec<QualityFlag>)> {
+    let attempt = |stored| -> anyhow::Result<(WrittenNifti, Vec<QualityFlag>)> {
+        let reporter = Reporter::new();
+        let written = stream_as(s, g, path, opts, stored, &reporter)?;
+        Ok((written, merge_flags(reporter.into_sorted())))
+    };
+    match attempt(StoredType::Int16) {
+        Err(e) if e.downcast_ref::<NeedsFloat>().is_some() => attempt(StoredType::Float32),
         other => other,
     }
 }
@@ -284,29 +363,34 @@ fn stream_as(
     path: &Path,
     opts: &NiftiOptions,
     stored: StoredType,
+    reporter: &Reporter,
 ) -> anyhow::Result<WrittenNifti> {
     let mut out = NiftiStream::create(path, g, stored, opts)?;
     let encoder = out.encoder();
-    let plane = s.rows * s.cols;
     let slab = (rayon::current_num_threads() * 4).max(1);
+    let n = s.slices.len();
+    let buffers = StreamBuffers {
+        readers: Pool::new(),
+        bytes: Pool::new(),
+    };
+    let mut write = |pending: Vec<EncodedVoxels>| -> anyhow::Result<()> {
+        for e in pending {
+            out.write_encoded(&e)?;
+            buffers.bytes.put(e.into_buffer());
+        }
+        Ok(())
+    };
     // Decode and encode slab n+1 while slab n is written (rayon::join), in slice order.
     let mut pending: Vec<EncodedVoxels> = Vec::new();
-    for refs in s.slices.chunks(slab) {
+    for start in (0..n).step_by(slab) {
         let (written, decoded) = rayon::join(
-            || -> anyhow::Result<()> {
-                for e in &pending {
-                    out.write_encoded(e)?;
-                }
-                Ok(())
-            },
-            || decode_slab(s, refs, plane, encoder),
+            || write(std::mem::take(&mut pending)),
+            || decode_slab(s, start..(start + slab).min(n), encoder, reporter, &buffers),
         );
         written?;
         pending = decoded?;
     }
-    for e in &pending {
-        out.write_encoded(e)?;
-    }
+    write(pending)?;
     Ok(out.finish()?)
 }
 
@@ -471,8 +555,9 @@ fn print_summary(
     out: &Path,
     started: Instant,
 ) -> anyhow::Result<()> {
+    let quiet = crate::quiet();
     let mut stdout = std::io::stdout().lock();
-    for c in converted {
+    for c in converted.iter().filter(|_| !quiet) {
         let name = c
             .nifti
             .path
@@ -506,6 +591,9 @@ fn print_summary(
         )?;
     }
     stdout.flush()?;
+    if quiet {
+        return Ok(());
+    }
     eprintln!(
         "converted {} of {} series into {} in {:.1} s{}",
         converted.len(),
@@ -532,6 +620,39 @@ mod tests {
             Path::new("/data/SMITH^J/"),
         );
         assert_eq!(m, "decoding a/b: invalid length in a/b: 3 bytes");
+    }
+
+    #[test]
+    fn only_temporary_names_are_recognised() {
+        assert_eq!(stale_temp_pid(".3_T2_ab12.nii.gz.tmp-4242-7"), Some(4242));
+        assert_eq!(stale_temp_pid("3_T2_ab12.nii.gz.tmp-4242-7"), None);
+        assert_eq!(stale_temp_pid(".3_T2_ab12.nii.gz"), None);
+        assert_eq!(stale_temp_pid(".x.tmp-42"), None);
+        assert_eq!(stale_temp_pid(".x.tmp-4a-1"), None);
+        assert_eq!(stale_temp_pid("..tmp-1-1"), None);
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // No process has this PID (Linux PIDs stay below 2^22).
+        let dead = dir.path().join(".a.nii.gz.tmp-999999999-0");
+        let mine = dir
+            .path()
+            .join(format!(".b.nii.gz.tmp-{}-0", std::process::id()));
+        let output = dir.path().join("a.nii.gz");
+        let hidden_other = dir.path().join(".notes");
+        for p in [&dead, &mine, &output, &hidden_other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let removed = clean_stale_temps(dir.path());
+        if Path::new("/proc/self").exists() {
+            assert_eq!(removed, 1);
+            assert!(!dead.exists());
+        } else {
+            assert_eq!(removed, 0);
+        }
+        assert!(mine.exists() && output.exists() && hidden_other.exists());
     }
 
     #[test]

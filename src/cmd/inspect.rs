@@ -1,7 +1,8 @@
 //! `csfleak inspect DIR`: the studies and series in a folder, their roles, geometry and problems.
 //!
 //! Headers only by default; `--decode` also decodes every series (one at a time, files in
-//! parallel), which is the ingest-only benchmark mode and reports failures per series.
+//! parallel, through the loader of `load_series` but without assembling volumes), which is the
+//! ingest-only benchmark mode and reports failures per series.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,9 +12,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use csfleak_dicom::{
-    Role, RoleMatch, RoleRules, ScanOptions, ScanReport, Scanner, Series, SeriesData, SeriesLayout,
-    load_series,
+    Reporter, Role, RoleMatch, RoleRules, ScanOptions, ScanReport, Scanner, Series, SeriesData,
+    SeriesLayout, SliceReader, load_series,
 };
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::UsageError;
@@ -169,30 +171,35 @@ pub(crate) fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Decode every series, one at a time (memory: one series).
+/// Decode every series, one at a time. Series of single-frame files are decoded slice by
+/// slice with [`SliceReader`] (the loader of `load_series`, same values) into one plane per
+/// worker, without assembling the volume: memory stays at a few slices, and no time goes to
+/// allocating and page-faulting a volume that nothing uses. Multi-frame series are loaded
+/// whole (a file's frames are decoded once).
 fn decode_all(report: &ScanReport) -> Vec<DecodeResult> {
     report
         .series()
         .map(|s| {
             let t = Instant::now();
-            let r = load_series(s);
+            let r = if s.instances.iter().all(|i| i.n_frames == 1) {
+                decode_slices(s)
+            } else {
+                load_series(s).map(|l| match &l.data {
+                    SeriesData::Volume(v) => (SeriesLayout::Volume, v.data().len()),
+                    SeriesData::Planar(p) => (SeriesLayout::Planar, p.frames().len()),
+                })
+            };
             let seconds = t.elapsed().as_secs_f64();
             match r {
-                Ok(l) => {
-                    let (layout, voxels) = match &l.data {
-                        SeriesData::Volume(v) => (SeriesLayout::Volume, v.data().len()),
-                        SeriesData::Planar(p) => (SeriesLayout::Planar, p.frames().len()),
-                    };
-                    DecodeResult {
-                        series_id: s.id.clone(),
-                        label: s.label(),
-                        ok: true,
-                        error: None,
-                        layout: Some(layout),
-                        voxels,
-                        seconds,
-                    }
-                }
+                Ok((layout, voxels)) => DecodeResult {
+                    series_id: s.id.clone(),
+                    label: s.label(),
+                    ok: true,
+                    error: None,
+                    layout: Some(layout),
+                    voxels,
+                    seconds,
+                },
                 Err(e) => DecodeResult {
                     series_id: s.id.clone(),
                     label: s.label(),
@@ -205,6 +212,26 @@ fn decode_all(report: &ScanReport) -> Vec<DecodeResult> {
             }
         })
         .collect()
+}
+
+/// Decode every slice of a series in parallel; the layout `load_series` would give and the
+/// number of values, or the first error in slice order.
+fn decode_slices(s: &Series) -> csfleak_dicom::Result<(SeriesLayout, usize)> {
+    let plane = s.rows * s.cols;
+    let reporter = Reporter::new();
+    let results: Vec<csfleak_dicom::Result<()>> = (0..s.slices.len())
+        .into_par_iter()
+        .map_init(
+            || (SliceReader::new(), vec![0.0_f32; plane]),
+            |(reader, values), k| reader.read_slice(s, k, values, &reporter),
+        )
+        .collect();
+    results.into_iter().collect::<csfleak_dicom::Result<()>>()?;
+    let layout = match (s.layout, s.geometry) {
+        (SeriesLayout::Volume, Some(_)) => SeriesLayout::Volume,
+        _ => SeriesLayout::Planar,
+    };
+    Ok((layout, s.slices.len() * plane))
 }
 
 /// Short names of common transfer syntaxes.
@@ -226,6 +253,40 @@ fn ts_name(uid: &str) -> &str {
         "" => "no-meta",
         other => other,
     }
+}
+
+/// `text` cut and padded to exactly `width` terminal columns: CJK and other wide characters
+/// count 2 (Unicode East Asian Width), combining marks 0, control characters are dropped.
+/// A cut text ends with `~`.
+fn fit_width(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut used = 0;
+    let total: usize = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| c.width().unwrap_or(0))
+        .sum();
+    // Room for the `~` mark when the text does not fit.
+    let budget = if total > width {
+        width.saturating_sub(1)
+    } else {
+        width
+    };
+    for c in text.chars().filter(|c| !c.is_control()) {
+        let w = c.width().unwrap_or(0);
+        if used + w > budget {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if total > width && used < width {
+        out.push('~');
+        used += 1;
+    }
+    out.extend(std::iter::repeat_n(' ', width - used));
+    out
 }
 
 fn fmt_spacing(s: &Series) -> String {
@@ -301,17 +362,10 @@ fn print_table(
             {
                 problems.insert(0, "DECODE_FAILED");
             }
-            let desc: String = s
-                .meta
-                .series_description
-                .as_deref()
-                .unwrap_or("-")
-                .chars()
-                .take(24)
-                .collect();
+            let desc = fit_width(s.meta.series_description.as_deref().unwrap_or("-"), 24);
             writeln!(
                 out,
-                "  {:<6} {:<22} {:<4} {:<9} {:<13} {:<21} {:<6} {:<14} {:<24} {}",
+                "  {:<6} {:<22} {:<4} {:<9} {:<13} {:<21} {:<6} {:<14} {} {}",
                 num,
                 s.role.role.as_str(),
                 s.meta.modality,
@@ -398,4 +452,27 @@ fn print_table(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_width;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn columns_are_counted_by_display_width() {
+        // Japanese characters are 2 columns wide: the column stays 24 wide.
+        let t = fit_width("腰椎 T2 脂肪抑制 矢状断", 24);
+        assert_eq!(t.width(), 24, "{t:?}");
+        assert!(t.starts_with("腰椎 T2 脂肪抑制"), "{t:?}");
+        // Too wide: cut on a character boundary and marked, still 24 columns.
+        let long = fit_width("頸椎胸椎腰椎全脊椎脂肪抑制T2強調画像矢状断", 24);
+        assert_eq!(long.width(), 24, "{long:?}");
+        assert!(long.trim_end().ends_with('~'), "{long:?}");
+        // Plain ASCII unchanged, padded.
+        assert_eq!(fit_width("T2 SAG", 8), "T2 SAG  ");
+        assert_eq!(fit_width("ABCDEFGHIJ", 8), "ABCDEFG~");
+        // Control characters (a stray newline or tab in a header) never break the table.
+        assert_eq!(fit_width("a\nb\tc", 5), "abc  ");
+    }
 }

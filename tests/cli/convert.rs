@@ -332,6 +332,40 @@ fn a_failing_series_is_reported_and_the_others_are_written() {
 }
 
 #[test]
+fn quiet_prints_only_the_failures_and_names_the_file() {
+    let s = write_study();
+    let victim = &s.ct_files[1];
+    let len = std::fs::metadata(victim).unwrap().len();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(victim)
+        .unwrap();
+    f.set_len(len - 100).unwrap();
+    drop(f);
+    let out = s.dir.path().join("out");
+    let res = csfleak()
+        .args(["-q", "convert", "--out"])
+        .arg(&out)
+        .arg(s.dir.path().join("dicom"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.trim().is_empty(),
+        "quiet: nothing on stderr: {stderr}"
+    );
+    assert!(!stdout.contains("ok "), "quiet: no success lines: {stdout}");
+    let name = victim.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        stdout.contains("FAILED") && stdout.contains(&name),
+        "the failure names the file {name}: {stdout}"
+    );
+    assert_eq!(outputs(&out, ".nii.gz").len(), 1, "the MR is still written");
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let res = csfleak()
