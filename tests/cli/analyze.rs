@@ -399,9 +399,25 @@ fn analyze_four_modality_workup() {
     assert!(ri["time_points"].as_array().unwrap().len() >= 4);
     let raw = ri["retention_24h"]["raw_pct"].as_f64().unwrap();
     assert!(raw > 0.0 && raw < 100.0, "{raw}");
-    // Graded: a diagnosis follows from the measured findings.
+    // The spine family measured and agrees with the truth's call (extradural fluid present,
+    // continuous with the subarachnoid space).
+    let truth = read_json(&study.join("truth.json"));
+    let fluid = &f["spine"]["epidural_fluid"];
+    let want = &truth["spine"]["epidural_fluid"];
+    assert_eq!(fluid["status"], want["status"], "{fluid}");
+    assert!(
+        fluid["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["continuous_with_sas"] == want["collections"][0]["continuous_with_sas"]),
+        "{fluid}"
+    );
+    // Graded: a continuous extradural collection makes the MHLW 2011 diagnosis at least
+    // "definite".
     let a = read_json(&out_dir.join("assessment.json"));
-    assert!(a["mhlw2011"]["diagnosis"].is_string(), "{}", a["mhlw2011"]);
+    let dx = a["mhlw2011"]["diagnosis"].as_str().unwrap_or("");
+    assert!(dx == "確実" || dx == "確定", "{}", a["mhlw2011"]);
     let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
     assert!(html.contains("time-activity curve"));
     assert!(html.contains("<polyline"));
