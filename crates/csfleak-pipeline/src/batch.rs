@@ -176,6 +176,9 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "spine_total_volume_ml",
     "spine_max_extent_mm",
     "spine_intraspinal_csf_volume_ml",
+    "spine_levels_status",
+    "spine_from_level",
+    "spine_to_level",
     "ctm_epidural_contrast_status",
     "ctm_n_sites",
     "ctm_max_hu",
@@ -279,6 +282,23 @@ pub fn summary_row(key: &str, f: &Findings, a: &Value) -> Vec<Cell> {
         Cell::num(total_volume),
         Cell::num(max_of(counted().filter_map(|c| c.extent_mm.map(|v| v.0)))),
         Cell::num(spine.and_then(|s| s.intraspinal_csf_volume_ml.map(|v| v.0))),
+        Cell::text(spine.and_then(|s| s.levels.as_ref()).and_then(|l| {
+            serde_json::to_value(l.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+        })),
+        Cell::text(
+            counted()
+                .filter_map(|c| c.from_level)
+                .min()
+                .map(|l| l.to_string()),
+        ),
+        Cell::text(
+            counted()
+                .filter_map(|c| c.to_level)
+                .max()
+                .map(|l| l.to_string()),
+        ),
         status(ec.map(|e| e.status)),
         count(ec.map_or(0, |e| e.sites.len())),
         Cell::num(max_of(
@@ -412,6 +432,32 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), SUMMARY_COLUMNS.len());
+    }
+
+    #[test]
+    fn spine_level_range_spans_every_counted_collection() {
+        let coll = |from: &str, to: &str| csfleak_findings::EpiduralCollection {
+            from_level: from.parse().ok(),
+            to_level: to.parse().ok(),
+            ..Default::default()
+        };
+        let mut f = Findings::new("0.1.0");
+        f.spine = Some(csfleak_findings::Spine {
+            epidural_fluid: Some(csfleak_findings::EpiduralFluid {
+                status: Status::Present,
+                reason: None,
+                collections: vec![coll("T8", "T12/L1"), coll("C7", "T3"), coll("L1", "L3/4")],
+                contrast_series_available: None,
+                provenance: None,
+            }),
+            ..Default::default()
+        });
+        let row = summary_row("k", &f, &serde_json::json!({}));
+        let col = |name: &str| &row[SUMMARY_COLUMNS.iter().position(|c| *c == name).unwrap()];
+        assert_eq!(col("spine_from_level"), &Cell::Text("C7".into()));
+        assert_eq!(col("spine_to_level"), &Cell::Text("L3/4".into()));
+        assert_eq!(col("spine_n_collections"), &Cell::num(Some(3.0)));
+        assert_eq!(col("spine_levels_status"), &Cell::Missing);
     }
 
     #[test]
