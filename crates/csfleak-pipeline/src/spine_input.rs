@@ -111,7 +111,17 @@ impl Family for SpineMriFamily {
             Ok(a) => {
                 let uid = t2s.meta.series_instance_uid.as_str();
                 let mut section = a.to_section(Some(uid), ct1.is_some());
-                let overlays = link_overlays(&mut section, &a, t2, &series_label(t2s));
+                let mut overlays = link_overlays(&mut section, &a, t2, &series_label(t2s));
+                let sagittal = chosen
+                    .t2_sagittal
+                    .or(chosen.mr_myelography)
+                    .and_then(|s| volume_of(s).map(|v| (s, v)))
+                    .filter(|(_, v)| v.geometry().plane() == csfleak_volume::Plane::Sagittal);
+                if let Some((ss, sv)) = sagittal {
+                    if let Some(o) = sagittal_overlay(&mut section, &a, sv, ss) {
+                        overlays.push(o);
+                    }
+                }
                 let mut notes = Vec::new();
                 if chosen.t2_sagittal.is_some() || chosen.mr_myelography.is_some() {
                     notes.push(
@@ -319,6 +329,111 @@ fn link_one(
         }
     }
     ev.overlay = Some(format!("overlays/{name}.png"));
+}
+
+/// The sagittal overview with each collection's cranio-caudal extent along the canal and the
+/// level labels; linked from every collection as an extra evidence entry.
+fn sagittal_overlay(
+    section: &mut Spine,
+    a: &MriAnalysis,
+    sag: &Volume,
+    sag_series: &LoadedSeries,
+) -> Option<Overlay> {
+    let centres: Vec<DVec3> = a
+        .canal
+        .slices
+        .iter()
+        .filter(|s| s.found)
+        .map(|s| s.centre.to_dvec3())
+        .collect();
+    if centres.is_empty() {
+        return None;
+    }
+    let to_vox = sag.geometry().voxel_from_world();
+    let [_, _, nk] = sag.dims();
+    // The sagittal slice through the canal (median of the centres' slice coordinate).
+    let mut ks: Vec<f64> = centres
+        .iter()
+        .map(|c| to_vox.transform_point3(*c).z)
+        .collect();
+    ks.sort_by(f64::total_cmp);
+    let k = csfleak_volume::index_of(ks[ks.len() / 2].round())?.min(nk.checked_sub(1)?);
+    let base = sag.data().index_axis(Axis(0), k).to_owned();
+    let window = Overlay::auto_window(&base);
+    let series = series_label(sag_series);
+    let name = "spine_sagittal_extent".to_owned();
+    let mut o = Overlay::new(
+        name.clone(),
+        format!(
+            "Spinal MRI ({series}): extradural fluid extent and levels, sagittal slice {}",
+            k + 1
+        ),
+        base,
+        window,
+    );
+    let sp = sag.geometry().spacing_mm();
+    o.pixel_spacing_mm = Some([sp[1], sp[0]]);
+    o.orientation_note = format!(
+        "sagittal slice {} of {nk} nearest the canal, as stored; canal centre points of the axial \
+         stack projected; window {:.0}..{:.0}",
+        k + 1,
+        window.0,
+        window.1
+    );
+    let px = |p: DVec3| pixel_of(sag, p);
+    // Collections: the canal centre over their slices, drawn as a polyline.
+    for (i, l) in a.collections.iter().enumerate() {
+        let pts: Vec<[f64; 2]> = (l.k_range.0..=l.k_range.1)
+            .filter_map(|kk| a.canal.slices.get(kk).filter(|s| s.found))
+            .map(|s| px(s.centre.to_dvec3()))
+            .collect();
+        for w in pts.windows(2) {
+            o.lines.push(OverlayLine {
+                from: w[0],
+                to: w[1],
+                color: colors::FINDING,
+                label: String::new(),
+            });
+        }
+        if let Some(first) = pts.first() {
+            o.texts.push(OverlayText {
+                at: [first[0], first[1] + 4.0],
+                text: format!("{}", i + 1),
+                color: colors::FINDING,
+            });
+        }
+    }
+    // Level labels at the canal centre of the nearest axial slice.
+    if let Some(levels) = section.levels.as_ref() {
+        for lm in &levels.landmarks {
+            let z = lm.z_mm.0;
+            let Some(c) = centres
+                .iter()
+                .min_by(|a, b| (a.z - z).abs().total_cmp(&(b.z - z).abs()))
+            else {
+                continue;
+            };
+            let p = px(DVec3::new(c.x, c.y, z));
+            o.texts.push(OverlayText {
+                at: [p[0], p[1] - 16.0],
+                text: lm.level.to_string(),
+                color: colors::LABEL,
+            });
+        }
+    }
+    let uid = sag_series.meta.series_instance_uid.clone();
+    if let Some(fluid) = section.epidural_fluid.as_mut() {
+        for c in &mut fluid.collections {
+            c.evidence.push(Evidence {
+                series_instance_uid: Some(uid.clone()),
+                slice_index: u32::try_from(k).ok(),
+                overlay: Some(format!("overlays/{name}.png")),
+                description: Some("cranio-caudal extent on the sagittal image".to_owned()),
+                ..Evidence::default()
+            });
+        }
+    }
+    Some(o)
 }
 
 #[cfg(test)]
