@@ -6,7 +6,9 @@
 //! identifiable end of the spine:
 //!
 //! * the sacrum: the dural sac ends inside the stack (with stack left below it) 15-80 mm
-//!   below the most caudal disc, which is then L5/S1 (the sac ends at S1-S3 in adults);
+//!   below the most caudal disc, or the canal continues below that disc for more than 1.15
+//!   times the last disc spacing (and 30 mm) without a further disc: it is then L5/S1 (the
+//!   fused sacrum has no disc; the sac ends at S1-S3 in adults);
 //! * C2: the stack continues cranially well beyond the most cranial disc (more than 1.6 disc
 //!   spacings with the canal in view and no further disc), which is then C2/3.
 //!
@@ -204,10 +206,12 @@ pub(crate) fn detect_levels(t2: &Volume, canal: &CanalModel) -> LevelScale {
     let step = t2.geometry().spacing_mm()[2];
     let mut tries: Vec<(CountEnd, &str)> = Vec::new();
     let sac_ends_inside = sac_lo - stack_lo >= (2.0 * step).max(8.0);
-    if sac_ends_inside && (15.0..=80.0).contains(&(lowest - sac_lo)) {
+    let last_spacing = spacing.last().copied().unwrap_or(0.0);
+    let long_tail = lowest - sac_lo >= (1.15 * last_spacing).max(30.0);
+    if (sac_ends_inside && (15.0..=80.0).contains(&(lowest - sac_lo))) || long_tail {
         tries.push((
             CountEnd::LowestIsL5S1,
-            "counted from the sacrum (the dural sac ends below the most caudal disc)",
+            "counted from the sacrum (no disc, or the end of the dural sac, below the most caudal disc)",
         ));
     }
     let top_spacing = spacing.iter().take(3).copied().fold(0.0, f64::max);
