@@ -141,7 +141,11 @@ pub(crate) fn find(
             if sw > 0.0 { swx / sw } else { best as f64 }
         })
         .collect();
-    let axis = running_median(&raw_axis, px(15.0, sr).max(1));
+    // A running median over ±50 mm: an accumulation beside the canal, brighter than the canal
+    // over a few centimetres, must not pull the axis toward it (it would then sit between the
+    // two and split the canal and the accumulation into both strips); a median keeps a
+    // monotonic (scoliotic) course.
+    let axis = running_median(&raw_axis, px(50.0, sr).max(1));
     let axis_col = |r: usize| csfleak_volume::index_of(axis[r].round()).unwrap_or(c_axis);
 
     // Row widths of the active run around the axis.

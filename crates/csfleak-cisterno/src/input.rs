@@ -218,7 +218,7 @@ impl Default for CisternoOptions {
             early_bladder_gl2007_h: 3.0,
             convexity_present_fraction: 0.2,
             convexity_from_fraction: 0.45,
-            paraspinal_strip_mm: (16.0, 45.0),
+            paraspinal_strip_mm: (16.0, 34.0),
             paraspinal_min_excess: 0.1,
             paraspinal_sigma: 4.0,
             unilateral_asymmetry: 0.6,

@@ -103,3 +103,29 @@ fn missing_24_h_image_is_not_assessable() {
             .is_some_and(|s| s != BladderStatus::NotAssessable)
     );
 }
+
+/// The shipped sample (a unilateral localized accumulation at T12 on the patient's left, read
+/// from DICOM with posterior views laid out as acquired): pattern, side and level (within 2).
+#[test]
+fn shipped_sample_unilateral_left() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data-samples/ri-leak-unilateral");
+    let report = scan(&root).unwrap();
+    let loaded: Vec<_> = report.series().map(|s| load_series(s).unwrap()).collect();
+    let refs: Vec<_> = loaded.iter().collect();
+    let input = cisterno_input(&refs).unwrap();
+    let a = analyze(&input, &Opts::default()).unwrap();
+    let found = a.accumulations.value().unwrap();
+    eprintln!("{found:?}\n{:?}", a.notes);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].side.as_str(), "left");
+    assert_eq!(found[0].pattern.as_str(), "unilateral_localized");
+    let t12 =
+        csfleak_findings::Level::Vertebra(csfleak_findings::Vertebra::from_index(18).unwrap());
+    let l = found[0].level;
+    let d = csfleak_findings::span_distance(
+        csfleak_findings::range_span(l, l),
+        csfleak_findings::range_span(t12, t12),
+    );
+    assert!(d <= 2, "level {l}");
+}
