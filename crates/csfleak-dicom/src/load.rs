@@ -367,6 +367,7 @@ fn fill_from_file(
     if let Some(mut native) = crate::open::open_native(path, &mut buffers.prefix)
         && crate::pixels::fill_native(
             &mut native,
+            &buffers.prefix,
             path,
             (series.rows, series.cols),
             &mut targets,

@@ -58,6 +58,8 @@ pub(crate) struct NativeFile {
     pub(crate) start: u64,
     /// Length of the Pixel Data value in bytes.
     pub(crate) len: u64,
+    /// Position of `file` (just after the prefix when opened).
+    pub(crate) pos: u64,
 }
 
 /// Open a file for the native fast path of the loader, or `None` when it is not a plain one:
@@ -103,6 +105,7 @@ pub(crate) fn open_native(path: &Path, prefix: &mut Vec<u8>) -> Option<NativeFil
         file,
         start,
         len: end - start,
+        pos: prefix.len() as u64,
     })
 }
 

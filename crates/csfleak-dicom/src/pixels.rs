@@ -997,14 +997,16 @@ mod jpegls;
 mod rle;
 
 /// The native fast path of the loader: grey 8/16-bit samples of a [`NativeFile`] read straight
-/// into their output slots. `targets` are `(frame, slot)` pairs; `raw` is a reusable byte
-/// buffer. Returns `Ok(false)` without touching the slots when the file needs the general path
-/// ([`decode_pixels`]): colour, other bit depths, a Modality LUT Sequence, functional groups,
+/// into their output slots. `targets` are `(frame, slot)` pairs; `prefix` holds the file's
+/// first bytes as [`open_native`](crate::open::open_native) read them (pixel bytes among them
+/// are copied, not read again); `raw` is a reusable byte buffer. Returns `Ok(false)` without
+/// touching the slots when the file needs the general path ([`decode_pixels`]): colour, other bit depths, a Modality LUT Sequence, functional groups,
 /// another image size than `(rows, cols)`, or pixel data shorter than the header promises
 /// (the general path reports that). Values are those of [`decode_pixels`]: stored bits masked
 /// or sign-extended, then slope and intercept in `f64`.
 pub(crate) fn fill_native(
     native: &mut NativeFile,
+    prefix: &[u8],
     path: &Path,
     (rows, cols): (usize, usize),
     targets: &mut [(usize, &mut [f32])],
@@ -1047,14 +1049,26 @@ pub(crate) fn fill_native(
         if slot.len() != rows * cols {
             return Ok(false);
         }
-        let offset = native.start + (*frame * frame_bytes) as u64;
-        native
-            .file
-            .seek(std::io::SeekFrom::Start(offset))
-            .map_err(io)?;
-        // No zeroing once the buffer has its size: every byte is read over.
+        let begin = native.start + (*frame * frame_bytes) as u64;
+        // No zeroing once the buffer has its size: every byte is copied or read over.
         raw.resize(frame_bytes, 0);
-        native.file.read_exact(raw).map_err(|e| {
+        // The bytes already read with the header prefix are copied, not read again.
+        let have = usize::try_from(begin)
+            .ok()
+            .and_then(|b| prefix.get(b..))
+            .map_or(0, |p| p.len().min(frame_bytes));
+        if have > 0 {
+            let b = usize::try_from(begin).unwrap_or_default();
+            raw[..have].copy_from_slice(&prefix[b..b + have]);
+        }
+        let next = begin + have as u64;
+        if have < frame_bytes && native.pos != next {
+            native
+                .file
+                .seek(std::io::SeekFrom::Start(next))
+                .map_err(io)?;
+        }
+        native.file.read_exact(&mut raw[have..]).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 Error::Invalid {
                     what: "pixel data length",
@@ -1068,6 +1082,7 @@ pub(crate) fn fill_native(
                 io(e)
             }
         })?;
+        native.pos = begin + frame_bytes as u64;
         if bytes_per == 2 {
             convert16(raw, slot, sh, layout.signed, rescale);
         } else {
@@ -1109,6 +1124,23 @@ fn convert16(raw: &[u8], out: &mut [f32], sh: u32, signed: bool, rescale: Option
     let sh = sh.min(15);
     let signed_value = move |w: u16| ((w as i16) << sh) >> sh;
     let unsigned_value = move |w: u16| (w << sh) >> sh;
+    // An integer slope and intercept small enough that every result is an integer below 2^24
+    // in magnitude: exact in `i32` and in `f32`, so the same values as the `f64` path, in
+    // integer arithmetic that vectorises four or eight wide (CT: slope 1, intercept -1024).
+    if let Some((slope, intercept)) = rescale
+        && let Some((m, b)) = small_integer_rescale(slope, intercept)
+    {
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "|m * v + b| < 2^24: exact in f32"
+        )]
+        if signed {
+            map_words(raw, out, |w| (m * i32::from(signed_value(w)) + b) as f32);
+        } else {
+            map_words(raw, out, |w| (m * i32::from(unsigned_value(w)) + b) as f32);
+        }
+        return;
+    }
     match (signed, rescale) {
         (true, None) => map_words(raw, out, |w| f32::from(signed_value(w))),
         (false, None) => map_words(raw, out, |w| f32::from(unsigned_value(w))),
@@ -1119,6 +1151,24 @@ fn convert16(raw: &[u8], out: &mut [f32], sh: u32, signed: bool, rescale: Option
             (f64::from(unsigned_value(w)) * slope + intercept) as f32
         }),
     }
+}
+
+/// `(slope, intercept)` as integers when both are integers and `|slope| * 2^16 + |intercept|`
+/// stays below 2^24, so that `slope * v + intercept` of any 16-bit `v` is exact in `i32`, `f64`
+/// and `f32` alike.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "both values are checked to be small integers first"
+)]
+fn small_integer_rescale(slope: f64, intercept: f64) -> Option<(i32, i32)> {
+    let integral = |x: f64| x.is_finite() && x.fract() == 0.0;
+    // -0.0 as intercept can give -0.0 in f64 where the integers give +0.0
+    (integral(slope)
+        && integral(intercept)
+        && !(intercept == 0.0 && intercept.is_sign_negative())
+        && slope.abs() <= 128.0
+        && slope.abs() * 65_536.0 + intercept.abs() < 16_777_216.0)
+        .then_some((slope as i32, intercept as i32))
 }
 
 /// 8-bit stored values to `f32` (see [`convert16`]).
@@ -1144,6 +1194,78 @@ fn convert8(raw: &[u8], out: &mut [f32], sh: u32, signed: bool, rescale: Option<
         Some((slope, intercept)) => {
             for (o, &b) in out.iter_mut().zip(raw) {
                 *o = (f64::from(value(b)) * slope + intercept) as f32;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod native_tests {
+    use super::{convert8, convert16};
+
+    /// The value the general path computes: stored bits masked or sign-extended, then slope
+    /// and intercept in `f64`.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        reason = "the reference formula"
+    )]
+    fn reference(word: u16, bits: u32, signed: bool, rescale: Option<(f64, f64)>) -> f32 {
+        let sh = 16 - bits;
+        let v = if signed {
+            f64::from(((word as i16) << sh) >> sh)
+        } else {
+            f64::from((word << sh) >> sh)
+        };
+        match rescale {
+            None => v as f32,
+            Some((m, b)) => (v * m + b) as f32,
+        }
+    }
+
+    #[test]
+    fn every_16_bit_word_converts_as_the_general_path() {
+        let raw: Vec<u8> = (0..=u16::MAX).flat_map(u16::to_le_bytes).collect();
+        let mut out = vec![0.0_f32; 1 << 16];
+        for bits in [16, 12, 10] {
+            for signed in [false, true] {
+                for rescale in [
+                    None,
+                    Some((1.0, -1024.0)),
+                    Some((-3.0, 7.0)),
+                    Some((0.5, -0.25)),
+                    Some((1000.0, 1.0)),
+                    Some((1.0, -0.0)),
+                ] {
+                    convert16(&raw, &mut out, 16 - bits, signed, rescale);
+                    for (w, &got) in (0..=u16::MAX).zip(&out) {
+                        let want = reference(w, bits, signed, rescale);
+                        assert_eq!(
+                            got.to_bits(),
+                            want.to_bits(),
+                            "word {w} bits {bits} signed {signed} rescale {rescale:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_8_bit_value_converts_as_the_general_path() {
+        let raw: Vec<u8> = (0..=u8::MAX).collect();
+        let mut out = vec![0.0_f32; 256];
+        for signed in [false, true] {
+            convert8(&raw, &mut out, 0, signed, Some((2.0, -3.0)));
+            for (&b, &got) in raw.iter().zip(&out) {
+                let v = if signed {
+                    f64::from(i8::from_ne_bytes([b]))
+                } else {
+                    f64::from(b)
+                };
+                #[allow(clippy::cast_possible_truncation, reason = "the reference formula")]
+                let want = (v * 2.0 - 3.0) as f32;
+                assert_eq!(got.to_bits(), want.to_bits(), "{b} signed {signed}");
             }
         }
     }

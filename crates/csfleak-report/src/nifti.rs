@@ -564,6 +564,9 @@ impl Write for AtomicFile {
     }
 }
 
+/// Encoded slabs at least this large bypass the write buffer of a [`NiftiStream`].
+const DIRECT_WRITE: usize = 128 * 1024;
+
 /// The fixed gzip member header: deflate, no name, no time, unknown OS (RFC 1952).
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
@@ -777,12 +780,19 @@ impl NiftiStream {
                 ),
             });
         }
-        self.file
-            .write_all(&voxels.bytes)
-            .map_err(|source| Error::Io {
-                path: self.path.clone(),
-                source,
-            })?;
+        let w = self.file.writer();
+        // A large slab goes straight to the file (after what is buffered) instead of being
+        // copied through the buffer first; small ones are gathered.
+        let result = if voxels.bytes.len() >= DIRECT_WRITE {
+            w.flush()
+                .and_then(|()| w.get_mut().write_all(&voxels.bytes))
+        } else {
+            w.write_all(&voxels.bytes)
+        };
+        result.map_err(|source| Error::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         if let (Some(total), Some(part)) = (&mut self.crc, &voxels.crc) {
             total.combine(part);
         }
