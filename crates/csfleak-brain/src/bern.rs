@@ -39,6 +39,18 @@ impl BernItemId {
         }
     }
 
+    /// The snake-case id (as serialised).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PachymeningealEnhancement => "pachymeningeal_enhancement",
+            Self::VenousEngorgement => "venous_engorgement",
+            Self::SuprasellarCistern => "suprasellar_cistern",
+            Self::SubduralFluid => "subdural_fluid",
+            Self::PrepontineCistern => "prepontine_cistern",
+            Self::MamillopontineDistance => "mamillopontine_distance",
+        }
+    }
+
     /// The threshold in mm (positive at or below), for the millimetre items.
     pub const fn threshold_mm(self) -> Option<f64> {
         match self {
@@ -86,9 +98,18 @@ pub struct Sign {
     /// What `measure` is, e.g. `"dura_to_cortex_ratio"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
+    /// Decision threshold on `measure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Confidence in `[0, 1]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
     /// Close to the decision threshold.
     pub borderline: bool,
-    /// Why not assessable.
+    /// Side (`"left"`, `"right"`, `"bilateral"`) where it applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<String>,
+    /// Why not assessable (or a remark on an assessed sign).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -100,7 +121,10 @@ impl Sign {
             present: None,
             measure: None,
             measure_name: None,
+            threshold: None,
+            confidence: None,
             borderline: false,
+            side: None,
             reason: Some(reason.into()),
         }
     }

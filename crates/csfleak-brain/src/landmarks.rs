@@ -241,6 +241,15 @@ impl LandmarkSet {
         })
     }
 
+    /// Landmarks the automatic method did not find, with the reason, in vocabulary order
+    /// (only those without an automatic point).
+    pub fn missing_automatic(&self) -> impl Iterator<Item = (LandmarkName, &str)> {
+        self.missing_automatic
+            .iter()
+            .filter(|(n, _)| !self.automatic.contains_key(n))
+            .map(|(n, r)| (*n, r.as_str()))
+    }
+
     /// Every landmark in use (imported wins), in vocabulary order.
     pub fn in_use(&self) -> Vec<&Landmark> {
         LandmarkName::ALL

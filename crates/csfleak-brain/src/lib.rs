@@ -16,9 +16,12 @@
 //! * [`orbit`]: optic nerve sheath diameter and perioptic CSF rim on coronal fat-saturated T2,
 //!   both sides.
 //!
+//! * [`auto`]: automatic midsagittal landmarks on a 3D T1; [`analyze`] uses them wherever no
+//!   imported point of the same name exists (imported points win landmark by landmark, both
+//!   are recorded in the findings' `landmarks` list, the others say why they were not found).
+//!
 //! Not automatic yet (each value says so as `not_assessable` with the reason, never a guess):
-//! the midsagittal landmarks, the venous distension sign, pachymeningeal enhancement and
-//! subdural fluid. Imported (reader) landmarks give every landmark measurement.
+//! the venous distension sign, pachymeningeal enhancement and subdural fluid.
 //! * [`analyze`]: everything above for one study, with [`csfleak_findings::Brain`] and overlays.
 //!
 //! ```
@@ -100,6 +103,8 @@ pub struct BrainOptions {
     pub automatic_landmarks: bool,
     /// Build overlays.
     pub overlays: bool,
+    /// Options of the automatic landmark method.
+    pub auto: auto::AutoOptions,
 }
 
 impl Default for BrainOptions {
@@ -109,6 +114,7 @@ impl Default for BrainOptions {
             borderline_k: 1.0,
             automatic_landmarks: true,
             overlays: true,
+            auto: auto::AutoOptions::default(),
         }
     }
 }
@@ -127,6 +133,11 @@ impl BrainOptions {
     /// Turn the automatic landmark method on or off.
     pub fn with_automatic_landmarks(mut self, on: bool) -> Self {
         self.automatic_landmarks = on;
+        self
+    }
+    /// Set the options of the automatic landmark method.
+    pub fn with_auto(mut self, auto: auto::AutoOptions) -> Self {
+        self.auto = auto;
         self
     }
     /// Turn overlays on or off.
@@ -177,6 +188,10 @@ pub struct BrainAnalysis {
     pub orbits: Option<[orbit::OnsdSide; 2]>,
     /// Bern items.
     pub bern: BernItems,
+    /// The automatic landmark detections in detail (`None` without a 3D T1, a plane, or when
+    /// the automatic method is off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_landmarks: Option<auto::AutoLandmarks>,
     /// The findings section.
     #[serde(skip)]
     pub findings: csfleak_findings::Brain,
@@ -205,11 +220,24 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
     }
 
     let mut plane = None;
+    let mut auto_found = None;
     if let Some(t1) = inputs.t1 {
         plane = midsagittal::find_plane(t1);
         if options.automatic_landmarks {
-            for n in LandmarkName::ALL {
-                set.mark_missing(*n, not_implemented("landmark detection"));
+            match &plane {
+                Some(p) => {
+                    let found = auto::detect_landmarks(t1, p, &options.auto)?;
+                    found.apply_to(&mut set);
+                    auto_found = Some(found);
+                }
+                None => {
+                    for n in LandmarkName::ALL {
+                        set.mark_missing(
+                            *n,
+                            "no midsagittal plane found on the 3D T1 (left-right symmetry)",
+                        );
+                    }
+                }
             }
         }
     }
@@ -276,6 +304,7 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
         perioptic_rim_mm,
         orbits: orbit_sides,
         bern,
+        auto_landmarks: auto_found,
         overlays: Vec::new(),
     };
     out.findings = to_findings(&out, inputs.t1_series_uid);
@@ -312,6 +341,81 @@ fn sign_field(s: &Sign) -> (Option<bool>, Option<FieldStatus>) {
     }
 }
 
+fn left_right_field(
+    sides: &[Measured; 2],
+) -> (Option<csfleak_findings::LeftRight<Mm>>, Option<FieldStatus>) {
+    let [r, l] = sides;
+    match (r.value(), l.value()) {
+        (None, None) => (
+            None,
+            Some(FieldStatus::not_assessable(
+                r.reason().or(l.reason()).unwrap_or("not measured"),
+            )),
+        ),
+        (right, left) => (
+            Some(csfleak_findings::LeftRight {
+                left: left.map(Mm),
+                right: right.map(Mm),
+            }),
+            None,
+        ),
+    }
+}
+
+fn landmark_records(set: &LandmarkSet) -> Vec<csfleak_findings::BrainLandmark> {
+    set.all_records()
+        .into_iter()
+        .map(|l| csfleak_findings::BrainLandmark {
+            name: l.name.as_str().to_owned(),
+            position_lps_mm: l.position.0,
+            source: match l.origin {
+                Origin::Imported => csfleak_findings::LandmarkSource::Imported,
+                Origin::Automatic => csfleak_findings::LandmarkSource::Automatic,
+            },
+            confidence: l.confidence,
+            uncertainty_mm: Some(l.uncertainty_mm),
+            in_use: set.get(l.name).is_some_and(|u| u.origin == l.origin),
+        })
+        .collect()
+}
+
+fn sign_detail(key: &str, s: &Sign) -> csfleak_findings::BrainSignDetail {
+    csfleak_findings::BrainSignDetail {
+        sign: key.to_owned(),
+        present: s.present,
+        value: s.measure,
+        value_name: s.measure_name.clone(),
+        threshold: s.threshold,
+        confidence: s.confidence,
+        borderline: s.borderline,
+        side: s.side.clone(),
+        reason: s.reason.clone(),
+    }
+}
+
+fn bern_score(b: &BernItems) -> csfleak_findings::BernScore {
+    csfleak_findings::BernScore {
+        items: b
+            .items
+            .iter()
+            .map(|i| csfleak_findings::BernItemDetail {
+                item: i.id.as_str().to_owned(),
+                points: i.points,
+                positive: i.positive,
+                value_mm: i.value_mm,
+                uncertainty_mm: i.uncertainty_mm,
+                threshold_mm: i.threshold_mm,
+                borderline: i.borderline,
+                reason: i.reason.clone(),
+            })
+            .collect(),
+        score_min: b.score_min,
+        score_max: b.score_max,
+        score: b.score,
+        borderline_points: b.borderline_points,
+    }
+}
+
 /// The findings section from an analysis.
 pub fn to_findings(a: &BrainAnalysis, t1_series_uid: Option<&str>) -> csfleak_findings::Brain {
     let m = &a.measurements;
@@ -342,7 +446,37 @@ pub fn to_findings(a: &BrainAnalysis, t1_series_uid: Option<&str>) -> csfleak_fi
             None,
         ),
     };
+    let (rim, rim_s) = left_right_field(&a.perioptic_rim_mm);
+    let (iter, iter_s) = mm_field(&m.iter_below_incisural_line_mm);
+    let (pit, pit_s) = mm_field(&m.pituitary_height_mm);
+    let (ipa, ipa_s) = match &m.interpeduncular_angle_rad {
+        Measured::Value { value, .. } => (Some(Deg::from_radians(*value)), None),
+        Measured::NotAssessable { reason } => (None, Some(FieldStatus::not_assessable(reason))),
+    };
     csfleak_findings::Brain {
+        perioptic_csf_rim_mm: rim,
+        perioptic_csf_rim_status: rim_s,
+        iter_below_incisural_line_mm: iter,
+        iter_below_incisural_line_status: iter_s,
+        pituitary_height_mm: pit,
+        pituitary_height_status: pit_s,
+        interpeduncular_angle_deg: ipa,
+        interpeduncular_angle_status: ipa_s,
+        landmarks: landmark_records(&a.landmarks),
+        landmarks_not_found: a
+            .landmarks
+            .missing_automatic()
+            .map(|(n, r)| csfleak_findings::MissingLandmark {
+                name: n.as_str().to_owned(),
+                reason: r.to_owned(),
+            })
+            .collect(),
+        sign_details: vec![
+            sign_detail("venous_distension", &a.venous_distension),
+            sign_detail("pachymeningeal_enhancement", &a.pachymeningeal_enhancement),
+            sign_detail("subdural_fluid", &a.subdural_fluid),
+        ],
+        bern: Some(bern_score(&a.bern)),
         landmark_source: a.landmarks.source(),
         mamillopontine_distance_mm: mpd,
         mamillopontine_distance_status: mpd_s,
@@ -368,5 +502,96 @@ pub fn to_findings(a: &BrainAnalysis, t1_series_uid: Option<&str>) -> csfleak_fi
             method: Some(METHOD.to_owned()),
         }),
         ..csfleak_findings::Brain::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use csfleak_volume::PointLps;
+
+    fn analysis() -> BrainAnalysis {
+        let pts = landmarks::parse_points_json(
+            r#"{"points": {
+                "pituitary_top": [0, 0, 10], "pituitary_floor": [0, 0, 4],
+                "ipa_vertex": [0, 0, 0], "ipa_left": [10, 10, 0], "ipa_right": [-10, 10, 0],
+                "mamillary_inferior": [0, -20, 10], "pons_superior": [0, -18, 4]
+            }}"#,
+            "test",
+            None,
+        )
+        .unwrap();
+        let inputs = BrainInputs {
+            imported: vec![pts],
+            ..BrainInputs::default()
+        };
+        analyze(&inputs, &BrainOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn findings_carry_pituitary_ipa_bern_and_landmarks() {
+        let a = analysis();
+        let f = &a.findings;
+        assert!((f.pituitary_height_mm.unwrap().get() - 6.0).abs() < 1e-9);
+        assert!((f.interpeduncular_angle_deg.unwrap().get() - 90.0).abs() < 1e-9);
+        assert!(f.iter_below_incisural_line_mm.is_none());
+        assert!(
+            f.status_of("iter_below_incisural_line_mm")
+                .and_then(|s| s.reason.as_deref())
+                .is_some_and(|r| r.contains("iter")),
+            "{:?}",
+            f.iter_below_incisural_line_status
+        );
+        assert!(f.perioptic_csf_rim_mm.is_none() && f.perioptic_csf_rim_status.is_some());
+        assert_eq!(f.landmarks.len(), 7);
+        assert!(f.landmarks.iter().all(|l| l.in_use && l.confidence == 1.0));
+        let bern = f.bern.as_ref().unwrap();
+        assert_eq!(bern.items.len(), 6);
+        let mpd = bern
+            .items
+            .iter()
+            .find(|i| i.item == "mamillopontine_distance")
+            .unwrap();
+        assert!((mpd.value_mm.unwrap() - 40f64.sqrt()).abs() < 1e-9);
+        assert_eq!(mpd.threshold_mm, Some(6.5));
+        assert_eq!(mpd.positive, Some(true));
+        assert_eq!(f.sign_details.len(), 3);
+        assert!(f.sign_details.iter().all(|s| s.present.is_none()));
+        // The new fields survive a JSON round trip of the whole document.
+        let json = serde_json::to_value(f).unwrap();
+        let back: csfleak_findings::Brain = serde_json::from_value(json).unwrap();
+        assert_eq!(&back, f);
+    }
+
+    #[test]
+    fn imported_and_automatic_points_are_both_listed() {
+        let mut a = analysis();
+        a.landmarks.insert_automatic(Landmark {
+            name: LandmarkName::PituitaryTop,
+            position: PointLps([0.0, 0.0, 11.0]),
+            origin: Origin::Automatic,
+            confidence: 0.7,
+            uncertainty_mm: 0.8,
+        });
+        a.landmarks
+            .mark_missing(LandmarkName::Basion, "basion: not found (test)");
+        let f = to_findings(&a, None);
+        let tops: Vec<_> = f
+            .landmarks
+            .iter()
+            .filter(|l| l.name == "pituitary_top")
+            .collect();
+        assert_eq!(tops.len(), 2);
+        let auto = tops
+            .iter()
+            .find(|l| l.source == csfleak_findings::LandmarkSource::Automatic)
+            .unwrap();
+        assert!(!auto.in_use && (auto.confidence - 0.7).abs() < 1e-12);
+        assert!(
+            tops.iter()
+                .any(|l| l.source == csfleak_findings::LandmarkSource::Imported && l.in_use)
+        );
+        assert_eq!(f.landmarks_not_found.len(), 1);
+        assert_eq!(f.landmarks_not_found[0].name, "basion");
     }
 }

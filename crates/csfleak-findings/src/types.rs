@@ -719,9 +719,150 @@ pub struct Brain {
     /// Why `onsd_mm` is `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onsd_status: Option<FieldStatus>,
+    /// Perioptic CSF rim width (sheath minus nerve, halved) 3 mm behind the globe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perioptic_csf_rim_mm: Option<LeftRight<Mm>>,
+    /// Why `perioptic_csf_rim_mm` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perioptic_csf_rim_status: Option<FieldStatus>,
+    /// Iter below the incisural line (positive = below).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iter_below_incisural_line_mm: Option<Mm>,
+    /// Why `iter_below_incisural_line_mm` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iter_below_incisural_line_status: Option<FieldStatus>,
+    /// Pituitary height (midsagittal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pituitary_height_mm: Option<Mm>,
+    /// Why `pituitary_height_mm` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pituitary_height_status: Option<FieldStatus>,
+    /// Interpeduncular angle (axial).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpeduncular_angle_deg: Option<Deg>,
+    /// Why `interpeduncular_angle_deg` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpeduncular_angle_status: Option<FieldStatus>,
+    /// Every landmark of both sources (an imported and an automatic point of the same name are
+    /// both listed; `in_use` marks the one the measurements used).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub landmarks: Vec<BrainLandmark>,
+    /// Landmarks the automatic method looked for and did not find, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub landmarks_not_found: Vec<MissingLandmark>,
+    /// The image signs in detail (raw measure, confidence, borderline), by sign.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sign_details: Vec<BrainSignDetail>,
+    /// Bern score items with their raw values, thresholds and borderline flags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bern: Option<BernScore>,
     /// Automatic or reader-entered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+}
+
+/// One brain landmark as used or found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BrainLandmark {
+    /// Vocabulary name (e.g. `"mamillary_inferior"`).
+    pub name: String,
+    /// Position, patient LPS mm.
+    pub position_lps_mm: [f64; 3],
+    /// `imported` or `automatic` (never `mixed`).
+    pub source: LandmarkSource,
+    /// Confidence in `[0, 1]` (imported points: 1).
+    pub confidence: f64,
+    /// Localisation uncertainty (1 sd), mm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty_mm: Option<f64>,
+    /// Whether the measurements used this point (an imported point wins over an automatic one).
+    pub in_use: bool,
+}
+
+/// A landmark the automatic method did not find.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MissingLandmark {
+    /// Vocabulary name.
+    pub name: String,
+    /// Why it was not found.
+    pub reason: String,
+}
+
+/// The raw measure behind one brain image sign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BrainSignDetail {
+    /// The sign's key in this section (`"venous_distension"`, `"pachymeningeal_enhancement"`,
+    /// `"subdural_fluid"`).
+    pub sign: String,
+    /// Present, absent, or `null` (not assessable).
+    #[serde(default)]
+    pub present: Option<bool>,
+    /// The raw measure behind the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// What `value` is, with its unit (e.g. `"dura_to_cortex_ratio"`, `"thickness_mm"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_name: Option<String>,
+    /// Decision threshold on `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Confidence in `[0, 1]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Close to the decision threshold.
+    #[serde(default)]
+    pub borderline: bool,
+    /// Side (`"left"`, `"right"`, `"bilateral"`) where it applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<String>,
+    /// Why not assessable, or remarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One Bern score item (Dobrocky 2019).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BernItemDetail {
+    /// Item id (e.g. `"suprasellar_cistern"`, `"venous_engorgement"`).
+    pub item: String,
+    /// Points when positive.
+    pub points: u8,
+    /// Positive, negative, or `null` (not assessable).
+    #[serde(default)]
+    pub positive: Option<bool>,
+    /// Raw value (mm) of the millimetre items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_mm: Option<f64>,
+    /// Its uncertainty (1 sd, mm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty_mm: Option<f64>,
+    /// Threshold (mm), positive at or below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_mm: Option<f64>,
+    /// Within the measurement uncertainty of the threshold.
+    #[serde(default)]
+    pub borderline: bool,
+    /// Why not assessable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The Bern score: items and the range the assessable ones allow.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BernScore {
+    /// The six items.
+    #[serde(default)]
+    pub items: Vec<BernItemDetail>,
+    /// Sum of the positive items (not-assessable items count 0).
+    pub score_min: u8,
+    /// `score_min` plus the points of every not-assessable item.
+    pub score_max: u8,
+    /// The score when every item is assessable.
+    #[serde(default)]
+    pub score: Option<u8>,
+    /// Points of borderline items.
+    #[serde(default)]
+    pub borderline_points: u8,
 }
 
 impl Brain {
@@ -739,6 +880,10 @@ impl Brain {
             "dural_enhancement_jp" => self.dural_enhancement_jp_status.as_ref(),
             "subdural_fluid" => self.subdural_fluid_status.as_ref(),
             "onsd_mm" => self.onsd_status.as_ref(),
+            "perioptic_csf_rim_mm" => self.perioptic_csf_rim_status.as_ref(),
+            "iter_below_incisural_line_mm" => self.iter_below_incisural_line_status.as_ref(),
+            "pituitary_height_mm" => self.pituitary_height_status.as_ref(),
+            "interpeduncular_angle_deg" => self.interpeduncular_angle_status.as_ref(),
             _ => None,
         }
     }
