@@ -1,0 +1,544 @@
+//! CT myelography (MHLW 2011 section C; clinical.md §2.4, §11): the contrast-filled dural sac,
+//! extradural contrast, each site's level and side, continuity with the subarachnoid space,
+//! and the study's class (continuous leak / contrast only at the puncture or catheter entry /
+//! non-continuous epidural contrast / none).
+//!
+//! Densities are relative to the patient's own intrathecal contrast (the median HU inside the
+//! sac, reported in absolute HU): extradural contrast is denser than
+//! [`CtmOptions::extradural_fraction`] of it (and than an absolute floor above any soft tissue).
+//! Levels come from CT bone (disc minima along the anterior column, counted from the sacrum or
+//! C2); when they cannot be counted, sites carry patient heights in mm and the findings say
+//! that levels were not counted. A user anchor wins.
+//!
+//! ```no_run
+//! # fn ct() -> csfleak_volume::Volume { unimplemented!() }
+//! use csfleak_spine::ctm::{CtmOptions, analyze_ctm};
+//! let mut opts = CtmOptions::default();
+//! opts.puncture_levels = vec!["L3/4".parse()?];
+//! let analysis = analyze_ctm(&ct(), &opts)?;
+//! println!("{:?}, {} site(s)", analysis.class, analysis.sites.len());
+//! let section = analysis.to_findings(None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod levels;
+mod overlays;
+mod sac;
+mod sites;
+
+use csfleak_findings::{
+    ContrastSite, CtMyelography, EpiduralContrast, Evidence, FieldStatus, Hu, Level, Provenance,
+    Side, Status,
+};
+use csfleak_volume::overlay::Overlay;
+use csfleak_volume::{DVec3, Volume};
+
+use crate::levels::LevelScale;
+use crate::{Error, LevelAnchor, Result};
+
+/// Method name of the analysis.
+pub const METHOD: &str = "ct_myelography.epidural_contrast/1";
+
+/// Options of the CT myelography analysis.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CtmOptions {
+    /// Documented lumbar puncture level(s) (clinical context; empty when unknown).
+    pub puncture_levels: Vec<Level>,
+    /// Entry level of an intrathecal catheter (clinical context).
+    pub catheter_entry_level: Option<Level>,
+    /// Sites within this many levels of a puncture / entry level count as "at the puncture
+    /// site" (criteria `params.puncture_tolerance_levels`, 1 by default).
+    pub puncture_tolerance_levels: u8,
+    /// Override of the automatic level labelling.
+    pub level_anchor: Option<LevelAnchor>,
+    /// Extradural contrast threshold as a fraction of the intrathecal median HU.
+    pub extradural_fraction: f64,
+    /// Absolute floor of the extradural threshold, HU (above muscle, blood, disc).
+    pub extradural_floor_hu: f64,
+    /// Smallest site volume, mm³ (noise and partial-volume specks below it).
+    pub min_site_mm3: f64,
+    /// A site continuous with the sac must exceed this many times the median volume of the
+    /// study's root-sleeve-like attachments (normal sleeves fill with contrast)...
+    pub sleeve_outlier_factor: f64,
+    /// ... and this volume, mm³ (a normal contrast-filled root sleeve beyond the sac).
+    pub min_attached_site_mm3: f64,
+    /// Series Instance UID for evidence links.
+    pub series_instance_uid: Option<String>,
+}
+
+impl Default for CtmOptions {
+    fn default() -> Self {
+        Self {
+            puncture_levels: Vec::new(),
+            catheter_entry_level: None,
+            puncture_tolerance_levels: 1,
+            level_anchor: None,
+            extradural_fraction: 0.3,
+            extradural_floor_hu: 120.0,
+            min_site_mm3: 25.0,
+            sleeve_outlier_factor: 2.5,
+            min_attached_site_mm3: 150.0,
+            series_instance_uid: None,
+        }
+    }
+}
+
+/// The class of a study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CtmClass {
+    /// No extradural contrast.
+    NoEpiduralContrast,
+    /// Extradural contrast continuous with the subarachnoid space away from the puncture /
+    /// catheter entry (a leak point).
+    ContinuousLeak,
+    /// Extradural contrast away from the puncture / entry, not continuous with the sac.
+    NonContinuous,
+    /// Extradural contrast only at the puncture or catheter entry level (not diagnostic).
+    PunctureSiteOnly,
+    /// The study could not be assessed (reason in [`CtmAnalysis::reason`]).
+    NotAssessable,
+}
+
+impl CtmClass {
+    /// Stable spelling for tables and logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NoEpiduralContrast => "none",
+            Self::ContinuousLeak => "continuous_leak",
+            Self::NonContinuous => "non_continuous",
+            Self::PunctureSiteOnly => "puncture_site_only",
+            Self::NotAssessable => "not_assessable",
+        }
+    }
+}
+
+/// How a site connects to the subarachnoid space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Connection {
+    /// Not connected to the sac.
+    None,
+    /// Along a root sleeve (lateral contact).
+    RootSleeve,
+    /// Through the dura directly (ventral or dorsal contact).
+    DuralDefect,
+}
+
+/// One extradural contrast site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CtmSite {
+    /// Level at the site's leak point (contact with the sac) or centre; `None` when levels are
+    /// not known.
+    pub level: Option<Level>,
+    /// Patient z (LPS, mm) of the leak point / centre.
+    pub z_mm: f64,
+    /// Cranio-caudal extent `(low, high)` in patient z, mm.
+    pub z_range_mm: (f64, f64),
+    /// Side (patient), from the site's centre relative to the sac centre.
+    pub side: Side,
+    /// Connection with the subarachnoid space.
+    pub connection: Connection,
+    /// Volume, mm³.
+    pub volume_mm3: f64,
+    /// Maximal HU.
+    pub max_hu: f64,
+    /// Mean HU.
+    pub mean_hu: f64,
+    /// Within tolerance of a documented puncture level (`None` when it cannot be decided).
+    pub at_puncture_site: Option<bool>,
+    /// Within tolerance of the catheter entry level (`None` when it cannot be decided).
+    pub at_catheter_entry: Option<bool>,
+    /// Distance in levels from the nearest documented puncture level.
+    pub levels_from_puncture: Option<u8>,
+    /// Distance in levels from the catheter entry level.
+    pub levels_from_catheter_entry: Option<u8>,
+    /// Slice showing the site best (largest area; the contact slice when continuous).
+    pub key_slice: usize,
+    /// Name of the axial overlay of the key slice.
+    pub overlay: String,
+}
+
+/// Result of [`analyze_ctm`].
+#[derive(Debug, Clone)]
+pub struct CtmAnalysis {
+    /// Class of the study.
+    pub class: CtmClass,
+    /// Why not assessable.
+    pub reason: Option<String>,
+    /// Median HU inside the sac.
+    pub intrathecal_median_hu: Option<f64>,
+    /// Extradural threshold used, HU.
+    pub extradural_threshold_hu: Option<f64>,
+    /// Slices with a sac / all slices.
+    pub sac_fraction: f64,
+    /// Sites (cranial first).
+    pub sites: Vec<CtmSite>,
+    /// Vertebral levels.
+    pub levels: LevelScale,
+    /// Sagittal overview and axial key slices.
+    pub overlays: Vec<Overlay>,
+    /// Name of the sagittal overview overlay (when drawn).
+    pub overview: Option<String>,
+}
+
+fn slice_z(v: &Volume, k: usize) -> f64 {
+    v.geometry()
+        .world_from_voxel_point(DVec3::new(0.0, 0.0, k as f64))
+        .to_dvec3()
+        .z
+}
+
+/// Analyse an axial CT myelogram (HU).
+///
+/// Errors only for unusable input (too few slices or pixels); a volume without a findable
+/// sac gives a not-assessable analysis with the reason.
+pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
+    let dims = ct.dims();
+    if dims[0] < 16 || dims[1] < 16 || dims[2] < 3 {
+        return Err(Error::TooSmall { dims });
+    }
+    let nk = dims[2];
+    let z0 = slice_z(ct, 0);
+    let z1 = slice_z(ct, nk - 1);
+    let covered = (z0.min(z1), z0.max(z1));
+    let not_assessable = |reason: &str| CtmAnalysis {
+        class: CtmClass::NotAssessable,
+        reason: Some(reason.to_owned()),
+        intrathecal_median_hu: None,
+        extradural_threshold_hu: None,
+        sac_fraction: 0.0,
+        sites: Vec::new(),
+        levels: LevelScale::not_counted(covered, &[], levels::METHOD, reason),
+        overlays: Vec::new(),
+        overview: None,
+    };
+    if ct.geometry().directions()[2].z.abs() < 0.7 {
+        return Ok(not_assessable(
+            "the CT stack is not axial (slices must cross the canal)",
+        ));
+    }
+    let sacs = sac::find_sac(ct);
+    let found = sacs.iter().filter(|s| s.is_some()).count();
+    let sac_fraction = found as f64 / nk as f64;
+    if found < 3 || sac_fraction < 0.2 {
+        return Ok(not_assessable(
+            "no contrast-filled dural sac found along the stack",
+        ));
+    }
+    let mut meds: Vec<f64> = sacs
+        .iter()
+        .flatten()
+        .map(|s| f64::from(s.median_hu))
+        .collect();
+    meds.sort_by(f64::total_cmp);
+    let ith = meds[meds.len() / 2];
+    let thr = (opts.extradural_fraction * ith).max(opts.extradural_floor_hu);
+    #[allow(clippy::cast_possible_truncation, reason = "HU fits f32")]
+    let slices = sites::slice_pieces(ct, &sacs, thr as f32);
+    let groups = sites::group(&slices);
+    let mut scale = levels::detect_levels(ct, &sacs);
+    if let Some(a) = opts.level_anchor {
+        scale = scale.with_anchor(a);
+    }
+    let mut found_sites = measure_sites(ct, &sacs, &slices, &groups, opts, &scale);
+    found_sites.sort_by(|a, b| b.z_mm.total_cmp(&a.z_mm));
+    for (n, s) in found_sites.iter_mut().enumerate() {
+        s.overlay = format!("ctm_site_{}_axial", n + 1);
+    }
+    let class = classify(&found_sites);
+    let mut analysis = CtmAnalysis {
+        class,
+        reason: None,
+        intrathecal_median_hu: Some(ith),
+        extradural_threshold_hu: Some(thr),
+        sac_fraction,
+        sites: found_sites,
+        levels: scale,
+        overlays: Vec::new(),
+        overview: None,
+    };
+    let (overlays, overview) = overlays::draw(ct, &sacs, &slices, &analysis);
+    analysis.overlays = overlays;
+    analysis.overview = overview;
+    Ok(analysis)
+}
+
+fn classify(sites: &[CtmSite]) -> CtmClass {
+    let remote: Vec<&CtmSite> = sites
+        .iter()
+        .filter(|s| s.at_puncture_site != Some(true) && s.at_catheter_entry != Some(true))
+        .collect();
+    if sites.is_empty() {
+        CtmClass::NoEpiduralContrast
+    } else if remote.is_empty() {
+        CtmClass::PunctureSiteOnly
+    } else if remote.iter().any(|s| s.connection != Connection::None) {
+        CtmClass::ContinuousLeak
+    } else {
+        CtmClass::NonContinuous
+    }
+}
+
+/// Accumulated properties of one 3D group.
+struct GroupStats {
+    volume_mm3: f64,
+    attached: bool,
+    max_hu: f64,
+    mean_hu: f64,
+    centre: DVec3,
+    contact: Option<DVec3>,
+    sac_centre: DVec3,
+    z_range: (f64, f64),
+    key_slice: usize,
+}
+
+fn group_stats(
+    ct: &Volume,
+    sacs: &[Option<sac::SacSlice>],
+    slices: &[sites::SliceSites],
+    group: &[(usize, usize)],
+) -> GroupStats {
+    let g = ct.geometry();
+    let [sx, sy, sz] = g.spacing_mm();
+    let pix_mm3 = sx * sy * sz;
+    let mut n = 0.0;
+    let mut sum_hu = 0.0;
+    let mut max_hu = f64::NEG_INFINITY;
+    let mut centre = DVec3::ZERO;
+    let mut contact = DVec3::ZERO;
+    let mut n_contact = 0.0;
+    let mut sac_centre = DVec3::ZERO;
+    let mut z_range = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut best, mut key) = (0usize, group.first().map_or(0, |g| g.0));
+    let mut best_contact = 0usize;
+    for &(k, i) in group {
+        let p = &slices[k].pieces[i];
+        let m = p.pixels.len() as f64;
+        for &(r, c) in &p.pixels {
+            centre += g
+                .world_from_voxel_point(DVec3::new(c as f64, r as f64, k as f64))
+                .to_dvec3();
+        }
+        if p.attached {
+            for &(r, c) in &p.pixels {
+                contact += g
+                    .world_from_voxel_point(DVec3::new(c as f64, r as f64, k as f64))
+                    .to_dvec3();
+            }
+            n_contact += m;
+            if p.pixels.len() > best_contact {
+                best_contact = p.pixels.len();
+                key = k;
+            }
+        } else if best_contact == 0 && p.pixels.len() > best {
+            best = p.pixels.len();
+            key = k;
+        }
+        if let Some(s) = &sacs[k] {
+            sac_centre += g
+                .world_from_voxel_point(DVec3::new(s.centroid.1, s.centroid.0, k as f64))
+                .to_dvec3()
+                * m;
+        }
+        n += m;
+        sum_hu += p.sum_hu;
+        max_hu = max_hu.max(f64::from(p.max_hu));
+        let z = slice_z(ct, k);
+        z_range = (z_range.0.min(z), z_range.1.max(z));
+    }
+    let n = n.max(1.0);
+    GroupStats {
+        volume_mm3: n * pix_mm3,
+        attached: n_contact > 0.0,
+        max_hu,
+        mean_hu: sum_hu / n,
+        centre: centre / n,
+        contact: (n_contact > 0.0).then(|| contact / n_contact),
+        sac_centre: sac_centre / n,
+        z_range,
+        key_slice: key,
+    }
+}
+
+fn measure_sites(
+    ct: &Volume,
+    sacs: &[Option<sac::SacSlice>],
+    slices: &[sites::SliceSites],
+    groups: &[Vec<(usize, usize)>],
+    opts: &CtmOptions,
+    scale: &LevelScale,
+) -> Vec<CtmSite> {
+    let stats: Vec<GroupStats> = groups
+        .iter()
+        .map(|g| group_stats(ct, sacs, slices, g))
+        .filter(|s| s.volume_mm3 >= opts.min_site_mm3)
+        .collect();
+    // Normal root sleeves fill with contrast: attached groups are sites only when they stand
+    // out from the study's own sleeves.
+    let mut attached: Vec<f64> = stats
+        .iter()
+        .filter(|s| s.attached)
+        .map(|s| s.volume_mm3)
+        .collect();
+    attached.sort_by(f64::total_cmp);
+    let sleeve_median = attached.get(attached.len() / 2).copied().unwrap_or(0.0);
+    let attached_min = (opts.sleeve_outlier_factor * sleeve_median).max(opts.min_attached_site_mm3);
+    let tol = opts.puncture_tolerance_levels;
+    stats
+        .into_iter()
+        .filter(|s| !s.attached || s.volume_mm3 >= attached_min)
+        .map(|s| {
+            let at = s.contact.unwrap_or(s.centre);
+            let level = scale.level_at(at.z);
+            let dx = s.centre.x - s.sac_centre.x;
+            let side = if dx > 2.5 {
+                Side::Left
+            } else if dx < -2.5 {
+                Side::Right
+            } else {
+                Side::Midline
+            };
+            let connection = match s.contact {
+                None => Connection::None,
+                Some(c) if (c.x - s.sac_centre.x).abs() > (c.y - s.sac_centre.y).abs() => {
+                    Connection::RootSleeve
+                }
+                Some(_) => Connection::DuralDefect,
+            };
+            let from_puncture =
+                level.and_then(|l| opts.puncture_levels.iter().map(|p| p.distance(l)).min());
+            let from_entry = level
+                .zip(opts.catheter_entry_level)
+                .map(|(l, e)| e.distance(l));
+            let at_puncture_site = if opts.puncture_levels.is_empty() {
+                Some(false)
+            } else {
+                from_puncture.map(|d| d <= tol)
+            };
+            let at_catheter_entry = if opts.catheter_entry_level.is_none() {
+                Some(false)
+            } else {
+                from_entry.map(|d| d <= tol)
+            };
+            CtmSite {
+                level,
+                z_mm: at.z,
+                z_range_mm: s.z_range,
+                side,
+                connection,
+                volume_mm3: s.volume_mm3,
+                max_hu: s.max_hu,
+                mean_hu: s.mean_hu,
+                at_puncture_site,
+                at_catheter_entry,
+                levels_from_puncture: from_puncture,
+                levels_from_catheter_entry: from_entry,
+                key_slice: s.key_slice,
+                overlay: String::new(),
+            }
+        })
+        .collect()
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+impl CtmAnalysis {
+    /// The `ct_myelography` findings section. Evidence links name `<overlay>.png`.
+    pub fn to_findings(&self, series_instance_uid: Option<&str>) -> CtMyelography {
+        let uid = series_instance_uid.map(str::to_owned);
+        if self.class == CtmClass::NotAssessable {
+            let reason = self.reason.clone().unwrap_or_default();
+            return CtMyelography {
+                epidural_contrast: Some(EpiduralContrast::not_assessable(reason.clone())),
+                intrathecal_median_hu: None,
+                intrathecal_median_hu_status: Some(FieldStatus::not_assessable(reason)),
+            };
+        }
+        let sites: Vec<ContrastSite> = self
+            .sites
+            .iter()
+            .map(|s| {
+                let evidence = Evidence {
+                    series_instance_uid: uid.clone(),
+                    sop_instance_uid: None,
+                    slice_index: u32::try_from(s.key_slice).ok(),
+                    level: s.level,
+                    overlay: Some(format!("{}.png", s.overlay)),
+                    description: Some(site_description(s)),
+                };
+                ContrastSite {
+                    level: s.level,
+                    side: Some(s.side),
+                    continuous_with_sas: Some(s.connection != Connection::None),
+                    dural_defect: Some(s.connection == Connection::DuralDefect),
+                    at_puncture_site: s.at_puncture_site,
+                    at_catheter_entry: s.at_catheter_entry,
+                    max_hu: Some(Hu(round1(s.max_hu))),
+                    evidence: vec![evidence],
+                    provenance: Some(Provenance::Automatic {
+                        series_instance_uid: uid.clone(),
+                        slice_index: u32::try_from(s.key_slice).ok(),
+                        method: Some(METHOD.to_owned()),
+                    }),
+                }
+            })
+            .collect();
+        let status = if sites.is_empty() {
+            Status::Absent
+        } else {
+            Status::Present
+        };
+        CtMyelography {
+            epidural_contrast: Some(EpiduralContrast {
+                status,
+                reason: None,
+                sites,
+                provenance: Some(Provenance::Automatic {
+                    series_instance_uid: uid,
+                    slice_index: None,
+                    method: Some(METHOD.to_owned()),
+                }),
+            }),
+            intrathecal_median_hu: self.intrathecal_median_hu.map(|h| Hu(round1(h))),
+            intrathecal_median_hu_status: None,
+        }
+    }
+}
+
+fn site_description(s: &CtmSite) -> String {
+    let place = s.level.map_or_else(
+        || format!("z {:.0} mm (levels not counted)", s.z_mm),
+        |l| l.to_string(),
+    );
+    let how = match s.connection {
+        Connection::None => "not continuous with the sac",
+        Connection::RootSleeve => "continuous via a root sleeve",
+        Connection::DuralDefect => "continuous through the dura",
+    };
+    let mut t = format!(
+        "extradural contrast {place}, {}, {how}, max {:.0} HU, {:.0} mm3",
+        side_word(s.side),
+        s.max_hu,
+        s.volume_mm3
+    );
+    if let Some(d) = s.levels_from_puncture {
+        t.push_str(&format!(", {d} level(s) from the puncture"));
+    }
+    if let Some(d) = s.levels_from_catheter_entry {
+        t.push_str(&format!(", {d} level(s) from the catheter entry"));
+    }
+    t
+}
+
+pub(crate) const fn side_word(s: Side) -> &'static str {
+    match s {
+        Side::Left => "left",
+        Side::Right => "right",
+        Side::Midline => "midline",
+        Side::Bilateral => "bilateral",
+    }
+}

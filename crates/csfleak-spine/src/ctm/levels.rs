@@ -1,0 +1,190 @@
+//! Vertebral levels on CT from bone: the anterior column ventral to the sac alternates between
+//! vertebral bodies (cancellous bone inside cortex, dense) and discs (soft tissue). Disc
+//! centres are the minima of the column density along the stack, counted from the sacrum
+//! (no disc below the most caudal one over more than a lumbar spacing, or the sac ending
+//! below it) or from C2 (a long disc-free stretch above the most cranial disc). Only HU
+//! physics (bone denser than disc) is used, relative to the column's own local range.
+
+use csfleak_volume::{DVec3, Volume};
+
+use super::sac::SacSlice;
+use crate::levels::{CountEnd, Landmark, LevelScale, count_discs_from_end, spacing_fit};
+
+/// Method name of the automatic labelling.
+pub(crate) const METHOD: &str = "ct_anterior_column_discs/1";
+
+fn slice_z(v: &Volume, k: usize) -> f64 {
+    v.geometry()
+        .world_from_voxel_point(DVec3::new(0.0, 0.0, k as f64))
+        .to_dvec3()
+        .z
+}
+
+/// `(z, mean HU)` of the anterior column per slice with a sac, cranial first.
+fn column_profile(v: &Volume, sacs: &[Option<SacSlice>]) -> Vec<(f64, f64)> {
+    let [sx, sy, _] = v.geometry().spacing_mm();
+    let dirs = v.geometry().directions();
+    // Rows towards anterior (-y).
+    let ant = if dirs[1].y > 0.0 { -1.0 } else { 1.0 };
+    let data = v.data();
+    let (_, nr, nc) = data.dim();
+    let mut out: Vec<(f64, f64)> = sacs
+        .iter()
+        .enumerate()
+        .filter_map(|(k, s)| {
+            let s = s.as_ref()?;
+            let (rmin, rmax) = s
+                .pixels
+                .iter()
+                .fold((usize::MAX, 0), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+            let half_ap = (rmax.saturating_sub(rmin) as f64 + 1.0) * 0.5 * sy;
+            let (near, far) = ((half_ap + 6.0) / sy, (half_ap + 22.0) / sy);
+            let (a, b) = (s.centroid.0 + ant * near, s.centroid.0 + ant * far);
+            let (ra, rb) = (
+                a.min(b).max(0.0) as usize,
+                (a.max(b).max(0.0) as usize).min(nr.saturating_sub(1)),
+            );
+            let hw = 6.0 / sx;
+            let ca = (s.centroid.1 - hw).max(0.0) as usize;
+            let cb = ((s.centroid.1 + hw).max(0.0) as usize).min(nc.saturating_sub(1));
+            if rb <= ra || cb <= ca {
+                return None;
+            }
+            let mut sum = 0.0;
+            let mut n = 0.0;
+            for r in ra..=rb {
+                for c in ca..=cb {
+                    sum += f64::from(data[[k, r, c]].clamp(-200.0, 1500.0));
+                    n += 1.0;
+                }
+            }
+            Some((slice_z(v, k), sum / n))
+        })
+        .collect();
+    out.sort_by(|a, b| b.0.total_cmp(&a.0));
+    out
+}
+
+/// Disc centres (z, cranial first) as minima of the column density.
+fn find_discs(profile: &[(f64, f64)]) -> Vec<f64> {
+    let n = profile.len();
+    if n < 5 {
+        return Vec::new();
+    }
+    // Smooth over +-2 mm.
+    let smooth: Vec<f64> = (0..n)
+        .map(|i| {
+            let z = profile[i].0;
+            let (s, c) = profile
+                .iter()
+                .filter(|p| (p.0 - z).abs() <= 2.0)
+                .fold((0.0, 0.0), |a, p| (a.0 + p.1, a.1 + 1.0));
+            s / c
+        })
+        .collect();
+    let mut discs: Vec<f64> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let z = profile[i].0;
+        let window: Vec<f64> = (0..n)
+            .filter(|&j| (profile[j].0 - z).abs() <= 15.0)
+            .map(|j| smooth[j])
+            .collect();
+        let hi = window.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lo = window.iter().copied().fold(f64::INFINITY, f64::min);
+        let mid = 0.5 * (hi + lo);
+        if hi - lo > 60.0 && smooth[i] < mid {
+            // A run below the middle: its minimum is a disc centre.
+            let start = i;
+            while i < n && smooth[i] < mid {
+                i += 1;
+            }
+            let run = &smooth[start..i];
+            let (m, _) = run
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap_or((0, &0.0));
+            // Weighted centre of the run for sub-slice precision.
+            let zs: f64 = (start..i).map(|j| profile[j].0).sum::<f64>() / (i - start) as f64;
+            let zc = 0.5 * (zs + profile[start + m].0);
+            // The run must be bounded by bone on both sides (not the stack end).
+            if start > 0 && i < n {
+                if let Some(&last) = discs.last()
+                    && (last - zc).abs() < 8.0
+                {
+                    continue;
+                }
+                discs.push(zc);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    discs
+}
+
+/// The automatic level scale of a CT myelogram.
+pub(crate) fn detect_levels(v: &Volume, sacs: &[Option<SacSlice>]) -> LevelScale {
+    let nk = v.dims()[2];
+    let (z_first, z_last) = (slice_z(v, 0), slice_z(v, nk.saturating_sub(1)));
+    let (stack_lo, stack_hi) = (z_first.min(z_last), z_first.max(z_last));
+    let covered = (stack_lo, stack_hi);
+    let profile = column_profile(v, sacs);
+    let discs = find_discs(&profile);
+    let unlabelled: Vec<Landmark> = discs.iter().map(|&z| Landmark::disc(z)).collect();
+    if discs.len() < 2 {
+        return LevelScale::not_counted(
+            covered,
+            &unlabelled,
+            METHOD,
+            "fewer than two discs found along the anterior column",
+        );
+    }
+    let found_z: Vec<f64> = profile.iter().map(|p| p.0).collect();
+    let sac_lo = found_z.iter().copied().fold(f64::INFINITY, f64::min);
+    let sac_hi = found_z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let spacing: Vec<f64> = discs.windows(2).map(|w| w[0] - w[1]).collect();
+    let lowest = discs[discs.len() - 1];
+    let highest = discs[0];
+    let step = v.geometry().spacing_mm()[2];
+    let mut tries: Vec<(CountEnd, &str)> = Vec::new();
+    let sac_ends_inside = sac_lo - stack_lo >= (2.0 * step).max(8.0);
+    let last_spacing = spacing.last().copied().unwrap_or(0.0);
+    let long_tail = lowest - sac_lo >= (1.15 * last_spacing).max(30.0);
+    if (sac_ends_inside && (15.0..=80.0).contains(&(lowest - sac_lo))) || long_tail {
+        tries.push((
+            CountEnd::LowestIsL5S1,
+            "counted from the sacrum (no disc, or the end of the dural sac, below the most caudal disc)",
+        ));
+    }
+    let top_spacing = spacing.iter().take(3).copied().fold(0.0, f64::max);
+    if sac_hi - highest >= 1.6 * top_spacing && stack_hi - highest >= 1.6 * top_spacing {
+        tries.push((
+            CountEnd::HighestIsC2C3,
+            "counted from C2 (no disc above the most cranial one over the C2 height)",
+        ));
+    }
+    for (end, how) in tries {
+        let marks = count_discs_from_end(&discs, end);
+        if marks.len() != discs.len() {
+            continue;
+        }
+        let Some((scale, dev)) = spacing_fit(&marks) else {
+            continue;
+        };
+        if !(0.7..=1.45).contains(&scale) || dev > 0.3 {
+            continue;
+        }
+        let confidence = (1.0 - dev / 0.3).clamp(0.0, 1.0) * 0.5 + 0.45;
+        if let Ok(s) = LevelScale::from_landmarks(&marks, covered, METHOD, confidence) {
+            return s.with_reason(how);
+        }
+    }
+    LevelScale::not_counted(
+        covered,
+        &unlabelled,
+        METHOD,
+        "no identifiable end of the spine (sacrum or C2) in view, or the disc spacing does not fit a counted sequence",
+    )
+}

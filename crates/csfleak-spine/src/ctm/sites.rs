@@ -1,0 +1,271 @@
+//! Extradural contrast: contrast-dense pixels outside the sac and near the canal, per slice,
+//! grouped across slices into sites.
+//!
+//! On each slice the sac at the extradural threshold is opened (a disc of about 2 mm) so that
+//! root sleeves and anything attached through a narrow neck separate from it; what stays
+//! outside the (slightly dilated) opened sac within reach of the canal is extradural
+//! candidate contrast. Pieces that reach far from the canal or are large belong to bone.
+
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use csfleak_volume::Volume;
+
+use super::sac::{SacSlice, slice_image};
+use crate::image2d::{fill_holes, label4};
+
+/// Half-size of the search square around the sac centre, mm.
+const CROP_MM: f64 = 40.0;
+/// A piece with pixels farther than this from the sac centre (mm) is bone or outside the
+/// spinal canal and foramina.
+const FAR_MM: f64 = 32.0;
+/// Largest area of an extradural piece on one slice (mm²); larger pieces are bone.
+const MAX_PIECE_MM2: f64 = 300.0;
+/// Radius of the opening that separates sleeves and attached contrast from the sac, mm.
+const OPEN_MM: f64 = 2.0;
+
+/// One extradural piece on one slice.
+#[derive(Debug, Clone)]
+pub(crate) struct Piece {
+    pub k: usize,
+    /// Sorted pixels `(row, col)`.
+    pub pixels: Vec<(usize, usize)>,
+    /// Touches the dilated sac (continuity through a sleeve or a dural gap).
+    pub attached: bool,
+    pub max_hu: f32,
+    pub sum_hu: f64,
+}
+
+/// Per slice: the opened sac (sorted pixels) and the extradural pieces.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SliceSites {
+    pub sac: Vec<(usize, usize)>,
+    pub pieces: Vec<Piece>,
+}
+
+fn disc_offsets(r_px: [f64; 2]) -> Vec<(isize, isize)> {
+    let (rr, rc) = (r_px[0].floor() as isize, r_px[1].floor() as isize);
+    let mut o = Vec::new();
+    for dr in -rr..=rr {
+        for dc in -rc..=rc {
+            let (a, b) = (dr as f64 / r_px[0].max(1e-6), dc as f64 / r_px[1].max(1e-6));
+            if a * a + b * b <= 1.0 + 1e-9 {
+                o.push((dr, dc));
+            }
+        }
+    }
+    o
+}
+
+fn erode(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> {
+    let (nr, nc) = m.dim();
+    Array2::from_shape_fn((nr, nc), |(r, c)| {
+        m[[r, c]]
+            && offs.iter().all(|&(dr, dc)| {
+                match (r.checked_add_signed(dr), c.checked_add_signed(dc)) {
+                    (Some(y), Some(x)) if y < nr && x < nc => m[[y, x]],
+                    _ => false,
+                }
+            })
+    })
+}
+
+fn dilate(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> {
+    let (nr, nc) = m.dim();
+    let mut out = Array2::from_elem((nr, nc), false);
+    for ((r, c), &on) in m.indexed_iter() {
+        if !on {
+            continue;
+        }
+        for &(dr, dc) in offs {
+            if let (Some(y), Some(x)) = (r.checked_add_signed(dr), c.checked_add_signed(dc))
+                && y < nr
+                && x < nc
+            {
+                out[[y, x]] = true;
+            }
+        }
+    }
+    out
+}
+
+/// Extradural pieces of one slice at threshold `thr`.
+fn slice_sites(img: &Array2<f32>, sac: &SacSlice, thr: f32, px: [f64; 2]) -> SliceSites {
+    let (nr, nc) = img.dim();
+    let half = [CROP_MM / px[0], CROP_MM / px[1]];
+    let r0 = (sac.centroid.0 - half[0]).max(0.0) as usize;
+    let c0 = (sac.centroid.1 - half[1]).max(0.0) as usize;
+    let r1 = ((sac.centroid.0 + half[0]).ceil() as usize).min(nr.saturating_sub(1));
+    let c1 = ((sac.centroid.1 + half[1]).ceil() as usize).min(nc.saturating_sub(1));
+    if r1 <= r0 || c1 <= c0 {
+        return SliceSites::default();
+    }
+    let (h, w) = (r1 - r0 + 1, c1 - c0 + 1);
+    let bright = Array2::from_shape_fn((h, w), |(r, c)| img[[r + r0, c + c0]] > thr);
+    let (labels, sizes) = label4(&bright);
+    // The sac at this threshold: the component overlapping the found sac most.
+    let mut overlap = vec![0usize; sizes.len()];
+    for &(r, c) in &sac.pixels {
+        if (r0..=r1).contains(&r) && (c0..=c1).contains(&c) {
+            overlap[labels[[r - r0, c - c0]] as usize] += 1;
+        }
+    }
+    overlap[0] = 0;
+    let Some((sac_label, _)) = overlap
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))
+        .filter(|(_, n)| **n > 0)
+    else {
+        return SliceSites::default();
+    };
+    let sac_mask = fill_holes(&labels.mapv(|l| l as usize == sac_label));
+    let offs = disc_offsets([OPEN_MM / px[0], OPEN_MM / px[1]]);
+    let opened = dilate(&erode(&sac_mask, &offs), &offs);
+    // Keep the opened piece that overlaps the found sac most.
+    let (ol, osz) = label4(&opened);
+    let mut ov = vec![0usize; osz.len()];
+    for &(r, c) in &sac.pixels {
+        if (r0..=r1).contains(&r) && (c0..=c1).contains(&c) {
+            ov[ol[[r - r0, c - c0]] as usize] += 1;
+        }
+    }
+    ov[0] = 0;
+    let keep = ov
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))
+        .map_or(0, |(i, _)| i);
+    let sac_open = if keep > 0 {
+        ol.mapv(|l| l as usize == keep)
+    } else {
+        sac_mask.clone()
+    };
+    let ring = dilate(&sac_open, &disc_offsets([1.0, 1.0]));
+    let rest = Array2::from_shape_fn((h, w), |(r, c)| bright[[r, c]] && !ring[[r, c]]);
+    let (pl, psz) = label4(&rest);
+    let mut comps: Vec<Vec<(usize, usize)>> = vec![Vec::new(); psz.len()];
+    for ((r, c), &l) in pl.indexed_iter() {
+        if l > 0 {
+            comps[l as usize].push((r, c));
+        }
+    }
+    let touch = dilate(&ring, &disc_offsets([1.0, 1.0]));
+    let pix_area = px[0] * px[1];
+    let mut pieces = Vec::new();
+    for comp in comps.into_iter().skip(1) {
+        let area = comp.len() as f64 * pix_area;
+        if area > MAX_PIECE_MM2 {
+            continue;
+        }
+        let far = comp.iter().any(|&(r, c)| {
+            let (gr, gc) = ((r + r0) as f64, (c + c0) as f64);
+            ((gr - sac.centroid.0) * px[0]).hypot((gc - sac.centroid.1) * px[1]) > FAR_MM
+                || r == 0
+                || c == 0
+                || r + 1 == h
+                || c + 1 == w
+        });
+        if far {
+            continue;
+        }
+        let attached = comp.iter().any(|&(r, c)| touch[[r, c]]);
+        let mut max_hu = f32::NEG_INFINITY;
+        let mut sum_hu = 0.0;
+        let pixels: Vec<(usize, usize)> = comp
+            .iter()
+            .map(|&(r, c)| {
+                let v = img[[r + r0, c + c0]];
+                max_hu = max_hu.max(v);
+                sum_hu += f64::from(v);
+                (r + r0, c + c0)
+            })
+            .collect();
+        pieces.push(Piece {
+            k: 0,
+            pixels,
+            attached,
+            max_hu,
+            sum_hu,
+        });
+    }
+    let mut sac_px: Vec<(usize, usize)> = sac_open
+        .indexed_iter()
+        .filter(|(_, on)| **on)
+        .map(|((r, c), _)| (r + r0, c + c0))
+        .collect();
+    sac_px.sort_unstable();
+    SliceSites {
+        sac: sac_px,
+        pieces,
+    }
+}
+
+/// Extradural pieces on every slice with a sac (rayon across slices).
+pub(crate) fn slice_pieces(v: &Volume, sacs: &[Option<SacSlice>], thr: f32) -> Vec<SliceSites> {
+    let [sx, sy, _] = v.geometry().spacing_mm();
+    let px = [sy, sx];
+    sacs.par_iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let Some(s) = s else {
+                return SliceSites::default();
+            };
+            let mut out = slice_sites(&slice_image(v, k), s, thr, px);
+            for p in &mut out.pieces {
+                p.k = k;
+                p.pixels.sort_unstable();
+            }
+            out
+        })
+        .collect()
+}
+
+fn overlaps(a: &[(usize, usize)], b: &[(usize, usize)]) -> bool {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    small.iter().any(|p| large.binary_search(p).is_ok())
+}
+
+/// Group pieces of adjacent slices that overlap in-plane (3D connectivity). Returns groups of
+/// `(slice, piece index)`, in order of their first slice (deterministic).
+pub(crate) fn group(slices: &[SliceSites]) -> Vec<Vec<(usize, usize)>> {
+    let ids: Vec<(usize, usize)> = slices
+        .iter()
+        .enumerate()
+        .flat_map(|(k, s)| (0..s.pieces.len()).map(move |i| (k, i)))
+        .collect();
+    let index_of = |k: usize, i: usize| ids.binary_search(&(k, i)).unwrap_or(0);
+    let mut parent: Vec<usize> = (0..ids.len()).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    for k in 1..slices.len() {
+        for (i, a) in slices[k].pieces.iter().enumerate() {
+            for (j, b) in slices[k - 1].pieces.iter().enumerate() {
+                if overlaps(&a.pixels, &b.pixels) {
+                    let (x, y) = (
+                        find(&mut parent, index_of(k, i)),
+                        find(&mut parent, index_of(k - 1, j)),
+                    );
+                    if x != y {
+                        parent[x.max(y)] = x.min(y);
+                    }
+                }
+            }
+        }
+    }
+    let mut groups: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
+    for (n, &id) in ids.iter().enumerate() {
+        let root = find(&mut parent, n);
+        if let Some(g) = groups.iter_mut().find(|g| g.0 == root) {
+            g.1.push(id);
+        } else {
+            groups.push((root, vec![id]));
+        }
+    }
+    groups.into_iter().map(|g| g.1).collect()
+}

@@ -1,0 +1,90 @@
+//! CT myelography on phantom stacks rendered in memory (the analysis never sees the truth):
+//! the study class at several contrast densities, the site's level and side, and the
+//! findings section.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stderr,
+    reason = "test helpers: a phantom that cannot be built is a test bug; diagnostics on failure"
+)]
+
+use csfleak_findings::{Level, Status};
+use csfleak_phantom::spine::{
+    CtLeakSpec, PunctureSpec, Side as PSide, SpineModel, SpineOptions as Model, axial_grid,
+    render_ct,
+};
+use csfleak_spine::ctm::{CtmAnalysis, CtmClass, CtmOptions, analyze_ctm};
+
+/// Render `top..bottom` (levels) at `ith` HU and analyse with a documented L3/4 puncture.
+fn run(model: &Model, top: &str, bottom: &str, ith: f64, seed: u64) -> CtmAnalysis {
+    let m = SpineModel::new(model.clone()).unwrap();
+    let a = &m.levels()[m.level_index(top).unwrap()];
+    let b = &m.levels()[m.level_index(bottom).unwrap()];
+    let g = axial_grid(
+        &m,
+        (b.body_bottom_z_mm, a.body_top_z_mm),
+        [160, 160],
+        1.0,
+        2.5,
+        false,
+    )
+    .unwrap();
+    let v = render_ct(&m, ith, &g, 2, 12.0, seed, "ctm-test").unwrap();
+    let mut opts = CtmOptions::default();
+    opts.puncture_levels = vec!["L3/4".parse().unwrap()];
+    let r = analyze_ctm(&v, &opts).unwrap();
+    eprintln!(
+        "{top}-{bottom} ith {ith}: class {:?} ith_found {:?} thr {:?} levels {:?} sites {:#?}",
+        r.class,
+        r.intrathecal_median_hu,
+        r.extradural_threshold_hu,
+        r.levels.status(),
+        r.sites
+    );
+    r
+}
+
+fn puncture(leak: bool, hu: f64) -> Model {
+    let mut o = Model::default();
+    o.puncture = Some(PunctureSpec::new("L3/4", leak, hu));
+    o
+}
+
+#[test]
+fn classes_at_low_and_high_contrast() {
+    for (n, ith) in [260.0, 600.0, 880.0].into_iter().enumerate() {
+        let seed = 9100 + n as u64;
+        let normal = run(&puncture(false, 0.6 * ith), "T11", "S1", ith, seed);
+        assert_eq!(
+            normal.class,
+            CtmClass::NoEpiduralContrast,
+            "normal at {ith}"
+        );
+        let f = normal.to_findings(None);
+        assert_eq!(f.epidural_contrast.unwrap().status, Status::Absent);
+        let found = f.intrathecal_median_hu.unwrap().get();
+        assert!(
+            (found - ith).abs() < 0.1 * ith,
+            "intrathecal {found} vs {ith}"
+        );
+
+        let p = run(&puncture(true, 0.6 * ith), "L1", "S1", ith, seed);
+        assert_eq!(p.class, CtmClass::PunctureSiteOnly, "puncture at {ith}");
+
+        let mut o = puncture(false, 0.6 * ith);
+        o.ct_leaks
+            .push(CtLeakSpec::new("T12", PSide::Left, true, 0.6 * ith));
+        let c = run(&o, "T10", "S1", ith, seed);
+        assert_eq!(c.class, CtmClass::ContinuousLeak, "root sleeve at {ith}");
+
+        let mut o = puncture(false, 0.6 * ith);
+        o.ct_leaks
+            .push(CtLeakSpec::new("T12", PSide::Right, false, 0.6 * ith));
+        let r = run(&o, "T10", "S1", ith, seed);
+        assert_eq!(r.class, CtmClass::NonContinuous, "remote at {ith}");
+        let s = &r.sites[0];
+        let t12: Level = "T12".parse().unwrap();
+        if let Some(l) = s.level {
+            assert!(l.distance(t12) <= 1, "level {l}");
+        }
+    }
+}
