@@ -15,8 +15,7 @@
 //! * [`mri::analyze_mri`]: extradural fluid collections (extent, thickness, volume, position,
 //!   continuity with the subarachnoid space, enhancement against a contrast T1 sampled in the
 //!   same patient frame), floating dural sac sign, mimics, intraspinal CSF volume, and the
-//!   `spine` findings section; [`mri::MriAnalysis::overlays`] describes a sagittal overview
-//!   (collections outlined, levels labelled) and axial key slices (sac and fluid coloured).
+//!   `spine` findings section.
 //!
 //! ```no_run
 //! # fn t2() -> csfleak_volume::Volume { unimplemented!() }
@@ -31,7 +30,6 @@ mod image2d;
 pub mod levels;
 pub mod mri;
 mod mri_levels;
-mod overlays;
 
 use csfleak_findings::Level;
 use serde::Deserialize;
@@ -84,10 +82,6 @@ pub struct SpineOptions {
     /// A dark line (dura) is a pixel at least this fraction of the CSF reference darker than
     /// bright pixels on both sides.
     pub valley_fraction: f64,
-    /// A dural gap (continuity with the subarachnoid space): across the dura, on two
-    /// neighbouring rays, the signal never drops below this fraction of the CSF reference. An
-    /// intact 0.4 mm dura between fluid on both sides dips to about 0.6 at 1 mm pixels.
-    pub gap_fraction: f64,
     /// Extradural fluid must come within this distance of the sac (mm).
     pub max_gap_mm: f64,
     /// And lie within this distance of the sac (mm; the epidural space inside the canal).
@@ -115,7 +109,6 @@ impl Default for SpineOptions {
             level_anchor: None,
             bright_fraction: 0.5,
             valley_fraction: 0.12,
-            gap_fraction: 0.78,
             max_gap_mm: 3.0,
             max_reach_mm: 14.0,
             water_fraction: 0.85,
