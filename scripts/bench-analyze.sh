@@ -75,8 +75,8 @@ printf '%-34s %10s %12s %10s\n' "batch 20 small work-ups --jobs 2" "$b2" "$b2r" 
 echo "(cpu s / wall s of batch --jobs 2: $(awk "BEGIN{printf \"%.2f\", $b2c/$b2}") cores used of $(nproc); well below 2 means other work took the CPUs)"
 echo
 # Ratios within each round (runs of one round share the machine's load), then their spread.
-paste -d' ' "$work/analyze" "$work/convert" | awk '{printf "%.2f\n", $1/$3}' > "$work/r_ac"
-paste -d' ' "$work/batch1" "$work/batch2" | awk '{printf "%.2f\n", $1/$3}' > "$work/r_b"
+paste -d' ' "$work/analyze" "$work/convert" | awk '{printf "%.2f\n", $1/$4}' > "$work/r_ac"
+paste -d' ' "$work/batch1" "$work/batch2" | awk '{printf "%.2f\n", $1/$4}' > "$work/r_b"
 spread() { sort -n "$work/$1" | awk '{v[NR]=$1} END {printf "%s (rounds: %s..%s)", v[int((NR+1)/2)], v[1], v[NR]}'; }
 echo "analyze wall            : $aw s (target < 5 s: $(verdict "$aw < 5"); rounds: $(sort -n "$work/analyze" | awk 'NR==1{a=$1} {b=$1} END{print a".."b}'))"
 echo "analyze / convert wall  : $(spread r_ac) (target < 2: $(verdict "$(sort -n "$work/r_ac" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}') < 2"))"
