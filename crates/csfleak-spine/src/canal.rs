@@ -40,6 +40,8 @@ pub struct CanalSlice {
     /// Per ray (every 5 degrees, from the image column direction towards the row direction):
     /// bright signal beyond the dura, mm (0 where none).
     pub beyond_dura_mm: Vec<f64>,
+    /// Per ray: a dark line (dura) was seen between the sac and bright signal beyond it.
+    pub dura_line: Vec<bool>,
     /// Bright pixels trimmed off an oversized sac (extradural fluid reached through a dural
     /// gap on this slice).
     pub bridge: Vec<(usize, usize)>,
@@ -414,6 +416,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
         .collect();
     let mut bridges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nk];
     let mut beyond: Vec<Vec<f64>> = vec![Vec::new(); nk];
+    let mut dura_lines: Vec<Vec<bool>> = vec![Vec::new(); nk];
     for k in 0..nk {
         let (Some(c), Some(r), Some(ray)) = (centres[k], radii[k].as_ref(), rays[k].as_ref())
         else {
@@ -434,7 +437,8 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
             .map(|a| {
                 ray[a].as_ref().is_some_and(|p| {
                     p.r_out > r[a] + 1.0
-                        && p.min_between(r[a] - 0.75, r[a] + 0.75) >= 0.85 * f64::from(csf)
+                        && p.min_between(r[a] - 0.75, r[a] + 0.75)
+                            >= opts.gap_fraction * f64::from(csf)
                 })
             })
             .collect();
@@ -461,6 +465,13 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
                 }
             }
         }
+        dura_lines[k] = (0..N_RAYS)
+            .map(|a| {
+                ray[a]
+                    .as_ref()
+                    .is_some_and(|p| p.r_dura + RAY_STEP_MM < p.r_out)
+            })
+            .collect();
         beyond[k] = (0..N_RAYS)
             .map(|a| ray[a].as_ref().map_or(0.0, |p| (p.r_out - r[a]).max(0.0)))
             .collect();
@@ -490,6 +501,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
                         sac,
                         s_mm: 0.0,
                         beyond_dura_mm: std::mem::take(&mut beyond[k]),
+                        dura_line: std::mem::take(&mut dura_lines[k]),
                         bridge: std::mem::take(&mut bridges[k]),
                     }
                 }
@@ -502,6 +514,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
                     csf_area_mm2: 0.0,
                     s_mm: 0.0,
                     beyond_dura_mm: Vec::new(),
+                    dura_line: Vec::new(),
                     bridge: Vec::new(),
                 },
             }

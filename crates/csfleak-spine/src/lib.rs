@@ -15,7 +15,8 @@
 //! * [`mri::analyze_mri`]: extradural fluid collections (extent, thickness, volume, position,
 //!   continuity with the subarachnoid space, enhancement against a contrast T1 sampled in the
 //!   same patient frame), floating dural sac sign, mimics, intraspinal CSF volume, and the
-//!   `spine` findings section.
+//!   `spine` findings section; [`mri::MriAnalysis::overlays`] describes a sagittal overview
+//!   (collections outlined, levels labelled) and axial key slices (sac and fluid coloured).
 //!
 //! ```no_run
 //! # fn t2() -> csfleak_volume::Volume { unimplemented!() }
@@ -30,6 +31,7 @@ mod image2d;
 pub mod levels;
 pub mod mri;
 mod mri_levels;
+mod overlays;
 
 use csfleak_findings::Level;
 use serde::Deserialize;
@@ -82,6 +84,10 @@ pub struct SpineOptions {
     /// A dark line (dura) is a pixel at least this fraction of the CSF reference darker than
     /// bright pixels on both sides.
     pub valley_fraction: f64,
+    /// A dural gap (continuity with the subarachnoid space): across the dura, on two
+    /// neighbouring rays, the signal never drops below this fraction of the CSF reference. An
+    /// intact 0.4 mm dura between fluid on both sides dips to about 0.6 at 1 mm pixels.
+    pub gap_fraction: f64,
     /// Extradural fluid must come within this distance of the sac (mm).
     pub max_gap_mm: f64,
     /// And lie within this distance of the sac (mm; the epidural space inside the canal).
@@ -97,6 +103,9 @@ pub struct SpineOptions {
     /// A focal lateral lesion with an equivalent radius at least this (mm) is a Tarlov cyst,
     /// else a dilated root sleeve.
     pub tarlov_min_radius_mm: f64,
+    /// A lesion must lie beyond a visible dark line (dura) on at least this fraction of its
+    /// pixels' rays; bright signal continuous with the sac everywhere is the sac itself.
+    pub min_separated_fraction: f64,
     /// Collections thinner than this (mm) are not reported.
     pub min_thickness_mm: f64,
     /// Collections smaller than this (mL) are not reported.
@@ -109,12 +118,14 @@ impl Default for SpineOptions {
             level_anchor: None,
             bright_fraction: 0.5,
             valley_fraction: 0.12,
+            gap_fraction: 0.85,
             max_gap_mm: 3.0,
             max_reach_mm: 14.0,
             water_fraction: 0.85,
             enhancement_ratio: 2.0,
             min_collection_extent_mm: 20.0,
             tarlov_min_radius_mm: 4.0,
+            min_separated_fraction: 0.3,
             min_thickness_mm: 1.0,
             min_volume_ml: 0.25,
         }

@@ -53,6 +53,8 @@ pub struct Lesion {
     pub mimic: Option<MimicKind>,
     /// Per slice with lesion pixels: slice, patient z, thickness, position, FDSS.
     pub slices: Vec<LesionSlice>,
+    /// The lesion's pixels `(k, row, col)` (for overlays).
+    pub pixels: Vec<(usize, usize, usize)>,
 }
 
 /// One slice of a lesion.
@@ -215,6 +217,8 @@ pub fn analyze_mri(
         let mut t1_lesion: Vec<f32> = Vec::new();
         let mut t1_sac: Vec<f32> = Vec::new();
         let mut lesion_slices: Vec<LesionSlice> = Vec::new();
+        let mut lesion_px: Vec<(usize, usize, usize)> = Vec::new();
+        let (mut n_sep, mut n_rays_px) = (0usize, 0usize);
         #[allow(
             clippy::needless_range_loop,
             reason = "k indexes the canal and the volume too"
@@ -232,6 +236,7 @@ pub fn analyze_mri(
                 continue;
             }
             n_px += px.len();
+            lesion_px.extend(px.iter().map(|&(r, c, _)| (k, r, c)));
             max_area = max_area.max(px.len());
             // Thickness on this slice: the second-largest radial fluid depth over the rays
             // (one ray can run along a root sleeve).
@@ -240,7 +245,21 @@ pub fn analyze_mri(
             per_slice_t.push((depths.get(1).copied().unwrap_or(0.0), k));
             let mut bins = [false; 12];
             let (mut ant_k, mut lat_k) = (0.0f64, 0.0f64);
+            let cpx = g.voxel_from_world().transform_point3(centre);
             for &(r, c, _) in &px {
+                // Is this pixel separated from the sac by a dark line on its ray?
+                if !sl.dura_line.is_empty() {
+                    let th = ((r as f64 - cpx.y) * sp[1])
+                        .atan2((c as f64 - cpx.x) * sp[0])
+                        .rem_euclid(std::f64::consts::TAU);
+                    let n = sl.dura_line.len();
+                    let a =
+                        csfleak_volume::index_of((th / std::f64::consts::TAU * n as f64).round())
+                            .unwrap_or(0)
+                            % n;
+                    n_rays_px += 1;
+                    n_sep += usize::from(sl.dura_line[a]);
+                }
                 vals.push(img[[r, c]]);
                 let d = world(k, r, c) - centre;
                 // Anterior is -y in LPS, left is +x.
@@ -361,6 +380,15 @@ pub fn analyze_mri(
         if mimic.is_none() && (max_t < opts.min_thickness_mm || volume_ml < opts.min_volume_ml) {
             continue;
         }
+        // Bright signal that no dark line (dura) separates from the sac anywhere is the sac
+        // itself reaching beyond its smoothed outline (a local bulge), not extradural fluid:
+        // a dural gap is focal, the rest of a collection lies beyond a visible dura.
+        if mimic.is_none()
+            && n_rays_px > 0
+            && (n_sep as f64) < opts.min_separated_fraction * n_rays_px as f64
+        {
+            continue;
+        }
         lesions.push(Lesion {
             k_range: (k0, k1),
             z_range_mm: (canal.slices[k0].centre.0[2], canal.slices[k1].centre.0[2]),
@@ -376,6 +404,7 @@ pub fn analyze_mri(
             key_slice: key,
             mimic,
             slices: lesion_slices,
+            pixels: lesion_px,
         });
     }
     lesions.sort_by(|a, b| {
