@@ -47,6 +47,9 @@ pub struct Lesion {
     /// Contrast T1 signal of the lesion / of the intrathecal CSF; `None` without a contrast
     /// series or where it does not cover the lesion.
     pub enhancement_ratio: Option<f64>,
+    /// Fraction of the lesion's fluid pixels that the contrast T1 covers (`None` without a
+    /// contrast series). Under one half, enhancement is not assessed.
+    pub t1_coverage: Option<f64>,
     /// Slice of maximal thickness (evidence).
     pub key_slice: usize,
     /// Set when the lesion is a mimic.
@@ -216,6 +219,7 @@ pub fn analyze_mri(
         let mut max_area = 0usize;
         let mut t1_lesion: Vec<f32> = Vec::new();
         let mut t1_sac: Vec<f32> = Vec::new();
+        let mut t1_wanted = 0usize;
         let mut lesion_slices: Vec<LesionSlice> = Vec::new();
         let mut lesion_px: Vec<(usize, usize, usize)> = Vec::new();
         let (mut n_sep, mut n_rays_px) = (0usize, 0usize);
@@ -278,6 +282,7 @@ pub fn analyze_mri(
                 }
                 if let Some(t1) = contrast_t1 {
                     if img[[r, c]] >= 0.8 * csf {
+                        t1_wanted += 1;
                         if let Some(v) = t1.sample(PointLps::from_dvec3(world(k, r, c))) {
                             t1_lesion.push(v);
                         }
@@ -357,6 +362,10 @@ pub fn analyze_mri(
             v.sort_by(f32::total_cmp);
             Some(f64::from(v[v.len() / 2]))
         };
+        let t1_coverage = contrast_t1.map(|_| t1_lesion.len() as f64 / t1_wanted.max(1) as f64);
+        if t1_coverage.is_some_and(|c| c < 0.5) {
+            t1_lesion.clear();
+        }
         let enhancement_ratio = match (med(&mut t1_lesion), med(&mut t1_sac)) {
             (Some(a), Some(b)) if b > 0.0 => Some(a / b),
             _ => None,
@@ -401,6 +410,7 @@ pub fn analyze_mri(
             continuity_slice: continuity,
             water_ratio,
             enhancement_ratio,
+            t1_coverage,
             key_slice: key,
             mimic,
             slices: lesion_slices,
@@ -490,6 +500,15 @@ impl MriAnalysis {
                                 ..Evidence::default()
                             }
                         })
+                        .chain(l.t1_coverage.filter(|&c| c < 0.5).map(|c| Evidence {
+                            series_instance_uid: series_uid.map(str::to_owned),
+                            description: Some(format!(
+                                "enhancement not assessed: the contrast T1 covers {:.0} % of \
+                                 the collection",
+                                100.0 * c
+                            )),
+                            ..Evidence::default()
+                        }))
                         .collect(),
                     provenance: Some(prov()),
                 }

@@ -178,3 +178,37 @@ fn mimics_are_excluded() {
         "{kinds:?}"
     );
 }
+
+#[test]
+fn contrast_t1_that_misses_the_collection_leaves_enhancement_unassessed() {
+    let spec = CollectionSpec::new("T6", "T9", Position::Dorsal, 3.5);
+    let c = case(
+        Model::default().with_collection(spec),
+        "T5",
+        "T10",
+        0.8,
+        4.0,
+        25.0,
+        16,
+    );
+    // A contrast T1 over T1-T3 only: it does not reach the collection.
+    let (lo, hi) = z_span(&c.model, "T1", "T3");
+    let g = axial_grid(&c.model, (lo, hi), [192, 192], 0.8, 4.0, true).unwrap();
+    let t1 = render_mr(&c.model, MrContrast::T1FsPost, &g, 2, 25.0, 0.15, 16, "t1").unwrap();
+    let a = analyze_mri(&c.t2, Some(&t1), &SpineOptions::default()).unwrap();
+    assert_eq!(a.collections.len(), 1, "{:#?}", a.collections);
+    let l = &a.collections[0];
+    assert_eq!(l.enhancement_ratio, None);
+    assert!(l.t1_coverage.is_some_and(|c| c < 0.5));
+    let s = a.to_section(None, true);
+    let col = &s.epidural_fluid.unwrap().collections[0];
+    assert_eq!(col.non_enhancing, None);
+    assert!(
+        col.evidence.iter().any(|e| e
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("not assessed"))),
+        "{:?}",
+        col.evidence
+    );
+}
