@@ -112,14 +112,18 @@ pub(crate) fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let bar = progress_bar(series.len() as u64);
+    let n_images: usize = series.iter().map(|s| s.slices.len()).sum();
+    let bar = progress_bar(n_images as u64);
     let mut converted = Vec::new();
     let mut failed = Vec::new();
     let mut used_stems = std::collections::BTreeSet::new();
     for s in &series {
         bar.set_message(s.label());
         let stem = unique_stem(&mut used_stems, s);
-        match convert_one(s, &out, &stem, compress) {
+        let before = bar.position();
+        let result = convert_one(s, &out, &stem, compress, &bar);
+        bar.set_position(before + s.slices.len() as u64);
+        match result {
             Ok(c) => converted.push(c),
             Err(e) => failed.push(Failed {
                 label: s.label(),
@@ -131,7 +135,6 @@ pub(crate) fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
                 reason: relative_paths(&format!("{e:#}"), &dir),
             }),
         }
-        bar.inc(1);
     }
     bar.finish_and_clear();
 
@@ -205,7 +208,7 @@ fn progress_bar(len: u64) -> ProgressBar {
         ProgressDrawTarget::stderr()
     };
     let bar = ProgressBar::with_draw_target(Some(len), target);
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} series  {wide_msg}") {
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} images  {wide_msg}") {
         bar.set_style(style);
     }
     bar
@@ -230,12 +233,18 @@ fn unique_stem(used: &mut std::collections::BTreeSet<String>, s: &Series) -> Str
 }
 
 /// Write the NIfTI file and the sidecar of one series; the voxels are dropped on return.
-fn convert_one(s: &Series, out: &Path, stem: &str, compress: bool) -> anyhow::Result<Converted> {
+fn convert_one(
+    s: &Series,
+    out: &Path,
+    stem: &str,
+    compress: bool,
+    bar: &ProgressBar,
+) -> anyhow::Result<Converted> {
     let ext = if compress { "nii.gz" } else { "nii" };
     let path = out.join(format!("{stem}.{ext}"));
     let opts = NiftiOptions::default().with_compress(compress);
     let (nifti, flags) = if let Some(g) = streamable(s) {
-        let (nifti, caveats) = stream_series(s, &g, &path, &opts)?;
+        let (nifti, caveats) = stream_series(s, &g, &path, &opts, bar)?;
         let mut flags = s.flags.clone();
         flags.extend(caveats);
         (nifti, flags)
@@ -345,10 +354,13 @@ fn stream_series(
     g: &Geometry,
     path: &Path,
     opts: &NiftiOptions,
+    bar: &ProgressBar,
 ) -> anyhow::Result<(WrittenNifti, Vec<QualityFlag>)> {
+    let start = bar.position();
     let attempt = |stored| -> anyhow::Result<(WrittenNifti, Vec<QualityFlag>)> {
         let reporter = Reporter::new();
-        let written = stream_as(s, g, path, opts, stored, &reporter)?;
+        bar.set_position(start);
+        let written = stream_as(s, g, path, opts, stored, &reporter, bar)?;
         Ok((written, merge_flags(reporter.into_sorted())))
     };
     match attempt(StoredType::Int16) {
@@ -364,6 +376,7 @@ fn stream_as(
     opts: &NiftiOptions,
     stored: StoredType,
     reporter: &Reporter,
+    bar: &ProgressBar,
 ) -> anyhow::Result<WrittenNifti> {
     let mut out = NiftiStream::create(path, g, stored, opts)?;
     let encoder = out.encoder();
@@ -389,6 +402,7 @@ fn stream_as(
         );
         written?;
         pending = decoded?;
+        bar.inc(pending.len() as u64);
     }
     write(pending)?;
     Ok(out.finish()?)

@@ -177,9 +177,24 @@ pub(crate) fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
 /// allocating and page-faulting a volume that nothing uses. Multi-frame series are loaded
 /// whole (a file's frames are decoded once).
 fn decode_all(report: &ScanReport) -> Vec<DecodeResult> {
-    report
+    let n_images: usize = report.series().map(|s| s.slices.len()).sum();
+    // On stderr, when it is a terminal and without --quiet.
+    let target = if crate::quiet() {
+        indicatif::ProgressDrawTarget::hidden()
+    } else {
+        indicatif::ProgressDrawTarget::stderr()
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(Some(n_images as u64), target);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} images decoded  {wide_msg}")
+    {
+        bar.set_style(style);
+    }
+    let results = report
         .series()
         .map(|s| {
+            bar.set_message(s.label());
+            let _advance = Advance(&bar, s.slices.len() as u64);
             let t = Instant::now();
             let r = if s.instances.iter().all(|i| i.n_frames == 1) {
                 decode_slices(s)
@@ -211,7 +226,18 @@ fn decode_all(report: &ScanReport) -> Vec<DecodeResult> {
                 },
             }
         })
-        .collect()
+        .collect();
+    bar.finish_and_clear();
+    results
+}
+
+/// Advances a progress bar when dropped (after a series, whatever the outcome).
+struct Advance<'a>(&'a indicatif::ProgressBar, u64);
+
+impl Drop for Advance<'_> {
+    fn drop(&mut self) {
+        self.0.inc(self.1);
+    }
 }
 
 /// Decode every slice of a series in parallel; the layout `load_series` would give and the
