@@ -1,7 +1,7 @@
 //! Tissue classes of the patient's own head from the intensity histogram.
 //!
-//! The intensities of a sphere around the head's centre (in every adult head: cerebrum,
-//! deep grey matter and the ventricles) are clustered into three classes by 1-D k-means:
+//! The intensities of a sphere around the cerebrum's centre (60 mm below the top of the head:
+//! in every adult head cerebral grey and white matter, deep grey matter and the ventricles) are clustered into three classes by 1-D k-means:
 //! CSF, grey and white matter. Only the order of the classes is assumed (T1: CSF darkest,
 //! white brightest), never their values.
 
@@ -24,7 +24,8 @@ pub struct TissueClasses {
     pub grey: f64,
     /// White matter.
     pub white: f64,
-    /// Centre of the head (patient LPS, mm) around which the classes were sampled.
+    /// Centre of the cerebrum (patient LPS, mm: 60 mm below the top of the head) around which
+    /// the classes were sampled.
     pub head_centre: [f64; 3],
 }
 
@@ -34,6 +35,9 @@ impl TissueClasses {
         (x - self.csf) / (self.white - self.csf)
     }
 }
+
+/// Depth of the cerebrum's centre below the top of the head, mm.
+const CENTRE_BELOW_VERTEX_MM: f64 = 60.0;
 
 /// Radius of the sampled sphere, mm.
 const SPHERE_MM: f64 = 35.0;
@@ -65,7 +69,23 @@ pub(super) fn tissue_classes(v: &Volume) -> Option<TissueClasses> {
     if head.len() < 100 {
         return None;
     }
-    let centre = head.iter().map(|p| p.0).sum::<DVec3>() / head.len() as f64;
+    // The cerebrum's centre: 60 mm below the top of the head (the scalp vertex, robustly the
+    // 99.9th percentile of height), at the centroid of the head's section there. Whatever the
+    // field of view covers below (neck, shoulders), this stays within the brain.
+    let mut zs: Vec<f64> = head.iter().map(|p| p.0.z).collect();
+    zs.sort_by(f64::total_cmp);
+    let vertex = zs[(zs.len() - 1) * 999 / 1000];
+    let zc = vertex - CENTRE_BELOW_VERTEX_MM;
+    let section: Vec<DVec3> = head
+        .iter()
+        .filter(|p| (p.0.z - zc).abs() < 10.0)
+        .map(|p| p.0)
+        .collect();
+    if section.len() < 20 {
+        return None;
+    }
+    let mut centre = section.iter().copied().sum::<DVec3>() / section.len() as f64;
+    centre.z = zc;
     let mut inner: Vec<f64> = head
         .iter()
         .filter(|p| p.0.distance(centre) < SPHERE_MM)
