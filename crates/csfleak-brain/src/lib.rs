@@ -20,8 +20,12 @@
 //!   imported point of the same name exists (imported points win landmark by landmark, both
 //!   are recorded in the findings' `landmarks` list, the others say why they were not found).
 //!
-//! Not automatic yet (each value says so as `not_assessable` with the reason, never a guess):
-//! the venous distension sign, pachymeningeal enhancement and subdural fluid.
+//! * [`convexity`]: pachymeningeal enhancement (thick dura brighter than brain after contrast)
+//!   and the extra-axial fluid gap (subdural fluid) over the convexity, from a pre- and a
+//!   post-contrast T1 sampled in patient coordinates.
+//!
+//! Not automatic yet (`not_assessable` with the reason, never a guess): the venous distension
+//! sign.
 //! * [`analyze`]: everything above for one study, with [`csfleak_findings::Brain`] and overlays.
 //!
 //! ```
@@ -42,6 +46,7 @@
 
 pub mod auto;
 pub mod bern;
+pub mod convexity;
 pub mod landmarks;
 mod linalg;
 pub mod measure;
@@ -105,6 +110,8 @@ pub struct BrainOptions {
     pub overlays: bool,
     /// Options of the automatic landmark method.
     pub auto: auto::AutoOptions,
+    /// Options of the convexity dura and subdural measurement.
+    pub convexity: convexity::ConvexityOptions,
 }
 
 impl Default for BrainOptions {
@@ -115,6 +122,7 @@ impl Default for BrainOptions {
             automatic_landmarks: true,
             overlays: true,
             auto: auto::AutoOptions::default(),
+            convexity: convexity::ConvexityOptions::default(),
         }
     }
 }
@@ -192,6 +200,9 @@ pub struct BrainAnalysis {
     /// the automatic method is off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_landmarks: Option<auto::AutoLandmarks>,
+    /// The convexity dura and subdural gap measurement (`None` without both T1s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub convexity: Option<convexity::ConvexityMeasurement>,
     /// The findings section.
     #[serde(skip)]
     pub findings: csfleak_findings::Brain,
@@ -258,12 +269,34 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
         Some(_) => Sign::not_assessable(not_implemented(what)),
     };
     let venous = series_needed(inputs.t1, "venous distension sign", "sagittal T1");
-    let pme = series_needed(
-        inputs.contrast_t1,
-        "pachymeningeal enhancement",
-        "contrast T1",
-    );
-    let sdf = series_needed(inputs.t1, "subdural fluid detection", "T1");
+    let mut convexity = None;
+    let (pme, sdf) = match (inputs.t1, inputs.contrast_t1) {
+        (Some(pre), Some(post)) => {
+            match convexity::measure_convexity(pre, post, plane.as_ref(), &options.convexity) {
+                Ok(m) => {
+                    let signs = (
+                        convexity::enhancement_sign(&m, &options.convexity),
+                        convexity::subdural_sign(&m, &options.convexity),
+                    );
+                    convexity = Some(m);
+                    signs
+                }
+                Err(reason) => (
+                    Sign::not_assessable(reason.clone()),
+                    Sign::not_assessable(reason),
+                ),
+            }
+        }
+        (None, Some(_)) => {
+            let r =
+                "no pre-contrast T1 to tell the enhancing dura from bright scalp, marrow and fat";
+            (Sign::not_assessable(r), Sign::not_assessable(r))
+        }
+        (_, None) => {
+            let r = "no contrast T1 in the study (the dura is found by its enhancement)";
+            (Sign::not_assessable(r), Sign::not_assessable(r))
+        }
+    };
     let orbit_sides = inputs.orbits_t2fs.map(orbit::measure_onsd);
     let na = |reason: &str| Measured::NotAssessable {
         reason: reason.to_owned(),
@@ -305,6 +338,7 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
         orbits: orbit_sides,
         bern,
         auto_landmarks: auto_found,
+        convexity,
         overlays: Vec::new(),
     };
     out.findings = to_findings(&out, inputs.t1_series_uid);
