@@ -28,6 +28,8 @@ struct Row {
     mpd_auto: Option<f64>,
     found: usize,
     mean_err: Option<f64>,
+    /// Per found automatic landmark: name and error, mm.
+    errs: Vec<(LandmarkName, f64)>,
     plane_deg: f64,
     plane_mm: f64,
     symmetry: f64,
@@ -57,11 +59,14 @@ fn run_case(sag: f64, seed: u64, options: &BrainOptions) -> Row {
     let a = analyze(&inputs(&chosen, Vec::new()), &Opts::default()).unwrap();
 
     let mut errs = Vec::new();
+    let mut named = Vec::new();
     for name in LandmarkName::ALL {
         if let Some(l) = a.landmarks.automatic(*name) {
             assert!((0.0..=1.0).contains(&l.confidence));
             if let Some(t) = truth.landmarks.get(name.as_str()) {
-                errs.push(l.position.to_dvec3().distance(DVec3::from_array(*t)));
+                let e = l.position.to_dvec3().distance(DVec3::from_array(*t));
+                errs.push(e);
+                named.push((*name, e));
             }
         } else {
             let why = a.landmarks.why_missing(*name).unwrap();
@@ -89,6 +94,7 @@ fn run_case(sag: f64, seed: u64, options: &BrainOptions) -> Row {
         mpd_auto: a.measurements.mamillopontine_distance_mm.value(),
         found: errs.len(),
         mean_err: (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64),
+        errs: named,
         plane_deg,
         plane_mm,
         symmetry: plane.symmetry,
@@ -143,6 +149,42 @@ fn eval_brain_on_new_seeds() {
             f(r.onsd_auto[1])
         );
     }
+    println!();
+    println!("| landmark | found | mean err mm | max err mm |");
+    println!("|---|---|---|---|");
+    let mut all = Vec::new();
+    for name in LandmarkName::ALL {
+        let e: Vec<f64> = rows
+            .iter()
+            .flat_map(|r| r.errs.iter().filter(|(n, _)| n == name).map(|(_, e)| *e))
+            .collect();
+        all.extend(e.iter().copied());
+        println!(
+            "| {name} | {}/{} | {} | {} |",
+            e.len(),
+            rows.len(),
+            f((!e.is_empty()).then(|| e.iter().sum::<f64>() / e.len() as f64)),
+            f((!e.is_empty()).then(|| e.iter().copied().fold(0.0, f64::max)))
+        );
+    }
+    let mean_all = all.iter().sum::<f64>() / all.len().max(1) as f64;
+    let mpd_errs: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.mpd_auto.map(|a| a - r.mpd_truth))
+        .collect();
+    println!(
+        "TOTAL: {} automatic landmarks found of {} ({} cases x {} names), mean error {:.2} mm, max {:.2} mm; MPD on {}/{} cases, mean |error| {:.2} mm, max {:.2} mm",
+        all.len(),
+        rows.len() * LandmarkName::ALL.len(),
+        rows.len(),
+        LandmarkName::ALL.len(),
+        mean_all,
+        all.iter().copied().fold(0.0, f64::max),
+        mpd_errs.len(),
+        rows.len(),
+        mpd_errs.iter().map(|e| e.abs()).sum::<f64>() / mpd_errs.len().max(1) as f64,
+        mpd_errs.iter().map(|e| e.abs()).fold(0.0, f64::max)
+    );
     let autos: Vec<f64> = rows.iter().filter_map(|r| r.mpd_auto).collect();
     if autos.len() == rows.len() {
         let monotonic = autos.windows(2).all(|w| w[1] <= w[0]);
@@ -183,14 +225,18 @@ fn eval_brain_on_new_seeds() {
             r.sag,
             r.plane_mm
         );
-        if let (Some(a), Some(e)) = (r.mpd_auto, r.mean_err) {
-            assert!(
-                (a - r.mpd_truth).abs() <= 1.0,
-                "sag {}: MPD {a:.2} vs {:.2}",
-                r.sag,
-                r.mpd_truth
-            );
-            assert!(e <= 1.0, "sag {}: mean landmark error {e:.2}", r.sag);
-        }
+        // What the automatic method meets (issue 7): the MPD on every case within 1 mm.
+        let a = r.mpd_auto.expect("an automatic MPD on every phantom");
+        assert!(
+            (a - r.mpd_truth).abs() <= 1.0,
+            "sag {}: MPD {a:.2} vs {:.2}",
+            r.sag,
+            r.mpd_truth
+        );
     }
+    assert!(mean_all <= 1.0, "mean landmark error {mean_all:.2}");
+    assert!(
+        autos.windows(2).all(|w| w[1] < w[0]),
+        "sag trend of the automatic MPD not monotonic: {autos:?}"
+    );
 }
