@@ -90,6 +90,12 @@ pub struct ConvexityMeasurement {
     pub dura_thickness_mm: Option<f64>,
     /// Subdural gap, right then left.
     pub subdural: [SubduralSide; 2],
+    /// Centre the rays left from (patient LPS).
+    pub centre: PointLps,
+    /// Unit vectors towards patient left (normal of the midsagittal plane) and superior
+    /// (within it), for the coronal overlay.
+    #[serde(skip)]
+    pub axes: [DVec3; 2],
     /// Dural shell points (patient LPS) and whether each ray was positive, for the overlay.
     #[serde(skip)]
     pub shell: Vec<(PointLps, bool)>,
@@ -351,6 +357,8 @@ pub fn measure_convexity(
         }
     };
     Ok(ConvexityMeasurement {
+        centre: PointLps::from_dvec3(c),
+        axes: [left, sup],
         rays: n,
         rays_with_dura: with.len(),
         thick_bright_fraction: positive as f64 / n as f64,

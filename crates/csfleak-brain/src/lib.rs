@@ -347,6 +347,14 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
             out.overlays
                 .extend(overlays::midsagittal_overlay(t1, &out)?);
         }
+        if let (Some(post), Some(m)) = (inputs.contrast_t1, &out.convexity) {
+            out.overlays.extend(overlays::convexity_overlay(
+                post,
+                m,
+                &out.pachymeningeal_enhancement,
+                &out.subdural_fluid,
+            ));
+        }
         if let (Some(v), Some(sides)) = (inputs.orbits_t2fs, &out.orbits) {
             out.overlays.extend(overlays::orbit_overlays(v, sides));
         }

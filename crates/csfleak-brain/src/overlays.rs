@@ -1,7 +1,7 @@
 //! Overlays: the midsagittal reformat with landmarks, measuring lines and values.
 
-use csfleak_volume::overlay::{OverlayLine, OverlayMask, OverlayPoint, colors};
-use csfleak_volume::{Overlay, Volume, VoxelIdx};
+use csfleak_volume::overlay::{OverlayLine, OverlayMask, OverlayPoint, OverlayText, colors};
+use csfleak_volume::{DVec3, Overlay, PointLps, Volume, VoxelIdx};
 use ndarray::Array2;
 
 use crate::orbit::OnsdSide;
@@ -180,4 +180,88 @@ pub(crate) fn orbit_overlays(v: &Volume, sides: &[OnsdSide; 2]) -> Vec<Overlay> 
         });
     }
     out
+}
+
+/// A coronal reformat of the contrast T1 through the convexity rays' centre, 1 mm pixels,
+/// with the dural shell points near the plane (red: thick and brighter than brain, green:
+/// not) and the extra-axial fluid gaps of at least the subdural threshold (yellow lines).
+pub(crate) fn convexity_overlay(
+    post: &Volume,
+    m: &crate::convexity::ConvexityMeasurement,
+    enhancement: &crate::bern::Sign,
+    subdural: &crate::bern::Sign,
+) -> Option<Overlay> {
+    const HALF: usize = 100;
+    const NEAR_MM: f64 = 4.0;
+    let c = m.centre.to_dvec3();
+    let [left, sup] = m.axes;
+    let ant = left.cross(sup);
+    // Image column grows towards patient left (patient right at the image left), row grows
+    // downwards (inferior).
+    let world = |row: f64, col: f64| c + left * (col - HALF as f64) + sup * (HALF as f64 - row);
+    let pixel = |p: DVec3| {
+        let d = p - c;
+        (d.dot(ant).abs() <= NEAR_MM).then(|| [HALF as f64 - d.dot(sup), HALF as f64 + d.dot(left)])
+    };
+    let base = Array2::from_shape_fn((2 * HALF + 1, 2 * HALF + 1), |(r, col)| {
+        post.sample(PointLps::from_dvec3(world(r as f64, col as f64)))
+            .unwrap_or(f32::NAN)
+    });
+    if base.iter().all(|x| !x.is_finite()) {
+        return None;
+    }
+    let finite = base.mapv(|x| if x.is_finite() { x } else { 0.0 });
+    let window = Overlay::auto_window(&finite);
+    let mut o = Overlay::new(
+        "brain_convexity_dura",
+        "Brain: dura over the convexity on the contrast T1 (coronal reformat)",
+        finite,
+        window,
+    );
+    o.pixel_spacing_mm = Some([1.0, 1.0]);
+    "left of image = patient right; red = thick dura brighter than brain; yellow = extra-axial \
+     fluid at least the subdural threshold"
+        .clone_into(&mut o.orientation_note);
+    for (p, positive) in &m.shell {
+        if let Some(at) = pixel(p.to_dvec3()) {
+            o.points.push(OverlayPoint {
+                at,
+                color: if *positive {
+                    colors::FINDING
+                } else {
+                    colors::REFERENCE
+                },
+                label: String::new(),
+            });
+        }
+    }
+    for (inner, outer) in &m.gaps {
+        if let (Some(from), Some(to)) = (pixel(inner.to_dvec3()), pixel(outer.to_dvec3())) {
+            o.lines.push(OverlayLine {
+                from,
+                to,
+                color: colors::MIMIC,
+                label: String::new(),
+            });
+        }
+    }
+    let text = |label: &str, s: &crate::bern::Sign| match s.present {
+        Some(p) => format!(
+            "{label}: {}{}",
+            if p { "present" } else { "absent" },
+            s.measure.map_or_else(String::new, |v| format!(" ({v:.2})"))
+        ),
+        None => format!("{label}: not assessable"),
+    };
+    o.texts.push(OverlayText {
+        at: [4.0, 4.0],
+        text: text("pachymeningeal enhancement", enhancement),
+        color: colors::LABEL,
+    });
+    o.texts.push(OverlayText {
+        at: [16.0, 4.0],
+        text: text("subdural fluid", subdural),
+        color: colors::LABEL,
+    });
+    Some(o)
 }

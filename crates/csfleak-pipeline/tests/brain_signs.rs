@@ -37,6 +37,13 @@ fn brain_section(options: &BrainOptions, seed: u64) -> csfleak_findings::Brain {
     };
     let out = BrainFamily.run(&inputs);
     assert!(out.measured, "{:?}", out.reason);
+    let dura = out
+        .overlays
+        .iter()
+        .find(|o| o.name == "brain_convexity_dura")
+        .expect("convexity overlay");
+    assert!(!dura.points.is_empty() || dura.texts.len() == 2);
+    assert!(dura.base.iter().any(|x| *x > 0.0));
     let Section::Brain(b) = out.section else {
         panic!("brain section");
     };
