@@ -32,7 +32,8 @@ pub(crate) struct AnalyzeArgs {
     /// values); the reader's values win and the automatic ones are kept.
     #[arg(long, value_name = "FILE")]
     annotations: Option<PathBuf>,
-    /// Outputs to write, comma-separated: json, html, png, nifti (or all).
+    /// Outputs to write, comma-separated: json, html, png, nifti (or all). Evidence links in
+    /// findings.json name overlays/*.png, which exist when png is written.
     #[arg(long, value_name = "LIST", default_value = "json,html,png")]
     outputs: String,
     /// Rule set (TOML) replacing the built-in one.

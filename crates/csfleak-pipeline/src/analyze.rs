@@ -296,30 +296,30 @@ fn flag_text(f: &QualityFlag) -> String {
     format!("{}: {}", f.code, f.message)
 }
 
-/// Walk every `evidence` entry: keep an `overlay` link only when that overlay is among the
-/// rendered ones and PNG files are written; a dangling link is dropped with a warning.
+/// Walk every `evidence` entry: keep an `overlay` link only when it names an overlay of this
+/// analysis (`overlays/<name>.png`, written with the `png` output); a dangling link is dropped
+/// with a warning. The findings do not depend on which outputs are written.
 fn check_evidence_links(
     findings: Findings,
     overlays: &[Overlay],
-    png_written: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Findings> {
-    fn walk(v: &mut serde_json::Value, known: &[String], png: bool, dropped: &mut Vec<String>) {
+    fn walk(v: &mut serde_json::Value, known: &[String], dropped: &mut Vec<String>) {
         match v {
             serde_json::Value::Object(map) => {
                 if let Some(serde_json::Value::String(path)) = map.get("overlay") {
-                    if !png || !known.contains(path) {
-                        if png {
-                            dropped.push(path.clone());
-                        }
+                    if !known.contains(path) {
+                        dropped.push(path.clone());
                         map.remove("overlay");
                     }
                 }
-                map.values_mut().for_each(|x| walk(x, known, png, dropped));
+                for x in map.values_mut() {
+                    walk(x, known, dropped);
+                }
             }
             serde_json::Value::Array(items) => {
                 for x in items {
-                    walk(x, known, png, dropped);
+                    walk(x, known, dropped);
                 }
             }
             _ => {}
@@ -333,8 +333,8 @@ fn check_evidence_links(
         detail: e.to_string(),
     })?;
     let mut dropped = Vec::new();
-    walk(&mut v, &known, png_written, &mut dropped);
-    if dropped.is_empty() && png_written {
+    walk(&mut v, &known, &mut dropped);
+    if dropped.is_empty() {
         return Ok(findings);
     }
     for d in dropped {
@@ -530,7 +530,7 @@ pub fn analyze_study_with(
     }
 
     // Evidence links: each names an overlay that is written (or none).
-    findings = check_evidence_links(findings, &overlays, opts.outputs.png, &mut warnings)?;
+    findings = check_evidence_links(findings, &overlays, &mut warnings)?;
 
     // Reader annotations, then de-identification.
     if let Some(a) = &opts.annotations {

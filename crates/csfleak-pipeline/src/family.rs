@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use csfleak_criteria::RuleSet;
 use csfleak_dicom::{LoadedSeries, QualityFlag, Role, Series};
 use csfleak_findings::{
     Brain, Cisternography, CtMyelography, EpiduralContrast, EpiduralFluid, FieldStatus, Findings,
@@ -59,6 +60,10 @@ impl<'a> StudyInputs<'a> {
 /// A findings section produced by one family.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one section per family per study, moved a handful of times"
+)]
 pub enum Section {
     /// `spine`.
     Spine(Spine),
@@ -340,7 +345,14 @@ pub fn families_for(opts: &crate::AnalyzeOptions) -> Vec<Box<dyn Family>> {
         Box::new(crate::spine_input::SpineMriFamily {
             options: opts.spine.clone(),
         }),
-        Box::new(CT_PENDING),
+        Box::new(crate::spine_input::CtmFamily::from_context(
+            &opts.clinical,
+            opts.rules.as_ref().map_or_else(
+                || RuleSet::builtin().params.puncture_tolerance_levels,
+                |r| r.params.puncture_tolerance_levels,
+            ),
+            opts.spine.level_anchor,
+        )),
         Box::new(CisternoFamily::default()),
         Box::new(crate::brain_input::BrainFamily),
     ]
