@@ -559,3 +559,137 @@ fn spine_sample_values_match_truth() {
     );
     assert!((t - tt).abs() <= 1.0, "thickness {t} vs {tt}");
 }
+
+/// The CT myelography samples with the documented puncture level from the sample's record as
+/// the clinical context: the CT family measures, the intrathecal density agrees with the truth
+/// within 15 %, every site links to written overlays, and the puncture context is used.
+#[test]
+fn analyze_ctm_samples_measure_with_the_puncture_context() {
+    let tmp = tempfile::tempdir().unwrap();
+    for sample in ["spine-ctm-puncture-leak", "spine-ctm-root-sleeve-leak"] {
+        let truth = read_json(
+            &crate::repo_root()
+                .join("data-samples")
+                .join(sample)
+                .join("truth.json"),
+        );
+        let puncture = truth["ct_myelography"]["puncture_level"].as_str().unwrap();
+        let clinical = tmp.path().join(format!("{sample}.toml"));
+        std::fs::write(
+            &clinical,
+            format!("[[punctures]]\nlevel = \"{puncture}\"\n"),
+        )
+        .unwrap();
+        let out_dir = tmp.path().join(sample);
+        let (out, _) = analyze_sample(
+            sample,
+            &out_dir,
+            &["--clinical", clinical.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{sample}: {}", stderr(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("ct_myelography     measured"), "{stdout}");
+        let f = read_json(&out_dir.join("findings.json"));
+        let ct = &f["ct_myelography"];
+        let hu = ct["intrathecal_median_hu"].as_f64().unwrap();
+        let want_hu = truth["ct_myelography"]["intrathecal_median_hu"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (hu - want_hu).abs() <= 0.15 * want_hu,
+            "{sample}: {hu} vs {want_hu}"
+        );
+        let mut evidence = Vec::new();
+        evidence_entries(ct, &mut evidence);
+        for e in &evidence {
+            let link = e["overlay"].as_str().unwrap_or_else(|| panic!("{e}"));
+            assert!(is_png(&out_dir.join(link)), "{sample}: {link} not written");
+        }
+        // The puncture context reached the analysis (no warning about its absence).
+        assert!(
+            !stderr(&out).contains("no puncture level"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // Without --clinical the report warns that puncture contrast cannot be told from a leak.
+    let (out, _) = analyze_sample(
+        "spine-ctm-puncture-leak",
+        &tmp.path().join("no-clinical"),
+        &["--outputs", "json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no puncture level"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The CT myelography samples' classification against their truth (issue 5: the class correct
+/// on every case): puncture-site-only contrast is not a leak; the root-sleeve leak is found at
+/// its level (within one level) and side.
+#[test]
+#[ignore = "csfleak-spine's first CT myelography version (helper B, work in progress) does \
+            not yet classify the samples (extra continuous 'leaks' at L1 on the puncture-only \
+            sample in the committed version, no sites in the working tree at 19:58 UTC): run \
+            with --ignored when it improves"]
+fn ctm_samples_classification_matches_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    for sample in ["spine-ctm-puncture-leak", "spine-ctm-root-sleeve-leak"] {
+        let truth = read_json(
+            &crate::repo_root()
+                .join("data-samples")
+                .join(sample)
+                .join("truth.json"),
+        );
+        let puncture = truth["ct_myelography"]["puncture_level"].as_str().unwrap();
+        let clinical = tmp.path().join(format!("{sample}.toml"));
+        std::fs::write(
+            &clinical,
+            format!("[[punctures]]\nlevel = \"{puncture}\"\n"),
+        )
+        .unwrap();
+        let out_dir = tmp.path().join(sample);
+        let (out, _) = analyze_sample(
+            sample,
+            &out_dir,
+            &[
+                "--clinical",
+                clinical.to_str().unwrap(),
+                "--outputs",
+                "json",
+            ],
+        );
+        assert!(out.status.success(), "{sample}: {}", stderr(&out));
+        let f = read_json(&out_dir.join("findings.json"));
+        assert_eq!(
+            f["ct_myelography"]["epidural_contrast"]["status"],
+            truth["ct_myelography"]["epidural_contrast"]["status"],
+            "{sample}"
+        );
+        let got = f["ct_myelography"]["epidural_contrast"]["sites"]
+            .as_array()
+            .unwrap();
+        let want = truth["ct_myelography"]["epidural_contrast"]["sites"]
+            .as_array()
+            .unwrap();
+        let leaks = |sites: &[serde_json::Value]| {
+            sites
+                .iter()
+                .filter(|s| s["at_puncture_site"] != true && s["continuous_with_sas"] == true)
+                .map(|s| (s["level"].clone(), s["side"].clone()))
+                .collect::<Vec<_>>()
+        };
+        let (g, w) = (leaks(got), leaks(want));
+        assert_eq!(g.len(), w.len(), "{sample}: {g:?} vs {w:?}");
+        for ((gl, gs), (wl, ws)) in g.iter().zip(&w) {
+            assert_eq!(gs, ws, "{sample}: side");
+            let (gl, wl): (csfleak_findings::Level, csfleak_findings::Level) = (
+                gl.as_str().unwrap().parse().unwrap(),
+                wl.as_str().unwrap().parse().unwrap(),
+            );
+            assert!(gl.distance(wl) <= 1, "{sample}: {gl} vs {wl}");
+        }
+    }
+}
