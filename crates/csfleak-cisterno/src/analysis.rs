@@ -545,8 +545,13 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
         }
         smoothed.push(pair);
     }
+    // The latest image (posterior first): the head holds most of the activity by then.
+    let late_img = smoothed
+        .last()
+        .and_then(|p| p[1].as_ref().or(p[0].as_ref()));
     let mut anat = anatomy::find(
         &ever,
+        late_img,
         spacing,
         o.max_spinal_half_width_mm,
         o.bladder_radius_mm,

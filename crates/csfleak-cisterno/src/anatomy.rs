@@ -102,6 +102,7 @@ fn running_median(v: &[f64], half: usize) -> Vec<f64> {
 /// Find the anatomy on the ever-bright map `ever` (canonical, reference frame).
 pub(crate) fn find(
     ever: &Array2<f64>,
+    late: Option<&Array2<f64>>,
     spacing: [f64; 2],
     max_half_width_mm: f64,
     bladder_radius_mm: f64,
@@ -166,13 +167,17 @@ pub(crate) fn find(
         .map(|r| (r, width_mm[r]))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or((first_active, 0.0));
-    let foramen_row = if wide >= 70.0 {
-        (wide_row..rows)
-            .find(|&r| width_mm[r] < 0.35 * wide && width_mm[r] > 0.0)
-            .or(None)
+    // `cisterns_row`: where the head has narrowed (the basal cisterns); the convexity line is
+    // measured from it. The foramen magnum is refined on the latest image.
+    let cisterns_row = if wide >= 70.0 {
+        (wide_row..rows).find(|&r| width_mm[r] < 0.35 * wide && width_mm[r] > 0.0)
     } else {
         None
     };
+    let foramen_row = cisterns_row.map(|r| {
+        late.and_then(|l| foramen_from_late(l, &axis, r, spacing))
+            .unwrap_or(r)
+    });
     // Vertex: top of faint activity, and at least 150 mm above the foramen magnum.
     let vertex_row = foramen_row.map(|fm| {
         let faint_top = (0..fm)
@@ -264,7 +269,8 @@ pub(crate) fn find(
     }
     // Head: every pixel of the head rows within the faint extent, plus a margin.
     if let (Some(fm), Some(vx)) = (foramen_row, vertex_row) {
-        let conv_line = fm as f64 - convexity_from * (fm - vx) as f64;
+        let base = cisterns_row.unwrap_or(fm).min(fm);
+        let conv_line = base as f64 - convexity_from * base.saturating_sub(vx) as f64;
         let head_margin = px(10.0, sc);
         let mut c_lo = cols;
         let mut c_hi = 0;
@@ -356,6 +362,48 @@ pub(crate) fn find(
     anatomy.kidneys = kidney_rois(&anatomy, rows, cols);
     let _ = bladder_radius_mm;
     anatomy
+}
+
+/// The foramen magnum on the latest image: the caudal edge of the intracranial activity
+/// (cisterna magna) above the canal.
+///
+/// The width of the "ever bright" map narrows to the canal's already in the basal cisterns,
+/// 3-4 cm above the foramen magnum. On a late image the cisterna magna still holds several
+/// times the counts per row of the canal below it. Counts within ±60 mm of the axis are summed
+/// per row; going up from 80 mm below `start` (where the width narrowed), the floor is the
+/// smallest row sum over the 30 mm below; the foramen magnum is the row below the first one at
+/// 3 times that floor. `None` when no such edge lies between 20 mm above `start` and 80 mm
+/// below it (e.g. a last image where the canal is still bright).
+fn foramen_from_late(
+    late: &Array2<f64>,
+    axis: &[f64],
+    start: usize,
+    spacing: [f64; 2],
+) -> Option<usize> {
+    let (rows, cols) = late.dim();
+    let (sr, sc) = (spacing[0], spacing[1]);
+    let reach = 60.0 / sc;
+    let prof: Vec<f64> = (0..rows)
+        .map(|r| {
+            (0..cols)
+                .filter(|&c| (c as f64 - axis[r]).abs() <= reach)
+                .map(|c| late[(r, c)])
+                .sum()
+        })
+        .collect();
+    let below = px(30.0, sr).max(1);
+    let bottom = (start + px(80.0, sr)).min(rows.saturating_sub(below + 1));
+    let top = start.saturating_sub(px(20.0, sr));
+    if bottom <= top {
+        return None;
+    }
+    (top..bottom).rev().find_map(|r| {
+        let floor = prof[r + 1..=r + below]
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        (floor > 0.0 && prof[r] >= 3.0 * floor).then_some(r + 1)
+    })
 }
 
 /// Kidney ROIs: 35-110 mm either side of the axis, from T12 to L2, outside the CSF ROI.
