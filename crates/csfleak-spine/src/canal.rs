@@ -431,8 +431,8 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
             let rho = dx.hypot(dy);
             *on = rho <= radius_at(r, dy.atan2(dx)) + 0.01;
         }
-        // A dural gap: fluid beyond the dura with no dark line at the dura, on two or more
-        // neighbouring rays.
+        // A dural gap: fluid beyond the dura with no dark line at the dura, on three or more
+        // neighbouring rays (10 degrees: a gap is wider than a noise dip in the dura).
         let defect: Vec<bool> = (0..N_RAYS)
             .map(|a| {
                 ray[a].as_ref().is_some_and(|p| {
@@ -443,7 +443,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
             })
             .collect();
         for a in 0..N_RAYS {
-            if defect[a] && defect[(a + 1) % N_RAYS] {
+            if defect[a] && defect[(a + 1) % N_RAYS] && defect[(a + N_RAYS - 1) % N_RAYS] {
                 let th = angle(a);
                 let mut rho = r[a] + 0.5;
                 while rho <= r[a] + 2.0 {

@@ -543,10 +543,28 @@ impl MriAnalysis {
                 })
                 .collect(),
             intraspinal_csf_volume_ml: Some(Ml(round(self.intraspinal_csf_ml, 1))),
-            intraspinal_csf_volume_status: None,
+            // The volume covers the analysed stack only; say over what span.
+            intraspinal_csf_volume_status: Some(csfleak_findings::FieldStatus {
+                status: Status::Present,
+                reason: Some(coverage_note(self)),
+            }),
             levels: Some(lv.to_findings()),
         }
     }
+}
+
+/// What span the intraspinal CSF volume covers.
+fn coverage_note(a: &MriAnalysis) -> String {
+    let (lo, hi) = a.levels.covered_z_mm();
+    let span = match (a.levels.level_at(hi), a.levels.level_at(lo)) {
+        (Some(f), Some(t)) => format!("{f} to {t}"),
+        _ => format!("z {hi:.0} to {lo:.0} mm"),
+    };
+    format!(
+        "intrathecal CSF inside the dural sac over the analysed stack only ({span}, {:.0} mm of \
+         canal with the sac found), cord excluded",
+        a.covered_mm
+    )
 }
 
 /// Position, thickness and FDSS of a lesion per level (empty when levels are not known).
