@@ -21,10 +21,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_wrap,
+    reason = "pixel and slice coordinates: non-negative, clamped to the image, far below 2^52"
+)]
+
 mod levels;
 mod overlays;
 mod sac;
 mod sites;
+
+use std::fmt::Write as _;
 
 use csfleak_findings::{
     ContrastSite, CtMyelography, EpiduralContrast, Evidence, FieldStatus, Hu, Level, Provenance,
@@ -56,6 +66,12 @@ pub struct CtmOptions {
     pub extradural_fraction: f64,
     /// Absolute floor of the extradural threshold, HU (above muscle, blood, disc).
     pub extradural_floor_hu: f64,
+    /// The sac proper is denser than this fraction of the intrathecal median (partial-volume
+    /// rim and diluted extradural contrast lie below it).
+    pub sac_fraction: f64,
+    /// A piece whose maximum exceeds this fraction of the intrathecal median (+ 60 HU of noise margin) holds
+    /// bone: extradural contrast is diluted intrathecal contrast.
+    pub bone_fraction: f64,
     /// Smallest site volume, mm³ (noise and partial-volume specks below it).
     pub min_site_mm3: f64,
     /// A site continuous with the sac must exceed this many times the median volume of the
@@ -76,6 +92,8 @@ impl Default for CtmOptions {
             level_anchor: None,
             extradural_fraction: 0.3,
             extradural_floor_hu: 120.0,
+            sac_fraction: 0.75,
+            bone_fraction: 1.1,
             min_site_mm3: 25.0,
             sleeve_outlier_factor: 2.5,
             min_attached_site_mm3: 150.0,
@@ -142,6 +160,8 @@ pub struct CtmSite {
     pub connection: Connection,
     /// Volume, mm³.
     pub volume_mm3: f64,
+    /// Smallest 3D distance to the (opened) sac, mm.
+    pub sac_distance_mm: f64,
     /// Maximal HU.
     pub max_hu: f64,
     /// Mean HU.
@@ -236,7 +256,13 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
     let ith = meds[meds.len() / 2];
     let thr = (opts.extradural_fraction * ith).max(opts.extradural_floor_hu);
     #[allow(clippy::cast_possible_truncation, reason = "HU fits f32")]
-    let slices = sites::slice_pieces(ct, &sacs, thr as f32);
+    let slices = sites::slice_pieces(
+        ct,
+        &sacs,
+        thr as f32,
+        (opts.sac_fraction * ith) as f32,
+        (opts.bone_fraction * ith + 60.0) as f32,
+    );
     let groups = sites::group(&slices);
     let mut scale = levels::detect_levels(ct, &sacs);
     if let Some(a) = opts.level_anchor {
@@ -283,6 +309,12 @@ fn classify(sites: &[CtmSite]) -> CtmClass {
 
 /// Accumulated properties of one 3D group.
 struct GroupStats {
+    n_slices: usize,
+    gap_mm: f64,
+    /// Fraction of the contact pixels lateral to the sac centre (|dx| > |dy|).
+    lateral_contact_fraction: f64,
+    /// Volume left and right of the sac centre, mm³.
+    side_mm3: [f64; 2],
     volume_mm3: f64,
     attached: bool,
     max_hu: f64,
@@ -292,6 +324,14 @@ struct GroupStats {
     sac_centre: DVec3,
     z_range: (f64, f64),
     key_slice: usize,
+}
+
+impl GroupStats {
+    /// Attached to the sac on its sides (where root sleeves leave), not only ventrally or
+    /// dorsally.
+    fn lateral_contact(&self) -> bool {
+        self.attached && self.lateral_contact_fraction > 0.5
+    }
 }
 
 fn group_stats(
@@ -309,6 +349,8 @@ fn group_stats(
     let mut centre = DVec3::ZERO;
     let mut contact = DVec3::ZERO;
     let mut n_contact = 0.0;
+    let mut n_lateral = 0.0;
+    let mut side_n = [0.0f64; 2];
     let mut sac_centre = DVec3::ZERO;
     let mut z_range = (f64::INFINITY, f64::NEG_INFINITY);
     let (mut best, mut key) = (0usize, group.first().map_or(0, |g| g.0));
@@ -321,11 +363,29 @@ fn group_stats(
                 .world_from_voxel_point(DVec3::new(c as f64, r as f64, k as f64))
                 .to_dvec3();
         }
+        let sc = sacs[k].as_ref().map(|s| {
+            g.world_from_voxel_point(DVec3::new(s.centroid.1, s.centroid.0, k as f64))
+                .to_dvec3()
+        });
+        for &(r, c) in &p.pixels {
+            let w = g
+                .world_from_voxel_point(DVec3::new(c as f64, r as f64, k as f64))
+                .to_dvec3();
+            if let Some(sc) = sc {
+                side_n[usize::from(w.x < sc.x)] += 1.0;
+            }
+        }
         if p.attached {
             for &(r, c) in &p.pixels {
-                contact += g
+                let w = g
                     .world_from_voxel_point(DVec3::new(c as f64, r as f64, k as f64))
                     .to_dvec3();
+                contact += w;
+                if let Some(sc) = sc
+                    && (w.x - sc.x).abs() > (w.y - sc.y).abs()
+                {
+                    n_lateral += 1.0;
+                }
             }
             n_contact += m;
             if p.pixels.len() > best_contact {
@@ -349,7 +409,34 @@ fn group_stats(
         z_range = (z_range.0.min(z), z_range.1.max(z));
     }
     let n = n.max(1.0);
+    // Smallest 3D distance from the site to the sac (mm), over neighbouring slices.
+    let mut gap = f64::INFINITY;
+    for &(k, i) in group {
+        let p = &slices[k].pieces[i];
+        let from = k.saturating_sub(1);
+        let to = (k + 1).min(slices.len() - 1);
+        for (kk, other) in slices.iter().enumerate().take(to + 1).skip(from) {
+            let dz = (kk as f64 - k as f64) * sz;
+            for &(r, c) in &p.pixels {
+                for &(sr, sc) in &other.sac {
+                    let d = ((sr as f64 - r as f64) * sy).powi(2)
+                        + ((sc as f64 - c as f64) * sx).powi(2)
+                        + dz * dz;
+                    gap = gap.min(d);
+                }
+            }
+        }
+    }
+    let gap = gap.sqrt();
     GroupStats {
+        gap_mm: gap,
+        n_slices: {
+            let mut ks: Vec<usize> = group.iter().map(|g| g.0).collect();
+            ks.dedup();
+            ks.len()
+        },
+        lateral_contact_fraction: n_lateral / n_contact.max(1.0),
+        side_mm3: [side_n[0] * pix_mm3, side_n[1] * pix_mm3],
         volume_mm3: n * pix_mm3,
         attached: n_contact > 0.0,
         max_hu,
@@ -370,17 +457,21 @@ fn measure_sites(
     opts: &CtmOptions,
     scale: &LevelScale,
 ) -> Vec<CtmSite> {
+    let slice_mm = ct.geometry().spacing_mm()[2];
     let stats: Vec<GroupStats> = groups
         .iter()
         .map(|g| group_stats(ct, sacs, slices, g))
-        .filter(|s| s.volume_mm3 >= opts.min_site_mm3)
+        // A site on one thin slice only is a partial-volume edge (an endplate cut obliquely);
+        // real collections span several millimetres along the canal.
+        .filter(|s| s.volume_mm3 >= opts.min_site_mm3 && (s.n_slices >= 2 || slice_mm >= 4.0))
         .collect();
     // Normal root sleeves fill with contrast: attached groups are sites only when they stand
     // out from the study's own sleeves.
     let mut attached: Vec<f64> = stats
         .iter()
-        .filter(|s| s.attached)
-        .map(|s| s.volume_mm3)
+        .filter(|s| s.lateral_contact())
+        .flat_map(|s| s.side_mm3)
+        .filter(|&v| v > 0.0)
         .collect();
     attached.sort_by(f64::total_cmp);
     let sleeve_median = attached.get(attached.len() / 2).copied().unwrap_or(0.0);
@@ -388,7 +479,7 @@ fn measure_sites(
     let tol = opts.puncture_tolerance_levels;
     stats
         .into_iter()
-        .filter(|s| !s.attached || s.volume_mm3 >= attached_min)
+        .filter(|s| !s.lateral_contact() || s.side_mm3[0].max(s.side_mm3[1]) >= attached_min)
         .map(|s| {
             let at = s.contact.unwrap_or(s.centre);
             let level = scale.level_at(at.z);
@@ -429,6 +520,7 @@ fn measure_sites(
                 side,
                 connection,
                 volume_mm3: s.volume_mm3,
+                sac_distance_mm: s.gap_mm,
                 max_hu: s.max_hu,
                 mean_hu: s.mean_hu,
                 at_puncture_site,
@@ -526,10 +618,10 @@ fn site_description(s: &CtmSite) -> String {
         s.volume_mm3
     );
     if let Some(d) = s.levels_from_puncture {
-        t.push_str(&format!(", {d} level(s) from the puncture"));
+        let _ = write!(t, ", {d} level(s) from the puncture");
     }
     if let Some(d) = s.levels_from_catheter_entry {
-        t.push_str(&format!(", {d} level(s) from the catheter entry"));
+        let _ = write!(t, ", {d} level(s) from the catheter entry");
     }
     t
 }

@@ -86,12 +86,15 @@ fn find_discs(profile: &[(f64, f64)]) -> Vec<f64> {
     let mut i = 0;
     while i < n {
         let z = profile[i].0;
-        let window: Vec<f64> = (0..n)
+        let mut window: Vec<f64> = (0..n)
             .filter(|&j| (profile[j].0 - z).abs() <= 15.0)
             .map(|j| smooth[j])
             .collect();
-        let hi = window.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let lo = window.iter().copied().fold(f64::INFINITY, f64::min);
+        window.sort_by(f64::total_cmp);
+        // Bodies fill most of the window: a high quantile is the body density without the
+        // thin endplate cortex; the minimum is the disc.
+        let hi = window[((window.len() - 1) as f64 * 0.65).round() as usize];
+        let lo = window[0];
         let mid = 0.5 * (hi + lo);
         if hi - lo > 60.0 && smooth[i] < mid {
             // A run below the middle: its minimum is a disc centre.
@@ -142,6 +145,12 @@ pub(crate) fn detect_levels(v: &Volume, sacs: &[Option<SacSlice>]) -> LevelScale
         );
     }
     let found_z: Vec<f64> = profile.iter().map(|p| p.0).collect();
+    let [sx, sy, _] = v.geometry().spacing_mm();
+    let area: Vec<(f64, f64)> = sacs
+        .iter()
+        .enumerate()
+        .filter_map(|(k, s)| Some((slice_z(v, k), s.as_ref()?.pixels.len() as f64 * sx * sy)))
+        .collect();
     let sac_lo = found_z.iter().copied().fold(f64::INFINITY, f64::min);
     let sac_hi = found_z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let spacing: Vec<f64> = discs.windows(2).map(|w| w[0] - w[1]).collect();
@@ -152,10 +161,25 @@ pub(crate) fn detect_levels(v: &Volume, sacs: &[Option<SacSlice>]) -> LevelScale
     let sac_ends_inside = sac_lo - stack_lo >= (2.0 * step).max(8.0);
     let last_spacing = spacing.last().copied().unwrap_or(0.0);
     let long_tail = lowest - sac_lo >= (1.15 * last_spacing).max(30.0);
-    if (sac_ends_inside && (15.0..=80.0).contains(&(lowest - sac_lo))) || long_tail {
+    // The sac tapers towards its end in the sacrum: at the caudal end of the stack, more than
+    // a vertebral body below the most caudal disc, it is much narrower than above that disc.
+    let area_near = |from: f64, to: f64| {
+        let mut a: Vec<f64> = area
+            .iter()
+            .filter(|p| p.0 >= from && p.0 <= to)
+            .map(|p| p.1)
+            .collect();
+        a.sort_by(f64::total_cmp);
+        a.get(a.len() / 2).copied()
+    };
+    let tapering = lowest - sac_lo >= (0.6 * last_spacing).max(20.0)
+        && area_near(sac_lo, sac_lo + 6.0)
+            .zip(area_near(lowest, lowest + 40.0))
+            .is_some_and(|(end, above)| end < 0.6 * above);
+    if (sac_ends_inside && (15.0..=80.0).contains(&(lowest - sac_lo))) || long_tail || tapering {
         tries.push((
             CountEnd::LowestIsL5S1,
-            "counted from the sacrum (no disc, or the end of the dural sac, below the most caudal disc)",
+            "counted from the sacrum (below the most caudal disc: no further disc, or the dural sac ends or tapers)",
         ));
     }
     let top_spacing = spacing.iter().take(3).copied().fold(0.0, f64::max);

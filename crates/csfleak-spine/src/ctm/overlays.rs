@@ -43,7 +43,7 @@ pub(crate) fn draw(
         let mut o = Overlay::new(s.overlay.clone(), title, img.clone(), WINDOW);
         let [sx, sy, _] = ct.geometry().spacing_mm();
         o.pixel_spacing_mm = Some([sy, sx]);
-        o.orientation_note = "as stored: rows along the image column direction".to_owned();
+        "as stored: rows along the image column direction".clone_into(&mut o.orientation_note);
         let mut sac = Array2::from_elem(img.dim(), false);
         for &(r, c) in &slices[k].sac {
             sac[[r, c]] = true;
@@ -105,8 +105,8 @@ fn sagittal(ct: &Volume, sacs: &[Option<SacSlice>], a: &CtmAnalysis) -> Option<O
         WINDOW,
     );
     o.pixel_spacing_mm = Some([sz, sy]);
-    o.orientation_note =
-        "top = superior; columns along the image row axis of the axial slices".to_owned();
+    "top = superior; columns along the image row axis of the axial slices"
+        .clone_into(&mut o.orientation_note);
     let row_of = |k: usize| order.iter().position(|&x| x == k).unwrap_or(0) as f64;
     for s in &a.sites {
         let k = s.key_slice;

@@ -90,7 +90,14 @@ fn dilate(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> {
 }
 
 /// Extradural pieces of one slice at threshold `thr`.
-fn slice_sites(img: &Array2<f32>, sac: &SacSlice, thr: f32, px: [f64; 2]) -> SliceSites {
+fn slice_sites(
+    img: &Array2<f32>,
+    sac: &SacSlice,
+    thr: f32,
+    sac_thr: f32,
+    bone_above: f32,
+    px: [f64; 2],
+) -> SliceSites {
     let (nr, nc) = img.dim();
     let half = [CROP_MM / px[0], CROP_MM / px[1]];
     let r0 = (sac.centroid.0 - half[0]).max(0.0) as usize;
@@ -119,7 +126,22 @@ fn slice_sites(img: &Array2<f32>, sac: &SacSlice, thr: f32, px: [f64; 2]) -> Sli
     else {
         return SliceSites::default();
     };
-    let sac_mask = fill_holes(&labels.mapv(|l| l as usize == sac_label));
+    // Never let the sac grow far beyond where it was found (partial volume can merge it with
+    // bone at a lower threshold).
+    let mut found = Array2::from_elem((h, w), false);
+    for &(r, c) in &sac.pixels {
+        if (r0..=r1).contains(&r) && (c0..=c1).contains(&c) {
+            found[[r - r0, c - c0]] = true;
+        }
+    }
+    let near_found = dilate(&found, &disc_offsets([1.5 / px[0], 1.5 / px[1]]));
+    // The sac itself is as dense as the intrathecal contrast: extradural contrast (diluted)
+    // touching the dura stays outside it.
+    let sac_mask = fill_holes(&Array2::from_shape_fn((h, w), |(r, c)| {
+        labels[[r, c]] as usize == sac_label
+            && near_found[[r, c]]
+            && img[[r + r0, c + c0]] > sac_thr
+    }));
     let offs = disc_offsets([OPEN_MM / px[0], OPEN_MM / px[1]]);
     let opened = dilate(&erode(&sac_mask, &offs), &offs);
     // Keep the opened piece that overlaps the found sac most.
@@ -141,7 +163,7 @@ fn slice_sites(img: &Array2<f32>, sac: &SacSlice, thr: f32, px: [f64; 2]) -> Sli
     } else {
         sac_mask.clone()
     };
-    let ring = dilate(&sac_open, &disc_offsets([1.0, 1.0]));
+    let ring = dilate(&sac_open, &disc_offsets([1.5, 1.5]));
     let rest = Array2::from_shape_fn((h, w), |(r, c)| bright[[r, c]] && !ring[[r, c]]);
     let (pl, psz) = label4(&rest);
     let mut comps: Vec<Vec<(usize, usize)>> = vec![Vec::new(); psz.len()];
@@ -152,6 +174,7 @@ fn slice_sites(img: &Array2<f32>, sac: &SacSlice, thr: f32, px: [f64; 2]) -> Sli
     }
     let touch = dilate(&ring, &disc_offsets([1.0, 1.0]));
     let pix_area = px[0] * px[1];
+    let core_offs = disc_offsets([(1.0 / px[0]).max(1.0), (1.0 / px[1]).max(1.0)]);
     let mut pieces = Vec::new();
     for comp in comps.into_iter().skip(1) {
         let area = comp.len() as f64 * pix_area;
@@ -169,7 +192,40 @@ fn slice_sites(img: &Array2<f32>, sac: &SacSlice, thr: f32, px: [f64; 2]) -> Sli
         if far {
             continue;
         }
-        let attached = comp.iter().any(|&(r, c)| touch[[r, c]]);
+        // Thin shells (cortex lining the canal, partial-volume rims) have no pixel 1 mm
+        // inside their outline; contrast collections do.
+        let mut local = Array2::from_elem((h, w), false);
+        for &(r, c) in &comp {
+            local[[r, c]] = true;
+        }
+        if !erode(&local, &core_offs).iter().any(|&b| b) {
+            continue;
+        }
+        // Continuous with the sac: from a touching pixel straight towards the sac centre,
+        // the density never dips below 0.8 of that pixel's (no dura line in between).
+        let attached = comp.iter().any(|&(r, c)| {
+            if !touch[[r, c]] {
+                return false;
+            }
+            let v0 = img[[r + r0, c + c0]];
+            let (tr, tc) = (sac.centroid.0 - r0 as f64, sac.centroid.1 - c0 as f64);
+            let (dr, dc) = (tr - r as f64, tc - c as f64);
+            let len = dr.hypot(dc);
+            let steps = (len * 2.0).ceil() as usize;
+            let mut min_v = f32::INFINITY;
+            for t in 1..=steps {
+                let f = t as f64 / steps as f64;
+                let (yr, xc) = (
+                    (r as f64 + dr * f).round() as usize,
+                    (c as f64 + dc * f).round() as usize,
+                );
+                if yr >= h || xc >= w || sac_open[[yr, xc]] {
+                    break;
+                }
+                min_v = min_v.min(img[[yr + r0, xc + c0]]);
+            }
+            min_v >= 0.8 * v0
+        });
         let mut max_hu = f32::NEG_INFINITY;
         let mut sum_hu = 0.0;
         let pixels: Vec<(usize, usize)> = comp
@@ -181,6 +237,11 @@ fn slice_sites(img: &Array2<f32>, sac: &SacSlice, thr: f32, px: [f64; 2]) -> Sli
                 (r + r0, c + c0)
             })
             .collect();
+        // Extradural contrast is intrathecal contrast diluted: a piece much denser than the
+        // sac holds bone (cortex).
+        if max_hu > bone_above {
+            continue;
+        }
         pieces.push(Piece {
             k: 0,
             pixels,
@@ -202,7 +263,13 @@ fn slice_sites(img: &Array2<f32>, sac: &SacSlice, thr: f32, px: [f64; 2]) -> Sli
 }
 
 /// Extradural pieces on every slice with a sac (rayon across slices).
-pub(crate) fn slice_pieces(v: &Volume, sacs: &[Option<SacSlice>], thr: f32) -> Vec<SliceSites> {
+pub(crate) fn slice_pieces(
+    v: &Volume,
+    sacs: &[Option<SacSlice>],
+    thr: f32,
+    sac_thr: f32,
+    bone_above: f32,
+) -> Vec<SliceSites> {
     let [sx, sy, _] = v.geometry().spacing_mm();
     let px = [sy, sx];
     sacs.par_iter()
@@ -211,7 +278,7 @@ pub(crate) fn slice_pieces(v: &Volume, sacs: &[Option<SacSlice>], thr: f32) -> V
             let Some(s) = s else {
                 return SliceSites::default();
             };
-            let mut out = slice_sites(&slice_image(v, k), s, thr, px);
+            let mut out = slice_sites(&slice_image(v, k), s, thr, sac_thr, bone_above, px);
             for p in &mut out.pieces {
                 p.k = k;
                 p.pixels.sort_unstable();
@@ -221,9 +288,23 @@ pub(crate) fn slice_pieces(v: &Volume, sacs: &[Option<SacSlice>], thr: f32) -> V
         .collect()
 }
 
+/// Whether two pieces of adjacent slices touch in-plane (8-neighbourhood: oblique thin
+/// structures such as root sleeves shift by a pixel between slices).
 fn overlaps(a: &[(usize, usize)], b: &[(usize, usize)]) -> bool {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    small.iter().any(|p| large.binary_search(p).is_ok())
+    small.iter().any(|&(r, c)| {
+        (r.saturating_sub(1)..=r + 1).any(|rr| {
+            (c.saturating_sub(1)..=c + 1).any(|cc| large.binary_search(&(rr, cc)).is_ok())
+        })
+    })
+}
+
+fn find(p: &mut [usize], mut x: usize) -> usize {
+    while p[x] != x {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    x
 }
 
 /// Group pieces of adjacent slices that overlap in-plane (3D connectivity). Returns groups of
@@ -236,13 +317,6 @@ pub(crate) fn group(slices: &[SliceSites]) -> Vec<Vec<(usize, usize)>> {
         .collect();
     let index_of = |k: usize, i: usize| ids.binary_search(&(k, i)).unwrap_or(0);
     let mut parent: Vec<usize> = (0..ids.len()).collect();
-    fn find(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
-        }
-        x
-    }
     for k in 1..slices.len() {
         for (i, a) in slices[k].pieces.iter().enumerate() {
             for (j, b) in slices[k - 1].pieces.iter().enumerate() {
