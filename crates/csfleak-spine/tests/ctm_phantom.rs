@@ -105,14 +105,13 @@ fn not_a_spine_is_not_assessable() {
         VecLps::from_dvec3(DVec3::X),
         VecLps::from_dvec3(DVec3::Y),
         VecLps::from_dvec3(DVec3::Z * 2.0),
-    );
-    if let Ok(g) = g {
-        let v = Volume::zeros(g).unwrap();
-        let r = analyze_ctm(&v, &CtmOptions::default()).unwrap();
-        assert_eq!(r.class, CtmClass::NotAssessable);
-        let f = r.to_findings(None);
-        assert_eq!(f.epidural_contrast.unwrap().status, Status::NotAssessable);
-    }
+    )
+    .unwrap();
+    let v = Volume::zeros(g).unwrap();
+    let r = analyze_ctm(&v, &CtmOptions::default()).unwrap();
+    assert_eq!(r.class, CtmClass::NotAssessable);
+    let f = r.to_findings(None);
+    assert_eq!(f.epidural_contrast.unwrap().status, Status::NotAssessable);
 }
 
 #[test]
