@@ -114,7 +114,7 @@ fn median(v: &mut [f64]) -> Option<f64> {
 }
 
 /// Head centre (centroid of the foreground) and a brain reference intensity.
-fn centre_and_reference(v: &Volume) -> Option<(DVec3, f64)> {
+pub(crate) fn centre_and_reference(v: &Volume) -> Option<(DVec3, f64)> {
     let data = v.data();
     let n = data.len();
     if n == 0 {
@@ -189,7 +189,7 @@ fn centre_and_reference(v: &Volume) -> Option<(DVec3, f64)> {
 /// Scale of the post-contrast intensities relative to the pre-contrast ones: the median
 /// post/pre ratio of brain-bright points around the head centre (most of the brain does not
 /// enhance).
-fn post_scale(pre: &Volume, post: &Volume, c: DVec3, bp: f64) -> Option<f64> {
+pub(crate) fn post_scale(pre: &Volume, post: &Volume, c: DVec3, bp: f64) -> Option<f64> {
     let mut ratios = Vec::new();
     for x in (-40..=40).step_by(4) {
         for y in (-40..=40).step_by(4) {

@@ -24,8 +24,9 @@
 //!   and the extra-axial fluid gap (subdural fluid) over the convexity, from a pre- and a
 //!   post-contrast T1 sampled in patient coordinates.
 //!
-//! Not automatic yet (`not_assessable` with the reason, never a guess): the venous distension
-//! sign.
+//! * [`venous`]: the venous distension sign of the dominant transverse sinus (shape of its
+//!   enhancing cross-section on parasagittal planes; needs a contrast T1 and voxels <= 1.3 mm,
+//!   otherwise not assessable with the reason).
 //! * [`analyze`]: everything above for one study, with [`csfleak_findings::Brain`] and overlays.
 //!
 //! ```
@@ -52,6 +53,7 @@ mod linalg;
 pub mod measure;
 pub mod midsagittal;
 pub mod orbit;
+pub mod venous;
 mod overlays;
 
 use std::path::PathBuf;
@@ -112,6 +114,8 @@ pub struct BrainOptions {
     pub auto: auto::AutoOptions,
     /// Options of the convexity dura and subdural measurement.
     pub convexity: convexity::ConvexityOptions,
+    /// Options of the venous distension sign.
+    pub venous: venous::VenousOptions,
 }
 
 impl Default for BrainOptions {
@@ -123,6 +127,7 @@ impl Default for BrainOptions {
             overlays: true,
             auto: auto::AutoOptions::default(),
             convexity: convexity::ConvexityOptions::default(),
+            venous: venous::VenousOptions::default(),
         }
     }
 }
@@ -203,6 +208,9 @@ pub struct BrainAnalysis {
     /// The convexity dura and subdural gap measurement (`None` without both T1s).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub convexity: Option<convexity::ConvexityMeasurement>,
+    /// The dominant transverse sinus cross-section (`None` when not assessable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sinus: Option<venous::SinusSection>,
     /// The findings section.
     #[serde(skip)]
     pub findings: csfleak_findings::Brain,
@@ -213,10 +221,6 @@ pub struct BrainAnalysis {
 
 /// Method id recorded in provenance.
 pub const METHOD: &str = "brain/1";
-
-fn not_implemented(what: &str) -> String {
-    format!("automatic {what} is not implemented yet; import reader values instead")
-}
 
 /// Analyse one study's brain MRI.
 pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<BrainAnalysis> {
@@ -264,11 +268,18 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
     };
     let measurements = measure::measure(&set, frame);
 
-    let series_needed = |vol: Option<&Volume>, what: &str, series: &str| match vol {
-        None => Sign::not_assessable(format!("no {series} in the study")),
-        Some(_) => Sign::not_assessable(not_implemented(what)),
+    let (venous, sinus) = match (inputs.t1, inputs.contrast_t1) {
+        (Some(pre), Some(post)) => {
+            venous::venous_distension(pre, post, plane.as_ref(), &options.venous)
+        }
+        (None, _) => (Sign::not_assessable("no sagittal T1 in the study"), None),
+        (Some(_), None) => (
+            Sign::not_assessable(
+                "no contrast T1: the transverse sinus is outlined by its enhancement",
+            ),
+            None,
+        ),
     };
-    let venous = series_needed(inputs.t1, "venous distension sign", "sagittal T1");
     let mut convexity = None;
     let (pme, sdf) = match (inputs.t1, inputs.contrast_t1) {
         (Some(pre), Some(post)) => {
@@ -339,6 +350,7 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
         bern,
         auto_landmarks: auto_found,
         convexity,
+        sinus,
         overlays: Vec::new(),
     };
     out.findings = to_findings(&out, inputs.t1_series_uid);
