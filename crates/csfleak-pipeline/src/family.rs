@@ -241,7 +241,8 @@ pub fn brain_not_assessable(reason: &str) -> Section {
     })
 }
 
-/// The spinal MRI family (csfleak-spine is not in this build yet).
+/// The spinal MRI family without its measurement crate (names and reasons; the built-in family
+/// is [`crate::spine_input::SpineMriFamily`]).
 pub const SPINE_PENDING: PendingFamily = PendingFamily {
     id: "spine_mri",
     name_ja: "脊髄MRI/MRミエログラフィー",
@@ -251,7 +252,8 @@ pub const SPINE_PENDING: PendingFamily = PendingFamily {
     section: spine_not_assessable,
 };
 
-/// The CT myelography family (csfleak-spine is not in this build yet).
+/// The CT myelography family without its measurement crate (names and reasons; the built-in
+/// family is [`crate::spine_input::CtmFamily`]).
 pub const CT_PENDING: PendingFamily = PendingFamily {
     id: "ct_myelography",
     name_ja: "CTミエログラフィー",
