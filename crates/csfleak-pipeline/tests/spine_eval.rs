@@ -64,7 +64,7 @@ fn case(kind: usize, seed: u64) -> Case {
     let tilt = pick(seed, 1, 2) == 0;
     let pixel = 0.6 + 0.4 * frac(seed, 2);
     let step = 3.0 + 2.0 * frac(seed, 3);
-    let sigma = 15.0 + 25.0 * frac(seed, 4) as f32;
+    let sigma = 15.0 + 25.0 * f32::from(u16::try_from(pick(seed, 4, 1000)).unwrap_or(0)) / 1000.0;
     let curvature = 0.6 + 0.7 * frac(seed, 5);
     let thick = 2.0 + 3.0 * frac(seed, 6);
     let side = if pick(seed, 7, 2) == 0 {
