@@ -136,3 +136,31 @@ fn classes_at_low_and_high_contrast() {
         assert_eq!(r.class, CtmClass::NonContinuous, "remote at {ith}");
     }
 }
+
+#[test]
+#[ignore = "timing, run in release: cargo test --release -p csfleak-spine --test ctm_phantom speed -- --ignored --nocapture"]
+fn speed_400_slices() {
+    let m = SpineModel::new(puncture(false, 360.0)).unwrap();
+    let a = &m.levels()[m.level_index("T7").unwrap()];
+    let b = &m.levels()[m.level_index("S1").unwrap()];
+    let g = axial_grid(
+        &m,
+        (b.body_bottom_z_mm, a.body_top_z_mm),
+        [320, 320],
+        0.6,
+        (a.body_top_z_mm - b.body_bottom_z_mm) / 400.0,
+        false,
+    )
+    .unwrap();
+    let v = render_ct(&m, 600.0, &g, 1, 12.0, 1, "ctm-speed").unwrap();
+    let t = std::time::Instant::now();
+    let r = analyze_ctm(&v, &CtmOptions::default()).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "CTM analysis of {:?} voxels: {secs:.2} s wall, class {:?}, {} threads",
+        v.dims(),
+        r.class,
+        rayon::current_num_threads()
+    );
+    assert!(r.sac_fraction > 0.5);
+}
