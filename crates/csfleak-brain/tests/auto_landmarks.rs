@@ -37,11 +37,17 @@ fn run_scaled(
     gain: f32,
     offset: f32,
 ) -> Case {
-    let o = BrainOptions::default()
+    let mut o = BrainOptions::default()
         .with_sag(sag)
         .with_head_rotation(rot)
         .with_oblique(obl)
         .with_grid(grid);
+    if let Ok(n) = std::env::var("AUTO_NOISE") {
+        o.noise_fraction = n.parse().unwrap();
+    }
+    if let Ok(b) = std::env::var("AUTO_BIAS") {
+        o.bias = b.parse().unwrap();
+    }
     let p = BrainPhantom::new(&o).unwrap();
     let mut v = p.sagittal_t1(Phase::Pre, Some(seed)).unwrap();
     v.data_mut().mapv_inplace(|x| x * gain + offset);

@@ -1,12 +1,14 @@
 //! Landmark search on the midsagittal reformat.
 //!
-//! 1. A slab reformat on the symmetry plane around the cerebrum's centre, at half the finest voxel
-//!    spacing (at least 0.5 mm), averaged over the slab and lightly smoothed.
+//! 1. A slab reformat on the symmetry plane around the cerebrum's centre, at half the finest
+//!    voxel spacing (at least 0.5 mm), averaged over the slab and lightly smoothed.
 //! 2. Intensities normalised to the patient's classes ([`super::classes`]): CSF 0, white 1.
-//! 3. Brainstem: the longest vertically continuous chain of white-matter-like runs (4-40 mm
-//!    wide) within 45 mm of the cerebrum's centre antero-posteriorly (midbrain, pons, medulla and
-//!    cord form the longest such column on a midsagittal T1; vertebral bodies are interrupted
-//!    by discs, the clivus is short). At least 40 mm long.
+//! 3. Brainstem: the longest vertically continuous chain (gaps up to 2 mm bridged) of
+//!    white-matter-like runs (4-40 mm wide) within 45 mm of the cerebrum's centre
+//!    antero-posteriorly (midbrain, pons, medulla and cord form the longest such column on a
+//!    midsagittal T1; vertebral bodies are interrupted by discs, the clivus is short), at least
+//!    40 mm long; the level is half-way between grey and white without bridging first, then
+//!    with bridging and other levels (a bias field).
 //! 4. Anterior brainstem edge per row at half the brainstem's own intensity above CSF; the pons
 //!    is where it bulges most anteriorly (middle of the rows within 1 mm of the most anterior).
 //! 5. Mamillary bodies: walking up each column from the level of the pons bulge (over 10 mm in
@@ -182,18 +184,36 @@ struct Chain {
     runs: Vec<Run>,
 }
 
-fn find_brainstem(s: &Slab, z_wm: f32) -> Option<Chain> {
-    let centre = 0;
+/// The brainstem column at the first white-matter-like level (and gap bridging) that gives one
+/// at least 40 mm long: half-way between the grey and white classes first, then lower and higher levels (a
+/// bias field or a darker brainstem moves it).
+fn find_brainstem(s: &Slab, z_grey: f32) -> Option<Chain> {
+    // Without bridging first: a bridge can join the brainstem to a neighbour.
+    [
+        (0.5_f32, 0.0),
+        (0.5, 2.0),
+        (0.35, 2.0),
+        (0.65, 2.0),
+        (0.2, 2.0),
+    ]
+    .iter()
+    .find_map(|(f, gap_mm)| chain_at(s, z_grey + f * (1.0 - z_grey), *gap_mm))
+}
+
+/// One DP entry: the run, rows spanned from the chain's top, parent `(row, index)`.
+type Entry = (Run, usize, Option<(usize, usize)>);
+
+fn chain_at(s: &Slab, z_wm: f32, gap_mm: f64) -> Option<Chain> {
     let half = (45.0 / s.px) as usize;
     let (cmin, cmax) = (
         s.cols / 2 - half.min(s.cols / 2),
         (s.cols / 2 + half).min(s.cols - 1),
     );
     let (wmin, wmax) = (4.0 / s.px, 40.0 / s.px);
-    // DP over rows from the centre downwards: (run, chain length, parent index in prev row).
-    let mut prev: Vec<(Run, usize, usize)> = Vec::new();
-    let mut rows: Vec<Vec<(Run, usize, usize)>> = Vec::new();
-    for r in centre..s.rows {
+    // Rows may be bridged over a gap of up to `gap_mm` (noise, a thin dark line).
+    let gap = ((gap_mm / s.px).round() as usize).max(1);
+    let mut rows: Vec<Vec<Entry>> = Vec::new();
+    for r in 0..s.rows {
         let mut runs = Vec::new();
         let mut c = cmin;
         while c <= cmax {
@@ -211,22 +231,23 @@ fn find_brainstem(s: &Slab, z_wm: f32) -> Option<Chain> {
                 c += 1;
             }
         }
-        let cur: Vec<(Run, usize, usize)> = runs
+        let cur: Vec<Entry> = runs
             .iter()
             .map(|run| {
-                let best = prev
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (p, _, _))| p.c0 <= run.c1 && run.c0 <= p.c1)
-                    .max_by_key(|(_, (_, len, _))| *len);
-                match best {
-                    Some((i, (_, len, _))) => (*run, len + 1, i),
-                    None => (*run, 1, usize::MAX),
+                let mut best: Entry = (*run, 1, None);
+                let first = r.saturating_sub(gap);
+                for (pr, prev) in rows.iter().enumerate().skip(first) {
+                    for (i, (p, len, _)) in prev.iter().enumerate() {
+                        let l = len + (r - pr);
+                        if p.c0 <= run.c1 && run.c0 <= p.c1 && l > best.1 {
+                            best = (*run, l, Some((pr, i)));
+                        }
+                    }
                 }
+                best
             })
             .collect();
-        rows.push(cur.clone());
-        prev = cur;
+        rows.push(cur);
     }
     let (mut ri, mut ii, mut len) = (0, 0, 0);
     for (r, row) in rows.iter().enumerate() {
@@ -239,21 +260,21 @@ fn find_brainstem(s: &Slab, z_wm: f32) -> Option<Chain> {
     if (len as f64) * s.px < 40.0 {
         return None;
     }
+    // Trace back, filling bridged rows with the run below them.
     let mut runs = Vec::new();
     loop {
         let (run, _, parent) = rows[ri][ii];
         runs.push(run);
-        if parent == usize::MAX || ri == 0 {
+        let Some((pr, pi)) = parent else {
             break;
+        };
+        for _ in pr + 1..ri {
+            runs.push(run);
         }
-        ri -= 1;
-        ii = parent;
+        (ri, ii) = (pr, pi);
     }
     runs.reverse();
-    Some(Chain {
-        top: centre + ri,
-        runs,
-    })
+    Some(Chain { top: ri, runs })
 }
 
 /// Sub-pixel column where the row crosses `thr` going left (anterior) from `c_in` (inside).
@@ -298,11 +319,10 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
     let unc = 0.5 * (sp[0] * sp[0] + sp[1] * sp[1] + sp[2] * sp[2]).sqrt() / 3f64.sqrt();
     #[allow(clippy::cast_possible_truncation, reason = "normalised intensities")]
     let z_grey = ((classes.grey - classes.csf) / (classes.white - classes.csf)) as f32;
-    let z_wm = 0.5 * (z_grey + 1.0);
     let mut set = |name: LandmarkName, d: Detection| {
         out.landmarks.insert(name, d);
     };
-    let Some(chain) = find_brainstem(&s, z_wm) else {
+    let Some(chain) = find_brainstem(&s, z_grey) else {
         let why = "no brainstem found (no vertical white-matter-like column of at least 40 mm \
                    below the cerebrum's centre on the midsagittal image)";
         for n in [LandmarkName::MamillaryInferior, LandmarkName::PonsSuperior] {
