@@ -993,6 +993,22 @@ fn paraspinal(
             let at_puncture = puncture.is_some_and(|p| {
                 start + o.puncture_site_levels >= p && end <= p + o.puncture_site_levels
             });
+            // Symmetric activity confined to C1-C2 is spill from the posterior fossa just above
+            // (and a C1-C2 collection is a known false-localizing sign): not reported.
+            let symmetric = matches!(
+                pattern,
+                AccumulationPattern::CervicothoracicSymmetric
+                    | AccumulationPattern::LumbarSymmetric
+            );
+            if symmetric && end <= 1 {
+                let msg = "symmetric activity confined to C1-C2 (below the posterior fossa) not \
+                           reported as an accumulation"
+                    .to_owned();
+                if !notes.contains(&msg) {
+                    notes.push(msg);
+                }
+                continue;
+            }
             if at_puncture && pattern != AccumulationPattern::LumbarSymmetric {
                 let msg = format!(
                     "one-sided paraspinal activity at {level} discounted as puncture-site \

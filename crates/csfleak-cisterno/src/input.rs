@@ -216,7 +216,7 @@ impl Default for CisternoOptions {
             bladder_radius_mm: 45.0,
             early_bladder_mhlw_h: 2.5,
             early_bladder_gl2007_h: 3.0,
-            convexity_present_fraction: 0.2,
+            convexity_present_fraction: 0.3,
             convexity_from_fraction: 0.45,
             paraspinal_strip_mm: (16.0, 34.0),
             paraspinal_min_excess: 0.1,

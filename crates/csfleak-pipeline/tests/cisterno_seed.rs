@@ -116,8 +116,7 @@ fn shipped_sample_unilateral_left() {
     let input = cisterno_input(&refs).unwrap();
     let a = analyze(&input, &Opts::default()).unwrap();
     let found = a.accumulations.value().unwrap();
-    eprintln!("{found:?}\n{:?}", a.notes);
-    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found.len(), 1, "{found:?} {:?}", a.notes);
     assert_eq!(found[0].side.as_str(), "left");
     assert_eq!(found[0].pattern.as_str(), "unilateral_localized");
     let t12 =
