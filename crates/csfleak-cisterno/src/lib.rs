@@ -18,10 +18,13 @@
 //! laid out head up with the patient's left to the right of the image (posterior views are
 //! mirrored), divided by their duration and registered by translation. On the "ever bright" map
 //! (each smoothed frame over its 99.5th percentile, pixel-wise maximum) the spinal axis, the
-//! foramen magnum (where the wide head activity narrows to the canal), the end of the thecal sac
+//! foramen magnum (the caudal edge of the intracranial activity on the latest image, below
+//! where the head narrows to the canal), the end of the thecal sac
 //! and a vertebral level scale (typical level heights between those two) are found; the CSF ROI
 //! is the head above the foramen magnum plus the canal out to the first valley of its profile.
-//! Counts are background-subtracted with a band outside the canal ROI.
+//! Counts are background-subtracted with a band outside the canal ROI. Paraspinal
+//! accumulations are read on the images after the first and up to 12 h; one-sided activity at
+//! the puncture level and symmetric activity confined to C1-C2 are discounted with a note.
 //!
 //! ```
 //! use csfleak_cisterno::{CisternoInput, CisternoOptions, Frame, ViewKind, analyze};
