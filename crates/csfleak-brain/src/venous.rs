@@ -31,6 +31,8 @@ pub struct VenousOptions {
     pub min_enhancement: f64,
     /// Minimum cross-section area (mm²) of a sinus.
     pub min_area_mm2: f64,
+    /// Maximum cross-section area (mm²): a larger enhancing region is not a sinus alone.
+    pub max_area_mm2: f64,
     /// Coarsest voxel edge (mm) of either T1 with which the shape is assessed (on a 2 mm grid
     /// a straight-margined sinus of normal size already looks round).
     pub max_voxel_mm: f64,
@@ -43,6 +45,7 @@ impl Default for VenousOptions {
             borderline_band: 0.05,
             min_enhancement: 0.4,
             min_area_mm2: 8.0,
+            max_area_mm2: 400.0,
             max_voxel_mm: 1.3,
         }
     }
@@ -176,13 +179,19 @@ fn section(
         .iter()
         .map(|p| ((p % w) as f64, (p / w) as f64))
         .collect();
+    let fill = fill_ratio(&pts);
+    // Not a compact cross-section (e.g. an enhancing dura or tentorium joined to the sinus):
+    // the shape says nothing about the sinus margin.
+    if area_mm2 > o.max_area_mm2 || fill < 0.35 {
+        return None;
+    }
     let n = pts.len() as f64;
     let (cx, cy) = pts
         .iter()
         .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
     Some(Section {
         area_mm2,
-        fill: fill_ratio(&pts),
+        fill,
         centre: origin - ant * (cx * PX) + sup * (30.0 - cy * PX),
     })
 }
@@ -248,7 +257,8 @@ pub fn venous_distension(
     let Some((lat, s)) = best[dom].take() else {
         return (
             Sign::not_assessable(
-                "no enhancing transverse sinus found on parasagittal planes of the contrast T1",
+                "no compact enhancing transverse sinus cross-section on parasagittal planes of \
+                 the contrast T1 (none, or joined to enhancing dura)",
             ),
             None,
         );

@@ -72,3 +72,23 @@ fn coarse_t1_is_not_assessable() {
     assert!(sec.is_none());
     assert!(sign.reason.is_some_and(|r| r.contains("voxels")));
 }
+
+/// With pachymeningeal enhancement the thick enhancing dura joins the sinus: the sign is then
+/// not assessable (with the reason) or present, never a false "absent".
+#[test]
+fn distended_sinus_with_enhancing_dura_is_never_a_false_negative() {
+    let ph = BrainPhantom::new(
+        &PhantomOptions::default()
+            .with_venous_distension(true)
+            .with_pachymeningeal_enhancement(true),
+    )
+    .expect("phantom");
+    let pre = ph.sagittal_t1(Phase::Pre, Some(409)).expect("pre");
+    let post = ph
+        .sagittal_t1(Phase::PostContrast, Some(410))
+        .expect("post");
+    let plane = find_plane(&pre);
+    let (sign, _) = venous_distension(&pre, &post, plane.as_ref(), &VenousOptions::default());
+    assert_ne!(sign.present, Some(false), "{:?}", sign.reason);
+    assert!(sign.reason.is_some());
+}
