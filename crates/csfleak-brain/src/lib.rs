@@ -53,8 +53,8 @@ mod linalg;
 pub mod measure;
 pub mod midsagittal;
 pub mod orbit;
-pub mod venous;
 mod overlays;
+pub mod venous;
 
 use std::path::PathBuf;
 
