@@ -107,6 +107,10 @@ pub struct SpineOptions {
     /// A lesion must lie beyond a visible dark line (dura) on at least this fraction of its
     /// pixels' rays; bright signal continuous with the sac everywhere is the sac itself.
     pub min_separated_fraction: f64,
+    /// That rule applies to focal lesions only (at most this long along the canal, mm): a
+    /// collection over several levels is not a local bulge of the sac, and on coarse pixels
+    /// (> 1 mm) a 0.3-0.5 mm dura is often not resolved at all.
+    pub max_bulge_extent_mm: f64,
     /// Collections thinner than this (mm) are not reported.
     pub min_thickness_mm: f64,
     /// Collections smaller than this (mL) are not reported.
@@ -127,6 +131,7 @@ impl Default for SpineOptions {
             min_collection_extent_mm: 20.0,
             tarlov_min_radius_mm: 4.0,
             min_separated_fraction: 0.3,
+            max_bulge_extent_mm: 40.0,
             min_thickness_mm: 1.0,
             min_volume_ml: 0.25,
         }

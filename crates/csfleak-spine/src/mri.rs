@@ -391,8 +391,10 @@ pub fn analyze_mri(
         }
         // Bright signal that no dark line (dura) separates from the sac anywhere is the sac
         // itself reaching beyond its smoothed outline (a local bulge), not extradural fluid:
-        // a dural gap is focal, the rest of a collection lies beyond a visible dura.
+        // a dural gap is focal, the rest of a collection lies beyond a visible dura. Only for
+        // focal lesions: a long collection is no bulge, and coarse pixels may hide the dura.
         if mimic.is_none()
+            && extent_mm <= opts.max_bulge_extent_mm
             && n_rays_px > 0
             && (n_sep as f64) < opts.min_separated_fraction * n_rays_px as f64
         {
