@@ -177,6 +177,35 @@ fn median(v: &[f64]) -> Option<f64> {
     Some(w[w.len() / 2])
 }
 
+/// Label `discs_z_mm` by counting from each end in `tries` in turn (with the reason to record)
+/// and keep the first labelling whose disc spacing fits the typical vertebral heights (scale
+/// 0.7-1.45, deviation <= 0.3, see [`spacing_fit`]); the confidence falls with the deviation.
+/// `None` when no end gives a plausible labelling.
+pub fn count_first_plausible(
+    discs_z_mm: &[f64],
+    tries: &[(CountEnd, &str)],
+    covered_z_mm: (f64, f64),
+    method: &str,
+) -> Option<LevelScale> {
+    for &(end, how) in tries {
+        let marks = count_discs_from_end(discs_z_mm, end);
+        if marks.len() != discs_z_mm.len() {
+            continue;
+        }
+        let Some((scale, dev)) = spacing_fit(&marks) else {
+            continue;
+        };
+        if !(0.7..=1.45).contains(&scale) || dev > 0.3 {
+            continue;
+        }
+        let confidence = (1.0 - dev / 0.3).clamp(0.0, 1.0) * 0.5 + 0.45;
+        if let Ok(s) = LevelScale::from_landmarks(&marks, covered_z_mm, method, confidence) {
+            return Some(s.with_reason(how));
+        }
+    }
+    None
+}
+
 /// Label unlabelled disc centres by counting from an identifiable end. Discs are sorted
 /// cranio-caudally and numbered consecutively (a missed disc shifts every label beyond it,
 /// which [`spacing_fit`] exposes as an outlier spacing).

@@ -20,7 +20,7 @@
 use csfleak_volume::{DVec3, Volume};
 
 use crate::canal::CanalModel;
-use crate::levels::{CountEnd, Landmark, LevelScale, count_discs_from_end, spacing_fit};
+use crate::levels::{CountEnd, Landmark, LevelScale, count_first_plausible};
 
 /// Method name of the automatic labelling.
 pub(crate) const METHOD: &str = "t2_axial_anterior_column_discs/1";
@@ -221,21 +221,8 @@ pub(crate) fn detect_levels(t2: &Volume, canal: &CanalModel) -> LevelScale {
             "counted from C2 (no disc above the most cranial one over the C2 height)",
         ));
     }
-    for (end, how) in tries {
-        let marks = count_discs_from_end(&discs, end);
-        if marks.len() != discs.len() {
-            continue;
-        }
-        let Some((scale, dev)) = spacing_fit(&marks) else {
-            continue;
-        };
-        if !(0.7..=1.45).contains(&scale) || dev > 0.3 {
-            continue;
-        }
-        let confidence = (1.0 - dev / 0.3).clamp(0.0, 1.0) * 0.5 + 0.45;
-        if let Ok(s) = LevelScale::from_landmarks(&marks, covered, METHOD, confidence) {
-            return s.with_reason(how);
-        }
+    if let Some(s) = count_first_plausible(&discs, &tries, covered, METHOD) {
+        return s;
     }
     LevelScale::not_counted(
         covered,
