@@ -253,7 +253,7 @@ pub const SPINE_PENDING: PendingFamily = PendingFamily {
 };
 
 /// The CT myelography family without its measurement crate (names and reasons; the built-in
-/// family is [`crate::spine_input::CtmFamily`]).
+/// family is [`crate::ctm_input::CtmFamily`]).
 pub const CT_PENDING: PendingFamily = PendingFamily {
     id: "ct_myelography",
     name_ja: "CTミエログラフィー",
@@ -347,7 +347,7 @@ pub fn families_for(opts: &crate::AnalyzeOptions) -> Vec<Box<dyn Family>> {
         Box::new(crate::spine_input::SpineMriFamily {
             options: opts.spine.clone(),
         }),
-        Box::new(crate::spine_input::CtmFamily::from_context(
+        Box::new(crate::ctm_input::CtmFamily::from_context(
             &opts.clinical,
             opts.rules.as_ref().map_or_else(
                 || RuleSet::builtin().params.puncture_tolerance_levels,

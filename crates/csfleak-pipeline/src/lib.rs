@@ -32,6 +32,7 @@ pub mod analyze;
 pub mod batch;
 pub mod brain_input;
 pub mod cisterno_input;
+pub mod ctm_input;
 pub mod family;
 pub mod spine_input;
 
