@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Independent phantom generator for csfleak (see docs/altphantom.md).
+
+Usage: python scripts/altphantom/gen.py --case NAME --seed N --out DIR
+       python scripts/altphantom/gen.py --list
+
+Writes DIR/DICOM/** and DIR/truth.json (and DIR/clinical.json when the case documents a
+puncture). Needs numpy and pydicom (the project's .cache/venv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common as cm  # noqa: E402
+
+CASES = {
+    "mri-normal": "spinal MRI, no extradural fluid",
+    "mri-ventral": "spinal MRI, ventral extradural CSF (thoracic) with a ventral dural defect",
+    "mri-dorsal": "spinal MRI, dorsal extradural CSF (thoracolumbar), defect in half of the seeds",
+    "mri-circumferential": "spinal MRI, circumferential extradural CSF (floating dural sac)",
+    "ctm-normal": "CT myelography, no epidural contrast (normal root sleeves)",
+    "ctm-leak": "CT myelography, epidural contrast continuous through a dural defect at a root sleeve axilla",
+    "ctm-puncture": "CT myelography, contrast only along the documented puncture (clinical.json)",
+    "ri-normal": "RI cisternography whole body ANT/POST 1/3/6/24 h, normal",
+    "ri-leak": "RI cisternography: unilateral paraspinal accumulation, early bladder, low retention, no convexity at 24 h",
+    "brain-mpd": "brain 3D T1 with a known mamillopontine distance (simple midline anatomy)",
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--case", choices=sorted(CASES))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out")
+    ap.add_argument("--list", action="store_true")
+    a = ap.parse_args()
+    if a.list:
+        for k, v in CASES.items():
+            print(f"{k:22s} {v}")
+        return 0
+    if not a.case or not a.out:
+        ap.error("--case and --out are required")
+    if os.path.isdir(a.out):
+        shutil.rmtree(a.out)
+    study = cm.Study(a.case, a.seed, a.out)
+    fam, kind = a.case.split("-", 1)
+    if fam == "mri":
+        import spine_mri
+        truth = spine_mri.generate(study, kind, a.seed)
+    elif fam == "ctm":
+        import ctm
+        truth = ctm.generate(study, kind, a.seed)
+    elif fam == "ri":
+        import ri
+        truth = ri.generate(study, kind, a.seed)
+    else:
+        import brain
+        truth = brain.generate(study, kind, a.seed)
+    study.write_truth(truth)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
