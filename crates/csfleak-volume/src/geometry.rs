@@ -28,10 +28,12 @@ pub struct VecLps(pub [f64; 3]);
 
 impl PointLps {
     /// As a glam vector.
+    #[inline]
     pub fn to_dvec3(self) -> DVec3 {
         DVec3::from_array(self.0)
     }
     /// From a glam vector.
+    #[inline]
     pub fn from_dvec3(v: DVec3) -> Self {
         Self(v.to_array())
     }
@@ -39,10 +41,12 @@ impl PointLps {
 
 impl VecLps {
     /// As a glam vector.
+    #[inline]
     pub fn to_dvec3(self) -> DVec3 {
         DVec3::from_array(self.0)
     }
     /// From a glam vector.
+    #[inline]
     pub fn from_dvec3(v: DVec3) -> Self {
         Self(v.to_array())
     }
@@ -61,10 +65,12 @@ pub struct VoxelIdx {
 
 impl VoxelIdx {
     /// A new index.
+    #[inline]
     pub const fn new(i: usize, j: usize, k: usize) -> Self {
         Self { i, j, k }
     }
     /// As a continuous voxel coordinate (voxel centres are at integers).
+    #[inline]
     pub fn to_dvec3(self) -> DVec3 {
         DVec3::new(self.i as f64, self.j as f64, self.k as f64)
     }
@@ -181,11 +187,13 @@ impl Geometry {
     }
 
     /// Patient position of a continuous voxel coordinate.
+    #[inline]
     pub fn world_from_voxel_point(&self, ijk: DVec3) -> PointLps {
         PointLps::from_dvec3(self.world_from_voxel.transform_point3(ijk))
     }
 
     /// Patient position of a voxel centre.
+    #[inline]
     pub fn voxel_center(&self, v: VoxelIdx) -> PointLps {
         self.world_from_voxel_point(v.to_dvec3())
     }
@@ -196,6 +204,7 @@ impl Geometry {
     }
 
     /// Spacing along i, j, k in mm (lengths of the axis steps).
+    #[inline]
     pub fn spacing_mm(&self) -> [f64; 3] {
         let m = self.world_from_voxel.matrix3;
         [m.x_axis.length(), m.y_axis.length(), m.z_axis.length()]
@@ -223,6 +232,7 @@ impl Geometry {
     }
 
     /// Number of voxels.
+    #[inline]
     pub fn len(&self) -> usize {
         self.dims[0] * self.dims[1] * self.dims[2]
     }
@@ -238,6 +248,7 @@ impl Geometry {
     }
 
     /// Whether a voxel index is inside the grid.
+    #[inline]
     pub fn contains(&self, v: VoxelIdx) -> bool {
         v.i < self.dims[0] && v.j < self.dims[1] && v.k < self.dims[2]
     }

@@ -121,6 +121,7 @@ pub fn checked_len(dims: &[usize]) -> Result<usize> {
 /// A float as an array index: `None` for negative, non-finite or fractional-overflow values.
 ///
 /// This is the one audited `f64 -> usize` cast of the workspace; round or floor before calling.
+#[inline]
 pub fn index_of(x: f64) -> Option<usize> {
     if !x.is_finite() || x < 0.0 || x >= MAX_ELEMENTS as f64 {
         return None;
@@ -141,6 +142,8 @@ pub fn index_of(x: f64) -> Option<usize> {
 pub struct Volume {
     data: Array3<f32>,
     geometry: Geometry,
+    /// `geometry.voxel_from_world()`, computed once: [`Volume::sample`] is called per voxel.
+    voxel_from_world: DAffine3,
 }
 
 impl Volume {
@@ -153,7 +156,15 @@ impl Volume {
                 expected: [nk, nj, ni],
             });
         }
-        Ok(Self { data, geometry })
+        Ok(Self::assemble(geometry, data))
+    }
+
+    fn assemble(geometry: Geometry, data: Array3<f32>) -> Self {
+        Self {
+            data,
+            voxel_from_world: geometry.voxel_from_world(),
+            geometry,
+        }
     }
 
     /// A volume from voxels in storage order (slice after slice, row after row).
@@ -165,7 +176,7 @@ impl Volume {
                 shape: vec![len],
                 expected: [nk, nj, ni],
             })?;
-        Ok(Self { data, geometry })
+        Ok(Self::assemble(geometry, data))
     }
 
     /// A zero-filled volume.
@@ -175,21 +186,25 @@ impl Volume {
     }
 
     /// The grid.
+    #[inline]
     pub fn geometry(&self) -> &Geometry {
         &self.geometry
     }
 
     /// Grid size `[ni, nj, nk]`.
+    #[inline]
     pub fn dims(&self) -> [usize; 3] {
         self.geometry.dims
     }
 
     /// The voxels, shape `[k, j, i]`.
+    #[inline]
     pub fn data(&self) -> &Array3<f32> {
         &self.data
     }
 
     /// The voxels, mutable, shape `[k, j, i]`.
+    #[inline]
     pub fn data_mut(&mut self) -> &mut Array3<f32> {
         &mut self.data
     }
@@ -200,11 +215,13 @@ impl Volume {
     }
 
     /// The value at a voxel, `None` outside the grid.
+    #[inline]
     pub fn get(&self, v: VoxelIdx) -> Option<f32> {
         self.data.get((v.k, v.j, v.i)).copied()
     }
 
     /// Set the value at a voxel; ignored outside the grid.
+    #[inline]
     pub fn set(&mut self, v: VoxelIdx, value: f32) {
         if let Some(x) = self.data.get_mut((v.k, v.j, v.i)) {
             *x = value;
@@ -212,17 +229,16 @@ impl Volume {
     }
 
     /// Trilinear interpolation at a patient point; `None` outside the grid.
+    #[inline]
     pub fn sample(&self, p: PointLps) -> Option<f32> {
-        let c = self
-            .geometry
-            .voxel_from_world()
-            .transform_point3(p.to_dvec3());
+        let c = self.voxel_from_world.transform_point3(p.to_dvec3());
         self.sample_voxel(c)
     }
 
     /// Trilinear interpolation at a continuous voxel coordinate; `None` outside the grid.
     ///
     /// Along an axis of size 1 the coordinate must round to 0.
+    #[inline]
     pub fn sample_voxel(&self, c: DVec3) -> Option<f32> {
         let dims = self.geometry.dims;
         let mut lo = [0_usize; 3];
@@ -310,21 +326,25 @@ impl Mask {
     }
 
     /// The grid.
+    #[inline]
     pub fn geometry(&self) -> &Geometry {
         &self.geometry
     }
 
     /// The voxels, shape `[k, j, i]`.
+    #[inline]
     pub fn data(&self) -> &Array3<bool> {
         &self.data
     }
 
     /// Whether a voxel is set (false outside the grid).
+    #[inline]
     pub fn get(&self, v: VoxelIdx) -> bool {
         self.data.get((v.k, v.j, v.i)).copied().unwrap_or(false)
     }
 
     /// Set a voxel; ignored outside the grid.
+    #[inline]
     pub fn set(&mut self, v: VoxelIdx, on: bool) {
         if let Some(x) = self.data.get_mut((v.k, v.j, v.i)) {
             *x = on;

@@ -129,12 +129,19 @@ impl Overlay {
         if v.is_empty() {
             return (0.0, 1.0);
         }
-        v.sort_by(f32::total_cmp);
-        let at = |q: f64| {
-            let idx = crate::index_of(((v.len() - 1) as f64 * q).round()).unwrap_or(0);
-            v[idx.min(v.len() - 1)]
+        // Two order statistics by selection (the same values a full sort gives, in linear time).
+        let rank = |q: f64| {
+            crate::index_of(((v.len() - 1) as f64 * q).round())
+                .unwrap_or(0)
+                .min(v.len() - 1)
         };
-        let (lo, hi) = (at(0.01), at(0.99));
+        let (i_lo, i_hi) = (rank(0.01), rank(0.99));
+        let (below, &mut hi, _) = v.select_nth_unstable_by(i_hi, f32::total_cmp);
+        let lo = if i_lo < i_hi {
+            *below.select_nth_unstable_by(i_lo, f32::total_cmp).1
+        } else {
+            hi
+        };
         if hi > lo { (lo, hi) } else { (lo, lo + 1.0) }
     }
 }
@@ -142,6 +149,35 @@ impl Overlay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_window_equals_the_sorted_percentiles() {
+        // Pseudo-random values with ties, NaN and infinities, several sizes.
+        for n in [1_usize, 2, 3, 57, 1000, 4099] {
+            let mut x = 12345_u64;
+            let base = Array2::from_shape_fn((1, n), |_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                match (x >> 33) % 50 {
+                    0 => f32::NAN,
+                    1 => f32::INFINITY,
+                    v => (v % 17) as f32 * 0.5 - 3.0,
+                }
+            });
+            let mut v: Vec<f32> = base.iter().copied().filter(|x| x.is_finite()).collect();
+            if v.is_empty() {
+                continue;
+            }
+            v.sort_by(f32::total_cmp);
+            let at = |q: f64| {
+                v[crate::index_of(((v.len() - 1) as f64 * q).round())
+                    .unwrap()
+                    .min(v.len() - 1)]
+            };
+            let (lo, hi) = (at(0.01), at(0.99));
+            let want = if hi > lo { (lo, hi) } else { (lo, lo + 1.0) };
+            assert_eq!(Overlay::auto_window(&base), want, "n = {n}");
+        }
+    }
 
     #[test]
     fn auto_window_ignores_outliers() {

@@ -55,26 +55,31 @@ impl PlanarImage {
     }
 
     /// Number of frames.
+    #[inline]
     pub fn n_frames(&self) -> usize {
         self.frames.shape()[0]
     }
 
     /// Rows per frame.
+    #[inline]
     pub fn rows(&self) -> usize {
         self.frames.shape()[1]
     }
 
     /// Columns per frame.
+    #[inline]
     pub fn cols(&self) -> usize {
         self.frames.shape()[2]
     }
 
     /// One frame as `[row, col]`; `None` past the end.
+    #[inline]
     pub fn frame(&self, index: usize) -> Option<ArrayView2<'_, f32>> {
         (index < self.n_frames()).then(|| self.frames.index_axis(Axis(0), index))
     }
 
     /// All frames, `[frame, row, col]`.
+    #[inline]
     pub fn frames(&self) -> &Array3<f32> {
         &self.frames
     }
