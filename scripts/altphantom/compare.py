@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Compare csfleak's findings.json / assessment.json with an altphantom truth.json.
+
+Usage: compare.py CASE_DIR OUT_DIR [--json]      one case: prints a row (or JSON)
+       compare.py --table RESULTS.jsonl             per-case table + totals per family
+
+A check is True (right), False (wrong) or None (not applicable). Tolerances follow the issues:
+spine levels within 1 level at both ends, volume within 20 %; CT site level within 1 level, same
+side; RI retention within 1 percentage point, bladder at the right time point, accumulation level
+within 2 levels and the right side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import spine_model as sm  # noqa: E402
+
+
+def lvl(name):
+    if not name:
+        return None
+    try:
+        return sm.level_index(name)
+    except ValueError:
+        return None
+
+
+def z_to_level(z, table):
+    """Fractional level index of a z position from the truth level table (vertebra k, disc k+.5)."""
+    if z is None:
+        return None
+    for k, row in enumerate(table):
+        if row["body_bottom_z_mm"] < z <= row["body_top_z_mm"] + 1e-6:
+            return float(k)
+        if row["disc_bottom_z_mm"] < z <= row["body_bottom_z_mm"]:
+            return k + 0.5
+    return -1.0 if z > table[0]["body_top_z_mm"] else len(table) - 0.5
+
+
+def name_of(k):
+    if k is None:
+        return "-"
+    if k < 0:
+        return "<C2"
+    if k % 1:
+        i = int(k)
+        return f"{sm.LEVELS[i]}/{sm.LEVELS[min(i + 1, len(sm.LEVELS) - 1)]}"
+    return sm.LEVELS[int(k)]
+
+
+def spine(truth, f, a):
+    t = truth["spine"]
+    ef = (f.get("spine") or {}).get("epidural_fluid") or {}
+    pred = ef.get("collections") or []
+    status = ef.get("status")
+    table = t["levels"]
+    out = {"status": status, "checks": {}, "notes": []}
+    lv = (f.get("spine") or {}).get("levels") or {}
+    out["notes"].append(f"levels {lv.get('status')}")
+    tc = t["epidural_fluid"]["collections"]
+    if not tc:
+        out["checks"]["specificity"] = status == "absent" and not pred
+        if pred:
+            out["notes"].append(f"{len(pred)} false collection(s): " + ", ".join(
+                f"{c.get('position')} z {c.get('z_from_mm')}..{c.get('z_to_mm')} {c.get('max_thickness_mm')} mm" for c in pred))
+        return out
+    c = tc[0]
+    out["checks"]["sensitivity"] = status == "present" and bool(pred)
+    lo, hi = c["z_to_mm"], c["z_from_mm"]
+    hits = [p for p in pred if p.get("z_from_mm") is not None and min(hi, p["z_from_mm"]) > max(lo, p["z_to_mm"])]
+    false = [p for p in pred if p not in hits]
+    if false:
+        out["notes"].append(f"{len(false)} collection(s) outside the true range")
+    out["false_collections"] = len(false)
+    if not hits:
+        out["checks"]["located"] = False
+        return out
+    out["checks"]["located"] = True
+    top = max(hits, key=lambda p: p["z_from_mm"])
+    bot = min(hits, key=lambda p: p["z_to_mm"])
+    ft = lvl(top.get("from_level")) if top.get("from_level") else z_to_level(top["z_from_mm"], table)
+    tt = lvl(bot.get("to_level")) if bot.get("to_level") else z_to_level(bot["z_to_mm"], table)
+    tf, tto = lvl(c["from_level"]), lvl(c["to_level"])
+    e1 = None if ft is None else ft - tf
+    e2 = None if tt is None else tt - tto
+    out["level_err"] = (e1, e2)
+    out["checks"]["levels_within_1"] = e1 is not None and e2 is not None and abs(e1) <= 1 and abs(e2) <= 1
+    vol = sum(p.get("volume_ml") or 0 for p in hits)
+    out["volume"] = (vol, c["volume_ml"])
+    out["checks"]["volume_within_20pct"] = abs(vol - c["volume_ml"]) <= 0.2 * c["volume_ml"]
+    th = max(p.get("max_thickness_mm") or 0 for p in hits)
+    out["thickness"] = (th, c["max_thickness_mm"])
+    big = max(hits, key=lambda p: p.get("volume_ml") or 0)
+    out["checks"]["position"] = big.get("position") == c["position"]
+    out["position"] = (big.get("position"), c["position"])
+    cont = any(p.get("continuous_with_sas") for p in hits)
+    out["checks"]["continuity"] = cont == c["continuous_with_sas"]
+    ne = big.get("non_enhancing")
+    out["checks"]["enhancement"] = (ne is True) if t.get("contrast_t1") else (ne is None)
+    out["pieces"] = len(hits)
+    out["notes"].append(
+        f"{name_of(ft)}-{name_of(tt)} vs {c['from_level']}-{c['to_level']}; {len(hits)} piece(s); "
+        f"vol {vol:.2f}/{c['volume_ml']:.2f} mL; thick {th}/{c['max_thickness_mm']:.1f}; pos {big.get('position')}/{c['position']}; "
+        f"cont {cont}/{c['continuous_with_sas']}; non_enh {ne} (T1+C {'yes' if t.get('contrast_t1') else 'no'})")
+    return out
+
+
+def ctm(truth, f, a):
+    t = truth["ct_myelography"]
+    e = (f.get("ct_myelography") or {}).get("epidural_contrast") or {}
+    sites = e.get("sites") or []
+    status = e.get("status")
+    out = {"status": status, "checks": {}, "notes": []}
+    ts = t["epidural_contrast"]["sites"]
+    ihu = (f.get("ct_myelography") or {}).get("intrathecal_median_hu")
+    out["checks"]["intrathecal_hu_within_10pct"] = ihu is not None and abs(ihu - t["intrathecal_median_hu"]) <= 0.1 * t["intrathecal_median_hu"]
+    dx = ((a or {}).get("mhlw2011") or {}).get("diagnosis")
+    out["checks"]["diagnosis"] = dx == truth.get("expected_mhlw2011_diagnosis")
+    out["notes"].append(f"ITHU {ihu}/{t['intrathecal_median_hu']:.0f}; dx {dx}/{truth.get('expected_mhlw2011_diagnosis')}")
+    desc = [f"{s.get('level')} {s.get('side')} cont={s.get('continuous_with_sas')} punct={s.get('at_puncture_site')} {s.get('max_hu')}HU" for s in sites]
+    if not ts:
+        out["checks"]["class"] = status == "absent" and not sites
+        out["false_sites"] = len(sites)
+        if sites:
+            out["notes"].append("false sites: " + "; ".join(desc))
+        return out
+    s0 = ts[0]
+    if s0["at_puncture_site"]:
+        ok = bool(sites) and all(s.get("at_puncture_site") for s in sites)
+        out["checks"]["class"] = ok
+        out["false_sites"] = sum(1 for s in sites if not s.get("at_puncture_site"))
+        out["notes"].append(f"truth puncture {s0['level']}; pred: " + "; ".join(desc))
+        return out
+    tl = lvl(s0["level"])
+    match = [s for s in sites if lvl(s.get("level")) is not None and abs(lvl(s["level"]) - tl) <= 1
+             and s.get("side") == s0["side"] and s.get("continuous_with_sas") and not s.get("at_puncture_site")]
+    near = [s for s in sites if lvl(s.get("level")) is not None and abs(lvl(s["level"]) - tl) <= 1]
+    out["checks"]["class"] = bool(match)
+    out["checks"]["located"] = bool(near)
+    out["false_sites"] = len(sites) - len(near)
+    out["notes"].append(f"truth {s0['level']} {s0['side']} continuous; pred: " + "; ".join(desc))
+    return out
+
+
+def ri(truth, f, a):
+    t = truth["cisternography"]
+    c = f.get("cisternography") or {}
+    out = {"status": c.get("status"), "checks": {}, "notes": []}
+    r = c.get("retention_24h") or {}
+    tr = t["retention_24h"]
+    raw, dc = r.get("raw_pct"), r.get("decay_corrected_pct")
+    out["checks"]["retention_raw_1pp"] = raw is not None and abs(raw - tr["raw_pct"]) <= 1.0
+    out["checks"]["retention_dc_1pp"] = dc is not None and abs(dc - tr["decay_corrected_pct"]) <= 1.0
+    out["retention"] = (raw, tr["raw_pct"], dc, tr["decay_corrected_pct"])
+    eb = c.get("early_bladder_h")
+    out["checks"]["bladder_time_point"] = eb is not None and abs(eb - t["early_bladder_h"]) < 0.5
+    conv = c.get("convexity_activity_24h")
+    out["checks"]["convexity"] = conv == t["convexity_activity_24h"]
+    acc = c.get("accumulations") or []
+    ta = t["accumulations"]
+    dacc = "; ".join(f"{x.get('pattern')} {x.get('level')} {x.get('side')}" for x in acc)
+    if not ta:
+        out["checks"]["no_false_accumulation"] = not acc
+    else:
+        x0 = ta[0]
+        ok = [x for x in acc if x.get("pattern") == x0["pattern"] and x.get("side") == x0["side"]
+              and lvl(x.get("level")) is not None and abs(lvl(x["level"]) - lvl(x0["level"])) <= 2]
+        out["checks"]["accumulation"] = bool(ok)
+        out["checks"]["no_false_accumulation"] = len(acc) == len(ok) == 1 or (bool(ok) and len(acc) == 1)
+    out["notes"].append(
+        f"ret raw {raw}/{tr['raw_pct']:.2f} dc {dc}/{tr['decay_corrected_pct']:.2f} ref {r.get('reference_h')}/{tr['reference_h']:.2f}; "
+        f"bladder {eb}/{t['early_bladder_h']:.2f}; convexity {conv}/{t['convexity_activity_24h']}; acc [{dacc}] vs "
+        + "; ".join(f"{x['pattern']} {x['level']} {x['side']}" for x in ta))
+    return out
+
+
+def compare(case_dir, out_dir):
+    truth = json.load(open(os.path.join(case_dir, "truth.json")))
+    fam = truth["case"].split("-")[0]
+    row = {"case": os.path.basename(case_dir.rstrip("/")), "family": {"mri": "spine_mri", "ctm": "ct_myelography", "ri": "ri_cisternography"}.get(fam, fam)}
+    fp = os.path.join(out_dir, "findings.json")
+    if not os.path.exists(fp):
+        row.update({"checks": {"ran": False}, "notes": ["no findings.json (csfleak failed)"]})
+        return row
+    f = json.load(open(fp))
+    ap = os.path.join(out_dir, "assessment.json")
+    a = json.load(open(ap)) if os.path.exists(ap) else None
+    row.update({"mri": spine, "ctm": ctm, "ri": ri}[fam](truth, f, a))
+    return row
+
+
+def table(path):
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    fams = {}
+    for r in rows:
+        fams.setdefault(r["family"], []).append(r)
+    for fam, rs in fams.items():
+        print(f"\n== {fam} ==")
+        names = []
+        for r in rs:
+            for k in r["checks"]:
+                if k not in names:
+                    names.append(k)
+        print(f"{'case':28s} " + " ".join(f"{n[:14]:>14s}" for n in names))
+        for r in rs:
+            cells = []
+            for n in names:
+                v = r["checks"].get(n)
+                cells.append(f"{'-' if v is None else ('ok' if v else 'FAIL'):>14s}")
+            print(f"{r['case']:28s} " + " ".join(cells))
+            for note in r.get("notes", []):
+                print(f"{'':30s}{note}")
+        print("totals:")
+        for n in names:
+            vals = [r["checks"].get(n) for r in rs if r["checks"].get(n) is not None]
+            if vals:
+                print(f"  {n:28s} {sum(vals)}/{len(vals)}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--table":
+        table(sys.argv[2])
+    else:
+        print(json.dumps(compare(sys.argv[1], sys.argv[2]), ensure_ascii=False))

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# csfleak on studies from an INDEPENDENT phantom generator (scripts/altphantom, Python): how the
+# measurement families fare on anatomy, intensities and DICOM layouts they were not tuned on.
+#
+# Usage: scripts/eval-alt.sh [SEED_BASE] [FAMILY...]
+#   SEED_BASE  first seed (default 100); each case kind gets seeds SEED_BASE+1, +2, ...
+#   FAMILY     any of mri ctm ri (default: all)
+# Studies go to .cache/altphantom/<case>-<seed> (regenerated only when the generator changed),
+# csfleak outputs to .cache/altphantom/out/<case>-<seed>; the per-case table and totals per family
+# are printed and written to .cache/altphantom/results.txt. Needs .cache/venv (scripts/setup-test-deps.sh).
+# The exit code is 0 even when checks fail: this is a measurement, not a gate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BASE="${1:-100}"
+shift || true
+FAMS="${*:-mri ctm ri}"
+PY=.cache/venv/bin/python
+[ -x "$PY" ] || { echo "no $PY: run scripts/setup-test-deps.sh first" >&2; exit 2; }
+CACHE=.cache/altphantom
+mkdir -p "$CACHE/out"
+
+echo "building csfleak (release)..." >&2
+cargo build --release -q -p csfleak
+BIN=target/release/csfleak
+
+# case kinds and how many seeds of each
+declare -A N=([mri-normal]=2 [mri-ventral]=2 [mri-dorsal]=2 [mri-circumferential]=2
+              [ctm-normal]=1 [ctm-leak]=2 [ctm-puncture]=2
+              [ri-normal]=2 [ri-leak]=3)
+ORDER="mri-normal mri-ventral mri-dorsal mri-circumferential ctm-normal ctm-leak ctm-puncture ri-normal ri-leak"
+GEN_HASH=$(cat scripts/altphantom/*.py | sha256sum | cut -c1-16)
+
+jobs_list=()
+for kind in $ORDER; do
+  fam=${kind%%-*}
+  case " $FAMS " in *" $fam "*) ;; *) continue ;; esac
+  for i in $(seq 1 "${N[$kind]}"); do
+    jobs_list+=("$kind $((BASE + i))")
+  done
+done
+
+gen_one() {
+  local kind=$1 seed=$2 dir="$CACHE/$1-$2"
+  if [ -f "$dir/truth.json" ] && [ "$(cat "$dir/.gen-hash" 2>/dev/null)" = "$GEN_HASH" ]; then return 0; fi
+  "$PY" scripts/altphantom/gen.py --case "$kind" --seed "$seed" --out "$dir"
+  echo "$GEN_HASH" > "$dir/.gen-hash"
+}
+export -f gen_one
+export CACHE PY GEN_HASH
+
+t0=$(date +%s)
+printf '%s\n' "${jobs_list[@]}" | xargs -P 2 -L 1 bash -c 'gen_one $0 $1'
+t1=$(date +%s)
+echo "generated ${#jobs_list[@]} studies in $((t1 - t0)) s ($(du -sh "$CACHE" --exclude=out | cut -f1) in $CACHE)" >&2
+
+RES="$CACHE/results.jsonl"
+: > "$RES"
+for job in "${jobs_list[@]}"; do
+  set -- $job
+  dir="$CACHE/$1-$2"
+  out="$CACHE/out/$1-$2"
+  rm -rf "$out"
+  args=()
+  [ -f "$dir/clinical.json" ] && [ "${1%%-*}" = ctm ] && args=(--clinical "$dir/clinical.json")
+  s=$(date +%s.%N)
+  if ! "$BIN" -q analyze "$dir" --out "$out" "${args[@]}" > "$CACHE/out/$1-$2.log" 2>&1; then
+    echo "csfleak exit $? on $dir (log $CACHE/out/$1-$2.log)" >&2
+  fi
+  e=$(date +%s.%N)
+  "$PY" scripts/altphantom/compare.py "$dir" "$out" | "$PY" -c "
+import json,sys; r=json.loads(sys.stdin.read()); r['analyze_s']=round($e-$s,2); print(json.dumps(r, ensure_ascii=False))" >> "$RES"
+done
+t2=$(date +%s)
+"$PY" scripts/altphantom/compare.py --table "$RES" | tee "$CACHE/results.txt"
+echo "analysed in $((t2 - t1)) s; reproduce one case: $BIN analyze $CACHE/<case>-<seed> --out /tmp/x [--clinical $CACHE/<case>-<seed>/clinical.json]"
