@@ -193,6 +193,8 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
                 det_vec.append(di + 1)
                 ew_vec.append(wi + 1)
         ds = study.base("NM", cm.NM_STORAGE, series_uid, sn, desc_fmt.format(h=hn), acq_time.strftime("%H%M%S"))
+        if not desc_fmt.isascii():
+            ds.SpecificCharacterSet = "ISO_IR 192"
         ds.SeriesDate = acq_time.strftime("%Y%m%d")
         ds.AcquisitionDate = acq_time.strftime("%Y%m%d")
         ds.ContentDate = acq_time.strftime("%Y%m%d")

@@ -224,8 +224,9 @@ class Spine:
         trunk = np.where(neck, ((u / 60.0) ** 2 + ((v + 15.0) / 62.0) ** 2) <= 1.0, trunk)
         trunk_in = np.where(neck, ((u / 53.0) ** 2 + ((v + 15.0) / 55.0) ** 2) <= 1.0, trunk_in)
         lab[trunk] = SUBCUT
-        lab[trunk_in & (v > -25)] = MUSCLE
-        lab[trunk_in & (v <= -25)] = PREVERT
+        front = v <= -25.0 - 0.012 * u * u  # prevertebral organs: a curved boundary, not a straight line
+        lab[trunk_in & ~front] = MUSCLE
+        lab[trunk_in & front] = PREVERT
         if trunk_only:
             return lab, v / np.maximum(np.interp(s, self.grid, self.b_s), 1.0)
         in_body_z = (lvl >= 0) & (np.mod(lvl, 1.0) < 0.25)
