@@ -4,7 +4,7 @@
 #
 # Usage: scripts/eval-alt.sh [SEED_BASE] [FAMILY...]
 #   SEED_BASE  first seed (default 100); each case kind gets seeds SEED_BASE+1, +2, ...
-#   FAMILY     any of mri ctm ri (default: all)
+#   FAMILY     any of mri ctm ri brain (default: all)
 # Studies go to .cache/altphantom/<case>-<seed> (regenerated only when the generator changed),
 # csfleak outputs to .cache/altphantom/out/<case>-<seed>; the per-case table and totals per family
 # are printed and written to .cache/altphantom/results.txt. Needs .cache/venv (scripts/setup-test-deps.sh).
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE="${1:-100}"
 shift || true
-FAMS="${*:-mri ctm ri}"
+FAMS="${*:-mri ctm ri brain}"
 PY=.cache/venv/bin/python
 [ -x "$PY" ] || { echo "no $PY: run scripts/setup-test-deps.sh first" >&2; exit 2; }
 CACHE=.cache/altphantom
@@ -26,8 +26,8 @@ BIN=target/release/csfleak
 # case kinds and how many seeds of each
 declare -A N=([mri-normal]=2 [mri-ventral]=2 [mri-dorsal]=2 [mri-circumferential]=2
               [ctm-normal]=1 [ctm-leak]=2 [ctm-puncture]=2
-              [ri-normal]=2 [ri-leak]=3)
-ORDER="mri-normal mri-ventral mri-dorsal mri-circumferential ctm-normal ctm-leak ctm-puncture ri-normal ri-leak"
+              [ri-normal]=2 [ri-leak]=3 [brain-mpd]=4)
+ORDER="mri-normal mri-ventral mri-dorsal mri-circumferential ctm-normal ctm-leak ctm-puncture ri-normal ri-leak brain-mpd"
 GEN_HASH=$(cat scripts/altphantom/*.py | sha256sum | cut -c1-16)
 
 jobs_list=()

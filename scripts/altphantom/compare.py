@@ -178,10 +178,28 @@ def ri(truth, f, a):
     return out
 
 
+def brain(truth, f, a):
+    t = truth["brain"]
+    b = f.get("brain") or {}
+    out = {"status": b.get("status"), "checks": {}, "notes": []}
+    mpd = b.get("mamillopontine_distance_mm")
+    out["checks"]["mpd_within_1mm"] = mpd is not None and abs(mpd - t["mamillopontine_distance_mm"]) <= 1.0
+    L = {x.get("name"): x.get("position_lps_mm") for x in (b.get("landmarks") or [])}
+    errs = []
+    for name in ("mamillary_inferior", "pons_superior"):
+        p, q = L.get(name), t["landmarks"][name]
+        e = None if not p else sum((u - v) ** 2 for u, v in zip(p, q)) ** 0.5
+        errs.append(e)
+        out["checks"][f"{name}_within_2mm"] = e is not None and e <= 2.0
+    out["notes"].append(f"MPD {mpd}/{t['mamillopontine_distance_mm']:.2f} (sag {t['sag_mm']}); landmark errors mm: "
+                        + ", ".join("-" if e is None else f"{e:.1f}" for e in errs))
+    return out
+
+
 def compare(case_dir, out_dir):
     truth = json.load(open(os.path.join(case_dir, "truth.json")))
     fam = truth["case"].split("-")[0]
-    row = {"case": os.path.basename(case_dir.rstrip("/")), "family": {"mri": "spine_mri", "ctm": "ct_myelography", "ri": "ri_cisternography"}.get(fam, fam)}
+    row = {"case": os.path.basename(case_dir.rstrip("/")), "family": {"mri": "spine_mri", "ctm": "ct_myelography", "ri": "ri_cisternography", "brain": "brain_mri"}.get(fam, fam)}
     fp = os.path.join(out_dir, "findings.json")
     if not os.path.exists(fp):
         row.update({"checks": {"ran": False}, "notes": ["no findings.json (csfleak failed)"]})
@@ -189,7 +207,7 @@ def compare(case_dir, out_dir):
     f = json.load(open(fp))
     ap = os.path.join(out_dir, "assessment.json")
     a = json.load(open(ap)) if os.path.exists(ap) else None
-    row.update({"mri": spine, "ctm": ctm, "ri": ri}[fam](truth, f, a))
+    row.update({"mri": spine, "ctm": ctm, "ri": ri, "brain": brain}[fam](truth, f, a))
     return row
 
 
