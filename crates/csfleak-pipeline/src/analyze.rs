@@ -6,9 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use csfleak_criteria::{Assessment, ClinicalContext, RuleSet, assess};
-use csfleak_dicom::{
-    LoadOptions, LoadedSeries, QualityFlag, Role, SeriesData, SeriesLoader, Study,
-};
+use csfleak_dicom::{LoadOptions, LoadedSeries, QualityFlag, SeriesData, SeriesLoader, Study};
 use csfleak_findings::{Date, Findings, SeriesSummary};
 use csfleak_report::html::{FamilyStatus, ReportImage, ReportInput};
 use csfleak_report::png::PngOptions;
@@ -173,10 +171,24 @@ pub struct StudyAnalysis {
     pub warnings: Vec<String>,
     /// Number of series a family needed that could not be decoded.
     pub failed_series: usize,
-    /// Decoded series (for NIfTI output).
+    /// Decoded series, kept for NIfTI output only when [`Outputs::nifti`] was requested in the
+    /// analysis options (otherwise each family's series are freed as soon as it is done).
     pub decoded: Vec<DecodedSeries>,
     /// Measurement masks (for NIfTI output).
     pub masks: Vec<NamedMask>,
+    /// PNGs of [`Self::overlays`] rendered during the analysis (when images are among the
+    /// outputs), reused by [`write_outputs`] when its PNG options are the same.
+    pub prerendered: Option<Prerendered>,
+}
+
+/// PNG bytes rendered during an analysis, one entry per overlay (`None`: not rendered, e.g.
+/// the renderer failed; [`write_outputs`] then renders it again and reports the error).
+#[derive(Debug, Clone, Default)]
+pub struct Prerendered {
+    /// The options they were rendered with.
+    pub options: PngOptions,
+    /// One entry per overlay, in overlay order.
+    pub png: Vec<Option<Vec<u8>>>,
 }
 
 /// `YYYYMMDD` (DICOM DA) or `YYYY-MM-DD` -> [`Date`].
@@ -350,13 +362,87 @@ pub fn analyze_study(study: &Study, opts: &AnalyzeOptions) -> Result<StudyAnalys
     analyze_study_with(study, opts, &families_for(opts))
 }
 
+/// A series after decoding (or the attempt), with its overview image.
+struct DecodedSlot {
+    /// The pixels; dropped once the readers are done unless NIfTI volumes are written.
+    loaded: Option<Arc<LoadedSeries>>,
+    /// Whether decoding succeeded.
+    ok: bool,
+    /// Caveats from loading.
+    flags: Vec<QualityFlag>,
+    load_error: Option<String>,
+    overview: Option<Shown>,
+}
+
+/// An overlay and its PNG, rendered as soon as the overlay exists (`None` when not rendered
+/// or when rendering failed: [`write_outputs`] renders it again and reports the error).
+struct Shown {
+    overlay: Overlay,
+    png: Option<Vec<u8>>,
+}
+
+/// What one family's task produced.
+struct FamilyRun {
+    output: crate::family::FamilyOutput,
+    pngs: Vec<Option<Vec<u8>>>,
+    /// The series this family decoded itself: `(index in the study, slot)`.
+    decoded: Vec<(usize, DecodedSlot)>,
+}
+
+/// Decode one series (the error chain without patient data on failure) and render its
+/// overview when images are wanted.
+fn decode_slot(
+    loader: &SeriesLoader,
+    series: &csfleak_dicom::Series,
+    index: usize,
+    png: Option<&PngOptions>,
+) -> DecodedSlot {
+    match loader.load(series) {
+        Ok(l) => {
+            let overview = overview(
+                format!("overview_{}", overlay_stem("", series, index)),
+                series,
+                &l,
+            )
+            .map(|o| show(o, png));
+            DecodedSlot {
+                ok: true,
+                flags: l.flags.clone(),
+                loaded: Some(Arc::new(l)),
+                load_error: None,
+                overview,
+            }
+        }
+        Err(e) => DecodedSlot {
+            loaded: None,
+            ok: false,
+            flags: Vec::new(),
+            load_error: Some(crate::error_chain(&e)),
+            overview: None,
+        },
+    }
+}
+
+fn show(overlay: Overlay, png: Option<&PngOptions>) -> Shown {
+    let png = png.and_then(|opts| csfleak_report::png::render_png(&overlay, opts).ok());
+    Shown { overlay, png }
+}
+
 /// Analyse one study with the given families (in report order).
+///
+/// Scheduling: a series read by one family only is decoded inside that family's task, so a
+/// family starts as soon as its own series are decoded; a series read by several families is
+/// decoded once, before them, and shared. Family tasks start longest first
+/// ([`Family::cost_hint`]) on the rayon pool without a barrier between decoding and measuring,
+/// and each renders its overlays (and its series' overviews, while it measures) to PNG when
+/// images are among the outputs. Output does not depend on the thread count or on the order in
+/// which tasks finish.
 pub fn analyze_study_with(
     study: &Study,
     opts: &AnalyzeOptions,
     families: &[Box<dyn Family>],
 ) -> Result<StudyAnalysis> {
-    // Which families apply, and which roles they need decoded.
+    // Which families apply, and which series each of them reads.
     let bare = StudyInputs {
         series: study
             .series
@@ -371,77 +457,161 @@ pub fn analyze_study_with(
     };
     let applicable: Vec<std::result::Result<(), String>> =
         families.iter().map(|f| f.applicable(&bare)).collect();
-    let mut needed: Vec<Role> = Vec::new();
-    for (f, a) in families.iter().zip(&applicable) {
-        if a.is_ok() {
-            needed.extend_from_slice(f.roles());
+    let readers: Vec<Vec<usize>> = study
+        .series
+        .iter()
+        .map(|s| {
+            (0..families.len())
+                .filter(|&f| applicable[f].is_ok() && families[f].roles().contains(&s.role.role))
+                .collect()
+        })
+        .collect();
+    let png_opts = (opts.outputs.png || opts.outputs.html).then_some(&opts.png);
+    let loader = SeriesLoader::new().options(opts.load);
+    let t_all = std::time::Instant::now();
+
+    // Series shared by several families: decoded once, first.
+    let shared: Vec<(usize, DecodedSlot)> = readers
+        .par_iter()
+        .enumerate()
+        .filter(|(_, r)| r.len() > 1)
+        .map(|(i, _)| (i, decode_slot(&loader, &study.series[i], i, png_opts)))
+        .collect();
+
+    // Family tasks, longest first; each decodes its own series, measures, renders.
+    let mut order: Vec<(f64, usize)> = (0..families.len())
+        .filter(|&f| applicable[f].is_ok())
+        .map(|f| (families[f].cost_hint(&bare), f))
+        .collect();
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let slots: Vec<std::sync::OnceLock<FamilyRun>> = families
+        .iter()
+        .map(|_| std::sync::OnceLock::new())
+        .collect();
+    let run_family = |fi: usize| -> FamilyRun {
+        let f = &families[fi];
+        let t = std::time::Instant::now();
+        let own: Vec<usize> = (0..study.series.len())
+            .filter(|&i| readers[i].len() == 1 && readers[i][0] == fi)
+            .collect();
+        let decoded: Vec<(usize, DecodedSlot)> = own
+            .par_iter()
+            .map(|&i| (i, decode_slot(&loader, &study.series[i], i, None)))
+            .collect();
+        let t_decode = t.elapsed().as_secs_f64();
+        let view = StudyInputs {
+            series: study
+                .series
+                .iter()
+                .enumerate()
+                .map(|(i, series)| {
+                    let slot = decoded
+                        .iter()
+                        .chain(&shared)
+                        .find(|(j, _)| *j == i)
+                        .map(|(_, d)| d);
+                    SeriesInput {
+                        series,
+                        loaded: slot.and_then(|d| d.loaded.clone()),
+                        load_error: slot.and_then(|d| d.load_error.clone()),
+                    }
+                })
+                .collect(),
+            annotations: opts.annotations.as_ref(),
+        };
+        // Overviews of this family's series are rendered while it measures.
+        let t_run = std::time::Instant::now();
+        let (output, decoded) = rayon::join(
+            || f.run(&view),
+            || {
+                let mut decoded = decoded;
+                if !opts.outputs.nifti {
+                    // Freed when the family is done with them (`view` holds the last clones).
+                    for (_, d) in &mut decoded {
+                        d.loaded = None;
+                    }
+                }
+                if let Some(png) = png_opts {
+                    decoded.par_iter_mut().for_each(|(_, d)| {
+                        if let Some(o) = d.overview.as_mut() {
+                            o.png = csfleak_report::png::render_png(&o.overlay, png).ok();
+                        }
+                    });
+                }
+                decoded
+            },
+        );
+        let run_s = t_run.elapsed().as_secs_f64();
+        drop(view);
+        let pngs: Vec<Option<Vec<u8>>> = match png_opts {
+            Some(png) => output
+                .overlays
+                .par_iter()
+                .map(|o| csfleak_report::png::render_png(o, png).ok())
+                .collect(),
+            None => output.overlays.iter().map(|_| None).collect(),
+        };
+        tracing::info!(
+            "{}: decoded {} series in {t_decode:.2} s, ran in {run_s:.2} s, {} overlays rendered; {:.2} s in all",
+            f.id(),
+            decoded.iter().filter(|(_, d)| d.ok).count(),
+            pngs.len(),
+            t.elapsed().as_secs_f64()
+        );
+        FamilyRun {
+            output,
+            pngs,
+            decoded,
+        }
+    };
+    rayon::scope_fifo(|scope| {
+        for &(_, fi) in &order {
+            let slot = &slots[fi];
+            let run_family = &run_family;
+            scope.spawn_fifo(move |_| {
+                let _ = slot.set(run_family(fi));
+            });
+        }
+    });
+    tracing::info!(
+        "families (decode, measure, render) in {:.2} s",
+        t_all.elapsed().as_secs_f64()
+    );
+    let mut shared = shared;
+    if !opts.outputs.nifti {
+        for (_, d) in &mut shared {
+            d.loaded = None;
         }
     }
-
-    // Decode each needed series once, in parallel; shared by every family.
-    let t_decode = std::time::Instant::now();
-    let loader = SeriesLoader::new().options(opts.load);
-    let inputs: Vec<SeriesInput<'_>> = study
-        .series
-        .par_iter()
-        .map(|series| {
-            if !needed.contains(&series.role.role) {
-                return SeriesInput {
-                    series,
-                    loaded: None,
-                    load_error: None,
-                };
-            }
-            match loader.load(series) {
-                Ok(l) => SeriesInput {
-                    series,
-                    loaded: Some(Arc::new(l)),
-                    load_error: None,
-                },
-                Err(e) => SeriesInput {
-                    series,
-                    loaded: None,
-                    load_error: Some(crate::error_chain(&e)),
-                },
-            }
-        })
-        .collect();
-    let study_inputs = StudyInputs {
-        series: inputs,
-        annotations: opts.annotations.as_ref(),
-    };
-    tracing::info!(
-        "decoded {} series in {:.2} s",
-        study_inputs
-            .series
-            .iter()
-            .filter(|s| s.loaded.is_some())
-            .count(),
-        t_decode.elapsed().as_secs_f64()
-    );
-
-    // Run the families in parallel; collect in family order.
-    let t_families = std::time::Instant::now();
-    let outputs: Vec<crate::family::FamilyOutput> = families
-        .par_iter()
-        .zip(applicable.par_iter())
-        .map(|(f, a)| match a {
-            Ok(()) => {
-                let t = std::time::Instant::now();
-                let out = f.run(&study_inputs);
-                tracing::info!("{} ran in {:.2} s", f.id(), t.elapsed().as_secs_f64());
-                out
-            }
-            Err(reason) => {
-                crate::family::FamilyOutput::not_assessable(f.not_assessable(reason), reason)
-            }
-        })
+    let mut runs: Vec<Option<FamilyRun>> = slots
+        .into_iter()
+        .map(std::sync::OnceLock::into_inner)
         .collect();
 
-    tracing::info!(
-        "families ran in {:.2} s",
-        t_families.elapsed().as_secs_f64()
-    );
+    // Every decoded series, in study order.
+    let mut by_series: Vec<Option<DecodedSlot>> = study.series.iter().map(|_| None).collect();
+    for (i, d) in shared.into_iter().chain(
+        runs.iter_mut()
+            .flatten()
+            .flat_map(|r| std::mem::take(&mut r.decoded)),
+    ) {
+        by_series[i] = Some(d);
+    }
+    let outputs: Vec<(crate::family::FamilyOutput, Vec<Option<Vec<u8>>>)> = families
+        .iter()
+        .zip(&applicable)
+        .zip(runs)
+        .map(|((f, a), run)| match (a, run) {
+            (Ok(()), Some(r)) => Ok((r.output, r.pngs)),
+            (Ok(()), None) => Err(Error::Internal {
+                detail: format!("family {} produced no result", f.id()),
+            }),
+            (Err(reason), _) => Ok((
+                crate::family::FamilyOutput::not_assessable(f.not_assessable(reason), reason),
+                Vec::new(),
+            )),
+        })
+        .collect::<Result<_>>()?;
 
     // Study and series sections.
     let tool_version = env!("CARGO_PKG_VERSION");
@@ -458,18 +628,15 @@ pub fn analyze_study_with(
         .find_map(|s| s.meta.patient_age.as_deref().and_then(parse_age_years));
     let mut warnings = Vec::new();
     let mut failed_series = 0;
-    for input in &study_inputs.series {
-        let s = input.series;
+    for (s, slot) in study.series.iter().zip(&by_series) {
         let mut flags: Vec<String> = s.flags.iter().map(flag_text).collect();
-        if let Some(l) = &input.loaded {
-            for f in &l.flags {
-                let t = flag_text(f);
-                if !flags.contains(&t) {
-                    flags.push(t);
-                }
+        for f in slot.iter().flat_map(|d| &d.flags) {
+            let t = flag_text(f);
+            if !flags.contains(&t) {
+                flags.push(t);
             }
         }
-        if let Some(e) = &input.load_error {
+        if let Some(e) = slot.as_ref().and_then(|d| d.load_error.as_ref()) {
             failed_series += 1;
             let t = format!("not decoded: {e}");
             warnings.push(format!(
@@ -493,9 +660,10 @@ pub fn analyze_study_with(
     }
 
     let mut overlays = Vec::new();
+    let mut rendered = Vec::new();
     let mut masks = Vec::new();
     let mut family_status = Vec::new();
-    for (f, out) in families.iter().zip(outputs) {
+    for (f, (out, pngs)) in families.iter().zip(outputs) {
         out.section.apply(&mut findings);
         family_status.push(FamilyStatus {
             id: f.id().to_owned(),
@@ -504,6 +672,11 @@ pub fn analyze_study_with(
             measured: out.measured,
             reason: out.reason,
         });
+        rendered.extend(
+            pngs.into_iter()
+                .chain(std::iter::repeat_with(|| None))
+                .take(out.overlays.len()),
+        );
         overlays.extend(out.overlays);
         masks.extend(out.masks);
         for fl in out.flags {
@@ -516,15 +689,16 @@ pub fn analyze_study_with(
 
     // Overviews and NIfTI stems of the decoded series.
     let mut decoded = Vec::new();
-    for (i, input) in study_inputs.series.iter().enumerate() {
-        if let Some(l) = &input.loaded {
-            let stem = overlay_stem("", input.series, i);
-            if let Some(o) = overview(format!("overview_{stem}"), input.series, l) {
-                overlays.push(o);
-            }
+    for (i, slot) in by_series.into_iter().enumerate() {
+        let Some(d) = slot else { continue };
+        if let Some(o) = d.overview {
+            overlays.push(o.overlay);
+            rendered.push(o.png);
+        }
+        if let Some(l) = d.loaded {
             decoded.push(DecodedSeries {
-                stem,
-                series: Arc::clone(l),
+                stem: overlay_stem("", &study.series[i], i),
+                series: l,
             });
         }
     }
@@ -566,6 +740,10 @@ pub fn analyze_study_with(
         failed_series,
         decoded,
         masks,
+        prerendered: png_opts.map(|png| Prerendered {
+            options: *png,
+            png: rendered,
+        }),
     })
 }
 
@@ -604,16 +782,23 @@ pub fn write_outputs(
         if outputs.png {
             std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
         }
+        let cached = analysis
+            .prerendered
+            .as_ref()
+            .filter(|p| p.options == *png && p.png.len() == analysis.overlays.len());
         let rendered: Vec<Result<ReportImage>> = analysis
             .overlays
             .par_iter()
-            .map(|o| {
-                let bytes = if outputs.png {
-                    csfleak_report::png::write_overlay(&dir, o, png)
-                } else {
-                    csfleak_report::png::render_png(o, png)
+            .enumerate()
+            .map(|(i, o)| {
+                let bytes = match cached.and_then(|c| c.png[i].clone()) {
+                    Some(b) => b,
+                    None => csfleak_report::png::render_png(o, png).map_err(|e| report_err(&e))?,
+                };
+                if outputs.png {
+                    csfleak_report::png::write_rendered(&dir, o, &bytes)
+                        .map_err(|e| report_err(&e))?;
                 }
-                .map_err(|e| report_err(&e))?;
                 Ok(ReportImage {
                     name: o.name.clone(),
                     title: o.title.clone(),

@@ -150,8 +150,32 @@ pub trait Family: Send + Sync {
     }
     /// The section as not assessable with `reason`.
     fn not_assessable(&self, reason: &str) -> Section;
-    /// Measure.
+    /// Measure. `study` lists every series; decoded pixels are present for the series of
+    /// [`Family::roles`] (a family never sees pixels it did not ask for).
     fn run(&self, study: &StudyInputs<'_>) -> FamilyOutput;
+    /// Expected run time in seconds on one core, only used to start the longest families
+    /// first. The default is the voxel count of the family's series times a per-family rate
+    /// measured on the full phantom work-up ([`seconds_per_megavoxel`]).
+    fn cost_hint(&self, study: &StudyInputs<'_>) -> f64 {
+        let voxels: f64 = study
+            .with_roles(self.roles())
+            .map(|s| s.series.meta.dims.iter().product::<usize>() as f64)
+            .sum();
+        voxels / 1e6 * seconds_per_megavoxel(self.id())
+    }
+}
+
+/// Measured run time per megavoxel of input of the built-in families (`bash
+/// scripts/bench-analyze.sh`, session 3: brain 1.88 s for 23.9 Mvoxel, spine 1.13 s for 15.2,
+/// CT myelography 0.55 s for 35.9, RI 0.46 s for 2.6 planar megapixels); 0.05 for others.
+pub fn seconds_per_megavoxel(family_id: &str) -> f64 {
+    match family_id {
+        "brain_mri" => 0.079,
+        "spine_mri" => 0.074,
+        "ct_myelography" => 0.015,
+        "ri_cisternography" => 0.18,
+        _ => 0.05,
+    }
 }
 
 /// A family whose measurement crate is not in this build yet: applicable by role, and always
@@ -184,6 +208,9 @@ impl Family for PendingFamily {
     }
     fn run(&self, _study: &StudyInputs<'_>) -> FamilyOutput {
         FamilyOutput::not_assessable(self.not_assessable(self.pending), self.pending)
+    }
+    fn cost_hint(&self, _study: &StudyInputs<'_>) -> f64 {
+        0.0
     }
 }
 

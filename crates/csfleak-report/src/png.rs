@@ -134,32 +134,28 @@ fn grey(v: f32, (lo, hi): (f32, f32)) -> u8 {
     g
 }
 
-/// Nearest source pixel of a screen pixel, if inside.
-fn source_of(y: u32, x: u32, scale: Scale, rows: usize, cols: usize) -> (usize, usize) {
-    let r = index_of(((f64::from(y) + 0.5) / scale.sy - 0.5).round().max(0.0)).unwrap_or(0);
-    let c = index_of(((f64::from(x) + 0.5) / scale.sx - 0.5).round().max(0.0)).unwrap_or(0);
-    (r.min(rows - 1), c.min(cols - 1))
+/// Nearest source index of each screen pixel along one axis (`n` source pixels, `screen`
+/// screen pixels, `scale` screen pixels per source pixel).
+fn nearest_table(screen: u32, scale: f64, n: usize) -> Vec<usize> {
+    (0..screen)
+        .map(|x| {
+            index_of(((f64::from(x) + 0.5) / scale - 0.5).round().max(0.0))
+                .unwrap_or(0)
+                .min(n - 1)
+        })
+        .collect()
 }
 
-fn bilinear(overlay: &Overlay, y: u32, x: u32, scale: Scale) -> f32 {
-    let (rows, cols) = overlay.base.dim();
-    let fr = ((f64::from(y) + 0.5) / scale.sy - 0.5).clamp(0.0, (rows - 1) as f64);
-    let fc = ((f64::from(x) + 0.5) / scale.sx - 0.5).clamp(0.0, (cols - 1) as f64);
-    let r0 = index_of(fr.floor()).unwrap_or(0).min(rows - 1);
-    let c0 = index_of(fc.floor()).unwrap_or(0).min(cols - 1);
-    let r1 = (r0 + 1).min(rows - 1);
-    let c1 = (c0 + 1).min(cols - 1);
-    let (ty, tx) = (fr - r0 as f64, fc - c0 as f64);
-    let b = &overlay.base;
-    let v = |r: usize, c: usize| f64::from(b[[r, c]]);
-    let top = v(r0, c0) * (1.0 - tx) + v(r0, c1) * tx;
-    let bottom = v(r1, c0) * (1.0 - tx) + v(r1, c1) * tx;
-    #[allow(
-        clippy::cast_possible_truncation,
-        reason = "interpolating f32 samples; the result is within their range"
-    )]
-    let out = (top * (1.0 - ty) + bottom * ty) as f32;
-    out
+/// Bilinear taps of each screen pixel along one axis: the two source indices and the weight
+/// of the second.
+fn linear_table(screen: u32, scale: f64, n: usize) -> Vec<(usize, usize, f64)> {
+    (0..screen)
+        .map(|x| {
+            let f = ((f64::from(x) + 0.5) / scale - 0.5).clamp(0.0, (n - 1) as f64);
+            let i0 = index_of(f.floor()).unwrap_or(0).min(n - 1);
+            (i0, (i0 + 1).min(n - 1), f - i0 as f64)
+        })
+        .collect()
 }
 
 fn blend(px: &mut image::Rgb<u8>, color: Rgb, alpha: u8) {
@@ -255,15 +251,28 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
         }
     }
     let mut img = RgbImage::new(w, h);
-    for (x, y, px) in img.enumerate_pixels_mut() {
-        let g = grey(bilinear(overlay, y, x, scale), overlay.window);
-        *px = image::Rgb([g, g, g]);
+    // Bilinear resampling with the taps computed once per screen row and column.
+    let taps_y = linear_table(h, scale.sy, rows);
+    let taps_x = linear_table(w, scale.sx, cols);
+    let b = &overlay.base;
+    for ((r0, r1, ty), line) in taps_y.iter().zip(img.chunks_exact_mut(3 * w as usize)) {
+        let (row0, row1) = (b.row(*r0), b.row(*r1));
+        for ((c0, c1, tx), px) in taps_x.iter().zip(line.chunks_exact_mut(3)) {
+            let v = |row: &ndarray::ArrayView1<'_, f32>, c: usize| f64::from(row[c]);
+            let top = v(&row0, *c0) * (1.0 - tx) + v(&row0, *c1) * tx;
+            let bottom = v(&row1, *c0) * (1.0 - tx) + v(&row1, *c1) * tx;
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "interpolating f32 samples; the result is within their range"
+            )]
+            let g = grey((top * (1.0 - ty) + bottom * ty) as f32, overlay.window);
+            px.copy_from_slice(&[g, g, g]);
+        }
     }
+    let near_y = nearest_table(h, scale.sy, rows);
+    let near_x = nearest_table(w, scale.sx, cols);
     for m in &overlay.masks {
-        let inside = |y: u32, x: u32| {
-            let (r, c) = source_of(y, x, scale, rows, cols);
-            m.mask[[r, c]]
-        };
+        let inside = |y: u32, x: u32| m.mask[[near_y[y as usize], near_x[x as usize]]];
         for y in 0..h {
             for x in 0..w {
                 if !inside(y, x) {
@@ -348,19 +357,32 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::atomic::write_atomically(path, |w| w.write_all(bytes))
 }
 
-/// Render an overlay to `dir/<name>.png` (atomically) and return the PNG bytes.
-pub fn write_overlay(dir: &Path, overlay: &Overlay, opts: &PngOptions) -> Result<Vec<u8>> {
+fn check_name(overlay: &Overlay) -> Result<()> {
     let ok_name = !overlay.name.is_empty()
         && overlay
             .name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if !ok_name {
-        return Err(invalid(overlay, "overlay name must be [a-z0-9_-]+"));
+    if ok_name {
+        Ok(())
+    } else {
+        Err(invalid(overlay, "overlay name must be [a-z0-9_-]+"))
     }
+}
+
+/// Render an overlay to `dir/<name>.png` (atomically) and return the PNG bytes.
+pub fn write_overlay(dir: &Path, overlay: &Overlay, opts: &PngOptions) -> Result<Vec<u8>> {
+    check_name(overlay)?;
     let bytes = render_png(overlay, opts)?;
     write_bytes(&dir.join(format!("{}.png", overlay.name)), &bytes)?;
     Ok(bytes)
+}
+
+/// Write PNG bytes already rendered from `overlay` ([`render_png`]) to `dir/<name>.png`
+/// (atomically), with the same name check as [`write_overlay`].
+pub fn write_rendered(dir: &Path, overlay: &Overlay, png: &[u8]) -> Result<()> {
+    check_name(overlay)?;
+    write_bytes(&dir.join(format!("{}.png", overlay.name)), png)
 }
 
 #[cfg(test)]
