@@ -8,9 +8,16 @@
 # Studies are generated once into .cache/bench-analyze (delete it to regenerate) with
 # `csfleak phantom` (release build): workup-definite-leak --size full --seed 1 for the single
 # study; 20 small work-ups (seeds 101..120, normal and leak alternating) for the batch.
-# Targets (issue 8): a full study in under 5 s on 2 cores; analysis overhead under 2x the
-# ingest (analyze / convert wall time); batch speed-up >= 1.7x from 1 to 2 jobs. Numbers are
-# printed as measured, targets met or not.
+# Targets (issue 8): a full study in under 5 s on 2 cores; "analysis overhead under 2x the
+# ingest time"; batch speed-up >= 1.7x from 1 to 2 jobs. Numbers are printed as measured,
+# targets met or not.
+#
+# The overhead target, two readings, both printed (ingest = `csfleak convert --no-compress`
+# wall time on the same folder: every series read, decoded and written once):
+#   A. analyze / ingest < 2             (the whole analysis costs under twice the ingest)
+#   B. (analyze - ingest) / ingest < 2  (what the analysis adds on top of reading is under
+#                                        twice the reading; the literal wording "overhead")
+# The verdict line uses A, the stricter one; B is printed next to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -79,13 +86,22 @@ paste -d' ' "$work/analyze" "$work/convert" | awk '{printf "%.2f\n", $1/$4}' > "
 paste -d' ' "$work/batch1" "$work/batch2" | awk '{printf "%.2f\n", $1/$4}' > "$work/r_b"
 spread() { sort -n "$work/$1" | awk '{v[NR]=$1} END {printf "%s (rounds: %s..%s)", v[int((NR+1)/2)], v[1], v[NR]}'; }
 echo "analyze wall            : $aw s (target < 5 s: $(verdict "$aw < 5"); rounds: $(sort -n "$work/analyze" | awk 'NR==1{a=$1} {b=$1} END{print a".."b}'))"
-echo "analyze / convert wall  : $(spread r_ac) (target < 2: $(verdict "$(sort -n "$work/r_ac" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}') < 2"))"
+paste -d' ' "$work/analyze" "$work/convert" | awk '{printf "%.2f\n", ($1-$4)/$4}' > "$work/r_over"
+mid() { sort -n "$work/$1" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+echo "A analyze / ingest      : $(spread r_ac) (target < 2: $(verdict "$(mid r_ac) < 2"); ingest = convert --no-compress)"
+echo "B (analyze-ingest)/ingest: $(spread r_over) (target < 2: $(verdict "$(mid r_over) < 2"); the overhead alone)"
 echo "batch speed-up 1 -> 2   : $(spread r_b) (target >= 1.7: $(verdict "$(sort -n "$work/r_b" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}') >= 1.7"))"
 echo "load average at the end : $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine inflates every figure)"
 
-# Where analyze spends its time (one extra run with stage timings).
+# Where analyze spends its time (one extra run with stage timings). Families run in parallel
+# with no barrier: each decodes its own series, measures, and renders its images; "in all" is
+# its task from start to end, "families" the wall time until the last one ends.
 echo
 echo "analyze stages (one run, -v):"
 rm -rf "$work/an"
-"$bin" -v analyze "$cache/full" --out "$work/an" 2>&1 >/dev/null \
-  | sed 's/\x1b\[[0-9;]*m//g' | grep -E 'scanned|decoded|ran in|rendered|wrote report' | sed 's/^ *INFO */  /' || true
+t0=$(date +%s.%N)
+"$bin" -v analyze "$cache/full" --out "$work/an" 2>"$work/stages" >/dev/null || true
+t1=$(date +%s.%N)
+sed 's/\x1b\[[0-9;]*m//g' "$work/stages" \
+  | grep -E 'scanned|decoded|ran in|families|rendered|wrote report' | sed 's/^ *INFO */  /' || true
+echo "  whole run: $(awk "BEGIN{printf \"%.2f\", $t1-$t0}") s wall"
