@@ -17,7 +17,9 @@ use crate::{Error, Result};
 pub const ROI_POLICY: &str = "whole CSF space (intracranial rows from the vertex to the foramen \
      magnum, spinal canal to the caudal end of the sac, drawn on the images and registered across \
      time points); paraspinal activity beyond the first valley of the canal profile, kidneys and \
-     bladder excluded; local background subtracted";
+     bladder excluded; on rows where the ROI holds significantly more (3 sigma and 15 %) than the \
+     canal core (8 mm either side of the axis) times the study's own ROI-to-core ratio, that \
+     excess is taken as extrathecal and excluded; local background subtracted";
 
 /// One time point: its frames in the canonical layout.
 #[derive(Debug, Clone)]
@@ -367,6 +369,101 @@ fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
     out
 }
 
+/// Net counts of the whole-CSF ROI of one registered image and the number of spinal rows
+/// where activity beside the canal was excluded.
+///
+/// The spinal ROI reaches out to the first valley of the canal profile, which also takes in
+/// extrathecal activity lying against the canal (root-sleeve streaks, epidural collections).
+/// Per row, the ROI counts are compared with the canal core (within `CORE_MM` of the axis)
+/// times the ROI-to-core ratio of the canal itself (running median over ±`RATIO_WINDOW_MM`
+/// of rows: a leak spans a few levels, the canal's cross-section changes slowly). Where the
+/// ROI holds significantly more (3 Poisson standard deviations and `MIN_RELATIVE_EXCESS` of
+/// the expected counts over ±`GATE_MM` of rows), the excess is extrathecal and is left out.
+fn csf_net_counts(img: &Array2<f64>, bg: &[f64], a: &Anatomy, o: &CisternoOptions) -> (f64, usize) {
+    const CORE_MM: f64 = 8.0;
+    const RATIO_WINDOW_MM: f64 = 100.0;
+    const GATE_MM: f64 = 6.0;
+    const MIN_RELATIVE_EXCESS: f64 = 0.15;
+    let rows = img.nrows();
+    let (top, bottom) = a.spine_rows;
+    let bottom = bottom.min(rows - 1);
+    let mut head = 0.0;
+    let n = bottom + 1 - top.min(bottom + 1);
+    let (mut full, mut core, mut wing_raw) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    for (((r, c), &v), &on) in img.indexed_iter().zip(a.csf.iter()) {
+        if !on {
+            continue;
+        }
+        let x = v - bg[r];
+        if r < top || r > bottom {
+            head += x;
+            continue;
+        }
+        let i = r - top;
+        full[i] += x;
+        if ((c as f64 - a.axis[r]) * a.spacing[1]).abs() <= CORE_MM {
+            core[i] += x;
+        } else {
+            wing_raw[i] += v.max(0.0);
+        }
+    }
+    let spine_total: f64 = full.iter().sum();
+    if !o.exclude_extrathecal || n < 10 {
+        return ((head + spine_total).max(0.0), 0);
+    }
+    // Ratio of the ROI to the core where the core is clearly above background.
+    let core_max = core.iter().copied().fold(0.0, f64::max);
+    let ratio: Vec<f64> = (0..n)
+        .map(|i| {
+            if core[i] > 0.05 * core_max && core[i] > 0.0 {
+                full[i] / core[i]
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    let half = csfleak_volume::index_of((RATIO_WINDOW_MM / a.spacing[0]).round()).unwrap_or(1);
+    let gate = csfleak_volume::index_of((GATE_MM / a.spacing[0]).round()).unwrap_or(0);
+    let expected: Vec<f64> = (0..n)
+        .map(|i| {
+            let w: Vec<f64> = ratio[i.saturating_sub(half)..(i + half + 1).min(n)]
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect();
+            if w.len() * 4 < (2 * half + 1).min(n) || core[i] <= 0.0 {
+                f64::NAN
+            } else {
+                core[i] * median(&w).max(1.0)
+            }
+        })
+        .collect();
+    let excess: Vec<f64> = (0..n)
+        .map(|i| {
+            if expected[i].is_finite() {
+                full[i] - expected[i]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut spine = 0.0;
+    let mut corrected = 0;
+    for i in 0..n {
+        let (lo, hi) = (i.saturating_sub(gate), (i + gate + 1).min(n));
+        let ex: f64 = excess[lo..hi].iter().sum();
+        let sigma = wing_raw[lo..hi].iter().sum::<f64>().max(1.0).sqrt();
+        let exp_sum: f64 = expected[lo..hi].iter().filter(|v| v.is_finite()).sum();
+        if excess[i] > 0.0 && ex > 3.0 * sigma && ex > MIN_RELATIVE_EXCESS * exp_sum {
+            spine += expected[i];
+            corrected += 1;
+        } else {
+            spine += full[i];
+        }
+    }
+    ((head + spine).max(0.0), corrected)
+}
+
 /// Group frames into time points (ascending), keeping the first anterior and posterior
 /// frame of each; frames of another matrix size than the first time point are left out.
 fn time_points(input: &CisternoInput, o: &CisternoOptions, notes: &mut Vec<String>) -> Vec<Tp> {
@@ -573,10 +670,10 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
 
     // Counts per time point and view.
     let mut counts = Vec::new();
+    let mut extrathecal_rows = 0_usize;
     let mut bladder_raw: Vec<Option<(f64, f64, f64)>> = Vec::new(); // (net, total raw, csf) anterior-first
     for tp in &tps {
         // Counts are taken in the reference frame: the image is moved, the ROIs stay.
-        let csf = &anat.csf;
         let head = &anat.head;
         let conv = &anat.convexity;
         let bl = anat.bladder.as_ref();
@@ -597,7 +694,10 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
                 }
                 acc.max(0.0)
             };
-            let csf_net = net(csf);
+            let (csf_net, corrected_rows) = csf_net_counts(img, &bg, &anat, o);
+            if corrected_rows > 0 {
+                extrathecal_rows = extrathecal_rows.max(corrected_rows);
+            }
             let head_net = net(head);
             let conv_net = net(conv);
             let bladder = match (bl, blr) {
@@ -642,6 +742,13 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
         bladder_raw.push(bl_first);
     }
 
+    if extrathecal_rows > 0 {
+        notes.push(format!(
+            "extrathecal activity beside the canal excluded from the CSF ROI on up to \
+             {extrathecal_rows} rows (canal counts there = core counts x the study's canal \
+             core-to-ROI ratio)"
+        ));
+    }
     let hours: Vec<f64> = tps.iter().map(|t| t.hours).collect();
     let lambda_per_h = std::f64::consts::LN_2 / (input.half_life_s / 3600.0);
     let decay = |dt: f64| (-lambda_per_h * dt).exp();

@@ -198,6 +198,9 @@ pub struct CisternoOptions {
     /// largest canal counts on the first image) is discounted as puncture-site leakage, as a
     /// reader does; it is named in the notes.
     pub puncture_site_levels: usize,
+    /// Leave out of the spinal CSF ROI the activity lying against the canal beyond what the
+    /// canal's own cross-section explains (extrathecal leak activity; see `ROI_POLICY`).
+    pub exclude_extrathecal: bool,
 }
 
 impl Default for CisternoOptions {
@@ -226,6 +229,7 @@ impl Default for CisternoOptions {
             localized_max_levels: 3,
             paraspinal_max_h: 12.0,
             puncture_site_levels: 1,
+            exclude_extrathecal: true,
         }
     }
 }
