@@ -24,10 +24,10 @@ cargo build --release -q -p csfleak
 BIN=target/release/csfleak
 
 # case kinds and how many seeds of each
-declare -A N=([mri-normal]=2 [mri-ventral]=2 [mri-dorsal]=2 [mri-circumferential]=2
+declare -A N=([mri-normal]=2 [mri-mimics]=2 [mri-ventral]=2 [mri-dorsal]=2 [mri-circumferential]=2
               [ctm-normal]=1 [ctm-leak]=2 [ctm-puncture]=2
               [ri-normal]=2 [ri-leak]=3 [brain-mpd]=4)
-ORDER="mri-normal mri-ventral mri-dorsal mri-circumferential ctm-normal ctm-leak ctm-puncture ri-normal ri-leak brain-mpd"
+ORDER="mri-normal mri-mimics mri-ventral mri-dorsal mri-circumferential ctm-normal ctm-leak ctm-puncture ri-normal ri-leak brain-mpd"
 GEN_HASH=$(cat scripts/altphantom/*.py | sha256sum | cut -c1-16)
 
 jobs_list=()

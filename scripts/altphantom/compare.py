@@ -62,6 +62,12 @@ def spine(truth, f, a):
     lv = (f.get("spine") or {}).get("levels") or {}
     out["notes"].append(f"levels {lv.get('status')}")
     tc = t["epidural_fluid"]["collections"]
+    if t.get("excluded_mimics"):
+        got = (f.get("spine") or {}).get("excluded_mimics") or []
+        kinds = sorted({m.get("kind") for m in got})
+        for m in t["excluded_mimics"]:
+            out["checks"][f"mimic_{m['kind']}_reported"] = any(g.get("kind") == m["kind"] for g in got)
+        out["notes"].append(f"mimics reported: {kinds} ({len(got)}); truth: " + ", ".join(m["kind"] for m in t["excluded_mimics"]))
     if not tc:
         out["checks"]["specificity"] = status == "absent" and not pred
         if pred:

@@ -20,7 +20,7 @@ from sampling import render_slice
 
 
 def hu_table(rng, contrast_hu):
-    lut = np.zeros(16)
+    lut = np.zeros(17)
     lut[sm.AIR] = -1000
     lut[sm.SUBCUT] = -100
     lut[sm.MUSCLE] = 52
@@ -37,6 +37,7 @@ def hu_table(rng, contrast_hu):
     lut[sm.COLL] = contrast_hu
     lut[sm.LEAK] = contrast_hu * float(rng.uniform(0.45, 0.7))
     lut[sm.ROOT] = 40
+    lut[sm.PLEXUS] = 45
     return lut
 
 

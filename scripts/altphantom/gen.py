@@ -24,6 +24,7 @@ CASES = {
     "mri-ventral": "spinal MRI, ventral extradural CSF (thoracic) with a ventral dural defect",
     "mri-dorsal": "spinal MRI, dorsal extradural CSF (thoracolumbar), defect in half of the seeds",
     "mri-circumferential": "spinal MRI, circumferential extradural CSF (floating dural sac)",
+    "mri-mimics": "spinal MRI, no leak: engorged enhancing ventral venous plexus (T12-L3) and a sacral Tarlov cyst, contrast T1 always",
     "ctm-normal": "CT myelography, no epidural contrast (normal root sleeves)",
     "ctm-leak": "CT myelography, epidural contrast continuous through a dural defect at a root sleeve axilla",
     "ctm-puncture": "CT myelography, contrast only along the documented puncture (clinical.json)",

@@ -21,7 +21,7 @@ import numpy as np
 LEVELS = ["C2", "C3", "C4", "C5", "C6", "C7"] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)] + ["S1"]
 
 # tissue labels
-AIR, SUBCUT, MUSCLE, PREVERT, CANC, CORT, ANNULUS, NUCLEUS, EPIFAT, VEIN, DURA, CSF, CORD, COLL, LEAK, ROOT = range(16)
+AIR, SUBCUT, MUSCLE, PREVERT, CANC, CORT, ANNULUS, NUCLEUS, EPIFAT, VEIN, DURA, CSF, CORD, COLL, LEAK, ROOT, PLEXUS = range(17)
 
 
 def level_index(name: str) -> float:
@@ -115,6 +115,7 @@ class Spine:
         self.mv, self.md, self.ml = 4.8, 6.0, 5.0  # epidural margins ventral, dorsal, lateral
         self.ct_csf_gradient = float(rng.uniform(0.04, 0.12))
         self.collection = collection
+        self.tarlov = None
         self.ct_leak = ct_leak
         self.puncture = puncture
         self.root_pos = [(float(u), float(v)) for u, v in zip(rng.uniform(-0.6, 0.6, 9), rng.uniform(0.2, 0.75, 9))]
@@ -291,7 +292,7 @@ class Spine:
             else:
                 e2 = ((u / (a_o + t)) ** 2 + (v / (b_o + t)) ** 2) <= 1.0
             coll = e2 & in_canal & (t > 0.05)
-            lab[coll] = COLL
+            lab[coll] = PLEXUS if self.collection.get("kind") == "plexus" else COLL
         dura = inner(a_o, b_o) & (s > self.sac_end - 3)
         lab[dura] = DURA
         sacm = inner(a_s, b_s) & (s > self.sac_end)
@@ -331,6 +332,12 @@ class Spine:
             tract = (np.abs(u) < 1.0) & (np.abs(s - pz) < 1.0) & (v > b_s - 0.5) & (v < cb + 30)
             pool = ((u / 5.5) ** 2 + ((v - (b_o + 2.6)) / 2.4) ** 2 + ((s - pz) / 12.0) ** 2) <= 1.0
             lab[(tract | (pool & in_canal & ~inner(a_o, b_o))) & (lab != CORT)] = LEAK
+        # Tarlov (perineural) cyst: a CSF cyst on a sacral root, widening its foramen
+        if getattr(self, "tarlov", None):
+            tv = self.tarlov
+            cyst = (((u - tv["side_sign"] * (a_o + tv["r_mm"] * 0.9)) / tv["r_mm"]) ** 2 + (v / (tv["r_mm"] * 0.8)) ** 2
+                    + ((s - tv["s"]) / (tv["r_mm"] * 1.2)) ** 2) <= 1.0
+            lab[cyst] = CSF
         # cord and cauda equina
         cord = inner(a_c, b_c, 0.0, -0.6) & (a_c > 0.3)
         lab[cord & sacm] = CORD

@@ -17,10 +17,10 @@ from sampling import render_slice
 
 T2FS = {sm.AIR: 0, sm.SUBCUT: 280, sm.MUSCLE: 520, sm.PREVERT: 700, sm.CANC: 430, sm.CORT: 120,
         sm.ANNULUS: 640, sm.NUCLEUS: 2000, sm.EPIFAT: 300, sm.VEIN: 1350, sm.DURA: 260, sm.CSF: 3100,
-        sm.CORD: 1150, sm.COLL: 3050, sm.LEAK: 3050, sm.ROOT: 1000}
+        sm.CORD: 1150, sm.COLL: 3050, sm.LEAK: 3050, sm.ROOT: 1000, sm.PLEXUS: 2300}
 T1FSC = {sm.AIR: 0, sm.SUBCUT: 240, sm.MUSCLE: 700, sm.PREVERT: 900, sm.CANC: 620, sm.CORT: 150,
          sm.ANNULUS: 700, sm.NUCLEUS: 650, sm.EPIFAT: 260, sm.VEIN: 2600, sm.DURA: 1300, sm.CSF: 360,
-         sm.CORD: 900, sm.COLL: 390, sm.LEAK: 390, sm.ROOT: 850}
+         sm.CORD: 900, sm.COLL: 390, sm.LEAK: 390, sm.ROOT: 850, sm.PLEXUS: 2700}
 
 VENDORS = [
     # (manufacturer, axial desc, sagittal desc, t1 desc, protocol prefix, body part)
@@ -32,7 +32,7 @@ VENDORS = [
 
 
 def table(tab: dict, rng: np.random.Generator) -> np.ndarray:
-    lut = np.zeros(16)
+    lut = np.zeros(17)
     for k, v in tab.items():
         lut[k] = v * float(rng.uniform(0.93, 1.07))
     lut[sm.COLL] = lut[sm.CSF] * float(rng.uniform(0.95, 1.0))
@@ -43,6 +43,21 @@ def make_case(kind: str, seed: int, rng: np.random.Generator):
     """Spine model + description for one MRI case kind."""
     coll = None
     desc = "normal spine MRI"
+    if kind == "mimics":
+        spine = sm.Spine(rng)
+        top = int(rng.integers(sm.LEVELS.index("T12"), sm.LEVELS.index("L2") + 1))
+        t = float(rng.uniform(2.0, 3.0))
+        s_top = spine.z_of_level(sm.LEVELS[top], "top")
+        s_bot = spine.z_of_level(sm.LEVELS[top + 1], "bottom")
+        spine.collection = {"position": "ventral", "kind": "plexus", "s_top": s_top, "s_bottom": s_bot,
+                            "thickness_mm": round(t, 2), "taper_mm": 8.0, "defect_s": None}
+        side = 1 if rng.random() < 0.5 else -1
+        spine.tarlov = {"s": spine.z_of_level("S1", "mid"), "side_sign": side, "r_mm": float(rng.uniform(5.0, 7.0))}
+        mim = [{"kind": "venous_plexus", "from_level": sm.LEVELS[top], "to_level": sm.LEVELS[top + 1], "side": "midline",
+                "thickness_mm": round(t, 2)},
+               {"kind": "tarlov_cyst", "level": "S1", "side": "left" if side > 0 else "right",
+                "radius_mm": spine.tarlov["r_mm"]}]
+        return spine, None, "engorged enhancing ventral venous plexus + Tarlov cyst, no leak", mim
     if kind != "normal":
         if kind == "ventral":
             top = int(rng.integers(sm.LEVELS.index("T1"), sm.LEVELS.index("T6") + 1))
@@ -69,7 +84,7 @@ def make_case(kind: str, seed: int, rng: np.random.Generator):
         spine.collection = {"position": coll["position"], "s_top": s_top, "s_bottom": s_bot,
                             "thickness_mm": coll["thickness_mm"], "taper_mm": coll["taper_mm"],
                             "defect_s": (s_top + s_bot) / 2 + float(rng.uniform(-10, 10)) if coll["defect"] else None}
-    return spine, coll, desc
+    return spine, coll, desc, []
 
 
 def bias_field(y, z, spine, rng_params):
@@ -80,7 +95,7 @@ def bias_field(y, z, spine, rng_params):
 
 def generate(study: cm.Study, kind: str, seed: int) -> dict:
     rng = cm.seeded_rng(seed, "spine_mri/" + kind)
-    spine, coll, desc = make_case(kind, seed, rng)
+    spine, coll, desc, mimics = make_case(kind, seed, rng)
     vendor = VENDORS[int(rng.integers(0, len(VENDORS)))]
     lut_t2 = table(T2FS, rng)
     lut_t1 = table(T1FSC, rng)
@@ -103,7 +118,9 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
         i0 = max(0, sm.LEVELS.index(coll["top"]) - 1)
         i1 = sm.LEVELS.index(coll["bottom"]) + 1
     else:
-        if rng.random() < 0.5:
+        if kind == "mimics":
+            i0, i1 = sm.LEVELS.index("T11"), sm.LEVELS.index("S1")
+        elif rng.random() < 0.5:
             i0, i1 = sm.LEVELS.index("T3"), sm.LEVELS.index("T12")
         else:
             i0, i1 = sm.LEVELS.index("T10"), sm.LEVELS.index("S1")
@@ -133,7 +150,7 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
     sn = study.next_series_number()
     acq_t = cm.add_time(study.time, 6)
     t1_uid = cm.uid(study.case, seed, "ax_t1")
-    with_t1 = rng.random() < 0.5
+    with_t1 = rng.random() < 0.5 or kind == "mimics"
     sn_t1 = None
     if with_t1:
         sn_t1 = 0  # numbered after the sagittal below
@@ -212,12 +229,13 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
         study.series.append({"series_instance_uid": t1_uid, "series_number": sn_t1, "role": "spinal_contrast_t1",
                              "description": vendor[3], "n_images": n_sl})
 
-    ct = spine.collection_truth()
+    ct = spine.collection_truth() if coll else None
     truth = {
         "description": desc,
         "spine": {
             "epidural_fluid": {"status": "present" if ct else "absent", "collections": [ct] if ct else []},
             "contrast_t1": with_t1,
+            "excluded_mimics": mimics,
             "axial_levels": [sm.LEVELS[i0], sm.LEVELS[i1]],
             "levels": spine.level_table(),
         },
