@@ -79,6 +79,13 @@ pub struct CtmOptions {
     pub sleeve_outlier_factor: f64,
     /// ... and this volume, mm³ (a normal contrast-filled root sleeve beyond the sac).
     pub min_attached_site_mm3: f64,
+    /// Contrast crossing the dura ventrally or dorsally is a defect when the contrast against
+    /// the sac is at least this fraction of the intrathecal median (a jet through the defect);
+    /// diluted contrast lying against an intact dura stays below it.
+    pub defect_bridge_fraction: f64,
+    /// Lateral contrast not touching the sac but within this distance of it (mm) tracks along
+    /// a root sleeve (a sleeve's length).
+    pub sleeve_reach_mm: f64,
     /// Series Instance UID for evidence links.
     pub series_instance_uid: Option<String>,
 }
@@ -97,6 +104,8 @@ impl Default for CtmOptions {
             min_site_mm3: 25.0,
             sleeve_outlier_factor: 2.5,
             min_attached_site_mm3: 150.0,
+            defect_bridge_fraction: 0.85,
+            sleeve_reach_mm: 8.0,
             series_instance_uid: None,
         }
     }
@@ -262,13 +271,14 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
         thr as f32,
         (opts.sac_fraction * ith) as f32,
         (opts.bone_fraction * ith + 60.0) as f32,
+        ith as f32,
     );
     let groups = sites::group(&slices);
     let mut scale = levels::detect_levels(ct, &sacs);
     if let Some(a) = opts.level_anchor {
         scale = scale.with_anchor(a);
     }
-    let mut found_sites = measure_sites(ct, &sacs, &slices, &groups, opts, &scale);
+    let mut found_sites = measure_sites(ct, &sacs, &slices, &groups, opts, &scale, ith);
     found_sites.sort_by(|a, b| b.z_mm.total_cmp(&a.z_mm));
     for (n, s) in found_sites.iter_mut().enumerate() {
         s.overlay = format!("ctm_site_{}_axial", n + 1);
@@ -324,6 +334,12 @@ struct GroupStats {
     sac_centre: DVec3,
     z_range: (f64, f64),
     key_slice: usize,
+    /// Highest HU among them.
+    touch_max_hu: f64,
+    /// Farthest reach beyond the sac outline, mm.
+    reach_mm: f64,
+    /// Some piece was split off bone.
+    near_bone: bool,
 }
 
 impl GroupStats {
@@ -355,8 +371,15 @@ fn group_stats(
     let mut z_range = (f64::INFINITY, f64::NEG_INFINITY);
     let (mut best, mut key) = (0usize, group.first().map_or(0, |g| g.0));
     let mut best_contact = 0usize;
+    let (mut touch_max_hu, mut reach_mm) = (f64::NEG_INFINITY, 0.0f64);
+    let mut near_bone = false;
     for &(k, i) in group {
         let p = &slices[k].pieces[i];
+        near_bone |= p.near_bone;
+        if p.touch_max_hu.is_finite() {
+            touch_max_hu = touch_max_hu.max(f64::from(p.touch_max_hu));
+        }
+        reach_mm = reach_mm.max(p.reach_mm);
         let m = p.pixels.len() as f64;
         for &(r, c) in &p.pixels {
             centre += g
@@ -446,6 +469,36 @@ fn group_stats(
         sac_centre: sac_centre / n,
         z_range,
         key_slice: key,
+        touch_max_hu,
+        reach_mm,
+        near_bone,
+    }
+}
+
+/// How a site connects to the subarachnoid space, read as a radiologist would:
+/// * touching the sac on its side, where the roots leave: along the root sleeve;
+/// * touching it ventrally or dorsally through contrast as dense as the intrathecal contrast
+///   (a jet through a dural defect): through the dura;
+/// * touching it there with only diluted contrast against the sac (an intact dura between
+///   them): not continuous (the leak point is not seen);
+/// * not touching it but lateral to the sac in the root-exit zone within a sleeve's length
+///   of the sac (contrast tracking along the root from its sleeve): along the root sleeve;
+/// * anywhere else: not continuous.
+fn connection_of(s: &GroupStats, ith: f64, opts: &CtmOptions) -> Connection {
+    let d = s.centre - s.sac_centre;
+    let lateral = d.x.abs() > d.y.abs();
+    if s.attached {
+        if s.lateral_contact() {
+            Connection::RootSleeve
+        } else if s.touch_max_hu >= opts.defect_bridge_fraction * ith {
+            Connection::DuralDefect
+        } else {
+            Connection::None
+        }
+    } else if lateral && s.gap_mm <= opts.sleeve_reach_mm && s.reach_mm >= 4.0 {
+        Connection::RootSleeve
+    } else {
+        Connection::None
     }
 }
 
@@ -456,6 +509,7 @@ fn measure_sites(
     groups: &[Vec<(usize, usize)>],
     opts: &CtmOptions,
     scale: &LevelScale,
+    ith: f64,
 ) -> Vec<CtmSite> {
     let slice_mm = ct.geometry().spacing_mm()[2];
     let stats: Vec<GroupStats> = groups
@@ -464,6 +518,9 @@ fn measure_sites(
         // A site on one thin slice only is a partial-volume edge (an endplate cut obliquely);
         // real collections span several millimetres along the canal.
         .filter(|s| s.volume_mm3 >= opts.min_site_mm3 && (s.n_slices >= 2 || slice_mm >= 4.0))
+        // Contrast split off bone counts only within a sleeve's reach of the sac (beyond it,
+        // such pieces are marrow and cortical partial volume).
+        .filter(|s| !s.near_bone || s.gap_mm <= opts.sleeve_reach_mm)
         .collect();
     // Normal root sleeves fill with contrast: attached groups are sites only when they stand
     // out from the study's own sleeves.
@@ -491,13 +548,7 @@ fn measure_sites(
             } else {
                 Side::Midline
             };
-            let connection = match s.contact {
-                None => Connection::None,
-                Some(c) if (c.x - s.sac_centre.x).abs() > (c.y - s.sac_centre.y).abs() => {
-                    Connection::RootSleeve
-                }
-                Some(_) => Connection::DuralDefect,
-            };
+            let connection = connection_of(&s, ith, opts);
             let from_puncture =
                 level.and_then(|l| opts.puncture_levels.iter().map(|p| p.distance(l)).min());
             let from_entry = level

@@ -1,6 +1,7 @@
 //! CT myelography on phantom stacks rendered in memory (the analysis never sees the truth):
 //! intrathecal HU, level counting and no false extradural contrast on normal studies at low
-//! and high contrast; the four study classes (ignored: not reached yet, see the reason).
+//! and high contrast; the four study classes (at 650/900 HU ignored: not reached yet, see
+//! the reason).
 #![allow(
     clippy::unwrap_used,
     clippy::print_stderr,
@@ -114,26 +115,39 @@ fn not_a_spine_is_not_assessable() {
     assert_eq!(f.epidural_contrast.unwrap().status, Status::NotAssessable);
 }
 
+fn classes_at(ith: f64, seed: u64) {
+    let p = run(&puncture(true, 0.6 * ith), "L1", "S1", ith, seed);
+    assert_eq!(p.class, CtmClass::PunctureSiteOnly, "puncture at {ith}");
+    let mut o = puncture(false, 0.6 * ith);
+    o.ct_leaks
+        .push(CtLeakSpec::new("T12", PSide::Left, true, 0.6 * ith));
+    let c = run(&o, "T10", "S1", ith, seed);
+    assert_eq!(c.class, CtmClass::ContinuousLeak, "root sleeve at {ith}");
+    let site = &c.sites[0];
+    assert_eq!(site.side, csfleak_findings::Side::Left);
+    let mut o = puncture(false, 0.6 * ith);
+    o.ct_leaks
+        .push(CtLeakSpec::new("T12", PSide::Right, false, 0.6 * ith));
+    let r = run(&o, "T10", "S1", ith, seed);
+    assert_eq!(r.class, CtmClass::NonContinuous, "remote at {ith}");
+    assert_eq!(r.sites[0].side, csfleak_findings::Side::Right);
+}
+
 #[test]
-#[ignore = "not reached yet (session 2, measured 20:05 UTC): puncture-site-only correct at 260 \
-            and 600 HU but missed at 880; the left root-sleeve leak is missed at every contrast; \
-            the remote epidural blob is found (level T11/12 vs truth T12) but read as continuous \
-            because it touches the dura"]
-fn classes_at_low_and_high_contrast() {
-    for (n, ith) in [260.0, 600.0, 880.0].into_iter().enumerate() {
-        let seed = 9100 + n as u64;
-        let p = run(&puncture(true, 0.6 * ith), "L1", "S1", ith, seed);
-        assert_eq!(p.class, CtmClass::PunctureSiteOnly, "puncture at {ith}");
-        let mut o = puncture(false, 0.6 * ith);
-        o.ct_leaks
-            .push(CtLeakSpec::new("T12", PSide::Left, true, 0.6 * ith));
-        let c = run(&o, "T10", "S1", ith, seed);
-        assert_eq!(c.class, CtmClass::ContinuousLeak, "root sleeve at {ith}");
-        let mut o = puncture(false, 0.6 * ith);
-        o.ct_leaks
-            .push(CtLeakSpec::new("T12", PSide::Right, false, 0.6 * ith));
-        let r = run(&o, "T10", "S1", ith, seed);
-        assert_eq!(r.class, CtmClass::NonContinuous, "remote at {ith}");
+fn classes_at_low_contrast() {
+    for (n, ith) in [260.0, 450.0].into_iter().enumerate() {
+        classes_at(ith, 9100 + n as u64);
+    }
+}
+
+#[test]
+#[ignore = "not reached yet (session 3, measured 22:15 UTC with examples/ctm_cases): at 650 \
+            and 900 HU the left root-sleeve leak next to the pedicle is lost with the bone \
+            (cortical partial volume on 2.5 mm slices reaches the intrathecal density), and \
+            the dorsal puncture-site contrast is lost at 900 HU; 250/450 HU all classes right"]
+fn classes_at_high_contrast() {
+    for (n, ith) in [650.0, 900.0].into_iter().enumerate() {
+        classes_at(ith, 9102 + n as u64);
     }
 }
 

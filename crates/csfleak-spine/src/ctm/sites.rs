@@ -23,6 +23,8 @@ const FAR_MM: f64 = 32.0;
 const MAX_PIECE_MM2: f64 = 300.0;
 /// Radius of the opening that separates sleeves and attached contrast from the sac, mm.
 const OPEN_MM: f64 = 2.0;
+/// Candidates keep this far from cortex-dense pixels, mm (marrow, partial-volume rims).
+const BONE_MM: f64 = 1.5;
 
 /// One extradural piece on one slice.
 #[derive(Debug, Clone)]
@@ -32,6 +34,14 @@ pub(crate) struct Piece {
     pub pixels: Vec<(usize, usize)>,
     /// Touches the dilated sac (continuity through a sleeve or a dural gap).
     pub attached: bool,
+    /// Highest HU among the touching pixels (a contrast bridge through the dura is as dense
+    /// as the intrathecal contrast; an intact dura between sac and collection is not).
+    pub touch_max_hu: f32,
+    /// Farthest in-plane reach beyond the sac outline, mm (sac centre distance minus the
+    /// sac's equivalent radius).
+    pub reach_mm: f64,
+    /// Split off a component that held bone.
+    pub near_bone: bool,
     pub max_hu: f32,
     pub sum_hu: f64,
 }
@@ -96,6 +106,7 @@ fn slice_sites(
     thr: f32,
     sac_thr: f32,
     bone_above: f32,
+    ith: f32,
     px: [f64; 2],
 ) -> SliceSites {
     let (nr, nc) = img.dim();
@@ -109,6 +120,14 @@ fn slice_sites(
     }
     let (h, w) = (r1 - r0 + 1, c1 - c0 + 1);
     let bright = Array2::from_shape_fn((h, w), |(r, c)| img[[r + r0, c + c0]] > thr);
+    // Bone by HU physics: cortex is denser than any diluted intrathecal contrast; marrow and
+    // the partial-volume rim lie within a cortical shell's reach. Extradural candidates keep
+    // clear of it, so contrast next to a pedicle does not merge with the arch.
+    // Within a component that holds bone, anything near the intrathecal density is cortex
+    // or its partial volume (extradural contrast is diluted).
+    let dense = bone_above.min(0.9 * ith);
+    let cortex = Array2::from_shape_fn((h, w), |(r, c)| img[[r + r0, c + c0]] > dense);
+    let near_bone = dilate(&cortex, &disc_offsets([BONE_MM / px[0], BONE_MM / px[1]]));
     let (labels, sizes) = label4(&bright);
     // The sac at this threshold: the component overlapping the found sac most.
     let mut overlap = vec![0usize; sizes.len()];
@@ -165,20 +184,32 @@ fn slice_sites(
     };
     let ring = dilate(&sac_open, &disc_offsets([1.5, 1.5]));
     let rest = Array2::from_shape_fn((h, w), |(r, c)| bright[[r, c]] && !ring[[r, c]]);
+    let sac_px_n = sac_open.iter().filter(|&&b| b).count() as f64;
+    let sac_radius_mm = (sac_px_n * px[0] * px[1] / std::f64::consts::PI).sqrt();
     let (pl, psz) = label4(&rest);
-    let mut comps: Vec<Vec<(usize, usize)>> = vec![Vec::new(); psz.len()];
+    let mut comps: Vec<(Vec<(usize, usize)>, bool)> = vec![(Vec::new(), false); psz.len()];
     for ((r, c), &l) in pl.indexed_iter() {
         if l > 0 {
-            comps[l as usize].push((r, c));
+            comps[l as usize].0.push((r, c));
         }
     }
+    comps.remove(0);
     let touch = dilate(&ring, &disc_offsets([1.0, 1.0]));
     let pix_area = px[0] * px[1];
     let core_offs = disc_offsets([(1.0 / px[0]).max(1.0), (1.0 / px[1]).max(1.0)]);
     let mut pieces = Vec::new();
-    for comp in comps.into_iter().skip(1) {
+    while let Some((comp, resplit)) = comps.pop() {
         let area = comp.len() as f64 * pix_area;
-        if area > MAX_PIECE_MM2 {
+        let holds_bone = area > MAX_PIECE_MM2
+            || comp
+                .iter()
+                .any(|&(r, c)| img[[r + r0, c + c0]] > bone_above);
+        if holds_bone {
+            // Contrast next to bone merges with marrow and the cortical rim: keep what lies
+            // clear of the cortex, judged again below (once).
+            if !resplit {
+                comps.extend(split_off_bone(&comp, &near_bone, (h, w)));
+            }
             continue;
         }
         let far = comp.iter().any(|&(r, c)| {
@@ -198,8 +229,29 @@ fn slice_sites(
         for &(r, c) in &comp {
             local[[r, c]] = true;
         }
-        if !erode(&local, &core_offs).iter().any(|&b| b) {
+        let core = erode(&local, &core_offs);
+        if !core.iter().any(|&b| b) {
             continue;
+        }
+        // What was split off bone must be one homogeneous fluid inside (marrow with cortical
+        // partial volume is not).
+        if resplit {
+            let mut vals: Vec<f32> = core
+                .indexed_iter()
+                .filter(|(_, on)| **on)
+                .map(|((r, c), _)| img[[r + r0, c + c0]])
+                .collect();
+            vals.sort_by(f32::total_cmp);
+            let q = |f: f64| vals[((vals.len() - 1) as f64 * f).round() as usize];
+            let (q10, q50, q90) = (q(0.1), q(0.5), q(0.9));
+            // ... and diluted: near the intrathecal density is cortical partial volume.
+            let max = comp
+                .iter()
+                .map(|&(r, c)| img[[r + r0, c + c0]])
+                .fold(f32::NEG_INFINITY, f32::max);
+            if q90 - q10 > 0.3 * q50 + 40.0 || max > 0.9 * ith {
+                continue;
+            }
         }
         // Continuous with the sac: from a touching pixel straight towards the sac centre,
         // the density never dips below 0.8 of that pixel's (no dura line in between).
@@ -226,6 +278,17 @@ fn slice_sites(
             }
             min_v >= 0.8 * v0
         });
+        let mut touch_max_hu = f32::NEG_INFINITY;
+        let mut reach_mm = 0.0f64;
+        for &(r, c) in &comp {
+            if touch[[r, c]] {
+                touch_max_hu = touch_max_hu.max(img[[r + r0, c + c0]]);
+            }
+            let (gr, gc) = ((r + r0) as f64, (c + c0) as f64);
+            reach_mm =
+                reach_mm.max(((gr - sac.centroid.0) * px[0]).hypot((gc - sac.centroid.1) * px[1]));
+        }
+        let reach_mm = reach_mm - sac_radius_mm;
         let mut max_hu = f32::NEG_INFINITY;
         let mut sum_hu = 0.0;
         let pixels: Vec<(usize, usize)> = comp
@@ -237,15 +300,13 @@ fn slice_sites(
                 (r + r0, c + c0)
             })
             .collect();
-        // Extradural contrast is intrathecal contrast diluted: a piece much denser than the
-        // sac holds bone (cortex).
-        if max_hu > bone_above {
-            continue;
-        }
         pieces.push(Piece {
             k: 0,
             pixels,
             attached,
+            touch_max_hu,
+            reach_mm,
+            near_bone: resplit,
             max_hu,
             sum_hu,
         });
@@ -269,6 +330,7 @@ pub(crate) fn slice_pieces(
     thr: f32,
     sac_thr: f32,
     bone_above: f32,
+    ith: f32,
 ) -> Vec<SliceSites> {
     let [sx, sy, _] = v.geometry().spacing_mm();
     let px = [sy, sx];
@@ -278,7 +340,7 @@ pub(crate) fn slice_pieces(
             let Some(s) = s else {
                 return SliceSites::default();
             };
-            let mut out = slice_sites(&slice_image(v, k), s, thr, sac_thr, bone_above, px);
+            let mut out = slice_sites(&slice_image(v, k), s, thr, sac_thr, bone_above, ith, px);
             for p in &mut out.pieces {
                 p.k = k;
                 p.pixels.sort_unstable();
@@ -286,6 +348,30 @@ pub(crate) fn slice_pieces(
             out
         })
         .collect()
+}
+
+/// The parts of a bone-holding component that lie clear of the cortex, each with the flag
+/// "split off bone".
+fn split_off_bone(
+    comp: &[(usize, usize)],
+    near_bone: &Array2<bool>,
+    dim: (usize, usize),
+) -> Vec<(Vec<(usize, usize)>, bool)> {
+    let mut m = Array2::from_elem(dim, false);
+    for &(r, c) in comp {
+        m[[r, c]] = !near_bone[[r, c]];
+    }
+    let (l, sz) = label4(&m);
+    let mut out: Vec<(Vec<(usize, usize)>, bool)> = vec![(Vec::new(), true); sz.len()];
+    for &(r, c) in comp {
+        let k = l[[r, c]] as usize;
+        if k > 0 {
+            out[k].0.push((r, c));
+        }
+    }
+    out.remove(0);
+    out.retain(|p| !p.0.is_empty());
+    out
 }
 
 /// Whether two pieces of adjacent slices touch in-plane (8-neighbourhood: oblique thin
