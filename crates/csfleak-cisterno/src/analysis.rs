@@ -248,6 +248,12 @@ pub struct Analysis {
     pub overlays: Vec<Overlay>,
     /// Registration shift `(rows, cols)` of every time point onto the reference.
     pub shifts: Vec<(isize, isize)>,
+    /// Reference time of the curve and the retention (hours), if there is one.
+    pub reference_h: Option<f64>,
+    /// Half-life used for decay correction (s).
+    pub half_life_s: f64,
+    /// Indices (into the input frames) of the lateral views: reported, never counted.
+    pub lateral_frames: Vec<usize>,
     /// Caveats.
     pub notes: Vec<String>,
 }
@@ -466,7 +472,13 @@ fn csf_net_counts(img: &Array2<f64>, bg: &[f64], a: &Anatomy, o: &CisternoOption
 
 /// Group frames into time points (ascending), keeping the first anterior and posterior
 /// frame of each; frames of another matrix size than the first time point are left out.
-fn time_points(input: &CisternoInput, o: &CisternoOptions, notes: &mut Vec<String>) -> Vec<Tp> {
+/// Lateral views are returned apart (frame indices): they are reported, never counted or
+/// mixed into the geometric mean.
+fn time_points(
+    input: &CisternoInput,
+    o: &CisternoOptions,
+    notes: &mut Vec<String>,
+) -> (Vec<Tp>, Vec<usize>) {
     let mut order: Vec<usize> = (0..input.frames.len()).collect();
     order.sort_by(|&a, &b| input.frames[a].hours.total_cmp(&input.frames[b].hours));
     let durations_known = input
@@ -485,13 +497,16 @@ fn time_points(input: &CisternoInput, o: &CisternoOptions, notes: &mut Vec<Strin
         .find(|f| f.view != ViewKind::Lateral)
         .map(|f| f.pixels.dim());
     let mut tps: Vec<Tp> = Vec::new();
+    let mut lateral = Vec::new();
     for i in order {
         let f = &input.frames[i];
         if f.view == ViewKind::Lateral {
             notes.push(format!(
-                "lateral view at {:.2} h shown only (counts use anterior/posterior)",
+                "lateral view at {:.2} h reported for confirmation only (counts and the geometric \
+                 mean use the anterior and posterior views)",
                 f.hours
             ));
+            lateral.push(i);
             continue;
         }
         if Some(f.pixels.dim()) != dims {
@@ -531,7 +546,7 @@ fn time_points(input: &CisternoInput, o: &CisternoOptions, notes: &mut Vec<Strin
             ));
         }
     }
-    tps
+    (tps, lateral)
 }
 
 fn validate(input: &CisternoInput) -> Result<()> {
@@ -573,11 +588,13 @@ fn validate(input: &CisternoInput) -> Result<()> {
 pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
     validate(input)?;
     let mut notes = input.notes.clone();
-    let mut tps = time_points(input, o, &mut notes);
+    let (mut tps, lateral_frames) = time_points(input, o, &mut notes);
     if tps.is_empty() {
         return Ok(Analysis::empty(
             "no anterior or posterior planar frames".to_owned(),
             notes,
+            input.half_life_s,
+            lateral_frames,
         ));
     }
     let first = tps[0]
@@ -927,6 +944,7 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
         Outcome::Measured(paraspinal(&tps, &anat, o, spacing, &mut notes))
     };
 
+    let reference_h = ref_idx.map(|r| hours[r]);
     let overlays = overlays(
         input,
         &tps,
@@ -944,6 +962,9 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
         curve,
         overlays,
         shifts: tps.iter().map(|t| t.shift).collect(),
+        reference_h,
+        half_life_s: input.half_life_s,
+        lateral_frames,
         notes,
     })
 }
@@ -1260,7 +1281,12 @@ fn overlays(
 }
 
 impl Analysis {
-    fn empty(reason: String, notes: Vec<String>) -> Self {
+    fn empty(
+        reason: String,
+        notes: Vec<String>,
+        half_life_s: f64,
+        lateral_frames: Vec<usize>,
+    ) -> Self {
         Self {
             hours: Vec::new(),
             counts: Vec::new(),
@@ -1271,6 +1297,9 @@ impl Analysis {
             curve: Vec::new(),
             overlays: Vec::new(),
             shifts: Vec::new(),
+            reference_h: None,
+            half_life_s,
+            lateral_frames,
             notes,
         }
     }

@@ -1,9 +1,9 @@
 //! The analysis in the findings vocabulary (`cisternography.*` of `findings.json`).
 
 use csfleak_findings::{
-    Accumulation as FAccumulation, BladderStatus, Cisternography, Counts, Evidence, FieldStatus,
-    Hours, NmView, Pct, Provenance, Retention as FRetention, Status, TimePoint,
-    ViewRetention as FViewRetention,
+    Accumulation as FAccumulation, BladderStatus, CisternoCurvePoint, CisternoRoi, Cisternography,
+    Counts, Evidence, FieldStatus, Hours, LateralView, NmView, Pct, Provenance,
+    Retention as FRetention, Status, TimePoint, ViewRetention as FViewRetention,
 };
 
 use crate::analysis::{Analysis, Outcome};
@@ -25,13 +25,16 @@ impl Analysis {
     /// was out of the field; `early_bladder_status` (`seen`, `not_seen`, `not_assessable`) and
     /// `early_bladder_h_status` (the reason) tell them apart.
     pub fn to_findings(&self, input: &CisternoInput) -> Cisternography {
+        let lateral_views = self.lateral_views(input);
         if self.hours.is_empty() {
             let reason = self
                 .retention
                 .reason()
                 .unwrap_or("no planar frames")
                 .to_owned();
-            return Cisternography::not_assessable(reason);
+            let mut out = Cisternography::not_assessable(reason);
+            out.lateral_views = lateral_views;
+            return out;
         }
         let mut out = Cisternography::not_assessable(String::new());
         out.status = Status::Present;
@@ -121,7 +124,86 @@ impl Analysis {
                 })
                 .collect();
         }
+        out.lateral_views = lateral_views;
+        out.half_life_s = Some(self.half_life_s);
+        out.curve_reference_h = self.reference_h.map(|h| Hours(round(h, 3)));
+        out.curve_counts_unit = self.counts.first().map(|c| {
+            if c.per_second {
+                "counts_per_second"
+            } else {
+                "counts"
+            }
+            .to_owned()
+        });
+        out.curve = self.curve_points();
         out.provenance = Some(provenance());
+        out
+    }
+
+    /// Lateral views in the findings vocabulary.
+    fn lateral_views(&self, input: &CisternoInput) -> Vec<LateralView> {
+        self.lateral_frames
+            .iter()
+            .filter_map(|&i| input.frames.get(i))
+            .map(|f| LateralView {
+                hours: Hours(round(f.hours, 3)),
+                side: f.lateral_side,
+                evidence: Some(Evidence {
+                    series_instance_uid: f.series_instance_uid.clone(),
+                    slice_index: f.frame_index,
+                    description: Some(
+                        "lateral planar view: for confirmation of extrathecal activity by a \
+                         reader; not counted"
+                            .to_owned(),
+                    ),
+                    ..Evidence::default()
+                }),
+            })
+            .collect()
+    }
+
+    /// The time-activity curve: every ROI, view and time point, raw and decay-corrected to
+    /// the reference time; CSF percentages of the reference.
+    fn curve_points(&self) -> Vec<CisternoCurvePoint> {
+        let lambda_per_h = std::f64::consts::LN_2 / (self.half_life_s / 3600.0);
+        let mut out = Vec::new();
+        for c in &self.counts {
+            let d = self
+                .reference_h
+                .map_or(1.0, |r| (-lambda_per_h * (c.hours - r)).exp());
+            let csf_ref = self.reference_h.and_then(|r| {
+                self.counts
+                    .iter()
+                    .find(|x| x.hours == r && x.view == c.view)
+                    .map(|x| x.csf)
+                    .filter(|v| *v > 0.0)
+            });
+            let rois = [
+                (CisternoRoi::Csf, Some(c.csf)),
+                (CisternoRoi::Intracranial, Some(c.intracranial)),
+                (CisternoRoi::Convexity, Some(c.convexity)),
+                (CisternoRoi::Bladder, c.bladder),
+                (CisternoRoi::Kidneys, c.kidneys),
+            ];
+            for (roi, v) in rois {
+                let Some(v) = v.filter(|v| v.is_finite()) else {
+                    continue;
+                };
+                let pct = (roi == CisternoRoi::Csf)
+                    .then_some(csf_ref)
+                    .flatten()
+                    .map(|r| 100.0 * v / r);
+                out.push(CisternoCurvePoint {
+                    hours: Hours(round(c.hours, 3)),
+                    view: c.view,
+                    roi,
+                    counts: Counts(round(v, 3)),
+                    decay_corrected_counts: Counts(round(v / d, 3)),
+                    pct_of_reference: pct.map(|p| Pct(round(p, 2))),
+                    pct_of_reference_decay_corrected: pct.map(|p| Pct(round(p / d, 2))),
+                });
+            }
+        }
         out
     }
 }

@@ -57,6 +57,8 @@ pub struct Frame {
     pub series_instance_uid: Option<String>,
     /// Frame index (0-based) within its series (evidence only).
     pub frame_index: Option<u32>,
+    /// For a lateral view: the patient side facing the detector, when the file says.
+    pub lateral_side: Option<csfleak_findings::Side>,
 }
 
 impl Frame {
@@ -72,7 +74,14 @@ impl Frame {
             rows_toward_feet: None,
             series_instance_uid: None,
             frame_index: None,
+            lateral_side: None,
         }
+    }
+
+    /// Set the patient side facing the detector of a lateral view.
+    pub fn with_lateral_side(mut self, side: csfleak_findings::Side) -> Self {
+        self.lateral_side = Some(side);
+        self
     }
 
     /// Set the pixel spacing (`[row, column]` mm).

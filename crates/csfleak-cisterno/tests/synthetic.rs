@@ -193,3 +193,59 @@ fn bad_input_is_an_error_and_no_frames_not_assessable() {
     let a = analyze(&empty, &CisternoOptions::default()).unwrap();
     assert_eq!(a.to_findings(&empty).status, Status::NotAssessable);
 }
+
+#[test]
+fn curve_carries_every_roi_raw_and_decay_corrected() {
+    let input = study(&normal_times(3.0e5, 6.0), &[]);
+    let a = analyze(&input, &CisternoOptions::default()).unwrap();
+    let f = a.to_findings(&input);
+    assert_eq!(f.curve_reference_h.map(|h| h.0), Some(0.0));
+    assert_eq!(f.curve_counts_unit.as_deref(), Some("counts_per_second"));
+    let csf_24: Vec<_> = f
+        .curve
+        .iter()
+        .filter(|p| p.roi == csfleak_findings::CisternoRoi::Csf && p.hours.0 == 24.0)
+        .collect();
+    assert_eq!(csf_24.len(), 3, "anterior, posterior, geometric mean");
+    let d24 = csfleak_cisterno::decay_factor(24.0, csfleak_cisterno::IN111_HALF_LIFE_S);
+    for p in &csf_24 {
+        assert!((p.decay_corrected_counts.0 * d24 - p.counts.0).abs() < 1e-2 * p.counts.0);
+        let raw = p.pct_of_reference.unwrap().0;
+        let dc = p.pct_of_reference_decay_corrected.unwrap().0;
+        assert!((dc * d24 - raw).abs() < 0.02, "{raw} {dc}");
+    }
+    // The bladder has a curve too; the reference time point's CSF is 100 %.
+    assert!(
+        f.curve
+            .iter()
+            .any(|p| p.roi == csfleak_findings::CisternoRoi::Bladder)
+    );
+    assert!(f.curve.iter().all(|p| {
+        p.hours.0 != 0.0
+            || p.pct_of_reference
+                .is_none_or(|x| (x.0 - 100.0).abs() < 1e-9)
+    }));
+}
+
+#[test]
+fn lateral_views_are_reported_and_never_counted() {
+    let plain = study(&normal_times(3.0e5, 6.0), &[]);
+    let mut with_lat = plain.clone();
+    let img = draw(3.0e5, 1.0e5, 0.0, 0.0, &[]);
+    with_lat.frames.push(
+        Frame::new(24.0, ViewKind::Lateral, img.mapv(|v| (v * 5.0) as f32))
+            .with_pixel_spacing([PX, PX])
+            .with_duration_s(600.0)
+            .with_lateral_side(Side::Left),
+    );
+    let a = analyze(&plain, &CisternoOptions::default()).unwrap();
+    let b = analyze(&with_lat, &CisternoOptions::default()).unwrap();
+    assert_eq!(a.counts, b.counts, "a lateral view changes no count");
+    assert!(a.lateral_frames.is_empty());
+    assert_eq!(b.lateral_frames, vec![with_lat.frames.len() - 1]);
+    let f = b.to_findings(&with_lat);
+    assert_eq!(f.lateral_views.len(), 1);
+    assert_eq!(f.lateral_views[0].side, Some(Side::Left));
+    assert_eq!(f.lateral_views[0].hours.0, 24.0);
+    assert!(b.notes.iter().any(|n| n.contains("lateral")));
+}

@@ -484,6 +484,59 @@ pub struct TimePoint {
     pub bladder_counts: Option<Counts>,
 }
 
+/// Region of interest of the RI cisternography time-activity curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CisternoRoi {
+    /// Whole CSF space (intracranial + spinal), the retention ROI.
+    Csf,
+    /// Intracranial part of the CSF ROI.
+    Intracranial,
+    /// Convexity part of the intracranial ROI.
+    Convexity,
+    /// Bladder.
+    Bladder,
+    /// Both kidneys.
+    Kidneys,
+}
+
+/// One point of the time-activity curve (`cisternography.curve[]`): one ROI, one view, one
+/// time point. Counts are background-subtracted, per second of acquisition when
+/// `cisternography.curve_counts_unit` is `counts_per_second`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CisternoCurvePoint {
+    /// Hours after tracer injection.
+    pub hours: Hours,
+    /// View (anterior, posterior, geometric mean).
+    pub view: NmView,
+    /// ROI.
+    pub roi: CisternoRoi,
+    /// Counts as measured (no decay correction).
+    pub counts: Counts,
+    /// `counts / D(hours - curve_reference_h)`: decay-corrected to the reference time.
+    pub decay_corrected_counts: Counts,
+    /// Percent of the same ROI and view at the reference time, raw (CSF ROI only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pct_of_reference: Option<Pct>,
+    /// Percent of the reference, decay-corrected (CSF ROI only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pct_of_reference_decay_corrected: Option<Pct>,
+}
+
+/// A lateral planar view found in the study (`cisternography.lateral_views[]`): reported for
+/// confirmation by a reader, never mixed into the anterior/posterior counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LateralView {
+    /// Hours after tracer injection.
+    pub hours: Hours,
+    /// Which side faced the detector (`left`, `right`), when the file says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    /// Where the view was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
 /// 24-hour RI retention (residual rate).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Retention {
@@ -622,6 +675,21 @@ pub struct Cisternography {
     /// Paraspinal accumulations.
     #[serde(default)]
     pub accumulations: Vec<Accumulation>,
+    /// Time-activity curve: counts per ROI, view and time point, raw and decay-corrected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub curve: Vec<CisternoCurvePoint>,
+    /// Reference time of `curve` (hours; the retention reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve_reference_h: Option<Hours>,
+    /// Unit of `curve` counts: `counts_per_second` (frame durations known) or `counts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve_counts_unit: Option<String>,
+    /// Physical half-life used for decay correction (s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_life_s: Option<f64>,
+    /// Lateral views in the study (shown for confirmation; not counted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lateral_views: Vec<LateralView>,
     /// Injection route (`"lumbar_puncture"`, `"catheter_port"`...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub injection_route: Option<String>,
@@ -983,6 +1051,11 @@ impl Cisternography {
             convexity_activity_24h: None,
             convexity_activity_24h_status: None,
             accumulations: Vec::new(),
+            curve: Vec::new(),
+            curve_reference_h: None,
+            curve_counts_unit: None,
+            half_life_s: None,
+            lateral_views: Vec::new(),
             injection_route: None,
             provenance: None,
         }
