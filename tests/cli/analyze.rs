@@ -407,7 +407,16 @@ fn analyze_four_modality_workup() {
     assert!(a["mhlw2011"]["diagnosis"].is_string(), "{}", a["mhlw2011"]);
     let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
     assert!(html.contains("time-activity curve"));
-    assert!(html.contains("<polyline"));
+    // The curve as a PNG (raw and decay-corrected panels), written and shown in the report.
+    let tac = out_dir.join("overlays").join("cisterno_tac.png");
+    assert!(is_png(&tac), "{}", tac.display());
+    let b = std::fs::read(&tac).unwrap();
+    let (w, h) = (
+        u32::from_be_bytes([b[16], b[17], b[18], b[19]]),
+        u32::from_be_bytes([b[20], b[21], b[22], b[23]]),
+    );
+    assert!(w >= 800 && h >= 300, "{w}x{h}");
+    assert!(html.contains("id=\"img-cisterno_tac\""));
     assert!(files_under(&out_dir.join("overlays")).len() >= 10);
 
     // The measured families give the same bytes on one thread (PNGs written too: evidence

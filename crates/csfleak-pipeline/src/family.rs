@@ -348,19 +348,49 @@ impl Family for CisternoFamily {
             crate::cisterno_input::analyze_cisternography(&loaded, &self.options);
         let measured = section.status != csfleak_findings::Status::NotAssessable;
         let reason = section.reason.clone();
+        let mut overlays = Vec::new();
+        if let Some(o) = tac_overlay(&section, &loaded) {
+            overlays.push(o);
+        }
         FamilyOutput {
-            section: Section::Cisternography(section),
             measured,
             reason,
             notes: analysis
                 .as_ref()
                 .map(|a| a.notes.clone())
                 .unwrap_or_default(),
-            overlays: analysis.map(|a| a.overlays).unwrap_or_default(),
+            overlays: {
+                overlays.extend(analysis.map(|a| a.overlays).unwrap_or_default());
+                overlays
+            },
+            section: Section::Cisternography(section),
             masks: Vec::new(),
             flags: Vec::new(),
         }
     }
+}
+
+/// The time-activity curve image from the findings section (raw and decay-corrected, % of the
+/// reference time point), with the half-life the analysis used: Radionuclide Half Life of the
+/// first NM series that has one, else In-111.
+fn tac_overlay(section: &Cisternography, loaded: &[&LoadedSeries]) -> Option<Overlay> {
+    let half_life_s = loaded
+        .iter()
+        .filter(|s| s.meta.modality == "NM")
+        .find_map(|s| {
+            s.meta
+                .nm
+                .as_ref()
+                .and_then(|n| n.radionuclide_half_life_s)
+                .filter(|h| h.is_finite() && *h > 0.0)
+        })
+        .unwrap_or(csfleak_cisterno::IN111_HALF_LIFE_S);
+    let chart = csfleak_report::chart::cisterno_chart(section, Some(half_life_s / 3600.0))?;
+    csfleak_report::chart::chart_overlay(
+        csfleak_report::chart::TAC_OVERLAY_NAME,
+        "RI time-activity curve: CSF and bladder counts per view, % of the reference time point / 時間放射能曲線",
+        &chart,
+    )
 }
 
 /// The families of this build with default options, in report order.

@@ -711,11 +711,22 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
     }
 
     families_section(&mut out, input.families);
-    if let Some(svg) = tac_svg(input.findings) {
+    // The curve image when the analysis drew one (also written to overlays/), else inline SVG.
+    let tac_image = input
+        .images
+        .iter()
+        .find(|im| im.name == crate::chart::TAC_OVERLAY_NAME);
+    if let Some(im) = tac_image {
+        out.push_str("<h2>時間放射能曲線 / RI time-activity curve</h2>\n");
+        figure(&mut out, im);
+    } else if let Some(svg) = tac_svg(input.findings) {
         out.push_str("<h2>時間放射能曲線 / RI time-activity curve</h2>\n");
         out.push_str(&svg);
     }
-    let shown = evidence_section(&mut out, input.findings, input.images);
+    let mut shown = evidence_section(&mut out, input.findings, input.images);
+    if let Some(im) = tac_image {
+        shown.push(im.name.clone());
+    }
     images_section(&mut out, input.images, &shown);
     raw_values_section(&mut out, input.findings);
 
@@ -900,5 +911,26 @@ mod tests {
         assert_eq!(svg.matches("stroke-dasharray").count(), 1);
         assert!(svg.contains(">24<"));
         assert!(tac_svg(&Findings::new("x")).is_none());
+
+        // With the curve image (overlays/cisterno_tac.png) the page shows it once, in the
+        // curve section, instead of the inline SVG.
+        let images = [ReportImage {
+            name: crate::chart::TAC_OVERLAY_NAME.into(),
+            title: "RI time-activity curve".into(),
+            note: String::new(),
+            png: vec![7, 7, 7],
+        }];
+        let page = render_html(&ReportInput {
+            findings: &f,
+            assessment: &json!({}),
+            images: &images,
+            families: &[],
+            warnings: &[],
+        });
+        assert!(!page.contains("<svg"));
+        let section = page.find("RI time-activity curve</h2>").unwrap();
+        let img = page.find("id=\"img-cisterno_tac\"").unwrap();
+        assert!(img > section);
+        assert_eq!(page.matches("id=\"img-cisterno_tac\"").count(), 1);
     }
 }
