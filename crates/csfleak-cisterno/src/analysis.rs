@@ -5,6 +5,7 @@ use csfleak_findings::{AccumulationPattern, Level, NmView, Region, Side};
 use csfleak_volume::Overlay;
 use csfleak_volume::overlay::{OverlayMask, OverlayText, colors};
 use ndarray::{Array2, s};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::anatomy::{self, Anatomy};
@@ -53,6 +54,12 @@ impl Tp {
         }
     }
 }
+
+/// A smoothed frame in the reference frame and its 99.5th percentile.
+type Smoothed = (Array2<f64>, f64);
+/// Counts of one time point (every view), its bladder test values (net, total raw, csf;
+/// anterior first) and the number of rows where extrathecal activity was excluded.
+type TpCounts = (Vec<TimePointCounts>, Option<(f64, f64, f64)>, usize);
 
 /// Counts of one time point and view (per second when frame durations are known).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -646,19 +653,26 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
     // Ever-bright map in the reference frame.
     let dims = combined[0].dim();
     let mut ever = Array2::<f64>::zeros(dims);
-    let mut smoothed: Vec<[Option<Array2<f64>>; 2]> = Vec::new();
-    for tp in &tps {
-        let mut pair = [None, None];
-        for (k, c) in [&tp.ant, &tp.post].into_iter().enumerate() {
-            if let Some(c) = c {
-                let sm = shift(&smooth(&c.counts, fwhm_px), tp.shift.0, tp.shift.1);
-                let p = quantile(sm.iter().copied(), 0.995).max(f64::MIN_POSITIVE);
-                ever.zip_mut_with(&sm, |e, &v| *e = e.max((v / p).min(1.0)));
-                pair[k] = Some(sm);
-            }
-        }
-        smoothed.push(pair);
+    // Frames are smoothed in parallel; the map is folded in time order.
+    let smoothed: Vec<[Option<Smoothed>; 2]> = tps
+        .par_iter()
+        .map(|tp| {
+            [&tp.ant, &tp.post].map(|c| {
+                c.as_ref().map(|c| {
+                    let sm = shift(&smooth(&c.counts, fwhm_px), tp.shift.0, tp.shift.1);
+                    let p = quantile(sm.iter().copied(), 0.995).max(f64::MIN_POSITIVE);
+                    (sm, p)
+                })
+            })
+        })
+        .collect();
+    for (sm, p) in smoothed.iter().flatten().flatten() {
+        ever.zip_mut_with(sm, |e, &v| *e = e.max((v / p).min(1.0)));
     }
+    let smoothed: Vec<[Option<Array2<f64>>; 2]> = smoothed
+        .into_iter()
+        .map(|pair| pair.map(|x| x.map(|(sm, _)| sm)))
+        .collect();
     // The latest image (posterior first): the head holds most of the activity by then.
     let late_img = smoothed
         .last()
@@ -686,77 +700,87 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
     }
 
     // Counts per time point and view.
-    let mut counts = Vec::new();
-    let mut extrathecal_rows = 0_usize;
-    let mut bladder_raw: Vec<Option<(f64, f64, f64)>> = Vec::new(); // (net, total raw, csf) anterior-first
-    for tp in &tps {
-        // Counts are taken in the reference frame: the image is moved, the ROIs stay.
-        let head = &anat.head;
-        let conv = &anat.convexity;
-        let bl = anat.bladder.as_ref();
-        let blr = anat.bladder_ring.as_ref();
-        let kid = anat.kidneys.as_ref();
-        let mut per_view: Vec<TimePointCounts> = Vec::new();
-        let mut bl_first: Option<(f64, f64, f64)> = None;
-        for (view, c) in [(NmView::Anterior, &tp.ant), (NmView::Posterior, &tp.post)] {
-            let Some(c) = c else { continue };
-            let img = &shift(&c.counts, tp.shift.0, tp.shift.1);
-            let bg = row_background(img, &anat);
-            let net = |m: &Array2<bool>| {
-                let mut acc = 0.0_f64;
-                for (((r, _), &v), &on) in img.indexed_iter().zip(m.iter()) {
-                    if on {
-                        acc += v - bg[r];
+    // Time points in parallel: each yields its counts, its bladder test values (net, total
+    // raw, csf; anterior first) and the rows where extrathecal activity was excluded.
+    let per_tp: Vec<TpCounts> = tps
+        .par_iter()
+        .map(|tp| {
+            let mut extrathecal_rows = 0_usize;
+            // Counts are taken in the reference frame: the image is moved, the ROIs stay.
+            let head = &anat.head;
+            let conv = &anat.convexity;
+            let bl = anat.bladder.as_ref();
+            let blr = anat.bladder_ring.as_ref();
+            let kid = anat.kidneys.as_ref();
+            let mut per_view: Vec<TimePointCounts> = Vec::new();
+            let mut bl_first: Option<(f64, f64, f64)> = None;
+            for (view, c) in [(NmView::Anterior, &tp.ant), (NmView::Posterior, &tp.post)] {
+                let Some(c) = c else { continue };
+                let img = &shift(&c.counts, tp.shift.0, tp.shift.1);
+                let bg = row_background(img, &anat);
+                let net = |m: &Array2<bool>| {
+                    let mut acc = 0.0_f64;
+                    for (((r, _), &v), &on) in img.indexed_iter().zip(m.iter()) {
+                        if on {
+                            acc += v - bg[r];
+                        }
                     }
+                    acc.max(0.0)
+                };
+                let (csf_net, corrected_rows) = csf_net_counts(img, &bg, &anat, o);
+                if corrected_rows > 0 {
+                    extrathecal_rows = extrathecal_rows.max(corrected_rows);
                 }
-                acc.max(0.0)
-            };
-            let (csf_net, corrected_rows) = csf_net_counts(img, &bg, &anat, o);
-            if corrected_rows > 0 {
-                extrathecal_rows = extrathecal_rows.max(corrected_rows);
+                let head_net = net(head);
+                let conv_net = net(conv);
+                let bladder = match (bl, blr) {
+                    (Some(b), Some(r)) => {
+                        let bgb = masked_median(img, r);
+                        let (sb, nb) = masked_sum(img, b);
+                        let net = sb - bgb * nb as f64;
+                        if bl_first.is_none() {
+                            bl_first = Some((net, sb, csf_net));
+                        }
+                        Some(net * c.per_s)
+                    }
+                    _ => None,
+                };
+                per_view.push(TimePointCounts {
+                    hours: tp.hours,
+                    view,
+                    csf: csf_net * c.per_s,
+                    intracranial: head_net * c.per_s,
+                    convexity: conv_net * c.per_s,
+                    bladder,
+                    kidneys: kid.map(|k| masked_sum(img, k).0 * c.per_s),
+                    per_second: (c.per_s - 1.0).abs() > f64::EPSILON,
+                });
             }
-            let head_net = net(head);
-            let conv_net = net(conv);
-            let bladder = match (bl, blr) {
-                (Some(b), Some(r)) => {
-                    let bgb = masked_median(img, r);
-                    let (sb, nb) = masked_sum(img, b);
-                    let net = sb - bgb * nb as f64;
-                    if bl_first.is_none() {
-                        bl_first = Some((net, sb, csf_net));
-                    }
-                    Some(net * c.per_s)
-                }
-                _ => None,
-            };
-            per_view.push(TimePointCounts {
-                hours: tp.hours,
-                view,
-                csf: csf_net * c.per_s,
-                intracranial: head_net * c.per_s,
-                convexity: conv_net * c.per_s,
-                bladder,
-                kidneys: kid.map(|k| masked_sum(img, k).0 * c.per_s),
-                per_second: (c.per_s - 1.0).abs() > f64::EPSILON,
-            });
-        }
-        if per_view.len() == 2 {
-            let (a, p) = (&per_view[0], &per_view[1]);
-            let gm = |x: f64, y: f64| (x.max(0.0) * y.max(0.0)).sqrt();
-            let gmo = |x: Option<f64>, y: Option<f64>| x.zip(y).map(|(x, y)| gm(x, y));
-            per_view.push(TimePointCounts {
-                hours: tp.hours,
-                view: NmView::GeometricMean,
-                csf: gm(a.csf, p.csf),
-                intracranial: gm(a.intracranial, p.intracranial),
-                convexity: gm(a.convexity, p.convexity),
-                bladder: gmo(a.bladder, p.bladder),
-                kidneys: gmo(a.kidneys, p.kidneys),
-                per_second: a.per_second,
-            });
-        }
+            if per_view.len() == 2 {
+                let (a, p) = (&per_view[0], &per_view[1]);
+                let gm = |x: f64, y: f64| (x.max(0.0) * y.max(0.0)).sqrt();
+                let gmo = |x: Option<f64>, y: Option<f64>| x.zip(y).map(|(x, y)| gm(x, y));
+                per_view.push(TimePointCounts {
+                    hours: tp.hours,
+                    view: NmView::GeometricMean,
+                    csf: gm(a.csf, p.csf),
+                    intracranial: gm(a.intracranial, p.intracranial),
+                    convexity: gm(a.convexity, p.convexity),
+                    bladder: gmo(a.bladder, p.bladder),
+                    kidneys: gmo(a.kidneys, p.kidneys),
+                    per_second: a.per_second,
+                });
+            }
+            (per_view, bl_first, extrathecal_rows)
+        })
+        .collect();
+    let mut counts = Vec::new();
+    let mut bladder_raw: Vec<Option<(f64, f64, f64)>> = Vec::new();
+    let mut extrathecal_rows = 0_usize;
+    for (per_view, bl_first, rows) in per_tp {
         counts.extend(per_view);
         bladder_raw.push(bl_first);
+        extrathecal_rows = extrathecal_rows.max(rows);
     }
 
     if extrathecal_rows > 0 {
@@ -1178,9 +1202,19 @@ fn overlays(
     acc: &[Accumulation],
     strip: (f64, f64),
 ) -> Vec<Overlay> {
-    let mut out = Vec::new();
-    for (ti, tp) in tps.iter().enumerate() {
-        for c in [&tp.ant, &tp.post].into_iter().flatten() {
+    // One overlay per frame, drawn in parallel (collect keeps the time and view order).
+    let jobs: Vec<(usize, &Tp, &Canon)> = tps
+        .iter()
+        .enumerate()
+        .flat_map(|(ti, tp)| {
+            [&tp.ant, &tp.post]
+                .into_iter()
+                .flatten()
+                .map(move |c| (ti, tp, c))
+        })
+        .collect();
+    jobs.par_iter()
+        .map(|&(ti, tp, c)| {
             let f = &input.frames[c.frame];
             let (dr, dc) = (-tp.shift.0, -tp.shift.1);
             let place = |m: &Array2<bool>| to_acquired(&shift_mask(m, dr, dc), c);
@@ -1274,10 +1308,9 @@ fn overlays(
                     color: colors::LABEL,
                 });
             }
-            out.push(ov);
-        }
-    }
-    out
+            ov
+        })
+        .collect()
 }
 
 impl Analysis {

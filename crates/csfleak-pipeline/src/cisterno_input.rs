@@ -17,7 +17,7 @@ use csfleak_cisterno::{
     Analysis, CisternoInput, CisternoOptions, Frame, IN111_HALF_LIFE_S, ViewKind, analyze,
 };
 use csfleak_dicom::{LoadedSeries, NmMeta, SeriesData, SeriesMeta};
-use csfleak_findings::Cisternography;
+use csfleak_findings::{Cisternography, Side};
 use ndarray::Array2;
 
 /// Why cisternography cannot be analysed from these series.
@@ -195,6 +195,25 @@ fn view_of(nm: &NmMeta, detector: Option<u16>) -> Option<ViewKind> {
     }
 }
 
+/// The patient side facing the detector of a lateral view, from the View Code meaning
+/// ("left lateral", "right lateral"); `None` when the code does not say (the orientation alone
+/// does not tell which side a lateral detector faced in every vendor's convention).
+fn lateral_side(nm: &NmMeta, detector: Option<u16>) -> Option<Side> {
+    let d = nm
+        .detectors
+        .get(usize::from(detector.unwrap_or(1).max(1)) - 1)?;
+    if let Some(v) = d.view.as_deref() {
+        let v = v.to_ascii_lowercase();
+        if v.contains("left") {
+            return Some(Side::Left);
+        }
+        if v.contains("right") {
+            return Some(Side::Right);
+        }
+    }
+    None
+}
+
 /// Frames of one loaded NM series.
 fn frames_of(series: &LoadedSeries, notes: &mut Vec<String>) -> Result<Vec<Frame>, NotAssessable> {
     let meta = &series.meta;
@@ -237,6 +256,11 @@ fn frames_of(series: &LoadedSeries, notes: &mut Vec<String>) -> Result<Vec<Frame
             continue;
         };
         let mut f = Frame::new(hours, view, pixels).with_source(&meta.series_instance_uid, k);
+        if view == ViewKind::Lateral {
+            if let Some(side) = lateral_side(nm, det) {
+                f = f.with_lateral_side(side);
+            }
+        }
         if let Some(sp) = meta.pixel_spacing_mm.or(planar.pixel_spacing_mm) {
             f = f.with_pixel_spacing(sp);
         }

@@ -125,6 +125,7 @@ struct Row {
     acc_expected: usize,
     acc_ok: usize,
     false_acc: usize,
+    analyze_s: f64,
     detail: String,
 }
 
@@ -137,7 +138,9 @@ fn run_case(dir: &Path, name: String, o: &CisternoOptions, seed: u64) -> Row {
     let loaded: Vec<_> = report.series().map(|s| load_series(s).unwrap()).collect();
     let refs: Vec<_> = loaded.iter().collect();
     let input = cisterno_input(&refs).unwrap();
+    let t0 = std::time::Instant::now();
     let a = csfleak_cisterno::analyze(&input, &Opts::default()).unwrap();
+    let analyze_s = t0.elapsed().as_secs_f64();
 
     if std::env::var("CISTERNO_EVAL_VERBOSE").is_ok() {
         println!("  notes: {:?} shifts {:?}", a.notes, a.shifts);
@@ -278,6 +281,7 @@ fn run_case(dir: &Path, name: String, o: &CisternoOptions, seed: u64) -> Row {
         acc_expected: expected.len(),
         acc_ok,
         false_acc,
+        analyze_s,
         detail,
     }
 }
@@ -356,6 +360,13 @@ fn cisterno_eval() {
         "retention other views: geometric mean max |err| {:.2} pp, anterior max |err| {:.2} pp",
         max_abs(|r| r.gm_err),
         max_abs(|r| r.ant_err)
+    );
+    let mut times: Vec<f64> = rows.iter().map(|r| r.analyze_s).collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "analysis time (csfleak_cisterno::analyze, build profile of this run): median {:.3} s, max {:.3} s",
+        times.get(times.len() / 2).copied().unwrap_or(0.0),
+        times.last().copied().unwrap_or(0.0)
     );
     println!("early bladder time exact: {bladder}/{n}");
     println!("convexity at 24 h correct: {conv}/{n}");

@@ -128,3 +128,50 @@ fn shipped_sample_unilateral_left() {
     );
     assert!(d <= 2, "level {l}");
 }
+
+/// A detector whose View Code says "left lateral" is reported as a lateral view with its side
+/// and kept out of the counts: the 24-h posterior frame relabelled lateral leaves the 24-h
+/// time point with the anterior view only (no geometric mean, retention graded on anterior).
+#[test]
+fn lateral_view_from_the_view_code_is_reported_not_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = ScenarioContext::new(4545, Size::Full, dir.path().join("DICOM"));
+    std::fs::create_dir_all(&ctx.dicom_dir).unwrap();
+    write_study(&mut ctx, &CisternoOptions::default()).unwrap();
+    let report = scan(dir.path()).unwrap();
+    let mut loaded: Vec<_> = report.series().map(|s| load_series(s).unwrap()).collect();
+    // The last series in time is the 24-h one: relabel its detector 2.
+    let last = loaded
+        .iter_mut()
+        .max_by_key(|s| (s.meta.series_date.clone(), s.meta.series_time.clone()))
+        .unwrap();
+    let uid = last.meta.series_instance_uid.clone();
+    let nm = last.meta.nm.as_mut().unwrap();
+    nm.detectors[1].view = Some("left lateral projection".to_owned());
+    let refs: Vec<_> = loaded.iter().collect();
+    let input = cisterno_input(&refs).unwrap();
+    let a = analyze(&input, &Opts::default()).unwrap();
+    let f = a.to_findings(&input);
+    assert_eq!(f.lateral_views.len(), 1);
+    let lat = &f.lateral_views[0];
+    assert_eq!(lat.side, Some(csfleak_findings::Side::Left));
+    assert!(
+        lat.evidence
+            .as_ref()
+            .is_some_and(|e| e.series_instance_uid.as_deref() == Some(uid.as_str()))
+    );
+    let late = lat.hours.0;
+    assert!(
+        (late - 24.0).abs() < 0.01,
+        "the 24-h series was relabelled ({late} h)"
+    );
+    assert!(
+        a.counts
+            .iter()
+            .filter(|c| c.hours == late)
+            .all(|c| c.view == NmView::Anterior),
+        "only the anterior view is counted at {late} h"
+    );
+    let r = f.retention_24h.unwrap();
+    assert_eq!(r.view, Some(NmView::Anterior));
+}
