@@ -336,7 +336,8 @@ fn masked_median(img: &Array2<f64>, m: &Array2<bool>) -> f64 {
 
 /// Background per row (counts per pixel): in the spinal rows the smaller of the left and right
 /// medians of the band outside the canal ROI (a leak raises one side), smoothed over ±15 mm;
-/// above the spine (head rows) the median of the first 40 mm of spinal rows.
+/// above the spine (head rows) the median of the spinal rows 40-200 mm below the foramen
+/// magnum (the first 40 mm when the field holds less of the spine).
 fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
     let rows = img.nrows();
     let (top, bottom) = a.spine_rows;
@@ -373,9 +374,19 @@ fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
             .collect();
         out[r] = median(&w);
     }
-    let n_neck = csfleak_volume::index_of((40.0 / a.spacing[0]).round()).unwrap_or(1);
-    let neck: Vec<f64> = (top..=(top + n_neck).min(bottom)).map(|r| out[r]).collect();
-    let head_bg = median(&neck);
+    // The head background comes from the spinal rows 40-200 mm below the foramen magnum: the
+    // first centimetres of the neck still hold the blur of the posterior fossa and cisterna
+    // magna (their background would be too high); a median over 16 cm ignores a leak there.
+    let mm = |d: f64| csfleak_volume::index_of((d / a.spacing[0]).round()).unwrap_or(1);
+    let (n0, n1) = (top + mm(40.0), (top + mm(200.0)).min(bottom));
+    let trunk: Vec<f64> = if n1 > n0 + mm(40.0) {
+        (n0..=n1).map(|r| out[r]).collect()
+    } else {
+        (top..=(top + mm(40.0)).min(bottom))
+            .map(|r| out[r])
+            .collect()
+    };
+    let head_bg = median(&trunk);
     for v in out.iter_mut().take(top) {
         *v = head_bg;
     }
