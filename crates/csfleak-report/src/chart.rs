@@ -7,7 +7,7 @@
 //! curves, markers and text are overlay lines, points and texts. Text is printable ASCII (the
 //! built-in font), dark on a white background.
 
-use csfleak_findings::{Cisternography, NmView};
+use csfleak_findings::{CisternoRoi, Cisternography, NmView};
 use csfleak_volume::overlay::{Overlay, OverlayLine, OverlayPoint, OverlayText, Rgb};
 use ndarray::Array2;
 
@@ -60,10 +60,10 @@ const AXIS: Rgb = [0, 0, 0];
 /// Grey level of grid lines in the base image (window 0..1 maps 1.0 to white).
 const GRID: f32 = 0.86;
 
-const PANEL_W: usize = 470;
+const PANEL_W: usize = 480;
 const HEIGHT: usize = 440;
 const LEFT: f64 = 78.0;
-const RIGHT: f64 = 74.0;
+const RIGHT: f64 = 92.0;
 const TOP: f64 = 64.0;
 const BOTTOM: f64 = 118.0;
 /// Pixels per character and per text line at the renderer's text scale for charts this wide.
@@ -355,21 +355,33 @@ fn view_name(view: NmView) -> String {
         .unwrap_or_else(|| "view".to_owned())
 }
 
-/// The RI time-activity curve from the findings: per view, CSF counts and bladder counts as a
-/// percentage of that view's CSF counts at the reference time point
-/// (`retention_24h.reference_h`, else the earliest time point), raw in the left panel and
-/// decay-corrected (`x 2^(dt / half-life)`, dt from the reference) in the right one.
-/// `half_life_h` is the physical half-life used by the analysis; without it only the raw panel
-/// is drawn. `None` when no view has a usable reference count.
+/// One view's points of one ROI: `(hours, raw value, decay-corrected value)` in percent.
+type ViewSeries = Vec<(f64, f64, Option<f64>)>;
+
+/// The reference hour and, per view and ROI (`true` = bladder, `false` = CSF), its points.
+type TacData = (f64, Vec<(NmView, bool, ViewSeries)>);
+
+/// The RI time-activity curve from the findings: per view, the CSF ROI and the bladder as a
+/// percentage of that view's CSF counts at the reference time point, raw in the left panel and
+/// decay-corrected in the right one.
+///
+/// Source: `cisternography.curve[]` when present (the analysis' own percentages and
+/// decay-corrected counts, reference `curve_reference_h`, half-life `half_life_s`); else the
+/// older `time_points[]` counts, with the reference `retention_24h.reference_h` (or the earliest
+/// time point) and the decay correction `x 2^(dt / half-life)` computed here from
+/// `half_life_h`. Without any half-life only the raw panel is drawn. `None` when no view has a
+/// usable reference count.
 pub fn cisterno_chart(c: &Cisternography, half_life_h: Option<f64>) -> Option<Chart> {
-    let tp = &c.time_points;
-    let ref_h = c
-        .retention_24h
-        .as_ref()
-        .and_then(|r| r.reference_h)
-        .map(|h| h.0)
-        .or_else(|| tp.iter().map(|t| t.hours.0).min_by(f64::total_cmp))?;
-    let half_life_h = half_life_h.filter(|h| h.is_finite() && *h > 0.0);
+    let half_life_h = c
+        .half_life_s
+        .map(|s| s / 3600.0)
+        .or(half_life_h)
+        .filter(|h| h.is_finite() && *h > 0.0);
+    let (ref_h, series) = if c.curve.is_empty() {
+        from_time_points(c, half_life_h)?
+    } else {
+        from_curve(c)?
+    };
     let mut raw = Panel {
         title: "raw counts".to_owned(),
         y_label: format!("% of CSF counts at {} h", tick_text(ref_h)),
@@ -378,12 +390,129 @@ pub fn cisterno_chart(c: &Cisternography, half_life_h: Option<f64>) -> Option<Ch
     let mut corrected = Panel {
         title: match half_life_h {
             Some(h) => format!("decay-corrected (half-life {h:.1} h)"),
-            None => String::new(),
+            None => "decay-corrected".to_owned(),
         },
         y_label: raw.y_label.clone(),
         curves: Vec::new(),
     };
-    for view in [NmView::Anterior, NmView::Posterior, NmView::GeometricMean] {
+    for (view, bladder, pts) in series {
+        let name = view_name(view);
+        let curve = |points: Vec<[f64; 2]>| Curve {
+            label: if bladder {
+                format!("bladder, {name}")
+            } else {
+                format!("CSF, {name}")
+            },
+            color: view_color(view),
+            dashed: bladder,
+            label_last: !bladder,
+            points,
+        };
+        let dc: Vec<[f64; 2]> = pts
+            .iter()
+            .filter_map(|&(h, _, d)| d.map(|d| [h, d]))
+            .collect();
+        if !dc.is_empty() {
+            corrected.curves.push(curve(dc));
+        }
+        raw.curves
+            .push(curve(pts.iter().map(|&(h, r, _)| [h, r]).collect()));
+    }
+    if raw.curves.is_empty() {
+        return None;
+    }
+    let mut panels = vec![raw];
+    if !corrected.curves.is_empty() {
+        panels.push(corrected);
+    }
+    Some(Chart {
+        x_label: "hours after injection".to_owned(),
+        value_suffix: "%".to_owned(),
+        x_steps: vec![1.0, 2.0, 3.0, 6.0, 12.0, 24.0, 48.0, 96.0],
+        panels,
+    })
+}
+
+const VIEWS: [NmView; 3] = [NmView::Anterior, NmView::Posterior, NmView::GeometricMean];
+
+/// From `curve[]`: the CSF percentages as the analysis computed them; the bladder's counts
+/// over the CSF counts of the same view at the reference.
+fn from_curve(c: &Cisternography) -> Option<TacData> {
+    let ref_h = c
+        .curve_reference_h
+        .map(|h| h.0)
+        .or_else(|| c.curve.iter().map(|p| p.hours.0).min_by(f64::total_cmp))?;
+    let mut out = Vec::new();
+    for view in VIEWS {
+        let mut csf: Vec<_> = c
+            .curve
+            .iter()
+            .filter(|p| p.view == view && p.roi == CisternoRoi::Csf)
+            .collect();
+        csf.sort_by(|a, b| a.hours.0.total_cmp(&b.hours.0));
+        let Some(reference) = csf
+            .iter()
+            .find(|p| (p.hours.0 - ref_h).abs() < 1e-6)
+            .map(|p| p.counts.0)
+            .filter(|x| x.is_finite() && *x > 0.0)
+        else {
+            continue;
+        };
+        let pct = |x: f64| 100.0 * x / reference;
+        out.push((
+            view,
+            false,
+            csf.iter()
+                .map(|p| {
+                    (
+                        p.hours.0,
+                        p.pct_of_reference.map_or_else(|| pct(p.counts.0), |v| v.0),
+                        Some(
+                            p.pct_of_reference_decay_corrected
+                                .map_or_else(|| pct(p.decay_corrected_counts.0), |v| v.0),
+                        ),
+                    )
+                })
+                .collect(),
+        ));
+        let mut bladder: Vec<_> = c
+            .curve
+            .iter()
+            .filter(|p| p.view == view && p.roi == CisternoRoi::Bladder)
+            .collect();
+        bladder.sort_by(|a, b| a.hours.0.total_cmp(&b.hours.0));
+        if !bladder.is_empty() {
+            out.push((
+                view,
+                true,
+                bladder
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.hours.0,
+                            pct(p.counts.0),
+                            Some(pct(p.decay_corrected_counts.0)),
+                        )
+                    })
+                    .collect(),
+            ));
+        }
+    }
+    (!out.is_empty()).then_some((ref_h, out))
+}
+
+/// From `time_points[]` (findings without `curve[]`): counts over the reference CSF counts of
+/// the same view, decay-corrected here when a half-life is known.
+fn from_time_points(c: &Cisternography, half_life_h: Option<f64>) -> Option<TacData> {
+    let tp = &c.time_points;
+    let ref_h = c
+        .retention_24h
+        .as_ref()
+        .and_then(|r| r.reference_h)
+        .map(|h| h.0)
+        .or_else(|| tp.iter().map(|t| t.hours.0).min_by(f64::total_cmp))?;
+    let mut out = Vec::new();
+    for view in VIEWS {
         let mut pts: Vec<_> = tp.iter().filter(|t| t.view == view).collect();
         pts.sort_by(|a, b| a.hours.0.total_cmp(&b.hours.0));
         let Some(reference) = pts
@@ -395,9 +524,8 @@ pub fn cisterno_chart(c: &Cisternography, half_life_h: Option<f64>) -> Option<Ch
         else {
             continue;
         };
-        let name = view_name(view);
         for bladder in [false, true] {
-            let series: Vec<[f64; 2]> = pts
+            let series: ViewSeries = pts
                 .iter()
                 .filter_map(|t| {
                     let v = if bladder {
@@ -405,46 +533,17 @@ pub fn cisterno_chart(c: &Cisternography, half_life_h: Option<f64>) -> Option<Ch
                     } else {
                         t.csf_counts
                     }?;
-                    Some([t.hours.0, 100.0 * v.0 / reference])
+                    let r = 100.0 * v.0 / reference;
+                    let d = half_life_h.map(|hl| r * ((t.hours.0 - ref_h) / hl).exp2());
+                    Some((t.hours.0, r, d))
                 })
                 .collect();
-            if series.is_empty() {
-                continue;
+            if !series.is_empty() {
+                out.push((view, bladder, series));
             }
-            let curve = Curve {
-                label: if bladder {
-                    format!("bladder, {name}")
-                } else {
-                    format!("CSF, {name}")
-                },
-                color: view_color(view),
-                dashed: bladder,
-                label_last: !bladder,
-                points: series.clone(),
-            };
-            if let Some(hl) = half_life_h {
-                let mut dc = curve.clone();
-                for p in &mut dc.points {
-                    p[1] *= ((p[0] - ref_h) / hl).exp2();
-                }
-                corrected.curves.push(dc);
-            }
-            raw.curves.push(curve);
         }
     }
-    if raw.curves.is_empty() {
-        return None;
-    }
-    let mut panels = vec![raw];
-    if half_life_h.is_some() {
-        panels.push(corrected);
-    }
-    Some(Chart {
-        x_label: "hours after injection".to_owned(),
-        value_suffix: "%".to_owned(),
-        x_steps: vec![1.0, 2.0, 3.0, 6.0, 12.0, 24.0, 48.0, 96.0],
-        panels,
-    })
+    (!out.is_empty()).then_some((ref_h, out))
 }
 
 #[cfg(test)]
@@ -514,6 +613,58 @@ mod tests {
     }
 
     #[test]
+    fn curve_points_are_preferred_over_time_points() {
+        use csfleak_findings::{CisternoCurvePoint, Pct};
+        let mut c = study();
+        c.half_life_s = Some(3600.0 * 10.0);
+        c.curve_reference_h = Some(Hours(0.0));
+        let point =
+            |h: f64, roi, counts: f64, dc: f64, pct: Option<(f64, f64)>| CisternoCurvePoint {
+                hours: Hours(h),
+                view: NmView::Posterior,
+                roi,
+                counts: Counts(counts),
+                decay_corrected_counts: Counts(dc),
+                pct_of_reference: pct.map(|p| Pct(p.0)),
+                pct_of_reference_decay_corrected: pct.map(|p| Pct(p.1)),
+            };
+        c.curve = vec![
+            point(0.0, CisternoRoi::Csf, 400.0, 400.0, Some((100.0, 100.0))),
+            point(24.0, CisternoRoi::Csf, 100.0, 160.0, Some((25.0, 40.0))),
+            point(0.0, CisternoRoi::Bladder, 0.0, 0.0, None),
+            point(24.0, CisternoRoi::Bladder, 40.0, 64.0, None),
+            point(24.0, CisternoRoi::Kidneys, 10.0, 16.0, None),
+        ];
+        // The findings' half-life wins over the caller's; only the posterior view is in curve[].
+        let chart = cisterno_chart(&c, Some(67.3)).unwrap();
+        assert_eq!(chart.panels[1].title, "decay-corrected (half-life 10.0 h)");
+        let find = |panel: usize, label: &str| {
+            chart.panels[panel]
+                .curves
+                .iter()
+                .find(|c| c.label == label)
+                .unwrap()
+                .points
+                .clone()
+        };
+        assert_eq!(find(0, "CSF, posterior"), vec![[0.0, 100.0], [24.0, 25.0]]);
+        assert_eq!(find(1, "CSF, posterior"), vec![[0.0, 100.0], [24.0, 40.0]]);
+        assert_eq!(
+            find(0, "bladder, posterior"),
+            vec![[0.0, 0.0], [24.0, 10.0]]
+        );
+        assert_eq!(
+            find(1, "bladder, posterior"),
+            vec![[0.0, 0.0], [24.0, 16.0]]
+        );
+        assert_eq!(
+            chart.panels[0].curves.len(),
+            2,
+            "no anterior: not in curve[]"
+        );
+    }
+
+    #[test]
     fn chart_renders_axes_curves_and_labels() {
         let chart = cisterno_chart(&study(), Some(67.3)).unwrap();
         let o = chart_overlay("cisterno_tac", "TAC", &chart).unwrap();
@@ -529,7 +680,7 @@ mod tests {
             assert!(texts.contains(&want), "{want} missing from {texts:?}");
         }
         let img = crate::png::render(&o, &crate::png::PngOptions::default()).unwrap();
-        assert_eq!((img.width(), img.height()), (940, 440));
+        assert_eq!((img.width(), img.height()), (960, 440));
         // Some pixels carry the posterior colour, the background is white.
         let green = img.pixels().filter(|p| p.0 == [0, 140, 50]).count();
         assert!(green > 200, "{green}");
