@@ -704,3 +704,123 @@ fn ctm_samples_classification_matches_truth() {
         }
     }
 }
+
+/// Reader annotations (`--annotations`): the reader's value is in findings.json, the automatic
+/// one is kept in `reader_overrides`, and the report lists the override.
+#[test]
+fn analyze_annotations_reader_values_win_and_the_automatic_ones_are_kept() {
+    let study = phantom("spine-mri-ventral-leak", 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let auto_dir = tmp.path().join("auto");
+    let out = csfleak()
+        .arg("analyze")
+        .arg(&study)
+        .arg("--out")
+        .arg(&auto_dir)
+        .args(["--outputs", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let automatic =
+        read_json(&auto_dir.join("findings.json"))["spine"]["intraspinal_csf_volume_ml"].clone();
+
+    let annotations = tmp.path().join("reader.json");
+    std::fs::write(
+        &annotations,
+        r#"{"spine": {"intraspinal_csf_volume_ml": 123.5}}"#,
+    )
+    .unwrap();
+    let out_dir = tmp.path().join("read");
+    let out = csfleak()
+        .arg("analyze")
+        .arg(&study)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--annotations")
+        .arg(&annotations)
+        .args(["--outputs", "json,html"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let f = read_json(&out_dir.join("findings.json"));
+    assert_eq!(f["spine"]["intraspinal_csf_volume_ml"], 123.5);
+    let o = f["reader_overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["path"] == "spine.intraspinal_csf_volume_ml")
+        .unwrap_or_else(|| panic!("no override in {}", f["reader_overrides"]));
+    assert_eq!(o["automatic"], automatic);
+    assert_eq!(o["reader"], 123.5);
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("spine.intraspinal_csf_volume_ml") && html.contains("123.5"),
+        "the report lists the reader's override"
+    );
+
+    // Annotations that are not an object are a usage error (exit 2), not a crash.
+    std::fs::write(&annotations, "[1, 2]").unwrap();
+    let out = csfleak()
+        .arg("analyze")
+        .arg(&study)
+        .arg("--out")
+        .arg(tmp.path().join("bad"))
+        .arg("--annotations")
+        .arg(&annotations)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// Patient identifiers never reach the logs, not even at `-vv` with a series that cannot be
+/// decoded (its error is reported by series number and study-relative path).
+#[test]
+fn logs_and_errors_carry_no_patient_identifiers() {
+    let study = phantom("spine-mri-ventral-leak", 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("study");
+    for f in files_under(&study) {
+        let dest = copy.join(f.strip_prefix(&study).unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &dest).unwrap();
+    }
+    // Cut the largest file (an image of a spinal series) short: its pixel data is incomplete.
+    let largest = files_under(&copy)
+        .into_iter()
+        .max_by_key(|f| std::fs::metadata(f).unwrap().len())
+        .unwrap();
+    let bytes = std::fs::read(&largest).unwrap();
+    std::fs::write(&largest, &bytes[..bytes.len() * 3 / 4]).unwrap();
+
+    let ids = identifiers(1);
+    let check = |out: &Output, what: &str| {
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out));
+        for id in &ids {
+            assert!(
+                !text.contains(id.as_str()),
+                "{what} log shows an identifier"
+            );
+        }
+        text
+    };
+    let out = csfleak()
+        .args(["-vv", "analyze"])
+        .arg(&copy)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
+    let log = check(&out, "analyze");
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("could not be decoded"), "{log}");
+    let out = csfleak()
+        .args(["-vv", "batch"])
+        .arg(&copy)
+        .arg("--out")
+        .arg(tmp.path().join("batch"))
+        .output()
+        .unwrap();
+    check(&out, "batch");
+    assert_absent(&tmp.path().join("out"), &ids);
+    assert_absent(&tmp.path().join("batch"), &ids);
+}

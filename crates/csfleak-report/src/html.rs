@@ -372,7 +372,27 @@ fn families_section(out: &mut String, families: &[FamilyStatus]) {
     out.push_str("</table>\n");
 }
 
+/// Values a reader entered (`--annotations`) in place of automatic ones: path, automatic
+/// value, reader's value.
+fn overrides_section(out: &mut String, f: &Findings) {
+    if f.reader_overrides.is_empty() {
+        return;
+    }
+    out.push_str("<h2>読影医による修正 / Reader overrides</h2>\n<table>\n<tr><th>Finding</th><th>自動 / Automatic</th><th>読影医 / Reader</th></tr>\n");
+    for o in &f.reader_overrides {
+        let _ = writeln!(
+            out,
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            escape(&o.path),
+            dash(Some(&o.automatic)),
+            dash(Some(&o.reader))
+        );
+    }
+    out.push_str("</table>\n");
+}
+
 fn raw_values_section(out: &mut String, f: &Findings) {
+    overrides_section(out, f);
     out.push_str("<h2>計測値 / Raw values</h2>\n");
     let Ok(v) = serde_json::to_value(f) else {
         return;
@@ -824,6 +844,24 @@ mod tests {
         assert!(page.contains("mhlw.c1"));
         assert!(page.contains("pipeline note"));
         assert!(!page.contains("<script"));
+        assert!(!page.contains("Reader overrides"));
+
+        let mut f = f;
+        f.reader_overrides.push(csfleak_findings::ReaderOverride {
+            path: "brain.mamillopontine_distance_mm".into(),
+            automatic: json!(4.1),
+            reader: json!(5.25),
+        });
+        let page = render_html(&ReportInput {
+            findings: &f,
+            assessment: &a,
+            images: &images,
+            families: &families,
+            warnings: &[],
+        });
+        assert!(page.contains(
+            "<tr><th>brain.mamillopontine_distance_mm</th><td>4.1</td><td>5.25</td></tr>"
+        ));
     }
 
     #[test]
