@@ -12,6 +12,7 @@
 //! Every landmark comes back as [`Detection::Found`] with a confidence and a method, or
 //! [`Detection::NotFound`] with the reason; nothing is guessed silently.
 
+mod basal;
 mod classes;
 mod locate;
 

@@ -143,9 +143,27 @@ fn automatic_landmarks_on_new_phantoms() {
             println!("MPD error sag {:.1}: {:+.2}", c.sag, a - c.mpd_truth);
         }
     }
-    // What the method meets on these phantoms (2 mm T1; see the table): the mamillary bodies
-    // and the upper pons surface on every case, mean error <= 1 mm and each within 2 mm, the
-    // MPD within 1 mm and decreasing with sag.
+    // Per landmark: how often found and the mean error.
+    for name in LandmarkName::ALL {
+        let e: Vec<f64> = rows
+            .iter()
+            .flat_map(|c| c.errs.iter().filter(|(n, _)| n == name).map(|(_, e)| *e))
+            .collect();
+        if !e.is_empty() {
+            println!(
+                "{name}: found {}/{}, mean error {:.2} mm, max {:.2} mm",
+                e.len(),
+                rows.len(),
+                e.iter().sum::<f64>() / e.len() as f64,
+                e.iter().copied().fold(0.0, f64::max)
+            );
+        }
+    }
+    // What the method meets on these phantoms (2 mm T1 by default, AUTO_GRID=full for 1 mm;
+    // see the table): the mamillary bodies and the upper pons surface on every case, every
+    // found landmark within 2 mm and their mean error <= 1 mm, the MPD within 1 mm and
+    // decreasing with sag; the anterior pons surface on at least half of the cases; the
+    // clivus only on 1 mm voxels (not searched on 2 mm: its cortex is not resolved).
     for c in &rows {
         let a = c
             .mpd_auto
@@ -156,11 +174,30 @@ fn automatic_landmarks_on_new_phantoms() {
             c.sag,
             c.mpd_truth
         );
-        assert_eq!(c.errs.len(), 2, "sag {}: found {:?}", c.sag, c.errs);
+        for n in [LandmarkName::MamillaryInferior, LandmarkName::PonsSuperior] {
+            assert!(
+                c.errs.iter().any(|(m, _)| *m == n),
+                "sag {}: {n} not found",
+                c.sag
+            );
+        }
+        let clivus = c
+            .errs
+            .iter()
+            .any(|(m, _)| *m == LandmarkName::ClivusPrepontine);
+        assert_eq!(clivus, grid == GridPreset::Full, "sag {}: clivus", c.sag);
         for (n, e) in &c.errs {
             assert!(*e <= 2.0, "sag {}: {n} off by {e:.2} mm", c.sag);
         }
     }
+    let pons_ant = rows
+        .iter()
+        .filter(|c| c.errs.iter().any(|(m, _)| *m == LandmarkName::PonsAnterior))
+        .count();
+    assert!(
+        2 * pons_ant >= rows.len(),
+        "anterior pons on {pons_ant} cases"
+    );
     let mpd: Vec<f64> = rows.iter().filter_map(|c| c.mpd_auto).collect();
     assert!(
         mpd.windows(2).all(|w| w[1] < w[0]),
