@@ -19,8 +19,6 @@ PY=.cache/venv/bin/python
 CACHE=.cache/altphantom
 mkdir -p "$CACHE/out"
 
-echo "building csfleak (release)..." >&2
-cargo build --release -q -p csfleak
 BIN=target/release/csfleak
 
 # case kinds and how many seeds of each
@@ -48,10 +46,16 @@ gen_one() {
 export -f gen_one
 export CACHE PY GEN_HASH
 
+# generate (2 at a time) while cargo builds csfleak (it waits on the shared target dir's lock)
 t0=$(date +%s)
-printf '%s\n' "${jobs_list[@]}" | xargs -P 2 -L 1 bash -c 'gen_one $0 $1'
+printf '%s\n' "${jobs_list[@]}" | xargs -P 2 -L 1 bash -c 'gen_one $0 $1' &
+gen_pid=$!
+echo "building csfleak (release)..." >&2
+cargo build --release -q -p csfleak
+tb=$(date +%s)
+wait "$gen_pid"
 t1=$(date +%s)
-echo "generated ${#jobs_list[@]} studies in $((t1 - t0)) s ($(du -sh "$CACHE" --exclude=out | cut -f1) in $CACHE)" >&2
+echo "built in $((tb - t0)) s; generated ${#jobs_list[@]} studies in $((t1 - t0)) s ($(du -sh --exclude=out "$CACHE" | cut -f1) in $CACHE)" >&2
 
 RES="$CACHE/results.jsonl"
 : > "$RES"

@@ -151,6 +151,8 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
     acq_t = cm.add_time(study.time, 6)
     t1_uid = cm.uid(study.case, seed, "ax_t1")
     with_t1 = rng.random() < 0.5 or kind == "mimics"
+    if with_t1 and syntax == "explicit":
+        syntax = "rle"  # keeps a study with two long axial stacks under 20 MB
     sn_t1 = None
     if with_t1:
         sn_t1 = 0  # numbered after the sagittal below
