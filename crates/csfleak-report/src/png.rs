@@ -118,22 +118,6 @@ fn layout(overlay: &Overlay, opts: &PngOptions) -> Result<(u32, u32, Scale)> {
     Ok((w, h, scale))
 }
 
-fn grey(v: f32, (lo, hi): (f32, f32)) -> u8 {
-    if !v.is_finite() {
-        return 0;
-    }
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let t = ((v - lo) / span).clamp(0.0, 1.0);
-    // t is in [0, 1], so the product is in [0, 255].
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "clamped to 0..=255 just above"
-    )]
-    let g = (t * 255.0).round() as u8;
-    g
-}
-
 /// Nearest source index of each screen pixel along one axis (`n` source pixels, `screen`
 /// screen pixels, `scale` screen pixels per source pixel).
 fn nearest_table(screen: u32, scale: f64, n: usize) -> Vec<usize> {
@@ -251,21 +235,44 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
         }
     }
     let mut img = RgbImage::new(w, h);
-    // Bilinear resampling with the taps computed once per screen row and column.
+    // Bilinear resampling, separably: each screen row interpolates two source rows into one
+    // (vertical taps), then each pixel between two columns of it (horizontal taps, computed
+    // once per column). Window/level is one multiply-add per pixel.
     let taps_y = linear_table(h, scale.sy, rows);
     let taps_x = linear_table(w, scale.sx, cols);
     let b = &overlay.base;
+    let (lo, hi) = overlay.window;
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let gain = 255.0 / span;
+    let mut mixed = vec![0.0_f32; cols];
     for ((r0, r1, ty), line) in taps_y.iter().zip(img.chunks_exact_mut(3 * w as usize)) {
-        let (row0, row1) = (b.row(*r0), b.row(*r1));
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "an interpolation weight in [0, 1]"
+        )]
+        let ty = *ty as f32;
+        for ((m, a), b) in mixed.iter_mut().zip(b.row(*r0)).zip(b.row(*r1)) {
+            *m = a * (1.0 - ty) + b * ty;
+        }
         for ((c0, c1, tx), px) in taps_x.iter().zip(line.chunks_exact_mut(3)) {
-            let v = |row: &ndarray::ArrayView1<'_, f32>, c: usize| f64::from(row[c]);
-            let top = v(&row0, *c0) * (1.0 - tx) + v(&row0, *c1) * tx;
-            let bottom = v(&row1, *c0) * (1.0 - tx) + v(&row1, *c1) * tx;
             #[allow(
                 clippy::cast_possible_truncation,
-                reason = "interpolating f32 samples; the result is within their range"
+                reason = "an interpolation weight in [0, 1]"
             )]
-            let g = grey((top * (1.0 - ty) + bottom * ty) as f32, overlay.window);
+            let tx = *tx as f32;
+            let v = mixed[*c0] * (1.0 - tx) + mixed[*c1] * tx;
+            let g = if v.is_finite() {
+                // Clamped to [0, 255] before the cast.
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "clamped to 0..=255 just above"
+                )]
+                let g = ((v - lo) * gain).clamp(0.0, 255.0).round() as u8;
+                g
+            } else {
+                0
+            };
             px.copy_from_slice(&[g, g, g]);
         }
     }
