@@ -846,7 +846,6 @@ mod tests {
         assert!(!page.contains("<script"));
         assert!(!page.contains("Reader overrides"));
 
-        let mut f = f;
         f.reader_overrides.push(csfleak_findings::ReaderOverride {
             path: "brain.mamillopontine_distance_mm".into(),
             automatic: json!(4.1),
