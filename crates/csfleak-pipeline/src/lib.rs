@@ -7,11 +7,15 @@
 //! [`brain_input`], [`spine_input`]), and each family plugs in behind the [`Family`] trait.
 //!
 //! * [`analyze_study`]: a scanned [`Study`](csfleak_dicom::Study) -> [`StudyAnalysis`]
-//!   (findings, assessment, overlays, family statuses). Series that an applicable family
-//!   reads are decoded once, in parallel, and shared; families run in parallel; output does
-//!   not depend on the thread count.
-//! * [`write_outputs`]: `findings.json`, `assessment.json`, `report.html`, `overlays/*.png`,
-//!   `nifti/*.nii.gz`, each written to a temporary name and renamed.
+//!   (findings, assessment, overlays, family statuses). Families run in parallel, longest
+//!   first ([`Family::cost_hint`]), with no barrier between decoding and measuring: each
+//!   family's task decodes its own series (a series read by several families is decoded once,
+//!   first, and shared), measures, and renders its PNGs while the others still work. Output
+//!   does not depend on the thread count or on the order in which tasks finish.
+//! * [`write_outputs`]: `findings.json`, `assessment.json`, `report.html`, `overlays/*.png`
+//!   (the PNGs rendered during the analysis are reused), `nifti/*.nii.gz` (volumes are kept for
+//!   it only when the analysis options ask for NIfTI), each written to a temporary name and
+//!   renamed.
 //! * [`batch`]: folder keys from the Study Instance UID, done markers, `summary.csv`,
 //!   `errors.csv`.
 //!
@@ -39,7 +43,7 @@ pub mod spine_input;
 use std::path::PathBuf;
 
 pub use analyze::{
-    AnalyzeOptions, DecodedSeries, Outputs, StudyAnalysis, Written, analyze_study,
+    AnalyzeOptions, DecodedSeries, Outputs, Prerendered, StudyAnalysis, Written, analyze_study,
     analyze_study_with, write_outputs,
 };
 pub use csfleak_spine::{LevelAnchor, SpineOptions};

@@ -1,5 +1,5 @@
 //! Everything csfleak writes for people and other tools: NIfTI-1 volumes and masks, JSON
-//! sidecars, and later findings.json, HTML, PNG overlays and CSV.
+//! sidecars, HTML, PNG overlays and charts, and CSV.
 //!
 //! This crate must **not** read DICOM or depend on `csfleak-dicom`: callers hand it
 //! [`Volume`](csfleak_volume::Volume), [`Mask`](csfleak_volume::Mask) and
@@ -7,6 +7,9 @@
 //!
 //! * [`nifti`]: NIfTI-1 writer (`.nii` / `.nii.gz`), the one place where patient LPS becomes
 //!   NIfTI RAS (`sform = ras_from_lps · world_from_voxel`).
+//! * [`png`]: overlay descriptions rendered to PNG (the one display convention);
+//!   [`chart`]: line charts drawn as overlays, e.g. the RI time-activity curve from the
+//!   findings; [`html`]: the self-contained report page; [`csv`]: cohort tables.
 //! * [`sidecar`]: the JSON sidecar beside each NIfTI file, with a guard that drops patient
 //!   identifiers, and [`sidecar::output_stem`] for PHI-free file names.
 //!
