@@ -1022,33 +1022,43 @@ fn paraspinal(
     notes: &mut Vec<String>,
 ) -> Vec<Accumulation> {
     const N: usize = 25;
+    /// Canal counts, net strip counts (left, right), frame index, raw strip counts.
+    type LevelSums = ([f64; N], [[f64; N]; 2], usize, [[f64; N]; 2]);
     let (d1, d2) = o.paraspinal_strip_mm;
     let core = 8.0;
     // Per time point: canal core counts and left/right strip counts per level.
-    let sums = |tp: &Tp| -> Option<([f64; N], [[f64; N]; 2], usize)> {
+    // Counts are taken over the row background (blood pool, kidney and bladder spill): where
+    // the canal has emptied, raw strip counts over canal counts would rise with the background
+    // alone. The raw strip counts are kept for the Poisson test.
+    let sums = |tp: &Tp| -> Option<LevelSums> {
         let c = tp
             .view(ViewKind::Posterior)
             .or(tp.view(ViewKind::Anterior))?;
         let img = shift(&c.counts, tp.shift.0, tp.shift.1);
+        let bg = row_background(&img, a);
         let mut canal = [0.0_f64; N];
         let mut side = [[0.0_f64; N]; 2]; // [left, right]
+        let mut raw = [[0.0_f64; N]; 2];
         let (top, bottom) = a.spine_rows;
-        for r in top..=bottom {
+        for r in top..=bottom.min(img.nrows() - 1) {
             let Some(v) = a.vertebra_at(r) else { continue };
             let l = usize::from(v.index());
             for cc in 0..img.ncols() {
                 let d = (cc as f64 - a.axis[r]) * spacing[1];
                 let x = img[(r, cc)];
+                let net = x - bg[r];
                 if d.abs() <= core {
-                    canal[l] += x;
+                    canal[l] += net;
                 } else if d >= d1 && d <= d2 {
-                    side[0][l] += x;
+                    side[0][l] += net;
+                    raw[0][l] += x;
                 } else if -d >= d1 && -d <= d2 {
-                    side[1][l] += x;
+                    side[1][l] += net;
+                    raw[1][l] += x;
                 }
             }
         }
-        Some((canal, side, c.frame))
+        Some((canal, side, c.frame, raw))
     };
     let Some(first) = tps.first().and_then(&sums) else {
         return Vec::new();
@@ -1064,7 +1074,7 @@ fn paraspinal(
         .skip(1)
         .filter(|tp| tp.hours <= o.paraspinal_max_h)
     {
-        let Some((canal, side, frame)) = sums(tp) else {
+        let Some((canal, side, frame, side_raw)) = sums(tp) else {
             continue;
         };
         let max_canal = canal.iter().copied().fold(0.0, f64::max);
@@ -1105,7 +1115,7 @@ fn paraspinal(
             for s in 0..2 {
                 let e = ratio(s, l) - base(s, l);
                 // Poisson significance of the strip counts themselves.
-                let sig = side[s][l].max(1.0).sqrt() * 3.0;
+                let sig = side_raw[s][l].max(1.0).sqrt() * 3.0;
                 if e > thr && e * canal[l] > sig {
                     excess[s][l] = e * canal[l];
                     hot[l] = true;
