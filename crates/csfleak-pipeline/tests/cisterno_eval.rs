@@ -373,18 +373,19 @@ fn cisterno_eval() {
     println!(
         "accumulations pattern+level(±2)+side correct: {acc_ok}/{acc_expected}; false accumulations on studies without a leak: {false_normal}; extra findings overall: {false_all}"
     );
-    // What is met (session 2, new seeds 9301.., 36 studies): every accumulation found with
-    // pattern, level (±2) and side; none on studies without a leak; posterior retention within
-    // 1.5 pp raw and 2 pp decay-corrected; bladder time and convexity right in >= 90 %.
+    // What is met (session 3, new seeds 9301.. and 9701.., 72 studies): every accumulation
+    // found with pattern, level (±2) and side; none on studies without a leak; posterior
+    // retention within 1 pp raw (max 0.82) and 1.04 pp decay-corrected (71/72 within 1 pp);
+    // bladder time and convexity right in every study.
     assert!(
         acc_ok * 10 >= acc_expected * 9,
         "pattern/level/side >= 90 %"
     );
     assert_eq!(false_normal, 0, "no false accumulation on normal studies");
-    assert!(max_abs(|r| r.raw_err) <= 1.5, "raw retention within 1.5 pp");
+    assert!(max_abs(|r| r.raw_err) <= 1.0, "raw retention within 1 pp");
     assert!(
-        max_abs(|r| r.dc_err) <= 2.0,
-        "decay-corrected retention within 2 pp"
+        max_abs(|r| r.dc_err) <= 1.3,
+        "decay-corrected retention within 1.3 pp"
     );
     assert!(bladder * 10 >= n * 9, "bladder time exact in >= 90 %");
     assert!(conv * 10 >= n * 9, "convexity right in >= 90 %");
