@@ -100,7 +100,7 @@ impl Default for CtmOptions {
             extradural_fraction: 0.3,
             extradural_floor_hu: 120.0,
             sac_fraction: 0.75,
-            bone_fraction: 1.1,
+            bone_fraction: 1.0,
             min_site_mm3: 25.0,
             sleeve_outlier_factor: 2.5,
             min_attached_site_mm3: 150.0,
@@ -515,9 +515,9 @@ fn measure_sites(
     let stats: Vec<GroupStats> = groups
         .iter()
         .map(|g| group_stats(ct, sacs, slices, g))
-        // A site on one thin slice only is a partial-volume edge (an endplate cut obliquely);
-        // real collections span several millimetres along the canal.
-        .filter(|s| s.volume_mm3 >= opts.min_site_mm3 && (s.n_slices >= 2 || slice_mm >= 4.0))
+        // A site spanning less than 4 mm along the stack is a partial-volume edge (an endplate
+        // or a cortical rim cut obliquely); real collections span several millimetres.
+        .filter(|s| s.volume_mm3 >= opts.min_site_mm3 && s.n_slices as f64 * slice_mm >= 4.0)
         // Contrast split off bone counts only within a sleeve's reach of the sac (beyond it,
         // such pieces are marrow and cortical partial volume).
         .filter(|s| !s.near_bone || s.gap_mm <= opts.sleeve_reach_mm)

@@ -233,23 +233,48 @@ fn slice_sites(
         if !core.iter().any(|&b| b) {
             continue;
         }
-        // What was split off bone must be one homogeneous fluid inside (marrow with cortical
-        // partial volume is not).
+        // Extradural contrast is one fluid: homogeneous inside (noise only); cortical
+        // partial volume and marrow beside it are not.
+        let mut vals: Vec<f32> = core
+            .indexed_iter()
+            .filter(|(_, on)| **on)
+            .map(|((r, c), _)| img[[r + r0, c + c0]])
+            .collect();
+        vals.sort_by(f32::total_cmp);
+        let q = |f: f64| vals[((vals.len() - 1) as f64 * f).round() as usize];
+        let (q10, q50, q90) = (q(0.1), q(0.5), q(0.9));
+        if q90 - q10 > 0.3 * q50 + 40.0 {
+            continue;
+        }
+        // What was split off bone must also be diluted and not walled in by bone.
         if resplit {
-            let mut vals: Vec<f32> = core
-                .indexed_iter()
-                .filter(|(_, on)| **on)
-                .map(|((r, c), _)| img[[r + r0, c + c0]])
-                .collect();
-            vals.sort_by(f32::total_cmp);
-            let q = |f: f64| vals[((vals.len() - 1) as f64 * f).round() as usize];
-            let (q10, q50, q90) = (q(0.1), q(0.5), q(0.9));
             // ... and diluted: near the intrathecal density is cortical partial volume.
             let max = comp
                 .iter()
                 .map(|&(r, c)| img[[r + r0, c + c0]])
                 .fold(f32::NEG_INFINITY, f32::max);
-            if q90 - q10 > 0.3 * q50 + 40.0 || max > 0.9 * ith {
+            // ... and not enclosed by bone: marrow is walled in by cortex, contrast beside a
+            // pedicle touches it on one side only.
+            let (mut edge, mut walled) = (0usize, 0usize);
+            for &(r, c) in &comp {
+                let nb = [
+                    (r.wrapping_sub(1), c),
+                    (r + 1, c),
+                    (r, c.wrapping_sub(1)),
+                    (r, c + 1),
+                ];
+                let outside: Vec<(usize, usize)> = nb
+                    .into_iter()
+                    .filter(|&(y, x)| y < h && x < w && !local[[y, x]])
+                    .collect();
+                if !outside.is_empty() {
+                    edge += 1;
+                    if outside.iter().any(|&(y, x)| near_bone[[y, x]]) {
+                        walled += 1;
+                    }
+                }
+            }
+            if max > 0.9 * ith || 10 * walled > 7 * edge {
                 continue;
             }
         }
