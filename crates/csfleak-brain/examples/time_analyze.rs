@@ -45,8 +45,15 @@ fn main() {
     );
     println!("convexity {:.3} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let _ = csfleak_brain::orbit::measure_onsd(&orb);
-    println!("orbits {:.3} s", t.elapsed().as_secs_f64());
+    let sides = csfleak_brain::orbit::measure_onsd(&orb);
+    println!(
+        "orbits {:.3} s: ONSD {:?} / {:?}, rim {:?} / {:?}",
+        t.elapsed().as_secs_f64(),
+        sides[0].onsd_mm.value(),
+        sides[1].onsd_mm.value(),
+        sides[0].rim_mm.value(),
+        sides[1].rim_mm.value()
+    );
     for overlays in [false, true] {
         let t = Instant::now();
         let inputs = BrainInputs {

@@ -125,22 +125,67 @@ fn find_rings(v: &Volume) -> Vec<Ring> {
             )
         })
         .collect();
+    // The widest offset (pixels along i and j): inside that margin every offset is in the
+    // slice, and the means are taken from a flat copy of the slice (same values and summation
+    // order as `mean_at`, without per-sample bounds checks).
+    let (mi, mj) = sets
+        .iter()
+        .flat_map(|(a, b, c)| a.iter().chain(b).chain(c))
+        .fold((0_usize, 0_usize), |(mi, mj), (di, dj)| {
+            (mi.max(di.unsigned_abs()), mj.max(dj.unsigned_abs()))
+        });
+    #[allow(
+        clippy::cast_possible_wrap,
+        reason = "a slice row length far below isize::MAX"
+    )]
+    let flat = |offs: &[(isize, isize)]| -> Vec<isize> {
+        offs.iter().map(|(di, dj)| di + dj * ni as isize).collect()
+    };
+    let flat_sets: Vec<_> = sets
+        .iter()
+        .map(|(a, b, c)| (flat(a), flat(b), flat(c)))
+        .collect();
     let per_slice: Vec<Vec<Ring>> = (0..nk)
         .into_par_iter()
         .map(|k| {
             let mut rings = Vec::new();
             let (lo, hi) = slice_range(v, k);
             let span = (hi - lo).max(1e-6);
+            let buf: Vec<f32> = (0..nj)
+                .flat_map(|j| (0..ni).map(move |i| (i, j)))
+                .map(|(i, j)| v.get(VoxelIdx::new(i, j, k)).unwrap_or(f32::NAN))
+                .collect();
+            let flat_mean = |at: usize, offs: &[isize]| -> f64 {
+                let mut s = 0.0;
+                for d in offs {
+                    s += f64::from(buf[at.wrapping_add_signed(*d)]);
+                }
+                s / offs.len() as f64
+            };
             for j in 0..nj {
                 for i in 0..ni {
                     let mut best = f64::MIN;
-                    for (ring, outer, center) in &sets {
-                        let (Some(r), Some(o), Some(c)) = (
-                            mean_at(v, k, i, j, ring),
-                            mean_at(v, k, i, j, outer),
-                            mean_at(v, k, i, j, center),
-                        ) else {
-                            continue;
+                    let inside = i >= mi && i + mi < ni && j >= mj && j + mj < nj;
+                    for ((ring, outer, center), (fr, fo, fc)) in sets.iter().zip(&flat_sets) {
+                        let (r, o, c) = if inside {
+                            let at = j * ni + i;
+                            let (r, c) = (flat_mean(at, fr), flat_mean(at, fc));
+                            // `r - c` bounds the score: when it cannot beat the best so far
+                            // or the 0.15 needed, the outer circle is not needed (the rings
+                            // kept are the same).
+                            if (r - c) / span <= best.max(0.15) {
+                                continue;
+                            }
+                            (r, flat_mean(at, fo), c)
+                        } else {
+                            let (Some(r), Some(o), Some(c)) = (
+                                mean_at(v, k, i, j, ring),
+                                mean_at(v, k, i, j, outer),
+                                mean_at(v, k, i, j, center),
+                            ) else {
+                                continue;
+                            };
+                            (r, o, c)
                         };
                         best = best.max((r - o.max(c)) / span);
                     }
