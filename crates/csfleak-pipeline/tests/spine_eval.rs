@@ -492,3 +492,109 @@ fn full_spine_axial_speed() {
     );
     assert!(an.canal.confidence > 0.5);
 }
+
+/// Developer aid: per-slice canal and lesion dump of the axial T2 of a DICOM study
+/// (`SPINE_DUMP_DIR`), e.g. a shipped sample. Prints; asserts only that the study loads.
+#[test]
+#[ignore = "developer aid: SPINE_DUMP_DIR=data-samples/... cargo test --release -p csfleak-pipeline --test spine_eval dump_study -- --ignored --nocapture"]
+fn dump_study() {
+    let Ok(dir) = std::env::var("SPINE_DUMP_DIR") else {
+        println!("set SPINE_DUMP_DIR");
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(dir);
+    let report = scan(&dir).unwrap();
+    let mut t2 = None;
+    let mut t1 = None;
+    for s in report.series() {
+        let role = format!("{:?}", s.role.role);
+        let l = load_series(s).unwrap();
+        if let SeriesData::Volume(v) = l.data {
+            println!("series {:?} {role} {:?}", l.meta.series_number, v.dims());
+            if role.contains("T2FsAxial") {
+                t2 = Some(v);
+            } else if role.contains("Contrast") {
+                t1 = Some(v);
+            }
+        }
+    }
+    let t2 = t2.expect("an axial T2");
+    let t0 = Instant::now();
+    let canal = csfleak_spine::canal::build_canal(&t2, &SpineOptions::default()).unwrap();
+    println!(
+        "canal alone {:.2} s ({} slices)",
+        t0.elapsed().as_secs_f64(),
+        canal.slices.len()
+    );
+    let t0 = Instant::now();
+    let an = analyze_mri(&t2, t1.as_ref(), &SpineOptions::default()).unwrap();
+    println!(
+        "analysis {:.2} s; csf ref {} confidence {:.2} levels {:?} {:?}",
+        t0.elapsed().as_secs_f64(),
+        an.canal.csf_reference,
+        an.canal.confidence,
+        an.levels.status(),
+        an.levels.reason()
+    );
+    for s in &an.canal.slices {
+        let mut d = s.beyond_dura_mm.clone();
+        d.sort_by(|a, b| b.total_cmp(a));
+        println!(
+            "k {:3} found {} z {:7.1} y {:6.1} area {:6.1} csf {:6.1} bridge {:2} depth2 {:.1}",
+            s.k,
+            s.found,
+            s.centre.0[2],
+            s.centre.0[1],
+            s.sac_area_mm2,
+            s.csf_area_mm2,
+            s.bridge.len(),
+            d.get(1).copied().unwrap_or(0.0)
+        );
+    }
+    for l in an.collections.iter().chain(&an.mimics) {
+        println!(
+            "{:?} z {:.1}..{:.1} t {:.1} v {:.2} {:?} {:?} cont {:?} water {:.2} enh {:?}",
+            l.k_range,
+            l.z_range_mm.0,
+            l.z_range_mm.1,
+            l.max_thickness_mm,
+            l.volume_ml,
+            l.position,
+            l.mimic,
+            l.continuity_slice,
+            l.water_ratio,
+            l.enhancement_ratio
+        );
+    }
+    if let Some(k) = std::env::var("SPINE_DUMP_K")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    {
+        let sl = &an.canal.slices[k];
+        let img = t2.data().index_axis(ndarray::Axis(0), k).to_owned();
+        let c = t2
+            .geometry()
+            .voxel_from_world()
+            .transform_point3(sl.centre.to_dvec3());
+        let (cr, cc) = (c.y.round() as i64, c.x.round() as i64);
+        for r in (cr - 12)..(cr + 13) {
+            let mut line = String::new();
+            for col in (cc - 12)..(cc + 13) {
+                let (Ok(ru), Ok(cu)) = (usize::try_from(r), usize::try_from(col)) else {
+                    continue;
+                };
+                let v = img.get([ru, cu]).copied().unwrap_or(0.0);
+                let s = if sl.sac.get([ru, cu]).copied().unwrap_or(false) {
+                    '*'
+                } else {
+                    ' '
+                };
+                line.push_str(&format!("{:4.0}{s}", 100.0 * v / an.canal.csf_reference));
+            }
+            println!("{line}");
+        }
+    }
+    assert!(!an.canal.slices.is_empty());
+}

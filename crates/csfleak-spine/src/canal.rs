@@ -14,7 +14,7 @@
 //!    trimmed-off bright pixels are kept as the evidence of continuity.
 
 use csfleak_volume::{DVec3, PointLps, Volume};
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use crate::image2d::{fill_holes, label4};
@@ -62,21 +62,27 @@ pub struct CanalModel {
     pub(crate) bright: Vec<Array2<bool>>,
 }
 
-pub(crate) fn slice_image(v: &Volume, k: usize) -> Array2<f32> {
-    v.data().index_axis(Axis(0), k).to_owned()
+/// Slice `k` as a `[row, col]` view.
+pub(crate) fn slice_image(v: &Volume, k: usize) -> ArrayView2<'_, f32> {
+    v.data().index_axis(Axis(0), k)
 }
 
 fn percentile(values: &mut [f32], q: f64) -> Option<f32> {
     if values.is_empty() {
         return None;
     }
-    values.sort_by(f32::total_cmp);
-    let idx = csfleak_volume::index_of(((values.len() - 1) as f64 * q).round()).unwrap_or(0);
-    values.get(idx.min(values.len() - 1)).copied()
+    let idx = csfleak_volume::index_of(((values.len() - 1) as f64 * q).round())
+        .unwrap_or(0)
+        .min(values.len() - 1);
+    Some(*values.select_nth_unstable_by(idx, f32::total_cmp).1)
 }
 
 /// Bright pixels with dark lines removed.
-pub(crate) fn bright_mask(img: &Array2<f32>, csf: f32, opts: &SpineOptions) -> Array2<bool> {
+pub(crate) fn bright_mask(
+    img: &ArrayView2<'_, f32>,
+    csf: f32,
+    opts: &SpineOptions,
+) -> Array2<bool> {
     #[allow(
         clippy::cast_possible_truncation,
         reason = "fractions of a signal in f32"
@@ -128,52 +134,78 @@ pub(crate) fn bright_mask(img: &Array2<f32>, csf: f32, opts: &SpineOptions) -> A
     })
 }
 
+/// A bright component, its holes filled, stored over its bounding box (plus a one-pixel
+/// margin) so that many small components on a large image stay cheap.
 struct Component {
+    /// Image row and column of `filled[[0, 0]]`.
+    origin: [usize; 2],
     filled: Array2<bool>,
     area_px: usize,
     centroid_px: [f64; 2],
+    /// Bounding box area (pixels) of the filled component.
+    bbox_px: usize,
+}
+
+impl Component {
+    fn contains(&self, r: usize, c: usize) -> bool {
+        r >= self.origin[0]
+            && c >= self.origin[1]
+            && self
+                .filled
+                .get([r - self.origin[0], c - self.origin[1]])
+                .copied()
+                .unwrap_or(false)
+    }
 }
 
 fn components(bright: &Array2<bool>, min_px: usize) -> Vec<Component> {
     let (labels, sizes) = label4(bright);
+    let (nr, nc) = bright.dim();
+    // Bounding box per label: [r0, r1, c0, c1].
+    let mut bbox = vec![[usize::MAX, 0, usize::MAX, 0]; sizes.len()];
+    for ((r, c), &l) in labels.indexed_iter() {
+        if l != 0 {
+            let b = &mut bbox[l as usize];
+            b[0] = b[0].min(r);
+            b[1] = b[1].max(r);
+            b[2] = b[2].min(c);
+            b[3] = b[3].max(c);
+        }
+    }
     let mut out = Vec::new();
     for (id, &n) in sizes.iter().enumerate().skip(1) {
         if n < min_px {
             continue;
         }
+        let [r0, r1, c0, c1] = bbox[id];
         let id = u32::try_from(id).unwrap_or(u32::MAX);
-        let m = labels.mapv(|l| l == id);
+        // One pixel of margin where the image allows, so that hole filling sees the outside.
+        let (or, oc) = (r0.saturating_sub(1), c0.saturating_sub(1));
+        let (er, ec) = ((r1 + 2).min(nr), (c1 + 2).min(nc));
+        let m = Array2::from_shape_fn((er - or, ec - oc), |(r, c)| labels[[r + or, c + oc]] == id);
         let filled = fill_holes(&m);
         let (mut sr, mut sc, mut cnt) = (0.0, 0.0, 0usize);
         for ((r, c), &on) in filled.indexed_iter() {
             if on {
-                sr += r as f64;
-                sc += c as f64;
+                sr += (r + or) as f64;
+                sc += (c + oc) as f64;
                 cnt += 1;
             }
         }
         let cntf = cnt.max(1) as f64;
         out.push(Component {
+            origin: [or, oc],
             filled,
             area_px: cnt,
             centroid_px: [sr / cntf, sc / cntf],
+            bbox_px: (r1 + 1 - r0) * (c1 + 1 - c0),
         });
     }
     out
 }
 
 fn compactness(c: &Component) -> f64 {
-    let (mut r0, mut r1, mut c0, mut c1) = (usize::MAX, 0, usize::MAX, 0);
-    for ((r, col), &on) in c.filled.indexed_iter() {
-        if on {
-            r0 = r0.min(r);
-            r1 = r1.max(r);
-            c0 = c0.min(col);
-            c1 = c1.max(col);
-        }
-    }
-    let bbox = ((r1 + 1).saturating_sub(r0) * (c1 + 1).saturating_sub(c0)).max(1);
-    c.area_px as f64 / bbox as f64
+    c.area_px as f64 / c.bbox_px.max(1) as f64
 }
 
 fn running_median(values: &[Option<f64>], half: usize) -> Vec<Option<f64>> {
@@ -210,7 +242,7 @@ pub fn build_canal(v: &Volume, opts: &SpineOptions) -> Result<CanalModel> {
         .collect();
     let mut p = per_slice.clone();
     let csf0 = percentile(&mut p, 0.5).unwrap_or(0.0);
-    let first = segment(v, csf0, opts);
+    let (first, _) = segment(v, csf0, opts);
     // Refine the reference from the sac itself.
     let mut sac_vals = Vec::new();
     for (k, s) in first.iter().enumerate() {
@@ -225,11 +257,7 @@ pub fn build_canal(v: &Volume, opts: &SpineOptions) -> Result<CanalModel> {
         }
     }
     let csf = percentile(&mut sac_vals, 0.5).unwrap_or(csf0);
-    let mut slices = segment(v, csf, opts);
-    let bright: Vec<Array2<bool>> = (0..nk)
-        .into_par_iter()
-        .map(|k| bright_mask(&slice_image(v, k), csf, opts))
-        .collect();
+    let (mut slices, bright) = segment(v, csf, opts);
     // Position along the canal: cumulative distance between successive centres.
     let mut s = 0.0;
     let mut prev: Option<DVec3> = None;
@@ -253,7 +281,8 @@ pub fn build_canal(v: &Volume, opts: &SpineOptions) -> Result<CanalModel> {
     })
 }
 
-fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
+/// The canal slices and the bright masks (dark lines removed) they were found in.
+fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<Array2<bool>>) {
     let g = v.geometry();
     let [nk] = [v.dims()[2]];
     let sp = g.spacing_mm();
@@ -304,7 +333,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
     let voxel_from_world = g.voxel_from_world();
     let max_dist_mm = 10.0;
     // Pass 2: the component at (or nearest to) the centreline.
-    let mut chosen: Vec<Option<Array2<bool>>> = comps
+    let chosen: Vec<Option<()>> = comps
         .iter()
         .enumerate()
         .map(|(k, (_, cs))| {
@@ -319,7 +348,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
                     csfleak_volume::index_of(cj.round()),
                     csfleak_volume::index_of(ci.round()),
                 ) {
-                    (Some(r), Some(col)) => comp.filled.get([r, col]).copied().unwrap_or(false),
+                    (Some(r), Some(col)) => comp.contains(r, col),
                     _ => false,
                 };
                 let d = if inside {
@@ -337,7 +366,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
                     best = Some((d, comp));
                 }
             }
-            best.map(|(_, c)| c.filled.clone())
+            best.map(|_| ())
         })
         .collect();
     // The sac outline from rays cast from the centreline (see `ray_profile`).
@@ -417,19 +446,32 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
     let mut bridges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nk];
     let mut beyond: Vec<Vec<f64>> = vec![Vec::new(); nk];
     let mut dura_lines: Vec<Vec<bool>> = vec![Vec::new(); nk];
+    let mut sacs: Vec<Option<Array2<bool>>> = vec![None; nk];
     for k in 0..nk {
         let (Some(c), Some(r), Some(ray)) = (centres[k], radii[k].as_ref(), rays[k].as_ref())
         else {
-            chosen[k] = None;
             continue;
         };
         let (nr, nc) = comps[k].0.dim();
         let mut sac = Array2::from_elem((nr, nc), false);
-        for ((row, col), on) in sac.indexed_iter_mut() {
-            let dx = (col as f64 - c[0]) * sp[0];
-            let dy = (row as f64 - c[1]) * sp[1];
-            let rho = dx.hypot(dy);
-            *on = rho <= radius_at(r, dy.atan2(dx)) + 0.01;
+        // Only pixels within the largest radius can be inside.
+        let r_max = r.iter().copied().fold(0.0, f64::max) + 0.01;
+        let window = |centre: f64, step: f64, n: usize| {
+            let lo =
+                csfleak_volume::index_of((centre - r_max / step).floor().max(0.0)).unwrap_or(0);
+            let hi = csfleak_volume::index_of((centre + r_max / step).ceil().max(0.0))
+                .unwrap_or(0)
+                .saturating_add(1)
+                .min(n);
+            lo.min(hi)..hi
+        };
+        for row in window(c[1], sp[1], nr) {
+            for col in window(c[0], sp[0], nc) {
+                let dx = (col as f64 - c[0]) * sp[0];
+                let dy = (row as f64 - c[1]) * sp[1];
+                let rho = dx.hypot(dy);
+                sac[[row, col]] = rho <= radius_at(r, dy.atan2(dx)) + 0.01;
+            }
         }
         // A dural gap: fluid beyond the dura with no dark line at the dura, on three or more
         // neighbouring rays (10 degrees: a gap is wider than a noise dip in the dura).
@@ -475,12 +517,12 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
         beyond[k] = (0..N_RAYS)
             .map(|a| ray[a].as_ref().map_or(0.0, |p| (p.r_out - r[a]).max(0.0)))
             .collect();
-        chosen[k] = Some(sac);
+        sacs[k] = Some(sac);
     }
-    (0..nk)
+    let slices = (0..nk)
         .map(|k| {
             let bright = &comps[k].0;
-            match chosen[k].take() {
+            match sacs[k].take() {
                 Some(sac) => {
                     let (mut sr, mut sc, mut n, mut ncsf) = (0.0, 0.0, 0usize, 0usize);
                     for ((r, c), &on) in sac.indexed_iter() {
@@ -519,7 +561,9 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> Vec<CanalSlice> {
                 },
             }
         })
-        .collect()
+        .collect();
+    let bright = comps.into_iter().map(|(b, _)| b).collect();
+    (slices, bright)
 }
 
 /// Number of rays per slice (every 5 degrees).
@@ -564,7 +608,31 @@ impl Ray {
     }
 }
 
+/// Bilinear sample of a `[row, col]` image at column `x`, row `y` (pixel units), as
+/// `Volume::sample_voxel` within one slice: `None` beyond half a pixel outside the image.
+pub(crate) fn bilinear(img: &ArrayView2<'_, f32>, x: f64, y: f64) -> Option<f32> {
+    let (nr, nc) = img.dim();
+    if nr == 0 || nc == 0 || x < -0.5 || y < -0.5 || x > nc as f64 - 0.5 || y > nr as f64 - 0.5 {
+        return None;
+    }
+    let xc = x.clamp(0.0, (nc - 1) as f64);
+    let yc = y.clamp(0.0, (nr - 1) as f64);
+    let (x0, y0) = (xc.floor(), yc.floor());
+    let (fx, fy) = (xc - x0, yc - y0);
+    let (c0, r0) = (csfleak_volume::index_of(x0)?, csfleak_volume::index_of(y0)?);
+    let (c1, r1) = ((c0 + 1).min(nc - 1), (r0 + 1).min(nr - 1));
+    let v = |r: usize, c: usize| f64::from(img[[r, c]]);
+    let top = v(r0, c0) * (1.0 - fx) + v(r0, c1) * fx;
+    let bottom = v(r1, c0) * (1.0 - fx) + v(r1, c1) * fx;
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "interpolated pixel values fit f32"
+    )]
+    Some((top * (1.0 - fy) + bottom * fy) as f32)
+}
+
 fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -> Vec<Option<Ray>> {
+    let img = slice_image(v, k);
     let sp = v.geometry().spacing_mm();
     let csf = f64::from(csf);
     let t = opts.bright_fraction * csf;
@@ -572,16 +640,12 @@ fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -
     let n = csfleak_volume::index_of((RAY_MAX_MM / RAY_STEP_MM).floor()).unwrap_or(0);
     (0..N_RAYS)
         .map(|a| {
-            let th = angle(a);
+            let (sin, cos) = angle(a).sin_cos();
+            let (di, dj) = (cos / sp[0], sin / sp[1]);
             let profile: Vec<f64> = (0..=n)
                 .map(|s| {
                     let rho = s as f64 * RAY_STEP_MM;
-                    let p = DVec3::new(
-                        c[0] + rho * th.cos() / sp[0],
-                        c[1] + rho * th.sin() / sp[1],
-                        k as f64,
-                    );
-                    v.sample_voxel(p).map_or(0.0, f64::from)
+                    bilinear(&img, c[0] + rho * di, c[1] + rho * dj).map_or(0.0, f64::from)
                 })
                 .collect();
             let start = profile
@@ -608,17 +672,18 @@ fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -
             let r_out = (end as f64 + 0.5) * RAY_STEP_MM;
             // Outermost significant dark line with water-like signal beyond it.
             let mut r_dura = r_out;
+            // outer[q - start]: the maximum of the profile from q to the end of the run.
+            let mut outer = vec![f64::NEG_INFINITY; end + 1 - start];
             let mut outer_max = f64::NEG_INFINITY;
-            let mut mins = Vec::new();
             for q in (start..=end).rev() {
                 outer_max = outer_max.max(profile[q]);
-                mins.push((q, outer_max));
+                outer[q - start] = outer_max;
             }
             let mut inner_max = f64::NEG_INFINITY;
             let mut best: Option<usize> = None;
             for q in start..=end {
                 inner_max = inner_max.max(profile[q]);
-                let beyond = mins.iter().find(|m| m.0 == q).map_or(0.0, |m| m.1);
+                let beyond = outer[q - start];
                 let is_min = q > start
                     && q < end
                     && profile[q] <= profile[q - 1]
@@ -676,4 +741,35 @@ fn smooth_angles(rays: &[Option<Ray>]) -> Vec<f64> {
             w[idx.min(w.len() - 1)]
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use csfleak_volume::{Geometry, VecLps};
+
+    /// The in-slice sampler agrees with the volume's trilinear sampler on a slice.
+    #[test]
+    fn bilinear_matches_volume_sampling() {
+        let g = Geometry::from_steps(
+            [5, 4, 2],
+            PointLps([0.0, 0.0, 0.0]),
+            VecLps([1.0, 0.0, 0.0]),
+            VecLps([0.0, 1.0, 0.0]),
+            VecLps([0.0, 0.0, 1.0]),
+        )
+        .unwrap();
+        let data = ndarray::Array3::from_shape_fn((2, 4, 5), |(k, j, i)| {
+            (k * 100 + j * 10 + i * i) as f32
+        });
+        let v = Volume::new(g, data).unwrap();
+        let img = slice_image(&v, 1);
+        for &(x, y) in &[(0.0, 0.0), (1.3, 2.7), (3.9, 0.2), (4.4, 3.4), (-0.4, 1.0)] {
+            let a = bilinear(&img, x, y).unwrap();
+            let b = v.sample_voxel(DVec3::new(x, y, 1.0)).unwrap();
+            assert!((a - b).abs() < 1e-4, "{x} {y}: {a} vs {b}");
+        }
+        assert!(bilinear(&img, -0.6, 1.0).is_none());
+        assert!(bilinear(&img, 1.0, 3.6).is_none());
+    }
 }

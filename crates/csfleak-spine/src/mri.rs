@@ -11,6 +11,7 @@ use csfleak_findings::{
     Level, MimicKind, Ml, Mm, Provenance, Side, Spine, Status,
 };
 use csfleak_volume::{DVec3, PointLps, Volume};
+use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::canal::{CanalModel, build_canal, slice_image};
@@ -130,6 +131,27 @@ pub fn analyze_mri(
                 m[[r, c]] = true;
             }
             let edge = boundary(&sl.sac);
+            // Only pixels within reach of the sac's bounding box can be candidates.
+            let (mut r0, mut r1, mut c0, mut c1) = (usize::MAX, 0, usize::MAX, 0);
+            for &(er, ec) in &edge {
+                r0 = r0.min(er);
+                r1 = r1.max(er);
+                c0 = c0.min(ec);
+                c1 = c1.max(ec);
+            }
+            let (reach_r, reach_c) = (reach_mm / sp[1], reach_mm / sp[0]);
+            let (nr, nc) = m.dim();
+            for ((r, c), on) in m.indexed_iter_mut() {
+                let (r, c) = (r as f64, c as f64);
+                if r < r0 as f64 - reach_r
+                    || r > r1 as f64 + reach_r
+                    || c < c0 as f64 - reach_c
+                    || c > c1 as f64 + reach_c
+                {
+                    *on = false;
+                }
+            }
+            debug_assert!(nr > 0 && nc > 0);
             let (labels, sizes) = label4(&m);
             let mut comps: Vec<Vec<(usize, usize, f64)>> = vec![Vec::new(); sizes.len()];
             for ((r, c), &l) in labels.indexed_iter() {
@@ -160,34 +182,60 @@ pub fn analyze_mri(
         .collect();
 
     // Link overlapping components of neighbouring slices (union-find, deterministic order).
-    let mut ids: Vec<(usize, usize)> = Vec::new();
-    for (k, c) in cands.iter().enumerate() {
-        for j in 0..c.pixels.len() {
-            ids.push((k, j));
-        }
+    // Component `j` of slice `k` is node `base[k] + j`.
+    let mut base = vec![0usize; nk + 1];
+    for k in 0..nk {
+        base[k + 1] = base[k] + cands[k].pixels.len();
     }
+    let ids: Vec<(usize, usize)> = (0..nk)
+        .flat_map(|k| (0..cands[k].pixels.len()).map(move |j| (k, j)))
+        .collect();
     let mut parent: Vec<usize> = (0..ids.len()).collect();
-    let index_of =
-        |k: usize, j: usize, ids: &[(usize, usize)]| ids.iter().position(|&e| e == (k, j));
+    // Per slice, the component index of each candidate pixel (for the neighbourhood test).
+    let rasters: Vec<Option<Array2<u32>>> = cands
+        .par_iter()
+        .enumerate()
+        .map(|(k, c)| {
+            if c.pixels.is_empty() {
+                return None;
+            }
+            let dim = canal.slices[k].sac.dim();
+            let mut m = Array2::<u32>::zeros(dim);
+            for (j, px) in c.pixels.iter().enumerate() {
+                let id = u32::try_from(j + 1).unwrap_or(u32::MAX);
+                for &(r, cc, _) in px {
+                    m[[r, cc]] = id;
+                }
+            }
+            Some(m)
+        })
+        .collect();
     // Neighbouring slices, and across one slice without candidates (a collection thins out
     // under the threshold on a slice), link when their pixels lie within 2 pixels.
     for k in 1..nk {
         for back in 1..=2usize.min(k) {
             let kp = k - back;
-            for (ja, a) in cands[kp].pixels.iter().enumerate() {
-                for (jb, b) in cands[k].pixels.iter().enumerate() {
-                    let near = a.iter().any(|&(r, c, _)| {
-                        b.iter()
-                            .any(|&(r2, c2, _)| r.abs_diff(r2) <= 2 && c.abs_diff(c2) <= 2)
-                    });
-                    if near {
-                        if let (Some(x), Some(y)) = (index_of(kp, ja, &ids), index_of(k, jb, &ids))
-                        {
-                            let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
-                            if rx != ry {
-                                parent[rx.max(ry)] = rx.min(ry);
+            let Some(prev) = rasters[kp].as_ref() else {
+                continue;
+            };
+            let (nr, nc) = prev.dim();
+            for (jb, b) in cands[k].pixels.iter().enumerate() {
+                let mut linked: Vec<usize> = Vec::new();
+                for &(r, c, _) in b {
+                    for rr in r.saturating_sub(2)..(r + 3).min(nr) {
+                        for cc in c.saturating_sub(2)..(c + 3).min(nc) {
+                            let l = prev[[rr, cc]] as usize;
+                            if l != 0 && !linked.contains(&(l - 1)) {
+                                linked.push(l - 1);
                             }
                         }
+                    }
+                }
+                for ja in linked {
+                    let (x, y) = (base[kp] + ja, base[k] + jb);
+                    let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
+                    if rx != ry {
+                        parent[rx.max(ry)] = rx.min(ry);
                     }
                 }
             }
