@@ -175,3 +175,48 @@ fn lateral_view_from_the_view_code_is_reported_not_counted() {
     let r = f.retention_24h.unwrap();
     assert_eq!(r.view, Some(NmView::Anterior));
 }
+
+/// CPU seconds (user + system) of this process so far, from `/proc/self/stat` (Linux).
+fn cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Timing of the analysis of one whole-body study (5 time points x 2 views, 256x1024):
+/// `cargo test --release -p csfleak-pipeline --test cisterno_seed -- --ignored --nocapture`.
+/// Wall time depends on the machine's load; CPU time much less.
+#[test]
+#[ignore = "timing printout: run in release (a debug build is 10-30x slower)"]
+fn analysis_time_whole_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = ScenarioContext::new(4646, Size::Full, dir.path().join("DICOM"));
+    std::fs::create_dir_all(&ctx.dicom_dir).unwrap();
+    write_study(&mut ctx, &CisternoOptions::default()).unwrap();
+    let report = scan(dir.path()).unwrap();
+    let loaded: Vec<_> = report.series().map(|s| load_series(s).unwrap()).collect();
+    let refs: Vec<_> = loaded.iter().collect();
+    let input = cisterno_input(&refs).unwrap();
+    let mut wall = Vec::new();
+    let mut cpu = Vec::new();
+    for _ in 0..5 {
+        let (t0, c0) = (std::time::Instant::now(), cpu_s());
+        let a = analyze(&input, &Opts::default()).unwrap();
+        assert!(a.retention.value().is_some());
+        wall.push(t0.elapsed().as_secs_f64());
+        if let (Some(c0), Some(c1)) = (c0, cpu_s()) {
+            cpu.push(c1 - c0);
+        }
+    }
+    wall.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
+    println!(
+        "analyze, 256x1024 x 10 frames: wall median {:.3} s (min {:.3}), CPU median {:.3} s, rayon threads {}",
+        wall[2],
+        wall[0],
+        cpu.get(cpu.len() / 2).copied().unwrap_or(f64::NAN),
+        rayon::current_num_threads()
+    );
+}
