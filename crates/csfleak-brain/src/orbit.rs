@@ -141,6 +141,13 @@ fn find_rings(v: &Volume) -> Vec<Ring> {
     let flat = |offs: &[(isize, isize)]| -> Vec<isize> {
         offs.iter().map(|(di, dj)| di + dj * ni as isize).collect()
     };
+    let half_of = |offs: &mut dyn Iterator<Item = &(isize, isize)>| {
+        offs.fold((0_usize, 0_usize), |(a, b), (di, dj)| {
+            (a.max(di.unsigned_abs()), b.max(dj.unsigned_abs()))
+        })
+    };
+    let ring_half = half_of(&mut sets.iter().flat_map(|t| t.0.iter()));
+    let centre_half = half_of(&mut sets.iter().flat_map(|t| t.2.iter()));
     let flat_sets: Vec<_> = sets
         .iter()
         .map(|(a, b, c)| (flat(a), flat(b), flat(c)))
@@ -155,6 +162,10 @@ fn find_rings(v: &Volume) -> Vec<Ring> {
                 .flat_map(|j| (0..ni).map(move |i| (i, j)))
                 .map(|(i, j)| v.get(VoxelIdx::new(i, j, k)).unwrap_or(f32::NAN))
                 .collect();
+            // Exact pre-screen: the score is at most (max over the ring's square) - (min over
+            // the centre's square); a pixel where that cannot reach 0.15 is skipped.
+            let ring_max = box_extreme(&buf, ni, nj, ring_half, true);
+            let centre_min = box_extreme(&buf, ni, nj, centre_half, false);
             let flat_mean = |at: usize, offs: &[isize]| -> f64 {
                 let mut s = 0.0;
                 for d in offs {
@@ -166,6 +177,12 @@ fn find_rings(v: &Volume) -> Vec<Ring> {
                 for i in 0..ni {
                     let mut best = f64::MIN;
                     let inside = i >= mi && i + mi < ni && j >= mj && j + mj < nj;
+                    let at = j * ni + i;
+                    if inside
+                        && (f64::from(ring_max[at]) - f64::from(centre_min[at])) / span <= 0.15
+                    {
+                        continue;
+                    }
                     for ((ring, outer, center), (fr, fo, fc)) in sets.iter().zip(&flat_sets) {
                         let (r, o, c) = if inside {
                             let at = j * ni + i;
@@ -205,6 +222,36 @@ fn find_rings(v: &Volume) -> Vec<Ring> {
         })
         .collect();
     per_slice.into_iter().flatten().collect()
+}
+
+/// Maximum (or minimum) of `buf` (`nj` rows of `ni`) over the square of half-widths
+/// `(hi, hj)` around each pixel, clipped at the borders (separable, rows then columns).
+fn box_extreme(buf: &[f32], ni: usize, nj: usize, (hi, hj): (usize, usize), max: bool) -> Vec<f32> {
+    let pick = |a: f32, b: f32| if max { a.max(b) } else { a.min(b) };
+    let init = if max {
+        f32::NEG_INFINITY
+    } else {
+        f32::INFINITY
+    };
+    let mut rows = vec![init; buf.len()];
+    for j in 0..nj {
+        for i in 0..ni {
+            let lo = i.saturating_sub(hi);
+            let hi_i = (i + hi).min(ni - 1);
+            rows[j * ni + i] = buf[j * ni + lo..=j * ni + hi_i]
+                .iter()
+                .fold(init, |acc, x| pick(acc, *x));
+        }
+    }
+    let mut out = vec![init; buf.len()];
+    for j in 0..nj {
+        let lo = j.saturating_sub(hj);
+        let hi_j = (j + hj).min(nj - 1);
+        for i in 0..ni {
+            out[j * ni + i] = (lo..=hi_j).fold(init, |acc, jj| pick(acc, rows[jj * ni + i]));
+        }
+    }
+    out
 }
 
 /// Radial profile sampling step, mm.
