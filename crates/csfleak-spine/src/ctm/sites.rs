@@ -224,7 +224,11 @@ fn slice_sites(
             continue;
         }
         // Thin shells (cortex lining the canal, partial-volume rims) have no pixel 1 mm
-        // inside their outline; contrast collections do.
+        // inside their outline; contrast collections do. A piece with fewer pixels than the
+        // disc has none (cheap exit before the erosion).
+        if comp.len() < core_offs.len() {
+            continue;
+        }
         let mut local = Array2::from_elem((h, w), false);
         for &(r, c) in &comp {
             local[[r, c]] = true;
