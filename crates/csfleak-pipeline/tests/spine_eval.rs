@@ -13,7 +13,10 @@
     clippy::unwrap_used,
     clippy::print_stdout,
     clippy::too_many_lines,
-    reason = "the evaluation prints its table; helper failures are test failures"
+    clippy::cast_possible_truncation,
+    clippy::format_push_string,
+    reason = "the evaluation prints its table (and the dump its pixels); helper failures are \
+              test failures"
 )]
 
 use std::time::Instant;
