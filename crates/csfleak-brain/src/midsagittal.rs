@@ -121,8 +121,21 @@ pub fn find_plane(v: &Volume) -> Option<MidsagittalPlane> {
         }
     }
     let mut steps = [4f64.to_radians(), 4f64.to_radians(), 2.0];
+    // Coarse steps on every 4th sample point (the cost surface is smooth at that scale), then
+    // the fine steps on all of them from where the coarse search stopped.
+    let coarse: Vec<(DVec3, f32)> = pts.iter().step_by(4).copied().collect();
+    let use_coarse = coarse.len() >= 100;
+    if use_coarse {
+        best = cost(v, &coarse, DVec3::X, d, var);
+    }
     // The offset is measured along the current normal through the centroid's plane.
     while steps[2] > 0.05 {
+        let fine = !use_coarse || steps[2] < 0.4;
+        if fine && use_coarse && steps[2] * 2.0 >= 0.4 {
+            // First fine round: the best so far on all points.
+            best = cost(v, &pts, plane_normal(yaw, roll), d, var);
+        }
+        let pts: &[(DVec3, f32)] = if fine { &pts } else { &coarse };
         let mut improved = false;
         for axis in 0..3 {
             for sign in [-1.0, 1.0] {
@@ -138,7 +151,7 @@ pub fn find_plane(v: &Volume) -> Option<MidsagittalPlane> {
                         + centroid;
                     dd = plane_normal(y, r).dot(p0);
                 }
-                let c = cost(v, &pts, plane_normal(y, r), dd, var);
+                let c = cost(v, pts, plane_normal(y, r), dd, var);
                 if c < best {
                     best = c;
                     (yaw, roll, d) = (y, r, dd);
