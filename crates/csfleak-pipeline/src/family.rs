@@ -165,15 +165,17 @@ pub trait Family: Send + Sync {
     }
 }
 
-/// Measured run time per megavoxel of input of the built-in families (`bash
-/// scripts/bench-analyze.sh`, session 3: brain 1.88 s for 23.9 Mvoxel, spine 1.13 s for 15.2,
-/// CT myelography 0.55 s for 35.9, RI 0.46 s for 2.6 planar megapixels); 0.05 for others.
+/// Measured run time per megavoxel of input of the built-in families, decode and rendering
+/// included (`csfleak -v analyze` on the bench work-up, 22:27 UTC session 3, load ~5: brain
+/// 1.70 s for 23.9 Mvoxel, CT myelography 1.77 s for 35.9, spine 1.05 s for 15.2, RI 1.00 s
+/// for 2.6 planar megapixels); 0.05 for others. Only the order matters: the families change
+/// speed as they are worked on, so re-measure when one becomes several times faster.
 pub fn seconds_per_megavoxel(family_id: &str) -> f64 {
     match family_id {
-        "brain_mri" => 0.079,
-        "spine_mri" => 0.074,
-        "ct_myelography" => 0.015,
-        "ri_cisternography" => 0.18,
+        "brain_mri" => 0.071,
+        "spine_mri" => 0.069,
+        "ct_myelography" => 0.049,
+        "ri_cisternography" => 0.38,
         _ => 0.05,
     }
 }
