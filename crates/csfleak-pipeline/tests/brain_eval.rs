@@ -235,6 +235,35 @@ fn eval_brain_on_new_seeds() {
         );
     }
     assert!(mean_all <= 1.0, "mean landmark error {mean_all:.2}");
+    // The anterior pons surface (mid-pons) on most studies, each within 1.5 mm; the clivus is
+    // not searched on these 2 mm T1s (its cortex is not resolved), so the prepontine cistern
+    // stays not assessable here (crates/csfleak-brain/tests/auto_landmarks.rs, AUTO_GRID=full,
+    // measures it on 1 mm voxels).
+    let pons_ant: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| {
+            r.errs
+                .iter()
+                .filter(|(n, _)| *n == LandmarkName::PonsAnterior)
+        })
+        .map(|(_, e)| *e)
+        .collect();
+    assert!(
+        pons_ant.len() >= 3,
+        "anterior pons on {} studies",
+        pons_ant.len()
+    );
+    assert!(
+        pons_ant.iter().all(|e| *e <= 1.5),
+        "anterior pons errors {pons_ant:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r
+            .errs
+            .iter()
+            .all(|(n, _)| *n != LandmarkName::ClivusPrepontine)),
+        "clivus reported on 2 mm voxels"
+    );
     assert!(
         autos.windows(2).all(|w| w[1] < w[0]),
         "sag trend of the automatic MPD not monotonic: {autos:?}"
