@@ -190,6 +190,7 @@ fn cpu_s() -> Option<f64> {
 /// Wall time depends on the machine's load; CPU time much less.
 #[test]
 #[ignore = "timing printout: run in release (a debug build is 10-30x slower)"]
+#[allow(clippy::print_stdout)] // the timing printout is the point of this test
 fn analysis_time_whole_body() {
     let dir = tempfile::tempdir().unwrap();
     let mut ctx = ScenarioContext::new(4646, Size::Full, dir.path().join("DICOM"));
