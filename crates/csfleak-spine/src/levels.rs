@@ -177,6 +177,64 @@ fn median(v: &[f64]) -> Option<f64> {
     Some(w[w.len() / 2])
 }
 
+/// What a stack shows of the spine's ends, for deciding from which end discs can be counted
+/// (shared by the MRI and CT level detectors). Positions are patient z in mm; discs cranial
+/// first.
+#[allow(clippy::struct_field_names)] // every field is a patient z or length in mm, named so
+pub(crate) struct EndsInView<'a> {
+    /// Detected disc centres, cranial first (at least two).
+    pub discs_z_mm: &'a [f64],
+    /// Lowest and highest slice of the stack.
+    pub stack_z_mm: (f64, f64),
+    /// Lowest and highest slice where the dural sac was found.
+    pub sac_z_mm: (f64, f64),
+    /// Slice step of the stack.
+    pub step_mm: f64,
+}
+
+impl EndsInView<'_> {
+    /// The most caudal disc.
+    pub(crate) fn lowest(&self) -> f64 {
+        self.discs_z_mm[self.discs_z_mm.len() - 1]
+    }
+
+    /// Spacing between the two most caudal discs.
+    pub(crate) fn last_spacing(&self) -> f64 {
+        let n = self.discs_z_mm.len();
+        if n < 2 {
+            0.0
+        } else {
+            self.discs_z_mm[n - 2] - self.discs_z_mm[n - 1]
+        }
+    }
+
+    /// The sacrum is seen below the most caudal disc: the dural sac ends inside the stack
+    /// 15-80 mm below that disc, or the canal continues below it for more than 1.15 disc
+    /// spacings (and 30 mm) without a further disc.
+    pub(crate) fn sacrum_seen(&self) -> bool {
+        let (stack_lo, _) = self.stack_z_mm;
+        let (sac_lo, _) = self.sac_z_mm;
+        let below = self.lowest() - sac_lo;
+        let sac_ends_inside = sac_lo - stack_lo >= (2.0 * self.step_mm).max(8.0);
+        let long_tail = below >= (1.15 * self.last_spacing()).max(30.0);
+        (sac_ends_inside && (15.0..=80.0).contains(&below)) || long_tail
+    }
+
+    /// C2 is seen above the most cranial disc: the sac and the stack continue cranially for
+    /// more than 1.6 of the largest of the top three disc spacings without a further disc.
+    pub(crate) fn c2_seen(&self) -> bool {
+        let highest = self.discs_z_mm[0];
+        let top_spacing = self
+            .discs_z_mm
+            .windows(2)
+            .take(3)
+            .map(|w| w[0] - w[1])
+            .fold(0.0, f64::max);
+        self.sac_z_mm.1 - highest >= 1.6 * top_spacing
+            && self.stack_z_mm.1 - highest >= 1.6 * top_spacing
+    }
+}
+
 /// Label `discs_z_mm` by counting from each end in `tries` in turn (with the reason to record)
 /// and keep the first labelling whose disc spacing fits the typical vertebral heights (scale
 /// 0.7-1.45, deviation <= 0.3, see [`spacing_fit`]); the confidence falls with the deviation.

@@ -20,7 +20,7 @@
 use csfleak_volume::{DVec3, Volume};
 
 use crate::canal::CanalModel;
-use crate::levels::{CountEnd, Landmark, LevelScale, count_first_plausible};
+use crate::levels::{CountEnd, EndsInView, Landmark, LevelScale, count_first_plausible};
 
 /// Method name of the automatic labelling.
 pub(crate) const METHOD: &str = "t2_axial_anterior_column_discs/1";
@@ -198,24 +198,23 @@ pub(crate) fn detect_levels(t2: &Volume, canal: &CanalModel) -> LevelScale {
         .filter(|s| s.found)
         .map(|s| s.centre.0[2])
         .collect();
-    let sac_lo = found_z.iter().copied().fold(f64::INFINITY, f64::min);
-    let sac_hi = found_z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let spacing: Vec<f64> = discs.windows(2).map(|w| w[0] - w[1]).collect();
-    let lowest = discs[discs.len() - 1];
-    let highest = discs[0];
-    let step = t2.geometry().spacing_mm()[2];
+    let ends = EndsInView {
+        discs_z_mm: &discs,
+        stack_z_mm: (stack_lo, stack_hi),
+        sac_z_mm: (
+            found_z.iter().copied().fold(f64::INFINITY, f64::min),
+            found_z.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        ),
+        step_mm: t2.geometry().spacing_mm()[2],
+    };
     let mut tries: Vec<(CountEnd, &str)> = Vec::new();
-    let sac_ends_inside = sac_lo - stack_lo >= (2.0 * step).max(8.0);
-    let last_spacing = spacing.last().copied().unwrap_or(0.0);
-    let long_tail = lowest - sac_lo >= (1.15 * last_spacing).max(30.0);
-    if (sac_ends_inside && (15.0..=80.0).contains(&(lowest - sac_lo))) || long_tail {
+    if ends.sacrum_seen() {
         tries.push((
             CountEnd::LowestIsL5S1,
             "counted from the sacrum (no disc, or the end of the dural sac, below the most caudal disc)",
         ));
     }
-    let top_spacing = spacing.iter().take(3).copied().fold(0.0, f64::max);
-    if sac_hi - highest >= 1.6 * top_spacing && stack_hi - highest >= 1.6 * top_spacing {
+    if ends.c2_seen() {
         tries.push((
             CountEnd::HighestIsC2C3,
             "counted from C2 (no disc above the most cranial one over the C2 height)",

@@ -8,7 +8,7 @@
 use csfleak_volume::{DVec3, Volume};
 
 use super::sac::SacSlice;
-use crate::levels::{CountEnd, Landmark, LevelScale, count_first_plausible};
+use crate::levels::{CountEnd, EndsInView, Landmark, LevelScale, count_first_plausible};
 
 /// Method name of the automatic labelling.
 pub(crate) const METHOD: &str = "ct_anterior_column_discs/1";
@@ -151,16 +151,17 @@ pub(crate) fn detect_levels(v: &Volume, sacs: &[Option<SacSlice>]) -> LevelScale
         .enumerate()
         .filter_map(|(k, s)| Some((slice_z(v, k), s.as_ref()?.pixels.len() as f64 * sx * sy)))
         .collect();
-    let sac_lo = found_z.iter().copied().fold(f64::INFINITY, f64::min);
-    let sac_hi = found_z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let spacing: Vec<f64> = discs.windows(2).map(|w| w[0] - w[1]).collect();
-    let lowest = discs[discs.len() - 1];
-    let highest = discs[0];
-    let step = v.geometry().spacing_mm()[2];
+    let ends = EndsInView {
+        discs_z_mm: &discs,
+        stack_z_mm: (stack_lo, stack_hi),
+        sac_z_mm: (
+            found_z.iter().copied().fold(f64::INFINITY, f64::min),
+            found_z.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        ),
+        step_mm: v.geometry().spacing_mm()[2],
+    };
+    let (lowest, sac_lo, last_spacing) = (ends.lowest(), ends.sac_z_mm.0, ends.last_spacing());
     let mut tries: Vec<(CountEnd, &str)> = Vec::new();
-    let sac_ends_inside = sac_lo - stack_lo >= (2.0 * step).max(8.0);
-    let last_spacing = spacing.last().copied().unwrap_or(0.0);
-    let long_tail = lowest - sac_lo >= (1.15 * last_spacing).max(30.0);
     // The sac tapers towards its end in the sacrum: at the caudal end of the stack, more than
     // a vertebral body below the most caudal disc, it is much narrower than above that disc.
     let area_near = |from: f64, to: f64| {
@@ -176,14 +177,13 @@ pub(crate) fn detect_levels(v: &Volume, sacs: &[Option<SacSlice>]) -> LevelScale
         && area_near(sac_lo, sac_lo + 6.0)
             .zip(area_near(lowest, lowest + 40.0))
             .is_some_and(|(end, above)| end < 0.6 * above);
-    if (sac_ends_inside && (15.0..=80.0).contains(&(lowest - sac_lo))) || long_tail || tapering {
+    if ends.sacrum_seen() || tapering {
         tries.push((
             CountEnd::LowestIsL5S1,
             "counted from the sacrum (below the most caudal disc: no further disc, or the dural sac ends or tapers)",
         ));
     }
-    let top_spacing = spacing.iter().take(3).copied().fold(0.0, f64::max);
-    if sac_hi - highest >= 1.6 * top_spacing && stack_hi - highest >= 1.6 * top_spacing {
+    if ends.c2_seen() {
         tries.push((
             CountEnd::HighestIsC2C3,
             "counted from C2 (no disc above the most cranial one over the C2 height)",
