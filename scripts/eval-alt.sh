@@ -26,7 +26,17 @@ declare -A N=([mri-normal]=2 [mri-mimics]=2 [mri-ventral]=2 [mri-dorsal]=2 [mri-
               [ctm-normal]=1 [ctm-leak]=2 [ctm-puncture]=2
               [ri-normal]=2 [ri-leak]=3 [brain-mpd]=4)
 ORDER="mri-normal mri-mimics mri-ventral mri-dorsal mri-circumferential ctm-normal ctm-leak ctm-puncture ri-normal ri-leak brain-mpd"
-GEN_HASH=$(cat scripts/altphantom/*.py | sha256sum | cut -c1-16)
+# generator hash per family: a study is regenerated only when a file its family uses changed
+A=scripts/altphantom
+fam_hash() {
+  case "$1" in
+    mri) f="$A/common.py $A/sampling.py $A/spine_model.py $A/spine_mri.py" ;;
+    ctm) f="$A/common.py $A/sampling.py $A/spine_model.py $A/ctm.py" ;;
+    ri) f="$A/common.py $A/sampling.py $A/spine_model.py $A/ri.py" ;;
+    *) f="$A/common.py $A/sampling.py $A/$1.py" ;;
+  esac
+  cat $f | sha256sum | cut -c1-16
+}
 
 jobs_list=()
 for kind in $ORDER; do
@@ -37,14 +47,22 @@ for kind in $ORDER; do
   done
 done
 
+# several people may run this at once on the same cache: generation of one study is serialised by
+# a lock file and written to a temporary directory that is renamed into place
 gen_one() {
-  local kind=$1 seed=$2 dir="$CACHE/$1-$2"
-  if [ -f "$dir/truth.json" ] && [ "$(cat "$dir/.gen-hash" 2>/dev/null)" = "$GEN_HASH" ]; then return 0; fi
-  "$PY" scripts/altphantom/gen.py --case "$kind" --seed "$seed" --out "$dir"
-  echo "$GEN_HASH" > "$dir/.gen-hash"
+  local kind=$1 seed=$2 dir="$CACHE/$1-$2" h
+  h=$(fam_hash "${kind%%-*}")
+  exec 9> "$dir.lock"
+  flock 9
+  if [ -f "$dir/truth.json" ] && [ "$(cat "$dir/.gen-hash" 2>/dev/null)" = "$h" ]; then return 0; fi
+  local tmp="$dir.tmp.$$"
+  "$PY" scripts/altphantom/gen.py --case "$kind" --seed "$seed" --out "$tmp"
+  echo "$h" > "$tmp/.gen-hash"
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
 }
-export -f gen_one
-export CACHE PY GEN_HASH
+export -f gen_one fam_hash
+export CACHE PY A
 
 # generate (2 at a time) while cargo builds csfleak (it waits on the shared target dir's lock)
 t0=$(date +%s)
@@ -57,23 +75,28 @@ wait "$gen_pid"
 t1=$(date +%s)
 echo "built in $((tb - t0)) s; generated ${#jobs_list[@]} studies in $((t1 - t0)) s ($(du -sh --exclude=out "$CACHE" | cut -f1) in $CACHE)" >&2
 
-RES="$CACHE/results.jsonl"
-: > "$RES"
+RES=$(mktemp "${TMPDIR:-/tmp}/eval-alt-XXXXXX.jsonl")
+trap 'rm -f "$RES"' EXIT
 for job in "${jobs_list[@]}"; do
   set -- $job
   dir="$CACHE/$1-$2"
-  out="$CACHE/out/$1-$2"
+  final="$CACHE/out/$1-$2"
+  out="$final.run$$"  # renamed into place after the comparison (concurrent runs do not collide)
   rm -rf "$out"
   args=()
   [ -f "$dir/clinical.json" ] && [ "${1%%-*}" = ctm ] && args=(--clinical "$dir/clinical.json")
   s=$(date +%s.%N)
-  if ! "$BIN" -q analyze "$dir" --out "$out" "${args[@]}" > "$CACHE/out/$1-$2.log" 2>&1; then
-    echo "csfleak exit $? on $dir (log $CACHE/out/$1-$2.log)" >&2
+  if ! "$BIN" -q analyze "$dir" --out "$out" "${args[@]}" > "$out.log" 2>&1; then
+    echo "csfleak exit $? on $dir (log $final.log)" >&2
   fi
   e=$(date +%s.%N)
   "$PY" scripts/altphantom/compare.py "$dir" "$out" | "$PY" -c "
 import json,sys; r=json.loads(sys.stdin.read()); r['analyze_s']=round($e-$s,2); print(json.dumps(r, ensure_ascii=False))" >> "$RES"
+  rm -rf "$final"
+  mv "$out" "$final"
+  mv "$out.log" "$final.log"
 done
 t2=$(date +%s)
-"$PY" scripts/altphantom/compare.py --table "$RES" | tee "$CACHE/results.txt"
+"$PY" scripts/altphantom/compare.py --table "$RES" | tee "$CACHE/results.txt.$$"
+mv "$CACHE/results.txt.$$" "$CACHE/results.txt"
 echo "analysed in $((t2 - t1)) s; reproduce one case: $BIN analyze $CACHE/<case>-<seed> --out /tmp/x [--clinical $CACHE/<case>-<seed>/clinical.json]"
