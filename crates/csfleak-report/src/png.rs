@@ -16,7 +16,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use csfleak_volume::index_of;
-use csfleak_volume::overlay::{Overlay, PixelPos, Rgb};
+use csfleak_volume::overlay::{Overlay, OverlayMask, PixelPos, Rgb};
 use image::{ImageEncoder, RgbImage};
 
 use crate::font;
@@ -279,29 +279,10 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
     let near_y = nearest_table(h, scale.sy, rows);
     let near_x = nearest_table(w, scale.sx, cols);
     for m in &overlay.masks {
-        let inside = |y: u32, x: u32| m.mask[[near_y[y as usize], near_x[x as usize]]];
-        for y in 0..h {
-            for x in 0..w {
-                if !inside(y, x) {
-                    continue;
-                }
-                if m.outline_only {
-                    let edge = y == 0
-                        || x == 0
-                        || y + 1 == h
-                        || x + 1 == w
-                        || !inside(y - 1, x)
-                        || !inside(y + 1, x)
-                        || !inside(y, x - 1)
-                        || !inside(y, x + 1);
-                    if edge {
-                        img.put_pixel(x, y, image::Rgb(m.color));
-                    }
-                } else {
-                    blend(img.get_pixel_mut(x, y), m.color, opts.mask_alpha);
-                }
-            }
+        if !m.mask.iter().any(|&v| v) {
+            continue;
         }
+        composite_mask(&mut img, m, &near_y, &near_x, opts.mask_alpha);
     }
     let text_scale = if w >= 480 { 2 } else { 1 };
     let thick = scale.sy.min(scale.sx) >= 2.0;
@@ -334,6 +315,58 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
         draw_text(&mut img, y, x, &t.text, t.color, text_scale);
     }
     Ok(img)
+}
+
+/// Paint one mask over the image, resampled to the screen by nearest neighbour: filled (blended
+/// with `alpha`) or, for `outline_only`, its edge pixels in the mask colour. Works a screen row
+/// at a time with the rows above and below resampled once each (the outline test needs them).
+fn composite_mask(
+    img: &mut RgbImage,
+    m: &OverlayMask,
+    near_y: &[usize],
+    near_x: &[usize],
+    alpha: u8,
+) {
+    let (w, h) = (near_x.len(), near_y.len());
+    let resample = |y: usize, out: &mut Vec<bool>| {
+        let src = m.mask.row(near_y[y]);
+        out.clear();
+        out.extend(near_x.iter().map(|&c| src[c]));
+    };
+    let (mut above, mut here, mut below) = (vec![false; w], Vec::new(), Vec::new());
+    resample(0, &mut here);
+    for (y, line) in img.chunks_exact_mut(3 * w).enumerate() {
+        if y + 1 < h {
+            resample(y + 1, &mut below);
+        } else {
+            below.clear();
+            below.resize(w, false);
+        }
+        for (x, px) in line.chunks_exact_mut(3).enumerate() {
+            if !here[x] {
+                continue;
+            }
+            if m.outline_only {
+                let edge = y == 0
+                    || x == 0
+                    || y + 1 == h
+                    || x + 1 == w
+                    || !above[x]
+                    || !below[x]
+                    || !here[x - 1]
+                    || !here[x + 1];
+                if edge {
+                    px.copy_from_slice(&m.color);
+                }
+            } else {
+                let mut rgb = image::Rgb([px[0], px[1], px[2]]);
+                blend(&mut rgb, m.color, alpha);
+                px.copy_from_slice(&rgb.0);
+            }
+        }
+        std::mem::swap(&mut above, &mut here);
+        std::mem::swap(&mut here, &mut below);
+    }
 }
 
 /// Encode an image as PNG bytes.
@@ -395,7 +428,7 @@ pub fn write_rendered(dir: &Path, overlay: &Overlay, png: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use csfleak_volume::overlay::{OverlayLine, OverlayMask, OverlayText, colors};
+    use csfleak_volume::overlay::{OverlayLine, OverlayText, colors};
     use ndarray::Array2;
 
     fn ramp(rows: usize, cols: usize) -> Array2<f32> {
