@@ -374,3 +374,319 @@ fn distended_transverse_sinus_has_a_convex_lower_margin() {
         .truth;
     assert!(t.venous_distension);
 }
+
+/// A thin midsagittal slab of the T1 (0.25 mm pixels and thickness, edge supersampling) with
+/// in-plane head directions, to find each landmark's structure in the drawn image.
+struct Midsagittal {
+    img: Volume,
+    /// World vectors of 1 mm towards the head's posterior and superior.
+    post: DVec3,
+    up: DVec3,
+}
+
+impl Midsagittal {
+    fn render(b: &BrainPhantom) -> Self {
+        const PX: f64 = 0.25;
+        let o = |h: [f64; 3]| b.world_from_head(h).to_dvec3();
+        let (post, up, left) = (
+            o([0.0, 1.0, 0.0]) - o([0.0; 3]),
+            o([0.0, 0.0, 1.0]) - o([0.0; 3]),
+            o([1.0, 0.0, 0.0]) - o([0.0; 3]),
+        );
+        // Head-frame window y -46..54, z -12..78.
+        let (ni, nj) = (400_usize, 360_usize);
+        let g = csfleak_volume::Geometry::from_steps(
+            [ni, nj, 1],
+            PointLps::from_dvec3(o([0.0, -46.0, 78.0])),
+            csfleak_volume::VecLps::from_dvec3(post * PX),
+            csfleak_volume::VecLps::from_dvec3(-up * PX),
+            csfleak_volume::VecLps::from_dvec3(left * PX),
+        )
+        .expect("slab geometry");
+        let img = csfleak_phantom::render::render_supersampled(
+            &g,
+            4,
+            |p| b.tissue_at(PointLps::from_dvec3(p)) as u8,
+            |l| b.t1_value(Tissue::from_u8(l), Phase::Pre),
+        )
+        .expect("slab render");
+        Self { img, post, up }
+    }
+
+    fn at(&self, p: DVec3) -> f64 {
+        f64::from(self.img.sample(PointLps::from_dvec3(p)).unwrap_or(f32::NAN))
+    }
+
+    /// In-plane unit direction from head-frame `(dy, dz)`.
+    fn dir(&self, dy: f64, dz: f64) -> DVec3 {
+        (self.post * dy + self.up * dz).normalize_or_zero()
+    }
+
+    /// Where the image crosses `thr` on the line `p + d t`, `|t| <= 4` mm, nearest `t = 0`.
+    fn crossing(&self, p: DVec3, d: DVec3, thr: f64) -> Option<f64> {
+        self.crossing_from(p, d, thr, None)
+    }
+
+    /// [`Self::crossing`], only where the image falls below `thr` along `d` (bright side
+    /// first) when `falling` is `Some(true)`, rises above it when `Some(false)`.
+    fn crossing_from(&self, p: DVec3, d: DVec3, thr: f64, falling: Option<bool>) -> Option<f64> {
+        let f = |t: f64| self.at(p + d * t) - thr;
+        let step = 0.01;
+        let mut best: Option<f64> = None;
+        for i in -400..400 {
+            let (t0, t1) = (f64::from(i) * step, f64::from(i + 1) * step);
+            let (a, c) = (f(t0), f(t1));
+            let polarity_ok = falling.is_none_or(|down| down == (a > 0.0));
+            if a.is_finite() && c.is_finite() && (a <= 0.0) != (c <= 0.0) && polarity_ok {
+                let t = t0 + step * a / (a - c);
+                if best.is_none_or(|b| t.abs() < b.abs()) {
+                    best = Some(t);
+                }
+            }
+        }
+        best
+    }
+}
+
+#[test]
+fn every_midline_landmark_sits_on_its_structure_in_the_rendered_midsagittal_image() {
+    for o in [
+        BrainOptions::default(),
+        BrainOptions::default()
+            .with_sag(7.0)
+            .with_head_rotation([6.0, -4.0, 9.0])
+            .with_pituitary_height(9.5),
+        BrainOptions::default()
+            .with_sag(11.0)
+            .with_head_rotation([-5.0, 3.0, -6.0])
+            .with_pituitary_height(4.0),
+    ] {
+        let b = BrainPhantom::new(&o).unwrap();
+        let m = Midsagittal::render(&b);
+        let v = |t: Tissue| f64::from(b.t1_value(t, Phase::Pre));
+        let mid = |a: Tissue, c: Tissue| 0.5 * (v(a) + v(c));
+        let mut failures = Vec::new();
+        // Every truth landmark except the orbit points lies on the midsagittal plane.
+        let n = DVec3::from_array(b.truth.midsagittal_normal);
+        let basion = p(&b, "basion");
+        for (k, q) in &b.truth.landmarks {
+            let off = (DVec3::from_array(*q) - basion).dot(n);
+            if !k.starts_with("globe_") && !k.starts_with("onsd_") && off.abs() > 1e-5 {
+                failures.push(format!("{k}: {off:.3} mm off the midsagittal plane"));
+            }
+        }
+        // An edge: the image crosses halfway between the two tissues within `tol` of the
+        // landmark along `d` (head-frame (dy, dz)).
+        let edge = |name: &str, q: DVec3, d: DVec3, thr: f64, tol: f64| match m.crossing(q, d, thr)
+        {
+            Some(t) if t.abs() <= tol => None,
+            t => Some(format!("{name}: edge at {t:?} mm along its normal")),
+        };
+        let e = |name: &str| p(&b, name);
+        let csf = Tissue::Csf;
+        failures.extend(edge(
+            "mamillary_inferior",
+            e("mamillary_inferior"),
+            m.dir(0.0, -1.0),
+            mid(Tissue::Grey, csf),
+            0.15,
+        ));
+        // (Under a sagged chiasm lies CSF, or the pituitary stalk.)
+        let ch = e("chiasm_inferior");
+        let under = 0.5 * (v(Tissue::OpticNerve) + m.at(ch - m.up * 1.0));
+        failures.extend(edge("chiasm_inferior", ch, m.dir(0.0, -1.0), under, 0.15));
+        failures.extend(edge(
+            "pituitary_top",
+            e("pituitary_top"),
+            m.dir(0.0, 1.0),
+            mid(Tissue::Pituitary, csf),
+            0.15,
+        ));
+        failures.extend(edge(
+            "pituitary_floor",
+            e("pituitary_floor"),
+            m.dir(0.0, -1.0),
+            mid(Tissue::Pituitary, Tissue::Bone),
+            0.15,
+        ));
+        failures.extend(edge(
+            "tonsil_tip",
+            e("tonsil_tip"),
+            m.dir(0.0, -1.0),
+            mid(Tissue::Cerebellum, csf),
+            0.15,
+        ));
+        let bs = mid(Tissue::Brainstem, csf);
+        failures.extend(edge(
+            "pons_anterior",
+            e("pons_anterior"),
+            m.dir(-1.0, 0.0),
+            bs,
+            0.15,
+        ));
+        failures.extend(edge(
+            "clivus_prepontine",
+            e("clivus_prepontine"),
+            m.dir(-1.0, 0.0),
+            mid(Tissue::Bone, csf),
+            0.15,
+        ));
+        let (mam, ps) = (e("mamillary_inferior"), e("pons_superior"));
+        failures.extend(edge("pons_superior", ps, (ps - mam).normalize_or_zero(), bs, 0.15));
+        // Pontomesencephalic angle: the vertex where the anterior border of the midbrain meets
+        // the pons; the midbrain point on that border, the pons point on the upper surface.
+        let (vx, pmm) = (e("pm_vertex"), e("pm_midbrain"));
+        let along = (pmm - vx).normalize_or_zero();
+        let anterior = {
+            let a = n.cross(along).normalize_or_zero();
+            if a.dot(m.post) > 0.0 { -a } else { a }
+        };
+        failures.extend(edge("pm_midbrain", pmm, anterior, bs, 0.2));
+        failures.extend(edge(
+            "pm_vertex + 3 mm",
+            vx + along * 3.0,
+            anterior,
+            bs,
+            0.2,
+        ));
+        if m.at(vx - along * 1.0) < 0.95 * v(Tissue::Brainstem) {
+            failures.push("pm_vertex: 1 mm below it on the midbrain border is not pons".into());
+        }
+        // Basion and opisthion: the tips of the clivus and of the occipital squama (the
+        // anterior and posterior margins of the foramen magnum), along each wedge's bisector.
+        let bone = mid(Tissue::Bone, csf);
+        failures.extend(edge("basion", basion, m.dir(1.0, -1.07), bone, 0.5));
+        failures.extend(edge(
+            "opisthion",
+            e("opisthion"),
+            m.dir(-1.0, 0.4),
+            bone,
+            0.5,
+        ));
+        // Tuberculum sellae: the posterior-superior corner of the anterior sellar wall.
+        let tub = e("tuberculum_sellae");
+        failures.extend(edge(
+            "tuberculum_sellae top",
+            tub - m.post * 1.0,
+            m.up,
+            bone,
+            0.2,
+        ));
+        // (Gland or CSF behind the wall.)
+        let back = tub - m.up * 0.5;
+        let behind = 0.5 * (v(Tissue::Bone) + m.at(back + m.post * 1.0));
+        failures.extend(edge("tuberculum_sellae back", back, m.post, behind, 0.2));
+        // Diaphragma sellae: on the dural sheet over the sella (brightest between the CSF
+        // above and below it), directly under the chiasm.
+        let ds = e("diaphragma_sellae");
+        let probe = ds - m.post * 4.0;
+        let dura_level = mid(Tissue::Dura, csf);
+        let above: Vec<f64> = (-100..=100)
+            .map(|i| f64::from(i) * 0.01)
+            .filter(|a| m.at(probe + m.up * *a) > dura_level)
+            .collect();
+        let peak = above.iter().sum::<f64>() / above.len().max(1) as f64;
+        if peak.abs() > 0.15 {
+            failures.push(format!("diaphragma_sellae: dura peak {peak} mm off"));
+        }
+        if (ch - ds).normalize_or_zero().dot(m.up) < 0.9999 {
+            failures.push("diaphragma_sellae: not under the chiasm".into());
+        }
+        // Iter: the upper opening of the aqueduct, on the posterior wall of the third
+        // ventricle: fluid, the aqueduct wall behind it at the aqueduct radius, the ventricle
+        // wall above it on the same antero-posterior position.
+        let iter = e("iter");
+        let wall = mid(Tissue::Brainstem, csf).min(mid(Tissue::White, csf));
+        if m.at(iter) > wall {
+            failures.push("iter: not in fluid".into());
+        }
+        failures.extend(edge(
+            "iter: ventricle wall above",
+            iter + m.up * 3.0,
+            m.post,
+            wall,
+            0.2,
+        ));
+        match m.crossing(iter, m.post, wall) {
+            Some(t) if (0.8..=1.6).contains(&t) => {}
+            t => failures.push(format!("iter: aqueduct wall at {t:?} mm")),
+        }
+        // Galen junction: the centre of the anterior end of the straight sinus lumen (all the
+        // venous pixels nearby lie behind it, the lumen reaches its wall at the same radius
+        // ahead and across).
+        let gal = e("galen_junction");
+        let ven = v(Tissue::Venous);
+        if (m.at(gal) - ven).abs() > 1.0 {
+            failures.push(format!("galen_junction: not in the sinus ({})", m.at(gal)));
+        }
+        let mut axis = DVec3::ZERO;
+        for i in -40..=40 {
+            for j in -40..=40 {
+                let q = gal + m.post * (f64::from(i) * 0.25) + m.up * (f64::from(j) * 0.25);
+                if (m.at(q) - ven).abs() < 1.0 {
+                    axis += q - gal;
+                }
+            }
+        }
+        let axis = axis.normalize_or_zero();
+        let across = n.cross(axis).normalize_or_zero();
+        for (what, d) in [("ahead", -axis), ("across", across), ("across", -across)] {
+            // Halfway between the blood and what surrounds the sinus there (falx, CSF).
+            let thr = 0.5 * (ven + m.at(gal + d * 4.0));
+            match m.crossing(gal, d, thr) {
+                Some(t) if (t.abs() - 2.5).abs() <= 0.25 => {}
+                t => failures.push(format!("galen_junction: lumen wall {what} at {t:?}")),
+            }
+        }
+        // Extremes: nothing of the structure lies further out than the landmark on lines
+        // 0.5-3 mm to either side (the lowest point of the tonsils, mamillary bodies, chiasm
+        // and sellar floor; the tips of the clivus and occipital squama).
+        let mut extreme = |name: &str, d: DVec3, thr: f64| {
+            let q = e(name);
+            let side = n.cross(d).normalize_or_zero();
+            let t0 = m.crossing_from(q, d, thr, Some(true)).unwrap_or(0.0);
+            for s in [-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0] {
+                if let Some(t) = m.crossing_from(q + side * s, d, thr, Some(true)) {
+                    if t > t0 + 0.05 {
+                        failures.push(format!("{name}: {t:.2} mm further out {s} mm aside"));
+                    }
+                }
+            }
+        };
+        extreme("tonsil_tip", m.dir(0.0, -1.0), mid(Tissue::Cerebellum, csf));
+        extreme(
+            "mamillary_inferior",
+            m.dir(0.0, -1.0),
+            mid(Tissue::Grey, csf),
+        );
+        extreme(
+            "chiasm_inferior",
+            m.dir(0.0, -1.0),
+            mid(Tissue::OpticNerve, csf),
+        );
+        extreme(
+            "pituitary_floor",
+            m.dir(0.0, -1.0),
+            mid(Tissue::Pituitary, Tissue::Bone),
+        );
+        // Mamillopontine distance is the shortest: no brainstem under the mamillary bodies
+        // closer than the pons point.
+        let mpd = (ps - mam).length();
+        for i in 0..360 {
+            let a = f64::from(i).to_radians();
+            let d = m.post * a.cos() + m.up * a.sin();
+            if d.dot(m.up) < -0.1 && m.at(mam + d * (mpd - 0.25)) > bs {
+                failures.push(format!(
+                    "pons_superior: brainstem at {i} deg closer than MPD"
+                ));
+                break;
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "sag {} rotation {:?}: {failures:#?}",
+            o.sag_mm,
+            o.head_rotation_deg
+        );
+    }
+}

@@ -10,8 +10,15 @@
 //! also bends backwards by `2 s`, closing the pontomesencephalic angle); the pons, the fourth
 //! ventricle and the medulla by `0.4 s` (the pons also `0.15 s` forwards towards the clivus,
 //! keeping at least 1 mm of prepontine cistern); the optic chiasm by `0.6 s` (never closer than
-//! 0.5 mm to the diaphragma sellae); the cerebellar tonsils by `0.9 s`, the cerebellum by `0.3 s`;
-//! the lateral ventricles shrink. Dura, skull, sella, clivus and venous sinuses stay fixed.
+//! 0.5 mm to the diaphragma sellae or an engorged gland); the cerebellar tonsils by `0.9 s`,
+//! the cerebellum by `0.3 s`; the lateral ventricles shrink. Dura, skull, sella, clivus and
+//! venous sinuses stay fixed.
+//!
+//! Every midline landmark is where the drawn anatomy puts it on the midsagittal plane (checked
+//! on a rendered slab by `tests/brain.rs`): the tonsil tip is the lowest point of the tonsils'
+//! midline section (the vermis ends above them), the basion and the opisthion are the tips of
+//! the clivus and of the occipital squama (both bones taper to an edge there), the diaphragma
+//! is a 1 mm sheet centred on its plane, an engorged gland bulges above it.
 
 use csfleak_volume::{DAffine3, DMat3, DVec3};
 
@@ -193,6 +200,17 @@ pub(crate) struct HeadLandmarks {
 
 /// Clivus dorsal surface: from the dorsum sellae `(y, z) = (-22, 40)` to the basion.
 const DORSUM: [f64; 2] = [-22.0, 40.0];
+/// The pituitary fossa (its upper half is cut off by the diaphragma sellae at `z = 40`).
+const SELLA: Ellipsoid = Ellipsoid {
+    c: DVec3::new(0.0, -29.0, 40.0),
+    axes: DMat3::IDENTITY,
+    semi: DVec3::new(8.0, 7.0, 8.0),
+};
+/// The opisthion `(y, z)`: posterior margin of the foramen magnum in the midline.
+const OPISTHION: [f64; 2] = [36.0, 4.0];
+/// Tonsils: centres `±TONSIL_X` from the midline, semi-axes (x, y, z).
+const TONSIL_X: f64 = 2.5;
+const TONSIL_SEMI: [f64; 3] = [7.0, 7.0, 9.0];
 
 fn clivus_y(z: f64) -> f64 {
     DORSUM[0] + (DORSUM[1] - z) * (-DORSUM[0] / DORSUM[1])
@@ -299,7 +317,10 @@ impl Head {
             b: fourth.c + DVec3::new(0.0, -1.0, 6.0),
             r: 1.2,
         };
-        let chiasm_drop = (0.6 * s).min(45.5 - 40.5);
+        // The chiasm stays at least 0.5 mm above the diaphragma and an engorged gland.
+        let chiasm_drop = (0.6 * s)
+            .min(45.5 - (40.0f64.max(32.0 + p.pituitary_height_mm) + 0.5))
+            .max(0.0);
         let chiasm = Ellipsoid::aligned([0.0, -26.0, 47.5 - chiasm_drop], [7.0, 5.0, 2.0]);
         let optic_nerves = [-1.0, 1.0].map(|sg: f64| Capsule {
             a: DVec3::new(sg * 5.0, -30.0, 47.5 - chiasm_drop),
@@ -321,10 +342,13 @@ impl Head {
         });
         let cerebellum = Ellipsoid::aligned([0.0, 52.0, 8.0 - 0.3 * s], [52.0, 36.0, 24.0]);
         let tonsils = [-1.0, 1.0]
-            .map(|sg: f64| Ellipsoid::aligned([sg * 4.5, 30.0, 16.0 - 0.9 * s], [6.0, 7.0, 9.0]));
+            .map(|sg: f64| Ellipsoid::aligned([sg * TONSIL_X, 30.0, 16.0 - 0.9 * s], TONSIL_SEMI));
+        // Lowest point of the tonsils on the midsagittal plane (both ellipsoids cut it there).
+        let tonsil_midline_half =
+            TONSIL_SEMI[2] * (1.0 - (TONSIL_X / TONSIL_SEMI[0]).powi(2)).sqrt();
         let h = p.pituitary_height_mm;
         let stalk = Capsule {
-            a: DVec3::new(0.0, -28.0, 32.0 + h - 0.5),
+            a: DVec3::new(0.0, -26.5, 32.0 + h - 0.5),
             b: DVec3::new(0.0, -16.0, 47.5 - s),
             r: 1.3,
         };
@@ -396,12 +420,8 @@ impl Head {
             clivus_prepontine,
             pons_anterior,
             basion: DVec3::ZERO,
-            opisthion: DVec3::new(0.0, 36.0, 4.0),
-            tonsil_tip: DVec3::new(
-                tonsils[1].c.x,
-                tonsils[1].c.y,
-                tonsils[1].c.z - tonsils[1].semi.z,
-            ),
+            opisthion: DVec3::new(0.0, OPISTHION[0], OPISTHION[1]),
+            tonsil_tip: DVec3::new(0.0, tonsils[1].c.y, tonsils[1].c.z - tonsil_midline_half),
             iter,
             tuberculum_sellae: DVec3::new(0.0, -36.0, 40.0),
             galen_junction: galen,
@@ -450,6 +470,15 @@ impl Head {
     /// Skull base height under `(x, y)` (the floor of the cranial cavity).
     fn floor(x: f64, y: f64) -> f64 {
         let ax = x.abs();
+        if y >= OPISTHION[0] {
+            // Posterior fossa behind the foramen magnum: the lateral floor under the
+            // cerebellar hemispheres, rising in the midline from the opisthion (the posterior
+            // margin of the foramen magnum) along the internal occipital crest.
+            let lateral = -5.0 + 0.5 * (y - 50.0).max(0.0);
+            let midline = OPISTHION[1] + 0.35 * (y - OPISTHION[0]);
+            let w = ((20.0 - ax) / 5.0).clamp(0.0, 1.0);
+            return lateral + w * (midline - lateral).max(0.0);
+        }
         if y < -40.0 {
             38.0
         } else if y < DORSUM[0] {
@@ -461,11 +490,26 @@ impl Head {
             } else {
                 10.0 - 15.0 * (y - DORSUM[0]) / (-DORSUM[0])
             }
-        } else if ax < 15.0 && y < 36.0 {
+        } else if ax < 15.0 {
             // Foramen magnum: open to the spinal canal.
             f64::NEG_INFINITY
         } else {
-            -5.0 + 0.5 * (y - 50.0).max(0.0)
+            -5.0
+        }
+    }
+
+    /// Thickness of the skull base below its endocranial surface at `(x, y)`: the clivus and
+    /// the occipital squama taper to an edge at the basion and the opisthion, so that both
+    /// are the tips of the bone on the midsagittal image (12 mm elsewhere).
+    fn base_thickness(x: f64, y: f64) -> f64 {
+        const FULL: f64 = 12.0;
+        let ax = x.abs();
+        if ax < 16.0 && (DORSUM[0]..0.0).contains(&y) {
+            (1.5 * -y).min(FULL)
+        } else if ax < 15.0 && y >= OPISTHION[0] {
+            (1.5 * (y - OPISTHION[0])).min(FULL)
+        } else {
+            FULL
         }
     }
 
@@ -521,7 +565,7 @@ impl Head {
         // Spinal canal below the foramen magnum.
         let canal = p.z < 4.0 && p.x.abs() < 13.0 && p.y > 1.0 && p.y < 33.0 && p.z > -150.0;
         if !in_cavity && !canal {
-            if skull_outer.contains(p) && p.z >= floor - 12.0 {
+            if skull_outer.contains(p) && p.z >= floor - Self::base_thickness(p.x, p.y) {
                 // Vault and skull base.
                 if Self::sphenoid_sinus(p) {
                     return Tissue::SinusAir;
@@ -551,9 +595,6 @@ impl Head {
             }
             if let Some(t) = self.sella(p) {
                 return t;
-            }
-            if Self::clivus_marrow(p) {
-                return Tissue::Marrow;
             }
             if let Some(t) = Self::cervical_spine(p) {
                 return t;
@@ -587,6 +628,10 @@ impl Head {
         }
         // Falx and tentorium; the interhemispheric fissure runs down to the corpus callosum
         // between its genu and splenium, to the skull base elsewhere.
+        // The straight sinus runs inside the falx-tentorium junction.
+        if self.straight_sinus.contains(p) {
+            return Tissue::Venous;
+        }
         let callosum_top = 84.0 - 0.006 * p.y * p.y;
         let fissure = p.z > callosum_top || p.y < -38.0 || p.y > 40.0;
         if fissure && p.x.abs() < 0.3 {
@@ -596,8 +641,8 @@ impl Head {
         if p.y > -10.0 && !Self::incisura(p.x, p.y) && (p.z - tent).abs() < 0.6 {
             return Tissue::Dura;
         }
-        if self.straight_sinus.contains(p) {
-            return Tissue::Venous;
+        if self.pituitary_dome(p) {
+            return Tissue::Pituitary;
         }
         // Diaphragma sellae (with the hole for the stalk).
         if (p.z - 40.0).abs() < 0.5
@@ -630,14 +675,14 @@ impl Head {
         {
             return Tissue::Brainstem;
         }
-        if self.stalk.contains(p) {
-            return Tissue::Pituitary;
-        }
         if self.chiasm.contains(p)
             || self.optic_nerves.iter().any(|c| c.contains(p))
             || self.optic_tracts.iter().any(|c| c.contains(p))
         {
             return Tissue::OpticNerve;
+        }
+        if self.stalk.contains(p) {
+            return Tissue::Pituitary;
         }
         if self.mamillary.contains(p) || self.tuber.contains(p) {
             return Tissue::Grey;
@@ -649,7 +694,14 @@ impl Head {
                 return Tissue::Cerebellum;
             }
             let inner = depth > SAS_MM + dura_mm;
-            if inner && self.cerebellum.contains(p) && p.y > self.pons.c.y + 6.0 {
+            // The vermis ends above the tonsils (the cisterna magna below it); the
+            // hemispheres reach lower laterally.
+            let vermis_floor = 11.0 - 0.3 * self.p.sag_mm - 0.03 * p.x * p.x;
+            if inner
+                && self.cerebellum.contains(p)
+                && p.y > self.pons.c.y + 6.0
+                && p.z > vermis_floor
+            {
                 let core = Ellipsoid {
                     semi: self.cerebellum.semi * 0.5,
                     ..self.cerebellum
@@ -716,7 +768,13 @@ impl Head {
     }
 
     fn clivus_marrow(p: DVec3) -> bool {
-        p.x.abs() < 12.0
+        // A cortical plate of at least 1.5 mm lines the pituitary fossa.
+        let fossa_wall = Ellipsoid {
+            semi: SELLA.semi + DVec3::splat(1.5),
+            ..SELLA
+        };
+        !fossa_wall.contains(p)
+            && p.x.abs() < 12.0
             && p.z > 2.0
             && p.z < 36.0
             && p.y < clivus_y(p.z) - 2.5
@@ -761,25 +819,27 @@ impl Head {
         None
     }
 
-    /// Sella turcica contents.
+    /// Sella turcica contents below the plane of the diaphragma sellae (`z = 40`): the gland,
+    /// the stalk, the lower half of the 1 mm diaphragma sheet and CSF.
     fn sella(&self, p: DVec3) -> Option<Tissue> {
-        let fossa = Ellipsoid::aligned([0.0, -29.0, 40.0], [8.0, 7.0, 8.0]);
-        if !(fossa.contains(p) && p.z < 40.0) {
-            // An engorged gland bulges above the diaphragma.
-            let top = 32.0 + self.p.pituitary_height_mm;
-            if top > 40.0 {
-                let dome = Ellipsoid::aligned([0.0, -29.0, 40.0], [7.0, 6.0, top - 40.0]);
-                if dome.contains(p) && p.z >= 40.0 {
-                    return Some(Tissue::Pituitary);
-                }
-            }
+        if !(SELLA.contains(p) && p.z < 40.0) {
             return None;
         }
-        if p.z < 32.0 + self.p.pituitary_height_mm {
+        if p.z < 32.0 + self.p.pituitary_height_mm || self.stalk.contains(p) {
             Some(Tissue::Pituitary)
+        } else if p.z >= 39.5 {
+            Some(Tissue::Dura)
         } else {
             Some(Tissue::Csf)
         }
+    }
+
+    /// An engorged gland (top above the diaphragma at `z = 40`) bulges above it.
+    fn pituitary_dome(&self, p: DVec3) -> bool {
+        let top = 32.0 + self.p.pituitary_height_mm;
+        top > 40.0
+            && p.z >= 40.0
+            && Ellipsoid::aligned([0.0, -29.0, 40.0], [7.0, 6.0, top - 40.0]).contains(p)
     }
 
     /// Venous sinuses along the inner table: superior sagittal and transverse.
