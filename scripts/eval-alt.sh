@@ -10,6 +10,9 @@
 # are printed and written to .cache/altphantom/results.txt. Needs .cache/venv (scripts/setup-test-deps.sh).
 # The exit code is 0 even when checks fail: this is a measurement, not a gate.
 set -euo pipefail
+# the whole script is one brace group: bash parses it before running, so an edit of this file
+# during a run does not change the running script
+{
 cd "$(dirname "$0")/.."
 BASE="${1:-100}"
 shift || true
@@ -22,10 +25,11 @@ mkdir -p "$CACHE/out"
 BIN=target/release/csfleak
 
 # case kinds and how many seeds of each
-declare -A N=([mri-normal]=2 [mri-mimics]=2 [mri-ventral]=2 [mri-dorsal]=2 [mri-circumferential]=2
+declare -A N=([brain-mpd]=0 [mri-normal]=2 [mri-mimics]=2 [mri-ventral]=2 [mri-dorsal]=2 [mri-circumferential]=2
+              [mri-coarse]=2 [mri-fullaxial]=1 [mri-thoracic]=2 [ctm-puncture-other]=1 [ctm-veins]=1 [ctm-catheter]=1
               [ctm-normal]=1 [ctm-leak]=2 [ctm-puncture]=2
-              [ri-normal]=2 [ri-leak]=3 [brain-mpd]=4)
-ORDER="mri-normal mri-mimics mri-ventral mri-dorsal mri-circumferential ctm-normal ctm-leak ctm-puncture ri-normal ri-leak brain-mpd"
+              [ri-normal]=2 [ri-leak]=3 [ri-leak-renal]=1 [ri-christmas]=1 [ri-missing24]=1 [ri-spot]=1 [brain-sag]=6)
+ORDER="mri-normal mri-mimics mri-ventral mri-dorsal mri-circumferential mri-coarse mri-fullaxial mri-thoracic ctm-normal ctm-leak ctm-puncture ctm-puncture-other ctm-veins ctm-catheter ri-normal ri-leak ri-leak-renal ri-christmas ri-missing24 ri-spot brain-sag brain-mpd"
 # generator hash per family: a study is regenerated only when a file its family uses changed
 A=scripts/altphantom
 fam_hash() {
@@ -100,3 +104,5 @@ t2=$(date +%s)
 "$PY" scripts/altphantom/compare.py --table "$RES" | tee "$CACHE/results.txt.$$"
 mv "$CACHE/results.txt.$$" "$CACHE/results.txt"
 echo "analysed in $((t2 - t1)) s; reproduce one case: $BIN analyze $CACHE/<case>-<seed> --out /tmp/x [--clinical $CACHE/<case>-<seed>/clinical.json]"
+exit 0
+}

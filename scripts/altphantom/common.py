@@ -20,7 +20,6 @@ from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
     RLELossless,
-    generate_uid,
 )
 
 MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -36,8 +35,10 @@ SYNTAXES = {
 
 
 def uid(*parts) -> str:
-    """A deterministic 2.25 UID from the given parts."""
-    return generate_uid(prefix=None, entropy_srcs=["altphantom"] + [str(p) for p in parts])
+    """A deterministic 2.25 UID from the given parts (a 128-bit hash; pydicom's generate_uid
+    ignores its entropy sources when the prefix is None and would return a random UUID)."""
+    h = hashlib.sha256("/".join(["altphantom"] + [str(p) for p in parts]).encode()).digest()
+    return "2.25." + str(int.from_bytes(h[:16], "big"))
 
 
 def seeded_rng(seed: int, key: str) -> np.random.Generator:

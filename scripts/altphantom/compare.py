@@ -60,7 +60,24 @@ def spine(truth, f, a):
     table = t["levels"]
     out = {"status": status, "checks": {}, "notes": []}
     lv = (f.get("spine") or {}).get("levels") or {}
-    out["notes"].append(f"levels {lv.get('status')}")
+    countable = t.get("levels_countable", True)
+    errs = []
+    for m in lv.get("landmarks") or []:
+        k = lvl(m.get("level"))
+        if k is not None and m.get("z_mm") is not None:
+            errs.append(z_to_level(m["z_mm"], table) - k)
+    worst = max(errs, key=abs) if errs else None
+    if lv.get("status") in ("counted", "anchored"):
+        # a count is right when every labelled landmark is within one level of the truth there
+        out["checks"]["levels_count"] = worst is not None and abs(worst) <= 1.0
+    elif lv.get("status") == "not_counted":
+        out["checks"]["levels_count"] = not countable
+    else:
+        out["checks"]["levels_count"] = False
+    out["notes"].append(f"levels {lv.get('status')} (truth: {'countable' if countable else 'not countable'}"
+                        f"{', ' + t['variant'] if t.get('variant') else ''}); landmark offset "
+                        + ("-" if worst is None else f"{worst:+.1f}") + " levels"
+                        + (f" ({len(errs)} landmarks)" if errs else ""))
     tc = t["epidural_fluid"]["collections"]
     if t.get("excluded_mimics"):
         got = (f.get("spine") or {}).get("excluded_mimics") or []
@@ -127,7 +144,15 @@ def ctm(truth, f, a):
     dx = ((a or {}).get("mhlw2011") or {}).get("diagnosis")
     out["checks"]["diagnosis"] = dx == truth.get("expected_mhlw2011_diagnosis")
     out["notes"].append(f"ITHU {ihu}/{t['intrathecal_median_hu']:.0f}; dx {dx}/{truth.get('expected_mhlw2011_diagnosis')}")
-    desc = [f"{s.get('level')} {s.get('side')} cont={s.get('continuous_with_sas')} punct={s.get('at_puncture_site')} {s.get('max_hu')}HU" for s in sites]
+    desc = [f"{s.get('level')} {s.get('side')} cont={s.get('continuous_with_sas')} punct={s.get('at_puncture_site')} "
+            f"cath={s.get('at_catheter_entry')} {s.get('max_hu')}HU" for s in sites]
+    if t.get("hyperdense_paraspinal_veins"):
+        v = t["hyperdense_paraspinal_veins"][0]
+        said = "vein" in json.dumps(f.get("ct_myelography") or {}).lower()
+        out["notes"].append(f"truth: hyperdense {v['side']} paraspinal veins at {v['level']} ({v['hu']:.0f} HU); "
+                            f"csfleak {'mentions' if said else 'does not report'} veins")
+    if t.get("intrathecal_catheter"):
+        out["notes"].append(f"truth: catheter {t['intrathecal_catheter']['entry_level']} to {t['intrathecal_catheter']['tip_level']}")
     if not ts:
         out["checks"]["class"] = status == "absent" and not sites
         out["false_sites"] = len(sites)
@@ -135,6 +160,13 @@ def ctm(truth, f, a):
             out["notes"].append("false sites: " + "; ".join(desc))
         return out
     s0 = ts[0]
+    if s0.get("at_catheter_entry"):
+        # contrast around an intrathecal catheter entry: iatrogenic, like a puncture site
+        ok = bool(sites) and all(s.get("at_catheter_entry") or s.get("at_puncture_site") for s in sites)
+        out["checks"]["class"] = ok
+        out["false_sites"] = sum(1 for s in sites if not (s.get("at_catheter_entry") or s.get("at_puncture_site")))
+        out["notes"].append(f"truth catheter entry {s0['level']}; pred: " + "; ".join(desc))
+        return out
     if s0["at_puncture_site"]:
         ok = bool(sites) and all(s.get("at_puncture_site") for s in sites)
         out["checks"]["class"] = ok
@@ -159,13 +191,25 @@ def ri(truth, f, a):
     r = c.get("retention_24h") or {}
     tr = t["retention_24h"]
     raw, dc = r.get("raw_pct"), r.get("decay_corrected_pct")
-    out["checks"]["retention_raw_1pp"] = raw is not None and abs(raw - tr["raw_pct"]) <= 1.0
-    out["checks"]["retention_dc_1pp"] = dc is not None and abs(dc - tr["decay_corrected_pct"]) <= 1.0
-    out["retention"] = (raw, tr["raw_pct"], dc, tr["decay_corrected_pct"])
+    if tr is None:
+        # no 24-h image: a number would be wrong; not-assessable (with a reason) is right
+        st = (c.get("retention_24h_status") or {}).get("status")
+        out["checks"]["retention_not_assessable"] = raw is None and dc is None
+        out["retention"] = (raw, None, dc, None)
+        ret_note = f"ret raw {raw} dc {dc} (no 24-h image; status {st})"
+    else:
+        out["checks"]["retention_raw_1pp"] = raw is not None and abs(raw - tr["raw_pct"]) <= 1.0
+        out["checks"]["retention_dc_1pp"] = dc is not None and abs(dc - tr["decay_corrected_pct"]) <= 1.0
+        out["retention"] = (raw, tr["raw_pct"], dc, tr["decay_corrected_pct"])
+        ret_note = (f"ret raw {raw}/{tr['raw_pct']:.2f} dc {dc}/{tr['decay_corrected_pct']:.2f} "
+                    f"ref {r.get('reference_h')}/{tr['reference_h']:.2f}")
     eb = c.get("early_bladder_h")
     out["checks"]["bladder_time_point"] = eb is not None and abs(eb - t["early_bladder_h"]) < 0.5
     conv = c.get("convexity_activity_24h")
-    out["checks"]["convexity"] = conv == t["convexity_activity_24h"]
+    if t["convexity_activity_24h"] is None:
+        out["checks"]["convexity_not_assessable"] = conv is None
+    else:
+        out["checks"]["convexity"] = conv == t["convexity_activity_24h"]
     acc = c.get("accumulations") or []
     ta = t["accumulations"]
     dacc = "; ".join(f"{x.get('pattern')} {x.get('level')} {x.get('side')}" for x in acc)
@@ -177,28 +221,86 @@ def ri(truth, f, a):
               and lvl(x.get("level")) is not None and abs(lvl(x["level"]) - lvl(x0["level"])) <= 2]
         out["checks"]["accumulation"] = bool(ok)
         out["checks"]["no_false_accumulation"] = len(acc) == len(ok) == 1 or (bool(ok) and len(acc) == 1)
+    lat_note = ""
+    if t.get("lateral_views"):
+        got = c.get("lateral_views") or []
+        hit = 0
+        for lv in t["lateral_views"]:
+            if any(g.get("hours") is not None and abs(g["hours"] - lv["hours"]) < 0.75
+                   and g.get("side") in (lv["side"], None) for g in got):
+                hit += 1
+        out["checks"]["lateral_views_reported"] = hit == len(t["lateral_views"])
+        lat_note = (f"; lateral {[(round(g.get('hours') or 0, 1), g.get('side')) for g in got]} vs "
+                    f"{[(round(v['hours'], 1), v['side']) for v in t['lateral_views']]}")
+    tp = sorted({round(x.get("hours"), 1) for x in (c.get("time_points") or []) if x.get("hours") is not None})
+    out["checks"]["time_points"] = tp == sorted({round(h, 1) for h in t["hours"]})
     out["notes"].append(
-        f"ret raw {raw}/{tr['raw_pct']:.2f} dc {dc}/{tr['decay_corrected_pct']:.2f} ref {r.get('reference_h')}/{tr['reference_h']:.2f}; "
-        f"bladder {eb}/{t['early_bladder_h']:.2f}; convexity {conv}/{t['convexity_activity_24h']}; acc [{dacc}] vs "
-        + "; ".join(f"{x['pattern']} {x['level']} {x['side']}" for x in ta))
+        f"{ret_note}; bladder {eb}/{t['early_bladder_h']:.2f}; convexity {conv}/{t['convexity_activity_24h']}; "
+        f"acc [{dacc}] vs " + "; ".join(f"{x['pattern']} {x['level']} {x['side']}" for x in ta)
+        + f"; time points {tp}" + (" (spot views)" if t.get("spot_views") else "") + lat_note)
     return out
+
+
+BRAIN_MEASURES = [  # truth/findings key, short check name, tolerance
+    ("mamillopontine_distance_mm", "mpd_1mm", 1.0),
+    ("pontomesencephalic_angle_deg", "pma_5deg", 5.0),
+    ("suprasellar_cistern_mm", "suprasellar_1mm", 1.0),
+    ("prepontine_cistern_mm", "prepontine_1mm", 1.0),
+    ("tonsil_below_mcrae_mm", "tonsil_1mm", 1.0),
+    ("iter_below_incisural_line_mm", "iter_1mm", 1.0),
+    ("pituitary_height_mm", "pituitary_1mm", 1.0),
+]
+# points along the arms of the pontomesencephalic angle are judged through the angle only
+ARM_POINTS = {"pm_midbrain", "pm_pons", "tonsil_tip_right"}
 
 
 def brain(truth, f, a):
     t = truth["brain"]
     b = f.get("brain") or {}
-    out = {"status": b.get("status"), "checks": {}, "notes": []}
-    mpd = b.get("mamillopontine_distance_mm")
-    out["checks"]["mpd_within_1mm"] = mpd is not None and abs(mpd - t["mamillopontine_distance_mm"]) <= 1.0
-    L = {x.get("name"): x.get("position_lps_mm") for x in (b.get("landmarks") or [])}
-    errs = []
-    for name in ("mamillary_inferior", "pons_superior"):
-        p, q = L.get(name), t["landmarks"][name]
-        e = None if not p else sum((u - v) ** 2 for u, v in zip(p, q)) ** 0.5
-        errs.append(e)
-        out["checks"][f"{name}_within_2mm"] = e is not None and e <= 2.0
-    out["notes"].append(f"MPD {mpd}/{t['mamillopontine_distance_mm']:.2f} (sag {t['sag_mm']}); landmark errors mm: "
-                        + ", ".join("-" if e is None else f"{e:.1f}" for e in errs))
+    out = {"status": b.get("status"), "checks": {}, "notes": [], "sag": t.get("sag_mm")}
+    wrong = []
+    vals = []
+    for key, name, tol in BRAIN_MEASURES:
+        if key not in t:
+            continue
+        v = b.get(key)
+        ok = v is not None and abs(v - t[key]) <= tol
+        out["checks"][name] = ok
+        if v is not None and not ok:
+            wrong.append(key.split("_")[0])
+        vals.append(f"{name.split('_')[0]} {'-' if v is None else f'{v:.1f}'}/{t[key]:.1f}")
+    out["mpd_pred"] = b.get("mamillopontine_distance_mm")
+    out["checks"]["no_wrong_value"] = not wrong
+    L = {}
+    for x in b.get("landmarks") or []:
+        if x.get("in_use", True) or x.get("name") not in L:
+            L[x.get("name")] = x.get("position_lps_mm")
+    errs = {}
+    for name, q in t["landmarks"].items():
+        if name in ARM_POINTS:
+            continue
+        p = L.get(name)
+        if name == "tonsil_tip" and "tonsil_tip_right" in t["landmarks"] and p:
+            q2 = t["landmarks"]["tonsil_tip_right"]
+            e = min(sum((u - v) ** 2 for u, v in zip(p, q)), sum((u - v) ** 2 for u, v in zip(p, q2))) ** 0.5
+        else:
+            e = None if not p else sum((u - v) ** 2 for u, v in zip(p, q)) ** 0.5
+        errs[name] = e
+    found = [e for e in errs.values() if e is not None]
+    mean = sum(found) / len(found) if found else None
+    out["checks"]["landmarks_mean_1mm"] = mean is not None and mean <= 1.0
+    out["checks"]["all_landmarks_found"] = len(found) == len(errs)
+    if len(errs) == 2:  # old truth (MPD only)
+        for name, e in errs.items():
+            out["checks"][f"{name}_within_2mm"] = e is not None and e <= 2.0
+    acq = t.get("acquisition") or {}
+    out["notes"].append(f"sag {t.get('sag_mm')} ({acq.get('plane', 'sagittal')} {acq.get('slice_mm', '')} mm"
+                        f"{' oblique' if acq.get('tilt_deg') else ''}); " + "; ".join(vals)
+                        + (f"; WRONG: {','.join(wrong)}" if wrong else ""))
+    out["notes"].append(f"landmarks found {len(found)}/{len(errs)}, mean error "
+                        + ("-" if mean is None else f"{mean:.1f}") + " mm: "
+                        + ", ".join(f"{k} {e:.1f}" for k, e in errs.items() if e is not None)
+                        + "; not found: " + ",".join(k for k, e in errs.items() if e is None))
     return out
 
 
@@ -238,6 +340,14 @@ def table(path):
             print(f"{r['case']:28s} " + " ".join(cells))
             for note in r.get("notes", []):
                 print(f"{'':30s}{note}")
+        if fam == "brain_mri":
+            ser = sorted((r["sag"], r.get("mpd_pred"), r["case"]) for r in rs
+                         if r["case"].startswith("brain-sag") and r.get("sag") is not None)
+            if len(ser) >= 3:
+                m = [v for _, v, _ in ser]
+                mono = all(v is not None for v in m) and all(m[i + 1] <= m[i] for i in range(len(m) - 1))
+                print(f"sag trend (brain-sag, MPD by sag {[s for s, _, _ in ser]}): {'monotonic' if mono else 'NOT monotonic'} "
+                      + str([None if v is None else round(v, 1) for v in m]))
         print("totals:")
         for n in names:
             vals = [r["checks"].get(n) for r in rs if r["checks"].get(n) is not None]

@@ -41,8 +41,20 @@ def hu_table(rng, contrast_hu):
     return lut
 
 
+def tube(x, y, z, pts, r):
+    """Inside a polyline tube of radius r (world points)."""
+    pts = np.asarray(pts, float)
+    m = np.zeros(np.shape(x), bool)
+    for a, b in zip(pts[:-1], pts[1:]):
+        ab = b - a
+        t = np.clip(((x - a[0]) * ab[0] + (y - a[1]) * ab[1] + (z - a[2]) * ab[2]) / float(ab @ ab), 0, 1)
+        m |= (x - a[0] - t * ab[0]) ** 2 + (y - a[1] - t * ab[1]) ** 2 + (z - a[2] - t * ab[2]) ** 2 <= r * r
+    return m
+
+
 def generate(study: cm.Study, kind: str, seed: int) -> dict:
     rng = cm.seeded_rng(seed, "ctm/" + kind)
+    xr = cm.seeded_rng(seed, "ctm/variant/" + kind)  # draws of the newer kinds (older kinds unchanged)
     c_hu = float(rng.uniform(250, 900))
     ct_leak = None
     puncture = None
@@ -68,6 +80,53 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
                             "at_puncture_site": True, "kind": "puncture_site"})
     if kind == "normal":
         lo_level = str(rng.choice(["T11", "L1"]))
+    if kind == "puncture-other":
+        # a puncture at an unusual level, and an older documented puncture elsewhere without a leak
+        plevel = str(xr.choice(["L1/2", "L5/S1"]))
+        old = "L3/4" if plevel == "L1/2" else "L2/3"
+        puncture = {"s": spine.z_of_level(plevel), "leak": True}
+        spine.puncture = puncture
+        lo_level = "T11"
+        truth_sites.append({"level": plevel, "side": "midline", "continuous_with_sas": True, "dural_defect": False,
+                            "at_puncture_site": True, "kind": "puncture_site"})
+    extra = []  # (tube polyline, radius, HU) drawn over the spine model
+    veins_truth = []
+    catheter = None
+    if kind == "veins":
+        # hyperdense paraspinal veins (CSF-venous fistula): contrast in the foraminal vein and its
+        # paraspinal branches at one level, no epidural contrast
+        li = int(xr.integers(sm.LEVELS.index("T8"), sm.LEVELS.index("L2") + 1))
+        vside = 1 if xr.random() < 0.5 else -1
+        vhu = float(xr.uniform(120, 320))
+        zd = spine.z_of_level(sm.LEVELS[li] + "/" + sm.LEVELS[li + 1].lstrip("CTLS"))
+        c0 = spine.centre(zd)
+        sx = vside
+        foramen = c0 + np.array([sx * 12.0, 1.0, 0.0])
+        ant = [foramen, c0 + np.array([sx * 24.0, -4.0, -3.0]), c0 + np.array([sx * 30.0, -22.0, -8.0]),
+               c0 + np.array([sx * 26.0, -40.0, -14.0])]
+        post = [foramen, c0 + np.array([sx * 22.0, 14.0, -2.0]), c0 + np.array([sx * 30.0, 34.0, -6.0])]
+        extra += [(ant, float(xr.uniform(1.8, 2.5)), vhu), (post, float(xr.uniform(1.5, 2.2)), vhu * 0.9)]
+        veins_truth.append({"level": sm.LEVELS[li], "side": "left" if sx > 0 else "right", "hu": vhu,
+                            "kind": "csf_venous_fistula_paraspinal_veins"})
+        lo_level = sm.LEVELS[max(li - 2, 0)]
+    if kind == "catheter":
+        # intrathecal catheter (e.g. a baclofen pump) entering at a lumbar interspace and running
+        # cranially in the dorsal sac; contrast leaking around it at the entry in most seeds
+        entry = str(xr.choice(["L2/3", "L3/4"]))
+        tip = str(xr.choice(["T10", "T11", "T12"]))
+        ze, zt = spine.z_of_level(entry), spine.z_of_level(tip)
+        ce = spine.centre(ze)
+        path = [ce + np.array([1.5, 70.0, -22.0]), ce + np.array([1.0, 25.0, -8.0]), ce + np.array([0.5, 4.5, -1.0])]
+        for zz in np.linspace(ze + 6.0, zt, 12):
+            path.append(spine.centre(float(zz)) + np.array([0.8, 3.2, 0.0]))
+        extra.append((path, 0.75, float(xr.uniform(600, 1200))))
+        leak_c = xr.random() < 0.8
+        if leak_c:
+            spine.puncture = {"s": ze, "leak": True}
+            truth_sites.append({"level": entry, "side": "midline", "continuous_with_sas": True, "dural_defect": False,
+                                "at_puncture_site": False, "at_catheter_entry": True, "kind": "catheter_entry"})
+        catheter = {"entry_level": entry, "tip_level": tip, "pump": True}
+        lo_level = sm.LEVELS[max(sm.LEVELS.index(tip) - 1, 0)]
     lut = hu_table(rng, c_hu)
     grad = spine.ct_csf_gradient
     leak_hu = lut[sm.LEAK]
@@ -77,6 +136,8 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
         val = lut[lab]
         csf = (lab == sm.CSF)
         val = np.where(csf, c_hu * (1.0 + grad * np.clip(vn, -1, 1)), val)
+        for pts, r, h in extra:
+            val = np.where(tube(x, y, z, pts, r), h, val)
         return val
 
     s_hi = spine.z_of_level(lo_level, "top") + 8
@@ -142,19 +203,28 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
     study.series.append({"series_instance_uid": series_uid, "series_number": sn, "role": "ct_myelography",
                          "description": desc, "n_images": n_sl, "spacing_mm": spacing, "slice_thickness_mm": thick,
                          "noise_sigma_hu": sigma, "signed": signed, "transfer_syntax": syntax})
-    clinical = {"orthostatic_headache": True, "punctures": [{"date": f"{study.date[:4]}-{study.date[4:6]}-{study.date[6:]}",
-                                                             "level": plevel}],
+    day = f"{study.date[:4]}-{study.date[4:6]}-{study.date[6:]}"
+    clinical = {"orthostatic_headache": True, "punctures": [{"date": day, "level": plevel}],
                 "injection_route": "lumbar_puncture"}
+    if kind == "puncture-other":
+        clinical["punctures"].insert(0, {"date": f"{int(study.date[:4]) - 1}-{study.date[4:6]}-{study.date[6:]}", "level": old})
+    if catheter:
+        clinical = {"orthostatic_headache": True, "punctures": [], "injection_route": "catheter_port",
+                    "intrathecal_catheter": catheter}
     with open(os.path.join(study.out_dir, "clinical.json"), "w") as f:
         json.dump(clinical, f, indent=1)
     return {
-        "description": f"CT myelography {kind}, intrathecal {c_hu:.0f} HU, puncture {plevel}",
+        "description": f"CT myelography {kind}, intrathecal {c_hu:.0f} HU, "
+                       + (f"catheter {catheter['entry_level']} to {catheter['tip_level']}" if catheter else f"puncture {plevel}")
+                       + (f", hyperdense {veins_truth[0]['side']} paraspinal veins at {veins_truth[0]['level']} ({veins_truth[0]['hu']:.0f} HU)" if veins_truth else ""),
         "clinical": clinical,
         "ct_myelography": {
             "epidural_contrast": {"status": "present" if truth_sites else "absent", "sites": truth_sites},
             "intrathecal_median_hu": c_hu,
             "leak_hu": leak_hu if truth_sites else None,
             "coverage": [lo_level, "S1"],
+            "hyperdense_paraspinal_veins": veins_truth,
+            "intrathecal_catheter": catheter,
             "levels": spine.level_table(),
         },
         "expected_mhlw2011_diagnosis": "確定" if kind == "leak" else None,

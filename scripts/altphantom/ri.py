@@ -28,9 +28,14 @@ MU_PER_MM = 0.0115  # effective linear attenuation in soft tissue for 171/245 ke
 
 def generate(study: cm.Study, kind: str, seed: int) -> dict:
     rng = cm.seeded_rng(seed, "ri/" + kind)
-    leak = kind == "leak"
+    xrng = cm.seeded_rng(seed, "ri/extra/" + kind)  # draws of the newer variants (keeps the older cases unchanged)
+    leak = kind in ("leak", "leak-renal", "christmas", "missing24")
+    pattern = {"leak": "unilateral", "leak-renal": "unilateral", "missing24": "unilateral", "christmas": "lumbar"}.get(kind)
+    spot = kind == "spot"
     px = 2.26
     cols, rows = 256, 1024
+    if spot:
+        px, rows = 1.8, 3 * 256  # three static stations of 256 x 256 per time point
     height = float(rng.uniform(1520, 1800))  # body length, vertex to heel
     sc = height / 1650.0
     x0 = (cols - 1) / 2 * px + float(rng.uniform(-8, 8))  # body midline in the image, mm from col 0
@@ -84,13 +89,29 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
     shapes["bladder"] = bl / bl.sum()
     leak_level = None
     side = None
-    if leak:
+    if pattern == "unilateral":
         li = int(rng.integers(sm.LEVELS.index("T8"), sm.LEVELS.index("L3") + 1))
+        if kind == "leak-renal":  # next to a kidney: the kidneys are active early in a leak
+            li = sm.LEVELS.index(str(xrng.choice(["T12", "L1", "L2"])))
         leak_level = sm.LEVELS[li]
         side = 1 if rng.random() < 0.5 else -1
         lz = zpos[leak_level]
         lk = np.exp(-0.5 * (((X - spine_x(lz) - side * 30.0) / 9.0) ** 2 + ((Z - lz) / 16.0) ** 2))
         shapes["leak"] = lk / lk.sum()
+    elif pattern == "lumbar":
+        # "Christmas tree": paired tracer along the lumbar root sleeves L2..L5, branches running
+        # caudolaterally, symmetric within 15 %
+        lk = np.zeros_like(X * Z)
+        for name in ("L2", "L3", "L4", "L5"):
+            lz = zpos[name] + 0.45 * lvl_len["L"] * sc  # at the disc below the body
+            for sg in (-1, 1):
+                w = float(xrng.uniform(0.85, 1.0))
+                for k in range(4):
+                    lk += w * np.exp(-0.5 * (((X - spine_x(lz) - sg * (16.0 + 6.0 * k)) / 5.0) ** 2
+                                             + ((Z - lz - 5.0 * k) / 6.0) ** 2))
+        shapes["leak"] = lk / lk.sum()
+        leak_level = "L3"
+        side = 0
 
     def spinal_shape(t):
         """Longitudinal distribution of intrathecal tracer at t hours (injection at L4)."""
@@ -110,6 +131,8 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
         leak_f = [0.03, 0.05, 0.045, 0.02]
         early = 1 if rng.random() < 0.3 else 3
         bladder = [0.05 if early == 1 else 0.0, 0.05, 0.08, 0.14]
+        if pattern == "lumbar":
+            leak_f = [0.05, 0.07, 0.05, 0.02]
     else:
         csf_tot = [0.97, 0.91, 0.82, float(rng.uniform(0.45, 0.62))]
         dist = [{"spine": 0.85, "basal": 0.15}, {"spine": 0.55, "basal": 0.3, "sylvian": 0.15},
@@ -128,6 +151,9 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
     with_view_codes = seed % 5 != 4
     slow24 = rng.random() < 0.5
     nrng = cm.seeded_rng(seed, "ri/noise")
+    with_lateral = spot or (kind in ("leak-renal", "christmas", "missing24") and xrng.random() < 0.7)
+    lateral_sides = {6: str(xrng.choice(["left", "right"])), 24: str(xrng.choice(["left", "right"]))}
+    lateral_truth = []
     csf_counts = {"anterior": [], "posterior": []}
     bladder_counts = []
     truth_tp = []
@@ -161,7 +187,7 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
             if leak:
                 img += leak_f[ti] * shapes["leak"] * math.exp(-MU_PER_MM * depth["leak"][vi])
             img += bladder[ti] * shapes["bladder"] * math.exp(-MU_PER_MM * depth["bladder"][vi])
-            img += 0.4 * bladder[ti] * shapes["kidney"] * math.exp(-MU_PER_MM * depth["kidney"][vi])
+            img += (1.2 if kind == "leak-renal" else 0.4) * bladder[ti] * shapes["kidney"] * math.exp(-MU_PER_MM * depth["kidney"][vi])
             img += frac_blood * shapes["blood"] * math.exp(-MU_PER_MM * depth["blood"][vi])
             norm = scale / math.exp(-MU_PER_MM * 55)  # posterior spinal counts ~ scale at t=0
             img *= norm * decay
@@ -172,95 +198,104 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
             views[view] = img
             csf_only[view] = csf_img
         # acquisition
-        speed = 100.0 if not (slow24 and hn == 24) else 66.7  # mm/min
-        scan_len = rows * px
-        dur_s = scan_len / speed * 60.0
-        acq_scale = dur_s / (scan_len / 100.0 * 60.0)  # counts grow with dwell time
-        acq_time = inj_dt + dt.timedelta(hours=h)
-        sn = study.next_series_number()
-        series_uid = cm.uid(study.case, seed, "nm", hn)
-        frames = []
-        det_vec = []
-        ew_vec = []
-        for di, view in enumerate(("anterior", "posterior")):
-            img = gauss2d(views[view], 14.0 / 2.355 / px) * acq_scale
-            wins = [0.45, 0.55] if two_windows else [1.0]
-            for wi, wf in enumerate(wins):
-                cnt = nrng.poisson(np.clip(img * wf, 0, None)).astype(np.float64)
-                if view == "posterior" and post_as_seen_from_behind:
-                    cnt = cnt[:, ::-1]
-                frames.append(np.clip(cnt, 0, 65535).astype(np.uint16))
-                det_vec.append(di + 1)
-                ew_vec.append(wi + 1)
-        ds = study.base("NM", cm.NM_STORAGE, series_uid, sn, desc_fmt.format(h=hn), acq_time.strftime("%H%M%S"))
-        if not desc_fmt.isascii():
-            ds.SpecificCharacterSet = "ISO_IR 192"
-        ds.SeriesDate = acq_time.strftime("%Y%m%d")
-        ds.AcquisitionDate = acq_time.strftime("%Y%m%d")
-        ds.ContentDate = acq_time.strftime("%Y%m%d")
-        ds.AcquisitionTime = acq_time.strftime("%H%M%S.%f")[:13]
-        ds.SOPInstanceUID = cm.uid(series_uid, "img")
-        ds.InstanceNumber = 1
-        ds.Manufacturer = ["SIEMENS NM", "GE MEDICAL SYSTEMS", "Philips"][seed % 3]
-        ds.ProtocolName = "RI cisternography whole body"
-        ds.BodyPartExamined = "WHOLEBODY"
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "WHOLE BODY", "EMISSION"]
-        ds.PatientPosition = "HFS"
-        ds.NumberOfFrames = len(frames)
-        ds.FrameIncrementPointer = [0x00540010, 0x00540020]
-        ds.EnergyWindowVector = ew_vec
-        ds.NumberOfEnergyWindows = 2 if two_windows else 1
-        ds.DetectorVector = det_vec
-        ds.NumberOfDetectors = 2
-        ewis = []
-        for lo_, hi_ in ([(154.0, 188.0), (220.0, 270.0)] if two_windows else [(154.0, 188.0)]):
-            it = cm.Dataset()
-            rr = cm.Dataset()
-            rr.EnergyWindowLowerLimit = cm.ds_str(lo_)
-            rr.EnergyWindowUpperLimit = cm.ds_str(hi_)
-            it.EnergyWindowRangeSequence = cm.seq(rr)
-            it.EnergyWindowName = f"In111_{int((lo_ + hi_) / 2)}"
-            ewis.append(it)
-        ds.EnergyWindowInformationSequence = cm.seq(*ewis)
-        dets = []
-        for di, view in enumerate(("anterior", "posterior")):
-            it = cm.Dataset()
-            it.CollimatorGridName = "MELP"
-            it.CollimatorType = "PARA"
-            it.ZoomFactor = [1.0, 1.0]
-            if view == "anterior" or not post_as_seen_from_behind:
-                iop = [1, 0, 0, 0, 0, -1]
-                ipp = [-x0, 0.0, top]
-            else:
-                iop = [-1, 0, 0, 0, 0, -1]
-                ipp = [(cols - 1) * px - x0, 0.0, top]
-            it.ImageOrientationPatient = [cm.ds_str(v) for v in iop]
-            it.ImagePositionPatient = [cm.ds_str(v) for v in ipp]
-            if with_view_codes:
-                code = ("G-A117", "anterior projection") if view == "anterior" else ("G-A118", "posterior projection")
-                it.ViewCodeSequence = cm.seq(cm.code_item(code[0], "SRT", code[1]))
-            dets.append(it)
-        ds.DetectorInformationSequence = cm.seq(*dets)
-        rp = cm.Dataset()
-        rp.Radiopharmaceutical = "In-111 DTPA"
-        rp.RadiopharmaceuticalRoute = "Intrathecal"
-        rp.RadiopharmaceuticalStartDateTime = inj_dt.strftime("%Y%m%d%H%M%S")
-        rp.RadiopharmaceuticalStartTime = inj_dt.strftime("%H%M%S")
-        rp.RadionuclideTotalDose = cm.ds_str(37.0)
-        rp.RadionuclideHalfLife = cm.ds_str(HALF_LIFE_S, 2)
-        rp.RadionuclideCodeSequence = cm.seq(cm.code_item("C-145A4", "SRT", "^111^Indium"))
-        ds.RadiopharmaceuticalInformationSequence = cm.seq(rp)
-        ds.ActualFrameDuration = int(round(dur_s * 1000))
-        ds.ScanVelocity = cm.ds_str(speed / 60.0, 4)
-        ds.ScanLength = int(round(scan_len))
-        ds.WholeBodyTechnique = ["1PS", "2PS"]
-        ds.PixelSpacing = [cm.ds_str(px), cm.ds_str(px)]
-        ds.SliceThickness = "0"
-        cm.set_pixels_u16(ds, np.stack(frames), bits_stored=16)
-        study.write(ds, f"NM{sn:02d}", "WB.dcm", ["explicit", "rle", "deflate"][(seed + ti) % 3])
-        study.series.append({"series_instance_uid": series_uid, "series_number": sn, "role": "ri_cisternography",
-                             "description": ds.SeriesDescription, "hours": h, "frames": len(frames),
-                             "scan_velocity_mm_min": speed, "frame_duration_s": dur_s})
+        if kind == "missing24" and hn == 24:
+            pass  # the 24-h scan was not done (the patient did not come back)
+        elif spot:
+            write_spots(study, seed, hn, h, inj_dt, views, px, cols, top, nrng, desc_fmt, xrng)
+        else:
+            speed = 100.0 if not (slow24 and hn == 24) else 66.7  # mm/min
+            scan_len = rows * px
+            dur_s = scan_len / speed * 60.0
+            acq_scale = dur_s / (scan_len / 100.0 * 60.0)  # counts grow with dwell time
+            acq_time = inj_dt + dt.timedelta(hours=h)
+            sn = study.next_series_number()
+            series_uid = cm.uid(study.case, seed, "nm", hn)
+            frames = []
+            det_vec = []
+            ew_vec = []
+            for di, view in enumerate(("anterior", "posterior")):
+                img = gauss2d(views[view], 14.0 / 2.355 / px) * acq_scale
+                wins = [0.45, 0.55] if two_windows else [1.0]
+                for wi, wf in enumerate(wins):
+                    cnt = nrng.poisson(np.clip(img * wf, 0, None)).astype(np.float64)
+                    if view == "posterior" and post_as_seen_from_behind:
+                        cnt = cnt[:, ::-1]
+                    frames.append(np.clip(cnt, 0, 65535).astype(np.uint16))
+                    det_vec.append(di + 1)
+                    ew_vec.append(wi + 1)
+            ds = study.base("NM", cm.NM_STORAGE, series_uid, sn, desc_fmt.format(h=hn), acq_time.strftime("%H%M%S"))
+            if not desc_fmt.isascii():
+                ds.SpecificCharacterSet = "ISO_IR 192"
+            ds.SeriesDate = acq_time.strftime("%Y%m%d")
+            ds.AcquisitionDate = acq_time.strftime("%Y%m%d")
+            ds.ContentDate = acq_time.strftime("%Y%m%d")
+            ds.AcquisitionTime = acq_time.strftime("%H%M%S.%f")[:13]
+            ds.SOPInstanceUID = cm.uid(series_uid, "img")
+            ds.InstanceNumber = 1
+            ds.Manufacturer = ["SIEMENS NM", "GE MEDICAL SYSTEMS", "Philips"][seed % 3]
+            ds.ProtocolName = "RI cisternography whole body"
+            ds.BodyPartExamined = "WHOLEBODY"
+            ds.ImageType = ["ORIGINAL", "PRIMARY", "WHOLE BODY", "EMISSION"]
+            ds.PatientPosition = "HFS"
+            ds.NumberOfFrames = len(frames)
+            ds.FrameIncrementPointer = [0x00540010, 0x00540020]
+            ds.EnergyWindowVector = ew_vec
+            ds.NumberOfEnergyWindows = 2 if two_windows else 1
+            ds.DetectorVector = det_vec
+            ds.NumberOfDetectors = 2
+            ewis = []
+            for lo_, hi_ in ([(154.0, 188.0), (220.0, 270.0)] if two_windows else [(154.0, 188.0)]):
+                it = cm.Dataset()
+                rr = cm.Dataset()
+                rr.EnergyWindowLowerLimit = cm.ds_str(lo_)
+                rr.EnergyWindowUpperLimit = cm.ds_str(hi_)
+                it.EnergyWindowRangeSequence = cm.seq(rr)
+                it.EnergyWindowName = f"In111_{int((lo_ + hi_) / 2)}"
+                ewis.append(it)
+            ds.EnergyWindowInformationSequence = cm.seq(*ewis)
+            dets = []
+            for di, view in enumerate(("anterior", "posterior")):
+                it = cm.Dataset()
+                it.CollimatorGridName = "MELP"
+                it.CollimatorType = "PARA"
+                it.ZoomFactor = [1.0, 1.0]
+                if view == "anterior" or not post_as_seen_from_behind:
+                    iop = [1, 0, 0, 0, 0, -1]
+                    ipp = [-x0, 0.0, top]
+                else:
+                    iop = [-1, 0, 0, 0, 0, -1]
+                    ipp = [(cols - 1) * px - x0, 0.0, top]
+                it.ImageOrientationPatient = [cm.ds_str(v) for v in iop]
+                it.ImagePositionPatient = [cm.ds_str(v) for v in ipp]
+                if with_view_codes:
+                    code = ("G-A117", "anterior projection") if view == "anterior" else ("G-A118", "posterior projection")
+                    it.ViewCodeSequence = cm.seq(cm.code_item(code[0], "SRT", code[1]))
+                dets.append(it)
+            ds.DetectorInformationSequence = cm.seq(*dets)
+            rp = cm.Dataset()
+            rp.Radiopharmaceutical = "In-111 DTPA"
+            rp.RadiopharmaceuticalRoute = "Intrathecal"
+            rp.RadiopharmaceuticalStartDateTime = inj_dt.strftime("%Y%m%d%H%M%S")
+            rp.RadiopharmaceuticalStartTime = inj_dt.strftime("%H%M%S")
+            rp.RadionuclideTotalDose = cm.ds_str(37.0)
+            rp.RadionuclideHalfLife = cm.ds_str(HALF_LIFE_S, 2)
+            rp.RadionuclideCodeSequence = cm.seq(cm.code_item("C-145A4", "SRT", "^111^Indium"))
+            ds.RadiopharmaceuticalInformationSequence = cm.seq(rp)
+            ds.ActualFrameDuration = int(round(dur_s * 1000))
+            ds.ScanVelocity = cm.ds_str(speed / 60.0, 4)
+            ds.ScanLength = int(round(scan_len))
+            ds.WholeBodyTechnique = ["1PS", "2PS"]
+            ds.PixelSpacing = [cm.ds_str(px), cm.ds_str(px)]
+            ds.SliceThickness = "0"
+            cm.set_pixels_u16(ds, np.stack(frames), bits_stored=16)
+            study.write(ds, f"NM{sn:02d}", "WB.dcm", ["explicit", "rle", "deflate"][(seed + ti) % 3])
+            study.series.append({"series_instance_uid": series_uid, "series_number": sn, "role": "ri_cisternography",
+                                 "description": ds.SeriesDescription, "hours": h, "frames": len(frames),
+                                 "scan_velocity_mm_min": speed, "frame_duration_s": dur_s})
+        if with_lateral and hn in (6, 24) and not (kind == "missing24" and hn == 24):
+            side_l = lateral_sides[hn]
+            write_lateral(study, seed, hn, h, inj_dt, comp, side_l, nrng, scale, decay)
+            lateral_truth.append({"hours": round(h + 0.25, 4), "side": side_l})  # acquired 15 min after the ANT/POST
         for view in ("anterior", "posterior"):
             truth_tp.append({"hours": round(h, 4), "view": view, "csf_counts": csf_counts[view][-1],
                              "bladder_counts": bladder_counts[-1] if view == "anterior" else None})
@@ -273,23 +308,173 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
     gm_raw = math.sqrt(csf_counts["anterior"][3] * csf_counts["posterior"][3]) / math.sqrt(
         csf_counts["anterior"][ref] * csf_counts["posterior"][ref]) * 100
     ret["geometric_mean"] = {"raw_pct": gm_raw, "decay_corrected_pct": gm_raw / d24}
+    if pattern == "unilateral":
+        acc = [{"pattern": "unilateral_localized", "level": leak_level, "side": "left" if side > 0 else "right"}]
+        what = f", unilateral {acc[0]['side']} paraspinal accumulation at {leak_level}"
+    elif pattern == "lumbar":
+        acc = [{"pattern": "lumbar_symmetric", "level": leak_level, "side": "bilateral", "levels": "L2-L5"}]
+        what = ", symmetric lumbar accumulation L2-L5 (Christmas tree)"
+    else:
+        acc, what = [], ""
+    missing24 = kind == "missing24"
+    retention = {"reference_h": hours[ref], "view": "posterior", "raw_pct": ret["posterior"]["raw_pct"],
+                 "decay_corrected_pct": ret["posterior"]["decay_corrected_pct"], "per_view": ret,
+                 "half_life_s": HALF_LIFE_S,
+                 "decay_factor_24h": d24,
+                 "definition": "raw = C(24 h) / C(ref) x 100 with C a count rate per equal acquisition time; "
+                               "decay-corrected = raw / exp(-ln2 (t24 - tref) / T1/2), i.e. both images corrected "
+                               "to the same instant (correcting both to the injection gives the same ratio)",
+                 "roi_policy": "whole CSF space (spinal + intracranial), noiseless count rates per equal acquisition time; leak, bladder, kidneys, blood pool excluded"}
     truth = {
-        "description": f"RI cisternography {kind}" + (f", unilateral {'left' if side and side > 0 else 'right'} paraspinal accumulation at {leak_level}" if leak else ""),
+        "description": f"RI cisternography {kind}" + what + (", no 24-h image" if missing24 else "")
+                       + (", static spot views" if spot else "") + (", lateral head views" if lateral_truth else ""),
         "cisternography": {
             "status": "present",
-            "time_points": truth_tp,
-            "hours": hours,
-            "retention_24h": {"reference_h": hours[ref], "view": "posterior", "raw_pct": ret["posterior"]["raw_pct"],
-                              "decay_corrected_pct": ret["posterior"]["decay_corrected_pct"], "per_view": ret,
-                              "half_life_s": HALF_LIFE_S,
-                              "roi_policy": "whole CSF space (spinal + intracranial), noiseless count rates per equal acquisition time; leak, bladder, kidneys, blood pool excluded"},
+            "time_points": [tp for tp in truth_tp if not (missing24 and tp["hours"] > 12)],
+            "hours": [hh for hh in hours if not (missing24 and hh > 12)],
+            "retention_24h": None if missing24 else retention,
+            "retention_24h_if_acquired": retention if missing24 else None,
             "early_bladder_h": hours[hours_nom.index(early)],
             "early_bladder_nominal_h": early,
-            "convexity_activity_24h": not leak,
-            "accumulations": ([{"pattern": "unilateral_localized", "level": leak_level,
-                                "side": "left" if side > 0 else "right"}] if leak else []),
-            "variants": {"two_energy_windows": two_windows, "posterior_as_seen_from_behind": post_as_seen_from_behind,
-                         "view_codes": with_view_codes, "slow_24h_scan": slow24},
+            "convexity_activity_24h": None if missing24 else (not leak),
+            "accumulations": acc,
+            "lateral_views": lateral_truth,
+            "spot_views": spot,
+            "variants": {"two_energy_windows": two_windows and not spot, "posterior_as_seen_from_behind": post_as_seen_from_behind if not spot else seed % 2 == 1,
+                         "view_codes": with_view_codes or spot, "slow_24h_scan": slow24 and not spot},
         },
     }
     return truth
+
+
+def nm_header(study, seed, sn, series_uid, desc, acq_time, inj_dt, kind_img):
+    ds = study.base("NM", cm.NM_STORAGE, series_uid, sn, desc, acq_time.strftime("%H%M%S"))
+    if not desc.isascii():
+        ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SeriesDate = acq_time.strftime("%Y%m%d")
+    ds.AcquisitionDate = acq_time.strftime("%Y%m%d")
+    ds.ContentDate = acq_time.strftime("%Y%m%d")
+    ds.AcquisitionTime = acq_time.strftime("%H%M%S.%f")[:13]
+    ds.SOPInstanceUID = cm.uid(series_uid, "img")
+    ds.InstanceNumber = 1
+    ds.Manufacturer = ["SIEMENS NM", "GE MEDICAL SYSTEMS", "Philips"][seed % 3]
+    ds.ProtocolName = "RI cisternography"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", kind_img, "EMISSION"]
+    ds.PatientPosition = "HFS"
+    rp = cm.Dataset()
+    rp.Radiopharmaceutical = "In-111 DTPA"
+    rp.RadiopharmaceuticalRoute = "Intrathecal"
+    rp.RadiopharmaceuticalStartDateTime = inj_dt.strftime("%Y%m%d%H%M%S")
+    rp.RadiopharmaceuticalStartTime = inj_dt.strftime("%H%M%S")
+    rp.RadionuclideTotalDose = cm.ds_str(37.0)
+    rp.RadionuclideHalfLife = cm.ds_str(HALF_LIFE_S, 2)
+    rp.RadionuclideCodeSequence = cm.seq(cm.code_item("C-145A4", "SRT", "^111^Indium"))
+    ds.RadiopharmaceuticalInformationSequence = cm.seq(rp)
+    it = cm.Dataset()
+    rr = cm.Dataset()
+    rr.EnergyWindowLowerLimit = "154"
+    rr.EnergyWindowUpperLimit = "188"
+    it.EnergyWindowRangeSequence = cm.seq(rr)
+    it.EnergyWindowName = "In111_171"
+    ds.EnergyWindowInformationSequence = cm.seq(it)
+    ds.NumberOfEnergyWindows = 1
+    return ds
+
+
+def write_spots(study, seed, hn, h, inj_dt, views, px, cols, top, nrng, desc_fmt, xrng):
+    """Three static 256 x 256 stations (head-chest, abdomen, pelvis) per time point, ANT + POST."""
+    names = ["HEAD", "TRUNK", "PELVIS"]
+    base_dur = float(xrng.uniform(180, 300)) * (2.0 if hn == 24 else 1.0)
+    for k in range(3):
+        dur = round(base_dur)
+        acq_time = inj_dt + dt.timedelta(hours=h, minutes=6 * k)
+        sn = study.next_series_number()
+        series_uid = cm.uid(study.case, seed, "nmspot", hn, k)
+        desc = (f"Cisterno SPOT {hn}h {names[k]}" if seed % 2 else f"脳槽シンチ スポット {hn}h {k + 1}")
+        ds = nm_header(study, seed, sn, series_uid, desc, acq_time, inj_dt, "STATIC")
+        frames = []
+        dets = []
+        for di, view in enumerate(("anterior", "posterior")):
+            img = gauss2d(views[view], 14.0 / 2.355 / px)[k * 256:(k + 1) * 256] * (dur / 240.0)
+            cnt = nrng.poisson(np.clip(img, 0, None)).astype(np.float64)
+            it = cm.Dataset()
+            it.CollimatorGridName = "MELP"
+            it.CollimatorType = "PARA"
+            x0 = (cols - 1) / 2 * px
+            if view == "posterior" and seed % 2:
+                cnt = cnt[:, ::-1]
+                iop, ipp = [-1, 0, 0, 0, 0, -1], [x0, 0.0, top - k * 256 * px]
+            else:
+                iop, ipp = [1, 0, 0, 0, 0, -1], [-x0, 0.0, top - k * 256 * px]
+            it.ImageOrientationPatient = [cm.ds_str(v) for v in iop]
+            it.ImagePositionPatient = [cm.ds_str(v) for v in ipp]
+            code = ("399348003", "SCT", "antero-posterior projection") if view == "anterior" else \
+                ("272479007", "SCT", "postero-anterior projection")
+            it.ViewCodeSequence = cm.seq(cm.code_item(*code))
+            dets.append(it)
+            frames.append(np.clip(cnt, 0, 65535).astype(np.uint16))
+        ds.NumberOfFrames = 2
+        ds.FrameIncrementPointer = [0x00540020]
+        ds.DetectorVector = [1, 2]
+        ds.NumberOfDetectors = 2
+        ds.EnergyWindowVector = [1, 1]
+        ds.DetectorInformationSequence = cm.seq(*dets)
+        ds.ActualFrameDuration = int(dur * 1000)
+        ds.PixelSpacing = [cm.ds_str(px), cm.ds_str(px)]
+        ds.SliceThickness = "0"
+        cm.set_pixels_u16(ds, np.stack(frames), bits_stored=16)
+        study.write(ds, f"NM{sn:02d}", "SPOT.dcm", ["explicit", "deflate"][(seed + k) % 2])
+        study.series.append({"series_instance_uid": series_uid, "series_number": sn, "role": "ri_cisternography",
+                             "description": desc, "hours": h, "station": names[k], "frame_duration_s": dur})
+
+
+def write_lateral(study, seed, hn, h, inj_dt, comp, side, nrng, scale, decay):
+    """A static lateral view of the head and neck (one detector), 256 x 256, 2 mm pixels."""
+    px = 2.0
+    n = 256
+    Y = (np.arange(n) * px)[None, :] - n * px / 2  # anterior (-) to posterior (+) for a left lateral
+    Z = (np.arange(n) * px)[:, None]  # mm below the top row
+    hz = 130.0
+    shapes = {
+        "basal": np.exp(-0.5 * (((Y + 5) / 18.0) ** 2 + ((Z - hz - 35) / 15.0) ** 2)),
+        "sylvian": np.exp(-0.5 * (((Y + 25) / 14.0) ** 2 + ((Z - hz) / 16.0) ** 2)),
+        "convexity": np.exp(-0.5 * ((np.hypot(Y * 0.9, (Z - hz) * 1.05) - 72) / 6.0) ** 2) * (Z < hz + 10),
+        "spine": np.exp(-0.5 * ((Y - 18 - 0.15 * (Z - hz - 60)) / 5.0) ** 2) * (Z > hz + 50),
+    }
+    img = np.zeros((n, n))
+    for k, a in shapes.items():
+        f = comp.get(k, 0.0) * (0.25 if k == "spine" else 1.0)
+        if f > 0:
+            img += f * a / a.sum()
+    img *= scale * decay * math.exp(-MU_PER_MM * 70) / math.exp(-MU_PER_MM * 55)
+    dur = 300.0
+    img = gauss2d(img, 14.0 / 2.355 / px) * (dur / 240.0)
+    cnt = nrng.poisson(np.clip(img, 0, None))
+    if side == "right":
+        cnt = cnt[:, ::-1]
+    acq_time = inj_dt + dt.timedelta(hours=h, minutes=15)
+    sn = study.next_series_number()
+    series_uid = cm.uid(study.case, seed, "nmlat", hn)
+    desc = f"Cisterno {'LT' if side == 'left' else 'RT'} LAT {hn}h" if seed % 2 else f"HEAD LATERAL {hn}H"
+    ds = nm_header(study, seed, sn, series_uid, desc, acq_time, inj_dt, "STATIC")
+    it = cm.Dataset()
+    it.CollimatorGridName = "MELP"
+    it.CollimatorType = "PARA"
+    row = [0, 1, 0] if side == "left" else [0, -1, 0]
+    it.ImageOrientationPatient = [cm.ds_str(v) for v in row + [0, 0, -1]]
+    it.ImagePositionPatient = [cm.ds_str(v) for v in ([0.0, -n * px / 2, 0.0] if side == "left" else [0.0, n * px / 2, 0.0])]
+    code = ("399173006", "SCT", "left lateral projection") if side == "left" else ("399198007", "SCT", "right lateral projection")
+    it.ViewCodeSequence = cm.seq(cm.code_item(*code))
+    ds.DetectorInformationSequence = cm.seq(it)
+    ds.NumberOfFrames = 1
+    ds.FrameIncrementPointer = [0x00540020]
+    ds.DetectorVector = [1]
+    ds.NumberOfDetectors = 1
+    ds.EnergyWindowVector = [1]
+    ds.ActualFrameDuration = int(dur * 1000)
+    ds.PixelSpacing = [cm.ds_str(px), cm.ds_str(px)]
+    ds.SliceThickness = "0"
+    cm.set_pixels_u16(ds, np.clip(cnt, 0, 65535).astype(np.uint16)[None], bits_stored=16)
+    study.write(ds, f"NM{sn:02d}", "LAT.dcm", "explicit")
+    study.series.append({"series_instance_uid": series_uid, "series_number": sn, "role": "ri_lateral",
+                         "description": desc, "hours": h, "side": side})

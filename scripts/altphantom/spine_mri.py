@@ -95,6 +95,13 @@ def bias_field(y, z, spine, rng_params):
 
 def generate(study: cm.Study, kind: str, seed: int) -> dict:
     rng = cm.seeded_rng(seed, "spine_mri/" + kind)
+    # acquisition variants (their own random stream, the older kinds are unchanged)
+    variant = kind if kind in ("coarse", "fullaxial", "thoracic") else None
+    xr = cm.seeded_rng(seed, "spine_mri/variant/" + kind)
+    if variant == "thoracic":
+        kind = str(xr.choice(["ventral", "circumferential", "normal"]))
+    elif variant:
+        kind = str(xr.choice(["ventral", "dorsal", "normal"]))
     spine, coll, desc, mimics = make_case(kind, seed, rng)
     vendor = VENDORS[int(rng.integers(0, len(VENDORS)))]
     lut_t2 = table(T2FS, rng)
@@ -124,26 +131,46 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
             i0, i1 = sm.LEVELS.index("T3"), sm.LEVELS.index("T12")
         else:
             i0, i1 = sm.LEVELS.index("T10"), sm.LEVELS.index("S1")
-    if i1 >= sm.LEVELS.index("L1"):
+    if variant == "thoracic":
+        # a thoracic block that reaches neither C2 nor the sacrum
+        i0 = max(sm.LEVELS.index("C6"), min(i0, sm.LEVELS.index("T3")))
+        i1 = min(sm.LEVELS.index("L1"), max(i1, sm.LEVELS.index("T10")))
+    elif variant == "fullaxial":
+        i0, i1 = sm.LEVELS.index("C2"), sm.LEVELS.index("S1")
+    elif i1 >= sm.LEVELS.index("L1"):
         i1 = sm.LEVELS.index("S1")  # lumbar blocks run to the sacrum as usual
     s_hi = spine.z_of_level(sm.LEVELS[i0], "top") + 6
     s_lo = spine.z_of_level(sm.LEVELS[i1], "bottom") - 6
     gap = [1.0, 1.1, 1.2][seed % 3]
     thick = float(rng.choice([3.0, 3.5, 4.0]))
+    max_sl = 72
+    if variant == "coarse":
+        thick = float(xr.choice([5.0, 5.5, 6.0]))
+    elif variant == "fullaxial":
+        thick, gap, max_sl = float(xr.choice([4.0, 5.0])), 1.0, 170
     spacing = thick * gap
     n_sl = int((s_hi - s_lo) / spacing) + 1
-    if n_sl > 72:
-        n_sl = 72  # a longer range is cut at the top (the caudal end keeps the sacrum)
+    if n_sl > max_sl:
+        n_sl = max_sl  # a longer range is cut at the top (the caudal end keeps the sacrum)
         s_hi = s_lo + (n_sl - 1) * spacing
     s_mid = 0.5 * (s_hi + s_lo)
     tn = spine.tangent(s_mid)
     tilt = math.atan2(tn[1], tn[2]) if rng.random() < 0.75 else 0.0
     tilt += float(rng.uniform(-0.05, 0.05))
+    if variant == "fullaxial":
+        tilt = 0.0  # one straight stack from C2 to S1
     row = np.array([1.0, 0.0, 0.0])
     col = np.array([0.0, math.cos(tilt), -math.sin(tilt)])
     nrm = np.cross(row, col)
     rows, cols = 224, 256
     px = [0.78, 0.70]
+    if variant == "coarse":
+        p_ = float(xr.uniform(1.3, 1.5))
+        px = [round(p_, 3), round(p_ * float(xr.uniform(0.9, 1.0)), 3)]
+        rows, cols = int(175 / px[0]), int(180 / px[1])
+    elif variant == "fullaxial":
+        px = [0.9, 0.9]
+        rows, cols = 200, 200
     ctr = spine.centre(s_mid)
     ctr_fov = ctr + np.array([0.0, -22.0, 0.0])
     series_uid = cm.uid(study.case, seed, "ax_t2")
@@ -151,6 +178,8 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
     acq_t = cm.add_time(study.time, 6)
     t1_uid = cm.uid(study.case, seed, "ax_t1")
     with_t1 = rng.random() < 0.5 or kind == "mimics"
+    if variant == "fullaxial":
+        with_t1, syntax = False, "rle"  # one long stack: keep the study under 20 MB
     if with_t1 and syntax == "explicit":
         syntax = "rle"  # keeps a study with two long axial stacks under 20 MB
     sn_t1 = None
@@ -176,11 +205,18 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
                          "levels": [sm.LEVELS[i0], sm.LEVELS[i1]], "noise_sigma": sigma, "transfer_syntax": syntax})
 
     # sagittal whole spine (C2..S1), 11 slices
+    with_sag = variant != "fullaxial"
+    sag_whole = not (variant == "thoracic" and seed % 2 == 0)
     sag_uid = cm.uid(study.case, seed, "sag_t2")
-    sn_s = study.next_series_number()
+    sn_s = study.next_series_number() if with_sag else None
     zs_hi = spine.z_of_level("C2", "top") + 20
     zs_lo = spine.z_of_level("S1", "bottom") - 25
+    if not sag_whole:  # thoracic sagittal field: T1..L1, no end of the spine in view
+        zs_hi = spine.z_of_level("T1", "top") + 8
+        zs_lo = spine.z_of_level("L1", "bottom") - 8
     spx = [1.1, 1.0]  # rows along z (1.1 mm), columns along y (1.0 mm)
+    if variant == "coarse":
+        spx = [1.45, 1.35]
     srows = int((zs_hi - zs_lo) / spx[0])
     yc_all = spine.yc[(spine.grid > zs_lo) & (spine.grid < zs_hi)]
     y0 = float(yc_all.min()) - 75.0
@@ -188,8 +224,10 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
     srow = np.array([0.0, 1.0, 0.0])
     scol = np.array([0.0, 0.0, -1.0])
     snrm = np.cross(srow, scol)  # (-1, 0, 0)
-    n_sag = 11
+    n_sag = 11 if with_sag else 0
     sthick, sspacing = 3.0, 3.3
+    if variant == "coarse":
+        n_sag, sthick, sspacing = 9, 4.0, 4.4
     x_mid = float(np.mean(spine.xc))
     frames = []
     origins = []
@@ -204,7 +242,9 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
         frames.append(cm.to_u16(img))
         origins.append(origin)
     enhanced = seed % 2 == 1
-    if enhanced:
+    if not with_sag:
+        pass
+    elif enhanced:
         ds = enhanced_mr(study, vendor, sag_uid, sn_s, vendor[2], frames, origins, srow, scol, spx, sthick, sspacing,
                          cm.add_time(study.time, 2))
         study.write(ds, f"S{sn_s:02d}", "ENH0001.dcm", "explicit")
@@ -213,8 +253,10 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
             ds = mr_slice(study, vendor, sag_uid, sn_s, vendor[2], vendor[4] + vendor[2], o, srow, scol, spx, sthick,
                           sspacing, k, f, cm.add_time(study.time, 2), te=100.0, tr=3500.0, seed=seed, tag="sag")
             study.write(ds, f"S{sn_s:02d}", f"IM{k + 1:04d}.dcm", syntax)
-    study.series.append({"series_instance_uid": sag_uid, "series_number": sn_s, "role": "spinal_t2_fs_sagittal",
-                         "description": vendor[2], "n_images": 1 if enhanced else n_sag, "enhanced_multiframe": enhanced})
+    if with_sag:
+        study.series.append({"series_instance_uid": sag_uid, "series_number": sn_s, "role": "spinal_t2_fs_sagittal",
+                             "description": vendor[2], "n_images": 1 if enhanced else n_sag, "enhanced_multiframe": enhanced,
+                             "levels": ["C2", "S1"] if sag_whole else ["T1", "L1"]})
 
     if with_t1:
         sn_t1 = study.next_series_number()
@@ -233,12 +275,18 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
 
     ct = spine.collection_truth() if coll else None
     truth = {
-        "description": desc,
+        "description": desc + ({"coarse": f"; coarse axial {thick} mm slices, {px[0]} mm pixels",
+                                "fullaxial": f"; one straight axial stack C2-S1 ({thick} mm), no sagittal",
+                                "thoracic": f"; thoracic axial {sm.LEVELS[i0]}-{sm.LEVELS[i1]}, "
+                                            + ("whole-spine sagittal" if sag_whole else "thoracic sagittal T1-L1 only")}.get(variant, "")),
         "spine": {
             "epidural_fluid": {"status": "present" if ct else "absent", "collections": [ct] if ct else []},
             "contrast_t1": with_t1,
             "excluded_mimics": mimics,
             "axial_levels": [sm.LEVELS[i0], sm.LEVELS[i1]],
+            # levels can be counted when a series shows an end of the spine (C2 or the sacrum)
+            "levels_countable": (i0 == 0 or i1 == sm.LEVELS.index("S1")) or (with_sag and sag_whole),
+            "variant": variant,
             "levels": spine.level_table(),
         },
     }
