@@ -46,9 +46,12 @@ import common as cm
 
 # tissue labels and their T1 (MPRAGE-like) intensities
 (AIR, FAT, BONE, DIPLOE, CSF, GM, WM, DEEP, BSTEM, CBGM, CBWM, CHI, MB, PITA, PITP, STALK, VEIN, DURA,
- MARROW, MUSCLE) = range(20)
+ MARROW, MUSCLE, DURAE, SUBD) = range(22)
 T1 = np.array([0, 1900, 150, 900, 330, 1100, 1750, 1380, 1600, 1150, 1700, 1600, 1200, 1300, 1900, 1250,
-               550, 450, 1450, 800], float)
+               550, 450, 1450, 800, 470, 420], float)
+# after gadolinium: veins, dura (thin normal dura faint, thickened dura bright), pituitary and stalk enhance
+T1C = T1.copy()
+T1C[[VEIN, DURA, DURAE, SUBD, PITA, PITP, STALK, MUSCLE, CSF]] = [2300, 800, 2000, 450, 1900, 1950, 1800, 950, 340]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -146,7 +149,8 @@ def below_line(p, a, b):
 class Head:
     """The anatomy for one seed and sag value; `labels(x, y, z)` in head coordinates."""
 
-    def __init__(self, rng, sag):
+    def __init__(self, rng, sag, bern=None):
+        self.bern = bern  # dura / subdural / transverse sinus options (None: thin normal dura only)
         self.sag = s = float(sag)
         j = lambda a: float(rng.uniform(-a, a))  # noqa: E731
         # --- brainstem (V frame), with sag: translation of the pons, rotation of the midbrain
@@ -352,7 +356,10 @@ class Head:
         # the interhemispheric fissure reaches the skull base except across the diencephalon
         dien = (y > self.chi_c[0] - 2.0) & (y < self.iter[0] + 6.0) & (z < self.iter[1] + 16.0)
         # behind the midbrain the cerebrum (occipital lobes) stops at the tentorium
-        depth = np.minimum.reduce([depth_e - 2.5, -sdf_c - 2.5 + 99.0 * mid_fossa, z - basal_z,
+        bern = self.bern or {}
+        it_z = self.iter[1]
+        t_sub = bern.get("subdural_mm", 0.0) * np.clip((np.abs(x) - 12.0) / 25.0, 0, 1) * np.clip((z - it_z) / 25.0, 0, 1)
+        depth = np.minimum.reduce([depth_e - 2.5 - t_sub, -sdf_c - 2.5 + 99.0 * mid_fossa, z - basal_z,
                                    np.where(tent, z - tz - 2.0, 99.0), ax - 0.6 + 99.0 * dien])
         depth = np.where(mid_fossa & cavity, np.minimum(depth_e - 2.5, z + 26 - 6 * ((y + 27) / 25) ** 2 - 2.5), depth)
         ph = self.sulc_phase
@@ -425,6 +432,29 @@ class Head:
         sss = [(0.0, 8.0 - (r_in[1] - 3.5) * math.cos(t), 22.0 + (r_in[2] - 3.5) * math.sin(t)) for t in ang]
         veins |= tube(x, y, z, sss, 3.2) & cavity
         lab[veins & cavity] = VEIN
+        # dura along the inner table (thickened and enhancing in SIH), subdural fluid under it
+        t_d = bern.get("dura_mm", 0.7)
+        dd = np.where(mid_fossa, depth_e, np.minimum(depth_e, -sdf_c))
+        lab[cavity & (dd < t_d)] = DURAE if bern.get("pachy") else DURA
+        lab[cavity & (dd >= t_d) & (dd < t_d + t_sub) & (lab == CSF)] = SUBD
+        # transverse sinuses in the occipital groove from the torcula, dominant side larger
+        tz = self.torcula[1]
+        fz = np.sqrt(max(1e-6, 1 - ((tz - 22.0) / 80.0) ** 2))
+        a0, b0 = r_in[0] * fz, r_in[1] * fz
+        th = np.arctan2(x, y - 8.0)
+        hd = (1.0 - np.sqrt((x / a0) ** 2 + ((y - 8.0) / b0) ** 2)) * 0.5 * (a0 + b0)
+        w = z - (tz - 6.0 * np.clip(np.abs(th) / 1.75, 0, 1))
+        dom = 1.0 if bern.get("dominant", "right") == "left" else -1.0  # +x is the patient's left
+        big = np.sign(x) == dom
+        D = np.where(big, 8.0, 5.5)
+        H = np.where(big, 9.5, 6.5)
+        if bern.get("distension"):
+            sinus = np.where(big, ((hd - D / 2) / (D / 2 * 1.15)) ** 2 + (w / (H / 2 * 1.2)) ** 2 <= 1.0,
+                             (hd >= 0) & (hd <= D) & (np.abs(w) <= H / 2 * np.clip(1 - hd / D, 0, 1) ** 1.4))
+        else:
+            sinus = (hd >= 0) & (hd <= D) & (np.abs(w) <= H / 2 * np.clip(1 - hd / D, 0, 1) ** 1.4)
+        sinus &= (np.abs(th) < 1.75) & (np.abs(th) > 0.05) & (z > -60) & (q_out <= 1)
+        lab[sinus] = VEIN
         return lab
 
     # ------------------------------------------------------------------------------------------
@@ -508,10 +538,19 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
         sag = float((seed - 1) % 6)  # consecutive seeds give a series 0, 1, ..., 5 mm
     else:
         sag = float(rng.choice([0.0, 0.0, 2.0, 3.5, 5.0]))
-    head = Head(rng, sag)
+    bern = None
+    if kind == "bern":
+        brng = cm.seeded_rng(seed, "brain/bern")
+        sag = float([0.0, 4.0, 2.0, 5.0][seed % 4])
+        pachy = sag >= 2.0 and brng.random() < 0.85
+        bern = {"pachy": pachy, "dura_mm": float(brng.uniform(1.8, 2.6)) if pachy else 0.7,
+                "distension": bool(sag >= 3.0 and brng.random() < 0.8) or bool(brng.random() < 0.1),
+                "dominant": "right" if brng.random() < 0.7 else "left",
+                "subdural_mm": float(brng.uniform(3.0, 6.0)) if sag >= 4.0 and brng.random() < 0.7 else 0.0}
+    head = Head(rng, sag, bern)
     R = rot(*np.radians(rng.uniform(-6, 6, 3)))  # world_from_head rotation
     centre = np.array([float(rng.uniform(-3, 3)), float(rng.uniform(5, 20)), float(rng.uniform(20, 40))])
-    lut = T1 * rng.uniform(0.94, 1.06, len(T1))
+    lut = T1 * np.concatenate([rng.uniform(0.94, 1.06, 20), [1.0, 1.0]])  # (20 draws: older cases unchanged)
     sigma = float(rng.uniform(20, 40))
     arng = cm.seeded_rng(seed, "brain/acq")
     plane = "sagittal" if arng.random() < 0.6 else "axial"
@@ -536,61 +575,74 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
     # slab centred on the head centre, shifted up a little so the vertex and the C2 fit
     slab_c = centre + np.array([0.0, 0.0, 6.0])
     o0 = slab_c - (ncol - 1) / 2 * row - (nrow - 1) / 2 * col - (nsl - 1) / 2 * dslice * nrm
-    vol = np.zeros((nsl, nrow, ncol), np.float32)
     jj, ii = np.meshgrid(np.arange(nrow), np.arange(ncol), indexing="ij")
     ss_off = [(-0.25, -0.25, -0.25), (0.25, 0.25, 0.25)]  # two sub-samples per voxel (partial volume)
+    luts = [lut] + ([T1C * lut / T1.clip(1)] if bern is not None else [])
+    vols = [np.zeros((nsl, nrow, ncol), np.float32) for _ in luts]
     for k in range(nsl):
-        acc = np.zeros((nrow, ncol))
         for (a, b, c) in ss_off:
             P = o0 + (ii[..., None] + a) * row + (jj[..., None] + b) * col + (k + c) * dslice * nrm
             Q = (P - centre) @ R  # head coordinates: R^T (p - c)
             lab = head.labels(Q[..., 0], Q[..., 1], Q[..., 2])
-            acc += lut[lab]
-        vol[k] = acc / len(ss_off)
-    vol = blur_axis(blur_axis(blur_axis(vol, 0.45, 1), 0.45, 2), 0.45 / dslice, 0)
-    # bias field (receive coil sensitivity) and Rician noise
-    nrng = cm.seeded_rng(seed, "brain/noise")
+            for v, lt in zip(vols, luts):
+                v[k] += lt[lab] / len(ss_off)
     kk = np.arange(nsl)[:, None, None]
     P = o0 + ii[None, ..., None] * row + jj[None, ..., None] * col + kk[..., None] * dslice * nrm
     bias = 1.0 + 0.12 * (P[..., 2] - centre[2]) / 90.0 - 0.08 * ((P[..., 1] - centre[1]) / 100.0) ** 2
     del P
-    img = cm.rician(vol * bias, sigma, nrng)
-    sn = study.next_series_number()
-    series_uid = cm.uid(study.case, seed, "t1")
     syntax = ["rle", "explicit", "deflate"][seed % 3]
-    for k in range(nsl):
-        o = o0 + k * dslice * nrm
-        ds = study.base("MR", cm.MR_STORAGE, series_uid, sn, desc, cm.add_time(study.time, 3))
-        ds.SOPInstanceUID = cm.uid(series_uid, k)
-        ds.InstanceNumber = nsl - k if plane == "sagittal" and seed % 2 else k + 1
-        ds.ProtocolName = desc
-        ds.BodyPartExamined = "HEAD" if seed % 3 else "BRAIN"
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "ND", "NORM"]
-        ds.ScanningSequence = ["GR", "IR"]
-        ds.SequenceVariant = ["SK", "SP", "MP"]
-        ds.MRAcquisitionType = "3D"
-        ds.EchoTime = "2.3"
-        ds.RepetitionTime = "2000"
-        ds.InversionTime = "900"
-        ds.FlipAngle = "8"
-        ds.MagneticFieldStrength = "3" if seed % 2 else "1.5"
-        ds.SliceThickness = cm.ds_str(dslice)
-        ds.SpacingBetweenSlices = cm.ds_str(dslice)
-        ds.ImagePositionPatient = [cm.ds_str(v) for v in o]
-        ds.ImageOrientationPatient = [cm.ds_str(v, 8) for v in list(row) + list(col)]
-        ds.PixelSpacing = ["1", "1"]
-        cm.set_pixels_u16(ds, cm.to_u16(img[k]))
-        study.write(ds, f"S{sn:02d}", f"IM{k + 1:04d}.dcm", syntax)
+    if bern is not None and syntax == "explicit":
+        syntax = "rle"  # two 3D series: keep the study under 20 MB
+    for si, vol in enumerate(vols):
+        vol = blur_axis(blur_axis(blur_axis(vol, 0.45, 1), 0.45, 2), 0.45 / dslice, 0)
+        nrng = cm.seeded_rng(seed, "brain/noise" + ("" if si == 0 else "/post"))
+        img = cm.rician(vol * bias, sigma, nrng)
+        sn = study.next_series_number()
+        series_uid = cm.uid(study.case, seed, "t1" if si == 0 else "t1c")
+        d = desc if si == 0 else [desc + " +C", desc + " POST", "POST GD " + desc, desc + "_Gd"][seed % 4]
+        for k in range(nsl):
+            o = o0 + k * dslice * nrm
+            ds = study.base("MR", cm.MR_STORAGE, series_uid, sn, d, cm.add_time(study.time, 3 if si == 0 else 12))
+            ds.SOPInstanceUID = cm.uid(series_uid, k)
+            ds.InstanceNumber = nsl - k if plane == "sagittal" and seed % 2 else k + 1
+            ds.ProtocolName = d
+            ds.BodyPartExamined = "HEAD" if seed % 3 else "BRAIN"
+            ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "ND", "NORM"]
+            ds.ScanningSequence = ["GR", "IR"]
+            ds.SequenceVariant = ["SK", "SP", "MP"]
+            ds.MRAcquisitionType = "3D"
+            ds.EchoTime = "2.3"
+            ds.RepetitionTime = "2000"
+            ds.InversionTime = "900"
+            ds.FlipAngle = "8"
+            ds.MagneticFieldStrength = "3" if seed % 2 else "1.5"
+            if si == 1:
+                ds.ContrastBolusAgent = "Gadobutrol"
+                ds.ContrastBolusRoute = "IV"
+            ds.SliceThickness = cm.ds_str(dslice)
+            ds.SpacingBetweenSlices = cm.ds_str(dslice)
+            ds.ImagePositionPatient = [cm.ds_str(v) for v in o]
+            ds.ImageOrientationPatient = [cm.ds_str(v, 8) for v in list(row) + list(col)]
+            ds.PixelSpacing = ["1", "1"]
+            cm.set_pixels_u16(ds, cm.to_u16(img[k]))
+            study.write(ds, f"S{sn:02d}", f"IM{k + 1:04d}.dcm", syntax)
+        study.series.append({"series_instance_uid": series_uid, "series_number": sn,
+                             "role": "brain_t1" if si == 0 else "brain_t1_contrast",
+                             "description": d, "n_images": nsl, "noise_sigma": sigma, "plane": plane,
+                             "voxel_mm": [1.0, 1.0, dslice], "slab_tilt_deg": math.degrees(tilt)})
     lm, meas = head.truth()
     to_world = lambda p: (centre + R @ np.asarray(p, float)).tolist()  # noqa: E731
-    study.series.append({"series_instance_uid": series_uid, "series_number": sn, "role": "brain_t1",
-                         "description": desc, "n_images": nsl, "noise_sigma": sigma, "plane": plane,
-                         "voxel_mm": [1.0, 1.0, dslice], "slab_tilt_deg": math.degrees(tilt)})
     return {
         "description": f"brain 3D T1 ({plane}, {dslice} mm slices{', oblique' if tilt else ''}), sag {sag} mm, "
                        f"MPD {meas['mamillopontine_distance_mm']:.2f} mm",
         "brain": {**meas, "sag_mm": sag, "landmarks": {k: to_world(v) for k, v in lm.items()},
                   "midsagittal_normal": (R @ np.array([1.0, 0.0, 0.0])).tolist(),
                   "acquisition": {"plane": plane, "slice_mm": dslice, "tilt_deg": math.degrees(tilt)},
-                  "scope": "midsagittal sagging landmarks and measurements; no contrast series, no orbits"},
+                  **({"venous_distension": bool(bern["distension"]), "dominant_transverse_sinus": bern["dominant"],
+                      "pachymeningeal_enhancement": bool(bern["pachy"]), "dura_thickness_mm": bern["dura_mm"],
+                      "subdural_fluid": bern["subdural_mm"] > 0, "subdural_fluid_thickness_mm": bern["subdural_mm"]}
+                     if bern is not None else {}),
+                  "scope": "midsagittal sagging landmarks and measurements" + (
+                      "; pre/post contrast T1 with the Bern image items (no orbits)" if bern is not None else
+                      "; no contrast series, no orbits")},
     }

@@ -293,6 +293,15 @@ def brain(truth, f, a):
     if len(errs) == 2:  # old truth (MPD only)
         for name, e in errs.items():
             out["checks"][f"{name}_within_2mm"] = e is not None and e <= 2.0
+    signs = []
+    for key, name in (("venous_distension", "venous_distension"), ("pachymeningeal_enhancement", "pachymeningeal"),
+                      ("subdural_fluid", "subdural")):
+        if key in t:
+            v = b.get(key)
+            out["checks"][name] = v == t[key]
+            signs.append(f"{name} {v}/{t[key]}")
+    if signs:
+        out["notes"].append("Bern image items: " + "; ".join(signs))
     acq = t.get("acquisition") or {}
     out["notes"].append(f"sag {t.get('sag_mm')} ({acq.get('plane', 'sagittal')} {acq.get('slice_mm', '')} mm"
                         f"{' oblique' if acq.get('tilt_deg') else ''}); " + "; ".join(vals)

@@ -41,6 +41,7 @@ CASES = {
     "ri-missing24": "RI cisternography leak without the 24-h scan: retention and 24-h convexity must be not assessable",
     "ri-spot": "RI cisternography, static 256x256 ANT/POST spot views (3 stations per time point) and lateral head views at 6 h and 24 h",
     "brain-mpd": "brain 3D T1, midsagittal anatomy with every sagging landmark, sag drawn from 0/0/2/3.5/5 mm",
+    "brain-bern": "brain pre/post-contrast 3D T1 with the Bern image items: pachymeningeal enhancement, transverse sinus distension, subdural fluid (sag 0/4/2/5 by seed)",
     "brain-sag": "brain 3D T1, sagging series: seed N has sag (N-1) mod 6 mm (0..5); sagittal/axial, 1 or 1.2 mm slices, some oblique",
 }
 
