@@ -4,15 +4,17 @@
 //! * The axial fat-suppressed T2 is the `spine_t2fs_axial` series with a volume and the most
 //!   voxels; the contrast T1 is the `spine_t1fs_post` series with a volume, preferring the
 //!   plane of the T2, then the most voxels. The sagittal T2 and the MR myelography are
-//!   decoded for the report's overviews; this version measures on the axial stack only (the
-//!   reason is written as a note).
+//!   decoded for the report's overviews; extradural fluid is measured on the axial stack only
+//!   (the reason is written as a note). Vertebral levels are counted on the sagittal series
+//!   too (it usually shows C2 or the sacrum where the axial stack does not) and transferred
+//!   to the axial stack by patient z when that count is the better founded one.
 //! * Planar data (no geometry) is never used.
 //! * Overlays are drawn from the analysis itself (the sac outline, the per-ray depth of fluid
 //!   beyond the dura, the dural-gap pixels), one per evidence slice; every evidence entry names
 //!   the overlay that shows it.
 
 use csfleak_dicom::{LoadedSeries, Role, SeriesData};
-use csfleak_findings::{Evidence, Spine};
+use csfleak_findings::{Evidence, LevelStatus, Spine};
 use csfleak_spine::SpineOptions;
 use csfleak_spine::canal::CanalModel;
 use csfleak_spine::mri::{Lesion, MriAnalysis, analyze_mri};
@@ -108,16 +110,19 @@ impl Family for SpineMriFamily {
             return FamilyOutput::not_assessable(self.not_assessable(NO_AXIAL), NO_AXIAL);
         };
         let ct1 = chosen.contrast_t1.and_then(volume_of);
+        let sagittal = chosen
+            .t2_sagittal
+            .or(chosen.mr_myelography)
+            .and_then(|s| volume_of(s).map(|v| (s, v)))
+            .filter(|(_, v)| v.geometry().plane() == csfleak_volume::Plane::Sagittal);
         match analyze_mri(t2, ct1, &self.options) {
-            Ok(a) => {
+            Ok(mut a) => {
+                let levels_note = sagittal.and_then(|(ss, sv)| {
+                    levels_from_sagittal(&mut a, sv, &series_label(ss), &self.options)
+                });
                 let uid = t2s.meta.series_instance_uid.as_str();
                 let mut section = a.to_section(Some(uid), ct1.is_some());
                 let mut overlays = link_overlays(&mut section, &a, t2, &series_label(t2s));
-                let sagittal = chosen
-                    .t2_sagittal
-                    .or(chosen.mr_myelography)
-                    .and_then(|s| volume_of(s).map(|v| (s, v)))
-                    .filter(|(_, v)| v.geometry().plane() == csfleak_volume::Plane::Sagittal);
                 if let Some((ss, sv)) = sagittal {
                     if let Some(o) = sagittal_overlay(&mut section, &a, sv, ss) {
                         overlays.push(o);
@@ -131,6 +136,7 @@ impl Family for SpineMriFamily {
                             .to_owned(),
                     );
                 }
+                notes.extend(levels_note);
                 if ct1.is_none() {
                     notes.push(
                         "no contrast T1: enhancement of extradural fluid not assessed".to_owned(),
@@ -155,6 +161,48 @@ impl Family for SpineMriFamily {
             }
         }
     }
+}
+
+/// Count the vertebral levels on the sagittal series and, when that count is better founded
+/// than the axial stack's own (counted there while the axial one is not, or with at least
+/// its confidence), transfer its labels to the axial stack by patient z (both series are in
+/// the same patient frame). A user anchor is applied again and still wins. Returns a note
+/// for the report.
+fn levels_from_sagittal(
+    a: &mut MriAnalysis,
+    sag: &Volume,
+    label: &str,
+    options: &SpineOptions,
+) -> Option<String> {
+    let counted = csfleak_spine::levels::sagittal::count_on_sagittal(sag)?;
+    if counted.status() != LevelStatus::Counted {
+        return Some(format!(
+            "levels not counted on the sagittal series ({label}): {}",
+            counted.reason().unwrap_or("no reason given")
+        ));
+    }
+    let axial_counted = a.levels.status() == LevelStatus::Counted
+        || (a.levels.status() == LevelStatus::Anchored && options.level_anchor.is_none());
+    if axial_counted && a.levels.confidence() > counted.confidence() {
+        return Some(format!(
+            "levels counted on the axial stack (confidence {:.2}); the sagittal count \
+             ({label}) had {:.2}",
+            a.levels.confidence(),
+            counted.confidence()
+        ));
+    }
+    let mut scale = counted.transferred_to(
+        a.levels.covered_z_mm(),
+        &format!("sagittal count on {label}, labels transferred to the axial stack by patient z"),
+    );
+    if let Some(anchor) = options.level_anchor {
+        scale = scale.with_anchor(anchor);
+    }
+    a.levels = scale;
+    Some(format!(
+        "vertebral levels counted on the sagittal series ({label}) and transferred to the \
+         axial stack by patient z"
+    ))
 }
 
 fn series_label(s: &LoadedSeries) -> String {

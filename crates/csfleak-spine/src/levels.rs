@@ -14,6 +14,8 @@
 //! are used between landmarks, and the patient's own spacing scales them, so the map adapts
 //! to the patient's size; the same table extrapolates beyond the outermost landmark.
 
+pub mod sagittal;
+
 use csfleak_findings::{Level, LevelLabelling, LevelStatus, Vertebra};
 
 use crate::{Error, LevelAnchor, Result};
@@ -180,6 +182,21 @@ fn median(v: &[f64]) -> Option<f64> {
 /// What a stack shows of the spine's ends, for deciding from which end discs can be counted
 /// (shared by the MRI and CT level detectors). Positions are patient z in mm; discs cranial
 /// first.
+///
+/// An end of the spine must be seen in the image itself, never assumed from where the stack
+/// happens to stop:
+///
+/// * **the sacrum** below the most caudal disc: the sac there holds no cord (below the conus,
+///   which lies at L1-L2 in adults; a thoracic stack always shows the cord), **and** either
+///   the dural sac ends or tapers inside the stack 15-80 mm below that disc (it ends at S1-S3),
+///   or the anterior column continues below it for more than 1.15 disc spacings (and 30 mm)
+///   with no disc, not even one cut by the end of the stack (the fused sacrum has none);
+/// * **C2** above the most cranial disc: the sac holds the cord there, and the column
+///   continues cranially for more than 1.6 disc spacings with no disc, not even one cut by the
+///   end of the stack (C2 with the dens is about two cervical segments tall).
+///
+/// When the conus medullaris (the cord's end) is in view, a count must also put it between
+/// T12 and L3 ([`count_from_ends`]).
 #[allow(clippy::struct_field_names)] // every field is a patient z or length in mm, named so
 pub(crate) struct EndsInView<'a> {
     /// Detected disc centres, cranial first (at least two).
@@ -190,6 +207,28 @@ pub(crate) struct EndsInView<'a> {
     pub sac_z_mm: (f64, f64),
     /// Slice step of the stack.
     pub step_mm: f64,
+    /// Anterior-column profile `(z, disc-likeness)`: higher where a disc is (T2 signal on MRI,
+    /// negative density on CT); only compared with the detected discs' own prominence.
+    pub disc_profile_mm: &'a [(f64, f64)],
+    /// Per slice with a sac: `(z, fraction of the sac's central zone that is not fluid)`: the
+    /// cord covers the centre, the roots of the cauda equina below the conus do not.
+    pub cord_fraction_mm: &'a [(f64, f64)],
+    /// Per slice with a sac: `(z, sac cross-section area in mm²)`.
+    pub sac_area_mm: &'a [(f64, f64)],
+}
+
+/// Fraction of the sac's central zone that is not fluid above which a slice shows the cord
+/// (the cord covers the centre of the sac; below the conus the roots of the cauda equina lie
+/// along the dependent wall and leave the centre to the fluid).
+const CORD_PRESENT: f64 = 0.6;
+/// ... and below which it shows no cord.
+const CORD_ABSENT: f64 = 0.3;
+
+/// Which end of a stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StackEnd {
+    Caudal,
+    Cranial,
 }
 
 impl EndsInView<'_> {
@@ -208,60 +247,446 @@ impl EndsInView<'_> {
         }
     }
 
-    /// The sacrum is seen below the most caudal disc: the dural sac ends inside the stack
-    /// 15-80 mm below that disc, or the canal continues below it for more than 1.15 disc
-    /// spacings (and 30 mm) without a further disc.
-    pub(crate) fn sacrum_seen(&self) -> bool {
-        let (stack_lo, _) = self.stack_z_mm;
-        let (sac_lo, _) = self.sac_z_mm;
-        let below = self.lowest() - sac_lo;
-        let sac_ends_inside = sac_lo - stack_lo >= (2.0 * self.step_mm).max(8.0);
-        let long_tail = below >= (1.15 * self.last_spacing()).max(30.0);
-        (sac_ends_inside && (15.0..=80.0).contains(&below)) || long_tail
-    }
-
-    /// C2 is seen above the most cranial disc: the sac and the stack continue cranially for
-    /// more than 1.6 of the largest of the top three disc spacings without a further disc.
-    pub(crate) fn c2_seen(&self) -> bool {
-        let highest = self.discs_z_mm[0];
-        let top_spacing = self
-            .discs_z_mm
+    /// Largest of the top three disc spacings.
+    fn top_spacing(&self) -> f64 {
+        self.discs_z_mm
             .windows(2)
             .take(3)
             .map(|w| w[0] - w[1])
-            .fold(0.0, f64::max);
-        self.sac_z_mm.1 - highest >= 1.6 * top_spacing
-            && self.stack_z_mm.1 - highest >= 1.6 * top_spacing
+            .fold(0.0, f64::max)
+    }
+
+    /// Per slice, cranial first: the cord fraction smoothed over +-1 slice (median of three),
+    /// classified as cord (`Some(true)`), no cord (`Some(false)`) or undecided.
+    fn cord_states(&self) -> Vec<(f64, Option<bool>)> {
+        let mut f: Vec<(f64, f64)> = self
+            .cord_fraction_mm
+            .iter()
+            .copied()
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+            .collect();
+        f.sort_by(|a, b| b.0.total_cmp(&a.0));
+        (0..f.len())
+            .map(|i| {
+                let mut w: Vec<f64> = f[i.saturating_sub(1)..(i + 2).min(f.len())]
+                    .iter()
+                    .map(|p| p.1)
+                    .collect();
+                w.sort_by(f64::total_cmp);
+                let m = w[w.len() / 2];
+                let state = if m >= CORD_PRESENT {
+                    Some(true)
+                } else if m <= CORD_ABSENT {
+                    Some(false)
+                } else {
+                    None
+                };
+                (f[i].0, state)
+            })
+            .collect()
+    }
+
+    /// Whether the sac holds the cord between two heights (either order): `Some` when at
+    /// least three slices lie there and 70 % of them agree.
+    pub(crate) fn cord_between(&self, z_a: f64, z_b: f64) -> Option<bool> {
+        let (lo, hi) = (z_a.min(z_b), z_a.max(z_b));
+        let states: Vec<Option<bool>> = self
+            .cord_states()
+            .into_iter()
+            .filter(|p| p.0 >= lo && p.0 <= hi)
+            .map(|p| p.1)
+            .collect();
+        majority(&states)
+    }
+
+    /// The conus medullaris (where the cord ends), when in view: the cord on the slices within
+    /// 25 mm above and none within 25 mm below (at least three slices each, 70 % agreeing).
+    pub(crate) fn conus_z(&self) -> Option<f64> {
+        let st = self.cord_states();
+        let mut best: Option<(usize, f64)> = None;
+        for i in 0..st.len().saturating_sub(1) {
+            let (z_here, z_next) = (st[i].0, st[i + 1].0);
+            let above: Vec<Option<bool>> = st[..=i]
+                .iter()
+                .filter(|p| p.0 - z_here <= 25.0)
+                .map(|p| p.1)
+                .collect();
+            let below: Vec<Option<bool>> = st[i + 1..]
+                .iter()
+                .filter(|p| z_next - p.0 <= 25.0)
+                .map(|p| p.1)
+                .collect();
+            if majority(&above) == Some(true) && majority(&below) == Some(false) {
+                let agree = above.iter().filter(|s| **s == Some(true)).count()
+                    + below.iter().filter(|s| **s == Some(false)).count();
+                if best.is_none_or(|(a, _)| agree > a) {
+                    best = Some((agree, 0.5 * (z_here + z_next)));
+                }
+            }
+        }
+        best.map(|b| b.1)
+    }
+
+    /// A disc cut by the end of the stack: within half a disc spacing of that end, the
+    /// anterior column rises above the body signal between it and the outermost detected
+    /// disc by at least 0.4 of the detected discs' median prominence.
+    fn disc_cut_at(&self, end: StackEnd) -> bool {
+        let p = self.disc_profile_mm;
+        if p.len() < 3 {
+            return false;
+        }
+        let spacing = match end {
+            StackEnd::Caudal => self.last_spacing(),
+            StackEnd::Cranial => self.top_spacing(),
+        };
+        // Prominence of the detected discs over the bodies around them.
+        let prom: Vec<f64> = self
+            .discs_z_mm
+            .iter()
+            .filter_map(|&d| {
+                let at = p
+                    .iter()
+                    .min_by(|a, b| (a.0 - d).abs().total_cmp(&(b.0 - d).abs()))?
+                    .1;
+                let low = p
+                    .iter()
+                    .filter(|q| (q.0 - d).abs() <= 0.6 * spacing)
+                    .map(|q| q.1)
+                    .fold(f64::INFINITY, f64::min);
+                low.is_finite().then_some(at - low)
+            })
+            .collect();
+        let Some(prom) = median(&prom).filter(|m| *m > 0.0) else {
+            return false;
+        };
+        let (z_end, z_disc, dir) = match end {
+            StackEnd::Caudal => (
+                p.iter().map(|q| q.0).fold(f64::INFINITY, f64::min),
+                self.lowest(),
+                -1.0,
+            ),
+            StackEnd::Cranial => (
+                p.iter().map(|q| q.0).fold(f64::NEG_INFINITY, f64::max),
+                self.discs_z_mm[0],
+                1.0,
+            ),
+        };
+        // Distance beyond the outermost disc, positive towards the stack end.
+        let beyond = |z: f64| (z - z_disc) * dir;
+        let reach = beyond(z_end);
+        let end_zone = |q: &&(f64, f64)| beyond(q.0) >= reach - 0.5 * spacing;
+        let interior =
+            |q: &&(f64, f64)| beyond(q.0) >= 0.3 * spacing && beyond(q.0) < reach - 0.5 * spacing;
+        let base = p
+            .iter()
+            .filter(interior)
+            .map(|q| q.1)
+            .fold(f64::INFINITY, f64::min);
+        let top = p
+            .iter()
+            .filter(end_zone)
+            .map(|q| q.1)
+            .fold(f64::NEG_INFINITY, f64::max);
+        base.is_finite() && top.is_finite() && top - base >= 0.4 * prom
+    }
+
+    /// Median sac area between two heights.
+    fn sac_area_between(&self, z_a: f64, z_b: f64) -> Option<f64> {
+        let (lo, hi) = (z_a.min(z_b), z_a.max(z_b));
+        let a: Vec<f64> = self
+            .sac_area_mm
+            .iter()
+            .filter(|p| p.0 >= lo && p.0 <= hi)
+            .map(|p| p.1)
+            .collect();
+        median(&a)
+    }
+
+    /// Evidence that the most caudal disc is L5/S1 (the sacrum below it), as a sentence; or
+    /// why not (`Err`).
+    pub(crate) fn sacrum_evidence(&self) -> Result<&'static str, &'static str> {
+        let low = self.lowest();
+        let spacing = self.last_spacing();
+        let (stack_lo, _) = self.stack_z_mm;
+        let (sac_lo, _) = self.sac_z_mm;
+        match self.cord_between(low + spacing, sac_lo) {
+            Some(false) => {}
+            Some(true) => {
+                return Err(
+                    "the cord reaches the most caudal disc (above the conus, so not L5/S1)",
+                );
+            }
+            None => {
+                return Err(
+                    "the cord cannot be told from the cauda equina at the most caudal disc",
+                );
+            }
+        }
+        let below = low - sac_lo;
+        let sac_ends_inside = sac_lo - stack_lo >= (2.0 * self.step_mm).max(8.0);
+        if sac_ends_inside && (15.0..=80.0).contains(&below) {
+            return Ok(
+                "counted from the sacrum: below the conus, the dural sac ends inside the \
+                       stack 15-80 mm below the most caudal disc",
+            );
+        }
+        let tapering = below >= (0.6 * spacing).max(20.0)
+            && self
+                .sac_area_between(sac_lo, sac_lo + 6.0)
+                .zip(self.sac_area_between(low, low + 40.0))
+                .is_some_and(|(end, above)| end < 0.6 * above);
+        if tapering && below <= 80.0 {
+            return Ok(
+                "counted from the sacrum: below the conus, the dural sac tapers to its \
+                       end more than a vertebral body below the most caudal disc",
+            );
+        }
+        if below >= (1.15 * spacing).max(30.0) {
+            if self.disc_cut_at(StackEnd::Caudal) {
+                return Err("a disc may be cut by the caudal end of the stack");
+            }
+            return Ok(
+                "counted from the sacrum: below the conus, the anterior column continues \
+                       for more than a disc spacing below the most caudal disc without a disc",
+            );
+        }
+        Err(
+            "neither the end of the dural sac nor a disc-free sacrum is seen below the most \
+             caudal disc",
+        )
+    }
+
+    /// Evidence that the most cranial disc is C2/3 (C2 above it), as a sentence; or why not.
+    pub(crate) fn c2_evidence(&self) -> Result<&'static str, &'static str> {
+        let highest = self.discs_z_mm[0];
+        let top_spacing = self.top_spacing();
+        if !(self.sac_z_mm.1 - highest >= 1.6 * top_spacing
+            && self.stack_z_mm.1 - highest >= 1.6 * top_spacing)
+        {
+            return Err(
+                "the stack does not continue above the most cranial disc over the C2 height",
+            );
+        }
+        match self.cord_between(highest, self.sac_z_mm.1) {
+            Some(true) => {}
+            Some(false) => {
+                return Err("no cord above the most cranial disc (not the cervical spine)");
+            }
+            None => return Err("the cord is not seen above the most cranial disc"),
+        }
+        if self.disc_cut_at(StackEnd::Cranial) {
+            return Err("a disc may be cut by the cranial end of the stack");
+        }
+        Ok("counted from C2: the cord, and no disc above the most cranial one over the C2 height")
+    }
+
+    /// Whether a cord fraction profile was given at all.
+    fn has_cord_profile(&self) -> bool {
+        self.cord_fraction_mm.len() >= 3
     }
 }
 
-/// Label `discs_z_mm` by counting from each end in `tries` in turn (with the reason to record)
-/// and keep the first labelling whose disc spacing fits the typical vertebral heights (scale
-/// 0.7-1.45, deviation <= 0.3, see [`spacing_fit`]); the confidence falls with the deviation.
-/// `None` when no end gives a plausible labelling.
-pub fn count_first_plausible(
-    discs_z_mm: &[f64],
-    tries: &[(CountEnd, &str)],
+/// Area (in pixels) of the convex hull of a pixel set given as per-row extents `(row, first
+/// column, last column)`: the pixel squares' corners are hulled. The sac's hull includes the
+/// cord even where the cord touches the sac wall (a bay rather than a hole).
+pub(crate) fn hull_area_px(rows: &[(usize, usize, usize)]) -> f64 {
+    let mut pts: Vec<(f64, f64)> = rows
+        .iter()
+        .flat_map(|&(r, c0, c1)| {
+            let (r, c0, c1) = (r as f64, c0 as f64, c1 as f64 + 1.0);
+            [(r, c0), (r + 1.0, c0), (r, c1), (r + 1.0, c1)]
+        })
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    pts.dedup();
+    if pts.len() < 3 {
+        return 0.0;
+    }
+    let cross = |o: (f64, f64), a: (f64, f64), b: (f64, f64)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    // Andrew's monotone chain.
+    let mut hull: Vec<(f64, f64)> = Vec::new();
+    for pass in 0..2 {
+        let start = hull.len();
+        let iter: Box<dyn Iterator<Item = &(f64, f64)>> = if pass == 0 {
+            Box::new(pts.iter())
+        } else {
+            Box::new(pts.iter().rev())
+        };
+        for &p in iter {
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
+            {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+    }
+    let n = hull.len();
+    0.5 * (0..n)
+        .map(|i| {
+            let (a, b) = (hull[i], hull[(i + 1) % n]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum::<f64>()
+        .abs()
+}
+
+/// The first pair of consecutive labelled discs whose spacing is outside 0.6-1.5 times the
+/// typical spacing of their levels at the patient's `scale`.
+fn irregular_spacing(marks: &[Landmark], scale: f64) -> Option<(f64, f64)> {
+    let mut d: Vec<(f64, Level)> = marks
+        .iter()
+        .filter_map(|l| l.level.map(|lv| (l.z_mm, lv)))
+        .collect();
+    d.sort_by(|a, b| b.0.total_cmp(&a.0));
+    d.windows(2).find_map(|w| {
+        let t = typical_position_mm(w[1].1) - typical_position_mm(w[0].1);
+        let ratio = (w[0].0 - w[1].0) / (scale * t);
+        (!(0.6..=1.5).contains(&ratio)).then_some((w[0].0, w[1].0))
+    })
+}
+
+/// `Some(true)` / `Some(false)` when at least three states are given and 70 % of them agree.
+fn majority(states: &[Option<bool>]) -> Option<bool> {
+    if states.len() < 3 {
+        return None;
+    }
+    let n = states.len() as f64;
+    let yes = states.iter().filter(|s| **s == Some(true)).count() as f64;
+    let no = states.iter().filter(|s| **s == Some(false)).count() as f64;
+    if yes >= 0.7 * n {
+        Some(true)
+    } else if no >= 0.7 * n {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Levels where the conus medullaris may end in an adult (T12 to L3 bodies).
+fn conus_plausible(level: Level) -> bool {
+    let (v, _) = match level {
+        Level::Vertebra(v) => (v, false),
+        Level::Disc(v) => (v, true),
+    };
+    let t12 = Vertebra::new(csfleak_findings::Region::Thoracic, 12);
+    let l3 = Vertebra::new(csfleak_findings::Region::Lumbar, 3);
+    match (t12, l3) {
+        (Some(a), Some(b)) => v.index() >= a.index() && v.index() <= b.index(),
+        _ => false,
+    }
+}
+
+/// Label the discs of `ends` by counting from the sacrum, then from C2, where the image shows
+/// that end ([`EndsInView`]); keep the first labelling whose disc spacing fits the typical
+/// vertebral heights (scale 0.75-1.35, deviation <= 0.3, [`spacing_fit`]) and that puts the
+/// conus, when in view, between T12 and L3. Otherwise the discs are kept as positions and the
+/// scale says why levels were not counted.
+///
+/// The confidence adds up the evidence: the spacing fit (up to 0.3 over a base of 0.35), the
+/// conus in view at a plausible level (0.15), the end of the sac seen (0.1).
+pub(crate) fn count_from_ends(
+    ends: &EndsInView<'_>,
     covered_z_mm: (f64, f64),
     method: &str,
-) -> Option<LevelScale> {
-    for &(end, how) in tries {
-        let marks = count_discs_from_end(discs_z_mm, end);
-        if marks.len() != discs_z_mm.len() {
+) -> LevelScale {
+    let discs = ends.discs_z_mm;
+    let unlabelled: Vec<Landmark> = discs.iter().map(|&z| Landmark::disc(z)).collect();
+    if discs.len() < 2 {
+        return LevelScale::not_counted(
+            covered_z_mm,
+            &unlabelled,
+            method,
+            "fewer than two discs found along the anterior column",
+        );
+    }
+    if !ends.has_cord_profile() {
+        return LevelScale::not_counted(
+            covered_z_mm,
+            &unlabelled,
+            method,
+            "the dural sac was not found on enough slices to tell the cord from the cauda equina",
+        );
+    }
+    let conus = ends.conus_z();
+    let mut why_not: Vec<String> = Vec::new();
+    let tries = [
+        (CountEnd::LowestIsL5S1, ends.sacrum_evidence(), "sacrum"),
+        (CountEnd::HighestIsC2C3, ends.c2_evidence(), "C2"),
+    ];
+    for (end, evidence, name) in tries {
+        let how = match evidence {
+            Ok(how) => how,
+            Err(why) => {
+                why_not.push(format!("{name}: {why}"));
+                continue;
+            }
+        };
+        let marks = count_discs_from_end(discs, end);
+        if marks.len() != discs.len() {
+            why_not.push(format!("{name}: more discs than vertebrae from that end"));
             continue;
         }
         let Some((scale, dev)) = spacing_fit(&marks) else {
             continue;
         };
-        if !(0.7..=1.45).contains(&scale) || dev > 0.3 {
+        if !(0.75..=1.35).contains(&scale) || dev > 0.3 {
+            why_not.push(format!(
+                "{name}: the disc spacing does not fit the counted levels (scale {scale:.2}, \
+                 deviation {dev:.2})"
+            ));
             continue;
         }
-        let confidence = (1.0 - dev / 0.3).clamp(0.0, 1.0) * 0.5 + 0.45;
-        if let Ok(s) = LevelScale::from_landmarks(&marks, covered_z_mm, method, confidence) {
-            return Some(s.with_reason(how));
+        // A missed (or a spurious) disc anywhere shifts every label beyond it: every single
+        // spacing must fit its counted pair of levels, not only the median.
+        if let Some((za, zb)) = irregular_spacing(&marks, scale) {
+            why_not.push(format!(
+                "{name}: the disc spacing between z {za:.0} and {zb:.0} mm does not fit \
+                 consecutive levels (a missed or extra disc)"
+            ));
+            continue;
         }
+        let fit = (1.0 - dev / 0.3).clamp(0.0, 1.0);
+        let Ok(s) = LevelScale::from_landmarks(&marks, covered_z_mm, method, 0.0) else {
+            continue;
+        };
+        let mut confidence = 0.35 + 0.3 * fit;
+        let mut note = String::new();
+        if let Some(cz) = conus {
+            match s.level_at(cz) {
+                Some(lv) if conus_plausible(lv) => {
+                    confidence += 0.15;
+                    note = format!("; the conus at {lv} agrees");
+                }
+                other => {
+                    why_not.push(format!(
+                        "{name}: the count would put the conus medullaris at {}, outside T12-L3",
+                        other.map_or_else(|| "no level".to_owned(), |l| l.to_string())
+                    ));
+                    continue;
+                }
+            }
+        }
+        if how.contains("sac ends") || how.contains("tapers") {
+            confidence += 0.1;
+        }
+        let mut s = s.with_reason(&format!("{how}{note}"));
+        s.confidence = confidence.clamp(0.0, 0.95);
+        return s;
     }
-    None
+    LevelScale::not_counted(
+        covered_z_mm,
+        &unlabelled,
+        method,
+        &format!(
+            "no end of the spine (sacrum or C2) identified in the image, positions are given in \
+             mm ({})",
+            why_not.join("; ")
+        ),
+    )
 }
 
 /// Label unlabelled disc centres by counting from an identifiable end. Discs are sorted
@@ -454,6 +879,14 @@ impl LevelScale {
         }
         let _ = self;
         best.1
+    }
+
+    /// The same labels over another covered span (e.g. a count made on a sagittal series,
+    /// transferred by patient z to an axial stack): `note` is appended to the method.
+    pub fn transferred_to(mut self, covered_z_mm: (f64, f64), note: &str) -> Self {
+        self.covered_z_mm = ordered(covered_z_mm);
+        self.method = format!("{} ({note})", self.method);
+        self
     }
 
     /// Replace the reason / note (e.g. which end the count started from).

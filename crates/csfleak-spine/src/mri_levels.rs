@@ -20,7 +20,7 @@
 use csfleak_volume::{DVec3, Volume};
 
 use crate::canal::CanalModel;
-use crate::levels::{CountEnd, EndsInView, Landmark, LevelScale, count_first_plausible};
+use crate::levels::{EndsInView, Landmark, LevelScale, count_from_ends};
 
 /// Method name of the automatic labelling.
 pub(crate) const METHOD: &str = "t2_axial_anterior_column_discs/1";
@@ -95,7 +95,7 @@ fn column_profile(t2: &Volume, canal: &CanalModel) -> Vec<(usize, f64, f64)> {
 }
 
 /// Disc centres (patient z, cranial first) from the anterior-column profile.
-fn find_discs(profile: &[(usize, f64, f64)]) -> Vec<f64> {
+pub(crate) fn find_discs(profile: &[(usize, f64, f64)]) -> Vec<f64> {
     let n = profile.len();
     let mut discs = Vec::new();
     for i in 0..n {
@@ -151,30 +151,67 @@ fn find_discs(profile: &[(usize, f64, f64)]) -> Vec<f64> {
     discs
 }
 
+/// Per slice with a sac: `(z, fraction of the sac's central zone that is not fluid)`. The
+/// central zone (within 0.4 of the sac's equivalent radius from its centre) lies inside the
+/// cord wherever there is a cord; below the conus it is CSF between the roots of the cauda
+/// equina, which lie along the dependent wall.
+fn cord_profile(t2: &Volume, canal: &CanalModel) -> Vec<(f64, f64)> {
+    let g = t2.geometry();
+    let sp = g.spacing_mm();
+    let vfw = g.voxel_from_world();
+    let data = t2.data();
+    let (_, nr, nc) = data.dim();
+    let dark = 0.5 * canal.csf_reference;
+    canal
+        .slices
+        .iter()
+        .filter(|s| s.found && s.sac_area_mm2 > 0.0)
+        .filter_map(|s| {
+            let c = vfw.transform_point3(s.centre.to_dvec3());
+            let r_mm = 0.4 * (s.sac_area_mm2 / std::f64::consts::PI).sqrt();
+            let (hr, hc) = (r_mm / sp[1], r_mm / sp[0]);
+            let (mut n, mut n_dark) = (0usize, 0usize);
+            let r0 = csfleak_volume::index_of((c.y - hr).floor().max(0.0))?;
+            let c0 = csfleak_volume::index_of((c.x - hc).floor().max(0.0))?;
+            let r1 = csfleak_volume::index_of((c.y + hr).ceil().max(0.0))?.min(nr.checked_sub(1)?);
+            let c1 = csfleak_volume::index_of((c.x + hc).ceil().max(0.0))?.min(nc.checked_sub(1)?);
+            for r in r0..=r1 {
+                for cc in c0..=c1 {
+                    let (dy, dx) = ((r as f64 - c.y) * sp[1], (cc as f64 - c.x) * sp[0]);
+                    if dy.hypot(dx) > r_mm {
+                        continue;
+                    }
+                    n += 1;
+                    if data[[s.k, r, cc]] < dark {
+                        n_dark += 1;
+                    }
+                }
+            }
+            (n >= 3).then(|| (s.centre.0[2], n_dark as f64 / n as f64))
+        })
+        .collect()
+}
+
 /// The automatic level scale of an axial T2 stack.
 pub(crate) fn detect_levels(t2: &Volume, canal: &CanalModel) -> LevelScale {
+    let slice_z = |k: usize| {
+        t2.geometry()
+            .world_from_voxel
+            .transform_point3(DVec3::new(0.0, 0.0, k as f64))
+            .z
+    };
+    let found: Vec<&crate::canal::CanalSlice> = canal.slices.iter().filter(|s| s.found).collect();
     let zs: Vec<f64> = (0..t2.dims()[2])
-        .map(|k| {
-            t2.geometry()
-                .world_from_voxel
-                .transform_point3(DVec3::new(0.0, 0.0, k as f64))
-                .z
-        })
-        .chain(
-            canal
-                .slices
-                .iter()
-                .filter(|s| s.found)
-                .map(|s| s.centre.0[2]),
-        )
+        .map(slice_z)
+        .chain(found.iter().map(|s| s.centre.0[2]))
         .collect();
     let lo = zs.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = zs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let covered = (lo, hi);
     let profile = column_profile(t2, canal);
     let discs = find_discs(&profile);
-    let unlabelled: Vec<Landmark> = discs.iter().map(|&z| Landmark::disc(z)).collect();
     if discs.len() < 2 {
+        let unlabelled: Vec<Landmark> = discs.iter().map(|&z| Landmark::disc(z)).collect();
         return LevelScale::not_counted(
             covered,
             &unlabelled,
@@ -184,50 +221,25 @@ pub(crate) fn detect_levels(t2: &Volume, canal: &CanalModel) -> LevelScale {
     }
     // Slice z of the stack's ends and of the sac's ends.
     let nk = canal.slices.len();
-    let slice_z = |k: usize| {
-        t2.geometry()
-            .world_from_voxel
-            .transform_point3(DVec3::new(0.0, 0.0, k as f64))
-            .z
-    };
     let (z_first, z_last) = (slice_z(0), slice_z(nk.saturating_sub(1)));
-    let (stack_lo, stack_hi) = (z_first.min(z_last), z_first.max(z_last));
-    let found_z: Vec<f64> = canal
-        .slices
+    let found_z: Vec<f64> = found.iter().map(|s| s.centre.0[2]).collect();
+    let disc_profile: Vec<(f64, f64)> = profile.iter().map(|p| (p.1, p.2)).collect();
+    let cord = cord_profile(t2, canal);
+    let area: Vec<(f64, f64)> = found
         .iter()
-        .filter(|s| s.found)
-        .map(|s| s.centre.0[2])
+        .map(|s| (s.centre.0[2], s.sac_area_mm2))
         .collect();
     let ends = EndsInView {
         discs_z_mm: &discs,
-        stack_z_mm: (stack_lo, stack_hi),
+        stack_z_mm: (z_first.min(z_last), z_first.max(z_last)),
         sac_z_mm: (
             found_z.iter().copied().fold(f64::INFINITY, f64::min),
             found_z.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         ),
         step_mm: t2.geometry().spacing_mm()[2],
+        disc_profile_mm: &disc_profile,
+        cord_fraction_mm: &cord,
+        sac_area_mm: &area,
     };
-    let mut tries: Vec<(CountEnd, &str)> = Vec::new();
-    if ends.sacrum_seen() {
-        tries.push((
-            CountEnd::LowestIsL5S1,
-            "counted from the sacrum (no disc, or the end of the dural sac, below the most caudal disc)",
-        ));
-    }
-    if ends.c2_seen() {
-        tries.push((
-            CountEnd::HighestIsC2C3,
-            "counted from C2 (no disc above the most cranial one over the C2 height)",
-        ));
-    }
-    if let Some(s) = count_first_plausible(&discs, &tries, covered, METHOD) {
-        return s;
-    }
-    LevelScale::not_counted(
-        covered,
-        &unlabelled,
-        METHOD,
-        "neither the sacrum nor C2 is in view of the axial stack (partial coverage): \
-         positions are given in mm",
-    )
+    count_from_ends(&ends, covered, METHOD)
 }

@@ -8,7 +8,7 @@
 use csfleak_volume::{DVec3, Volume};
 
 use super::sac::SacSlice;
-use crate::levels::{CountEnd, EndsInView, Landmark, LevelScale, count_first_plausible};
+use crate::levels::{EndsInView, Landmark, LevelScale, count_from_ends, hull_area_px};
 
 /// Method name of the automatic labelling.
 pub(crate) const METHOD: &str = "ct_anterior_column_discs/1";
@@ -127,6 +127,55 @@ fn find_discs(profile: &[(f64, f64)]) -> Vec<f64> {
     discs
 }
 
+/// Per slice with a sac: `(z, fraction of the sac's central zone that is not contrast)`. The
+/// central zone (within 0.4 of the equivalent radius of the sac's convex hull from its centre)
+/// lies inside the cord wherever there is a cord (a filling defect in the contrast); below
+/// the conus it is contrast between the roots of the cauda equina.
+fn cord_fraction(v: &Volume, sacs: &[Option<SacSlice>]) -> Vec<(f64, f64)> {
+    let [sx, sy, _] = v.geometry().spacing_mm();
+    let data = v.data();
+    let (_, nr, nc) = data.dim();
+    sacs.iter()
+        .enumerate()
+        .filter_map(|(k, s)| {
+            let s = s.as_ref()?;
+            // Pixels are sorted by row, then column.
+            let mut rows: Vec<(usize, usize, usize)> = Vec::new();
+            for &(r, c) in &s.pixels {
+                match rows.last_mut() {
+                    Some(last) if last.0 == r => {
+                        last.1 = last.1.min(c);
+                        last.2 = last.2.max(c);
+                    }
+                    _ => rows.push((r, c, c)),
+                }
+            }
+            let hull_mm2 = hull_area_px(&rows) * sx * sy;
+            let r_mm = 0.4 * (hull_mm2 / std::f64::consts::PI).sqrt();
+            let dark = 0.5 * s.median_hu;
+            let (cy, cx) = s.centroid;
+            let (hr, hc) = (r_mm / sy, r_mm / sx);
+            let r0 = csfleak_volume::index_of((cy - hr).floor().max(0.0))?;
+            let c0 = csfleak_volume::index_of((cx - hc).floor().max(0.0))?;
+            let r1 = csfleak_volume::index_of((cy + hr).ceil().max(0.0))?.min(nr.checked_sub(1)?);
+            let c1 = csfleak_volume::index_of((cx + hc).ceil().max(0.0))?.min(nc.checked_sub(1)?);
+            let (mut n, mut n_dark) = (0usize, 0usize);
+            for r in r0..=r1 {
+                for c in c0..=c1 {
+                    if ((r as f64 - cy) * sy).hypot((c as f64 - cx) * sx) > r_mm {
+                        continue;
+                    }
+                    n += 1;
+                    if data[[k, r, c]] < dark {
+                        n_dark += 1;
+                    }
+                }
+            }
+            (n >= 3).then(|| (slice_z(v, k), n_dark as f64 / n as f64))
+        })
+        .collect()
+}
+
 /// The automatic level scale of a CT myelogram.
 pub(crate) fn detect_levels(v: &Volume, sacs: &[Option<SacSlice>]) -> LevelScale {
     let nk = v.dims()[2];
@@ -135,8 +184,8 @@ pub(crate) fn detect_levels(v: &Volume, sacs: &[Option<SacSlice>]) -> LevelScale
     let covered = (stack_lo, stack_hi);
     let profile = column_profile(v, sacs);
     let discs = find_discs(&profile);
-    let unlabelled: Vec<Landmark> = discs.iter().map(|&z| Landmark::disc(z)).collect();
     if discs.len() < 2 {
+        let unlabelled: Vec<Landmark> = discs.iter().map(|&z| Landmark::disc(z)).collect();
         return LevelScale::not_counted(
             covered,
             &unlabelled,
@@ -151,6 +200,9 @@ pub(crate) fn detect_levels(v: &Volume, sacs: &[Option<SacSlice>]) -> LevelScale
         .enumerate()
         .filter_map(|(k, s)| Some((slice_z(v, k), s.as_ref()?.pixels.len() as f64 * sx * sy)))
         .collect();
+    // Discs are the density minima: negative density is the disc-likeness.
+    let disc_profile: Vec<(f64, f64)> = profile.iter().map(|p| (p.0, -p.1)).collect();
+    let cord = cord_fraction(v, sacs);
     let ends = EndsInView {
         discs_z_mm: &discs,
         stack_z_mm: (stack_lo, stack_hi),
@@ -159,43 +211,9 @@ pub(crate) fn detect_levels(v: &Volume, sacs: &[Option<SacSlice>]) -> LevelScale
             found_z.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         ),
         step_mm: v.geometry().spacing_mm()[2],
+        disc_profile_mm: &disc_profile,
+        cord_fraction_mm: &cord,
+        sac_area_mm: &area,
     };
-    let (lowest, sac_lo, last_spacing) = (ends.lowest(), ends.sac_z_mm.0, ends.last_spacing());
-    let mut tries: Vec<(CountEnd, &str)> = Vec::new();
-    // The sac tapers towards its end in the sacrum: at the caudal end of the stack, more than
-    // a vertebral body below the most caudal disc, it is much narrower than above that disc.
-    let area_near = |from: f64, to: f64| {
-        let mut a: Vec<f64> = area
-            .iter()
-            .filter(|p| p.0 >= from && p.0 <= to)
-            .map(|p| p.1)
-            .collect();
-        a.sort_by(f64::total_cmp);
-        a.get(a.len() / 2).copied()
-    };
-    let tapering = lowest - sac_lo >= (0.6 * last_spacing).max(20.0)
-        && area_near(sac_lo, sac_lo + 6.0)
-            .zip(area_near(lowest, lowest + 40.0))
-            .is_some_and(|(end, above)| end < 0.6 * above);
-    if ends.sacrum_seen() || tapering {
-        tries.push((
-            CountEnd::LowestIsL5S1,
-            "counted from the sacrum (below the most caudal disc: no further disc, or the dural sac ends or tapers)",
-        ));
-    }
-    if ends.c2_seen() {
-        tries.push((
-            CountEnd::HighestIsC2C3,
-            "counted from C2 (no disc above the most cranial one over the C2 height)",
-        ));
-    }
-    if let Some(s) = count_first_plausible(&discs, &tries, covered, METHOD) {
-        return s;
-    }
-    LevelScale::not_counted(
-        covered,
-        &unlabelled,
-        METHOD,
-        "no identifiable end of the spine (sacrum or C2) in view, or the disc spacing does not fit a counted sequence",
-    )
+    count_from_ends(&ends, covered, METHOD)
 }
