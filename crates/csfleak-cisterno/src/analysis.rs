@@ -251,8 +251,11 @@ pub struct Analysis {
     pub accumulations: Outcome<Vec<Accumulation>>,
     /// Time-activity curve of the whole-CSF ROI.
     pub curve: Vec<CurvePoint>,
-    /// ROI overlays on every time point and view.
+    /// ROI overlays on every time point and view (lateral views: the image with its time,
+    /// no ROI: they are not counted).
     pub overlays: Vec<Overlay>,
+    /// Index into the input frames of the frame under each overlay (same order).
+    pub overlay_frames: Vec<usize>,
     /// Registration shift `(rows, cols)` of every time point onto the reference.
     pub shifts: Vec<(isize, isize)>,
     /// Reference time of the curve and the retention (hours), if there is one.
@@ -374,6 +377,14 @@ fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
             .collect();
         out[r] = median(&w);
     }
+    bridge_bumps(
+        &mut out,
+        &raw,
+        top,
+        bottom.min(rows - 1),
+        a.spacing[0],
+        half,
+    );
     // The head background comes from the spinal rows 40-200 mm below the foramen magnum: the
     // first centimetres of the neck still hold the blur of the posterior fossa and cisterna
     // magna (their background would be too high); a median over 16 cm ignores a leak there.
@@ -391,6 +402,76 @@ fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
         *v = head_bg;
     }
     out
+}
+
+/// Replace the background of rows where the band beside the canal holds activity of its own
+/// (kidneys, bladder, the blur of the posterior fossa at the foramen magnum) by a linear
+/// interpolation between the clean rows around them.
+///
+/// Such organs lie against the canal on both sides over up to ~12 cm of rows, so neither the
+/// smaller side nor the ±15 mm median removes them, and subtracting them takes counts out of the
+/// canal. The soft-tissue background changes slowly along the body: a row is contaminated where
+/// its background exceeds the morphological opening (running minimum, then maximum, over
+/// ±`OPEN_MM`) by half of it and by 4 standard deviations of the smoothed background (the noise
+/// is read from the row-to-row differences of the unsmoothed values).
+fn bridge_bumps(out: &mut [f64], raw: &[f64], top: usize, bottom: usize, sr: f64, half: usize) {
+    const OPEN_MM: f64 = 80.0;
+    if bottom <= top + 2 {
+        return;
+    }
+    let seg = &out[top..=bottom];
+    let n = seg.len();
+    let w = csfleak_volume::index_of((OPEN_MM / sr).round())
+        .unwrap_or(1)
+        .max(1);
+    let run = |v: &[f64], pick: fn(f64, f64) -> f64, init: f64| -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                v[i.saturating_sub(w)..(i + w + 1).min(n)]
+                    .iter()
+                    .fold(init, |acc, &x| pick(acc, x))
+            })
+            .collect()
+    };
+    let opened = run(
+        &run(seg, f64::min, f64::INFINITY),
+        f64::max,
+        f64::NEG_INFINITY,
+    );
+    let diffs: Vec<f64> = raw[top..=bottom]
+        .windows(2)
+        .filter(|p| p[0].is_finite() && p[1].is_finite())
+        .map(|p| (p[1] - p[0]).abs())
+        .collect();
+    // MAD of a difference of two values: 1.4826 MAD / sqrt(2) per value; the median of
+    // 2 half + 1 values has about 1.25 / sqrt(2 half + 1) of that.
+    let sd_raw = 1.4826 * median(&diffs) / std::f64::consts::SQRT_2;
+    let sd = 1.25 * sd_raw / ((2 * half + 1) as f64).sqrt();
+    let clean: Vec<bool> = (0..n)
+        .map(|i| seg[i] <= opened[i] + (0.5 * opened[i]).max(4.0 * sd))
+        .collect();
+    if clean.iter().all(|&c| c) || !clean.iter().any(|&c| c) {
+        return;
+    }
+    let fixed: Vec<f64> = (0..n)
+        .map(|i| {
+            if clean[i] {
+                return seg[i];
+            }
+            let before = (0..i).rev().find(|&j| clean[j]);
+            let after = (i + 1..n).find(|&j| clean[j]);
+            match (before, after) {
+                (Some(b), Some(e)) => {
+                    let t = (i - b) as f64 / (e - b) as f64;
+                    seg[b] + t * (seg[e] - seg[b])
+                }
+                (Some(b), None) => seg[b],
+                (None, Some(e)) => seg[e],
+                (None, None) => seg[i],
+            }
+        })
+        .collect();
+    out[top..=bottom].copy_from_slice(&fixed);
 }
 
 /// Net counts of the whole-CSF ROI of one registered image and the number of spinal rows
@@ -807,7 +888,7 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
 
     // Reference and late time points.
     let ref_idx = match o.reference_h {
-        None => Some(0),
+        None => (hours[0] <= o.reference_max_h).then_some(0),
         Some(h) => hours
             .iter()
             .position(|&x| (x - h).abs() <= o.pairing_tolerance_h),
@@ -829,10 +910,15 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
             .map(|c| c.csf)
     };
     let retention = match (ref_idx, late_idx) {
-        (None, _) => Outcome::na(format!(
-            "no image at the configured reference time {:.2} h",
-            o.reference_h.unwrap_or(f64::NAN)
-        )),
+        (None, _) => Outcome::na(match o.reference_h {
+            Some(h) => format!("no image at the configured reference time {h:.2} h"),
+            None => format!(
+                "no early reference image: the first image was taken {:.2} h after injection \
+                 (at most {:.2} h expected: the retention is relative to the image right after \
+                 injection)",
+                hours[0], o.reference_max_h
+            ),
+        }),
         (_, None) => Outcome::na(format!(
             "no image within {:.0} ± {:.0} h of injection (time points: {})",
             o.retention_h,
@@ -980,12 +1066,13 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
     };
 
     let reference_h = ref_idx.map(|r| hours[r]);
-    let overlays = overlays(
+    let (overlays, overlay_frames) = overlays(
         input,
         &tps,
         &anat,
         accumulations.value().map_or(&[][..], |v| v),
         o.paraspinal_strip_mm,
+        &lateral_frames,
     );
     Ok(Analysis {
         hours,
@@ -996,6 +1083,7 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
         accumulations,
         curve,
         overlays,
+        overlay_frames,
         shifts: tps.iter().map(|t| t.shift).collect(),
         reference_h,
         half_life_s: input.half_life_s,
@@ -1064,9 +1152,14 @@ fn paraspinal(
         return Vec::new();
     };
     let first_max = first.0.iter().copied().fold(0.0, f64::max);
-    // Puncture level: where the first image holds the most canal counts (the bolus).
-    let puncture = (first_max > 0.0)
-        .then(|| (0..N).max_by(|&x, &y| first.0[x].total_cmp(&first.0[y])))
+    // Puncture level: where the first image holds the most canal counts (the bolus), among
+    // the levels where punctures are made.
+    let (p_lo, p_hi) = (
+        usize::from(o.puncture_levels.0.span().0),
+        usize::from(o.puncture_levels.1.span().1).min(N - 1),
+    );
+    let puncture = (first_max > 0.0 && p_lo <= p_hi)
+        .then(|| (p_lo..=p_hi).max_by(|&x, &y| first.0[x].total_cmp(&first.0[y])))
         .flatten();
     let mut best: Option<(f64, Vec<Accumulation>)> = None;
     for tp in tps
@@ -1164,7 +1257,9 @@ fn paraspinal(
                     )
                 };
             let at_puncture = puncture.is_some_and(|p| {
-                start + o.puncture_site_levels >= p && end <= p + o.puncture_site_levels
+                start >= p_lo
+                    && start + o.puncture_site_levels >= p
+                    && end <= p + o.puncture_site_levels
             });
             // Symmetric activity confined to C1-C2 is spill from the posterior fossa just above
             // (and a C1-C2 collection is a known false-localizing sign): not reported.
@@ -1222,7 +1317,8 @@ fn overlays(
     a: &Anatomy,
     acc: &[Accumulation],
     strip: (f64, f64),
-) -> Vec<Overlay> {
+    lateral: &[usize],
+) -> (Vec<Overlay>, Vec<usize>) {
     // One overlay per frame, drawn in parallel (collect keeps the time and view order).
     let jobs: Vec<(usize, &Tp, &Canon)> = tps
         .iter()
@@ -1234,7 +1330,13 @@ fn overlays(
                 .map(move |c| (ti, tp, c))
         })
         .collect();
-    jobs.par_iter()
+    let frames: Vec<usize> = jobs
+        .iter()
+        .map(|j| j.2.frame)
+        .chain(lateral.iter().copied())
+        .collect();
+    let mut out: Vec<Overlay> = jobs
+        .par_iter()
         .map(|&(ti, tp, c)| {
             let f = &input.frames[c.frame];
             let (dr, dc) = (-tp.shift.0, -tp.shift.1);
@@ -1331,7 +1433,29 @@ fn overlays(
             }
             ov
         })
-        .collect()
+        .collect();
+    out.extend(lateral.iter().enumerate().filter_map(|(k, &i)| {
+        let f = input.frames.get(i)?;
+        let base = f.pixels.mapv(|x| if x.is_finite() { x } else { 0.0 });
+        let window = Overlay::auto_window(&base);
+        let side = f
+            .lateral_side
+            .map_or_else(String::new, |s| format!(" ({} side)", s.as_str()));
+        let mut ov = Overlay::new(
+            format!("cisterno_lateral{k}"),
+            format!(
+                "RI cisternography {:.1} h lateral view{side}: for reading extrathecal activity; \
+                 not counted",
+                f.hours
+            ),
+            base,
+            window,
+        );
+        ov.pixel_spacing_mm = f.pixel_spacing_mm;
+        "as acquired".clone_into(&mut ov.orientation_note);
+        Some(ov)
+    }));
+    (out, frames)
 }
 
 impl Analysis {
@@ -1350,6 +1474,7 @@ impl Analysis {
             accumulations: Outcome::na(reason),
             curve: Vec::new(),
             overlays: Vec::new(),
+            overlay_frames: Vec::new(),
             shifts: Vec::new(),
             reference_h: None,
             half_life_s,

@@ -34,6 +34,7 @@ impl Analysis {
                 .to_owned();
             let mut out = Cisternography::not_assessable(reason);
             out.lateral_views = lateral_views;
+            out.evidence = self.overlay_evidence(input);
             return out;
         }
         let mut out = Cisternography::not_assessable(String::new());
@@ -109,6 +110,7 @@ impl Analysis {
                             series_instance_uid: f.and_then(|f| f.series_instance_uid.clone()),
                             slice_index: f.and_then(|f| f.frame_index),
                             level: Some(a.level),
+                            overlay: self.overlay_link(a.frame),
                             description: Some(format!(
                                 "{} {}-{} at {:.1} h, asymmetry index {:.2}",
                                 a.pattern.as_str(),
@@ -125,6 +127,7 @@ impl Analysis {
                 .collect();
         }
         out.lateral_views = lateral_views;
+        out.evidence = self.overlay_evidence(input);
         out.half_life_s = Some(self.half_life_s);
         out.curve_reference_h = self.reference_h.map(|h| Hours(round(h, 3)));
         out.curve_counts_unit = self.counts.first().map(|c| {
@@ -140,17 +143,45 @@ impl Analysis {
         out
     }
 
+    /// The overlay path (`overlays/<name>.png`) of the overlay drawn on input frame `frame`.
+    fn overlay_link(&self, frame: usize) -> Option<String> {
+        let k = self.overlay_frames.iter().position(|&f| f == frame)?;
+        self.overlays
+            .get(k)
+            .map(|o| format!("overlays/{}.png", o.name))
+    }
+
+    /// One evidence entry per overlay: the ROIs on every time point and view, and the
+    /// lateral views.
+    fn overlay_evidence(&self, input: &CisternoInput) -> Vec<Evidence> {
+        self.overlays
+            .iter()
+            .zip(&self.overlay_frames)
+            .map(|(o, &i)| {
+                let f = input.frames.get(i);
+                Evidence {
+                    series_instance_uid: f.and_then(|f| f.series_instance_uid.clone()),
+                    slice_index: f.and_then(|f| f.frame_index),
+                    overlay: Some(format!("overlays/{}.png", o.name)),
+                    description: Some(o.title.clone()),
+                    ..Evidence::default()
+                }
+            })
+            .collect()
+    }
+
     /// Lateral views in the findings vocabulary.
     fn lateral_views(&self, input: &CisternoInput) -> Vec<LateralView> {
         self.lateral_frames
             .iter()
-            .filter_map(|&i| input.frames.get(i))
-            .map(|f| LateralView {
+            .filter_map(|&i| Some((i, input.frames.get(i)?)))
+            .map(|(i, f)| LateralView {
                 hours: Hours(round(f.hours, 3)),
                 side: f.lateral_side,
                 evidence: Some(Evidence {
                     series_instance_uid: f.series_instance_uid.clone(),
                     slice_index: f.frame_index,
+                    overlay: self.overlay_link(i),
                     description: Some(
                         "lateral planar view: for confirmation of extrathecal activity by a \
                          reader; not counted"

@@ -3,7 +3,7 @@
 //! These types are filled by an adapter (in `csfleak-pipeline`) from whatever loaded the
 //! images; nothing here knows about DICOM.
 
-use csfleak_findings::NmView;
+use csfleak_findings::{Level, NmView, Region, Vertebra};
 use ndarray::Array2;
 use serde::Deserialize;
 
@@ -157,6 +157,10 @@ impl CisternoInput {
 pub struct CisternoOptions {
     /// Reference time point (hours); `None` = the earliest image (clinical.md §3.3).
     pub reference_h: Option<f64>,
+    /// With `reference_h` unset, the earliest image is the reference only when it was taken
+    /// at most this many hours after injection (clinical.md §3.3: 0 h, some centres 1 h);
+    /// a later first image gives a not-assessable retention, not a ratio to the wrong time.
+    pub reference_max_h: f64,
     /// Nominal retention time (hours).
     pub retention_h: f64,
     /// A time point within this many hours of `retention_h` counts as the 24-h image.
@@ -207,15 +211,31 @@ pub struct CisternoOptions {
     /// largest canal counts on the first image) is discounted as puncture-site leakage, as a
     /// reader does; it is named in the notes.
     pub puncture_site_levels: usize,
+    /// Levels where a lumbar puncture is made (below the conus): the puncture level is looked
+    /// for only there, and activity reaching above the first of them is never discounted as
+    /// puncture-site leakage (by 1 h the tracer may already peak above the puncture).
+    pub puncture_levels: (Level, Level),
     /// Leave out of the spinal CSF ROI the activity lying against the canal beyond what the
     /// canal's own cross-section explains (extrathecal leak activity; see `ROI_POLICY`).
     pub exclude_extrathecal: bool,
 }
 
+/// A vertebral level known at compile time.
+const fn vertebra(region: Region, number: u8) -> Level {
+    match Vertebra::new(region, number) {
+        Some(v) => Level::Vertebra(v),
+        None => panic!("not a vertebra"),
+    }
+}
+
+const PUNCTURE_FROM: Level = vertebra(Region::Lumbar, 2);
+const PUNCTURE_TO: Level = vertebra(Region::Sacral, 1);
+
 impl Default for CisternoOptions {
     fn default() -> Self {
         Self {
             reference_h: None,
+            reference_max_h: 1.5,
             retention_h: 24.0,
             retention_tolerance_h: 4.0,
             graded_view: NmView::Posterior,
@@ -238,6 +258,7 @@ impl Default for CisternoOptions {
             localized_max_levels: 3,
             paraspinal_max_h: 12.0,
             puncture_site_levels: 1,
+            puncture_levels: (PUNCTURE_FROM, PUNCTURE_TO),
             exclude_extrathecal: true,
         }
     }

@@ -265,4 +265,94 @@ fn lateral_views_are_reported_and_never_counted() {
     assert_eq!(f.lateral_views[0].side, Some(Side::Left));
     assert_eq!(f.lateral_views[0].hours.0, 24.0);
     assert!(b.notes.iter().any(|n| n.contains("lateral")));
+    // The lateral view has its own overlay (the image, no ROI) and the findings link to it.
+    let link = f.lateral_views[0]
+        .evidence
+        .as_ref()
+        .and_then(|e| e.overlay.clone())
+        .expect("overlay link of the lateral view");
+    assert!(
+        b.overlays
+            .iter()
+            .any(|o| format!("overlays/{}.png", o.name) == link && o.masks.is_empty()),
+        "{link}"
+    );
+}
+
+#[test]
+fn missing_early_images_give_no_retention_ratio_to_a_late_reference() {
+    // The 0-h and 1-h images are missing: the first image (3 h) is not the reference of the
+    // retention; the 2.5-h bladder window cannot be answered (no image by then), the 3-h one
+    // can (the 3-h image shows no bladder).
+    let t: Vec<_> = normal_times(3.0e5, 6.0)
+        .into_iter()
+        .filter(|x| x.0 >= 3.0)
+        .collect();
+    let input = study(&t, &[]);
+    let a = analyze(&input, &CisternoOptions::default()).unwrap();
+    let reason = a.retention.reason().expect("not assessable");
+    assert!(reason.contains("reference"), "{reason}");
+    let f = a.to_findings(&input);
+    assert!(f.retention_24h.is_none());
+    assert_eq!(
+        f.retention_24h_status.unwrap().status,
+        Status::NotAssessable
+    );
+    assert_eq!(f.early_bladder_within_3h, Some(false));
+    assert_eq!(f.early_bladder_within_2_5h, None);
+    // A fixed reference time that exists still works.
+    let b = analyze(&input, &CisternoOptions::default().with_reference_h(3.0)).unwrap();
+    assert_eq!(b.retention.value().map(|r| r.reference_h), Some(3.0));
+}
+
+#[test]
+fn a_missing_view_falls_back_and_says_so() {
+    // No posterior frame at 24 h: the graded posterior retention cannot be made; the
+    // anterior one is reported with a note, never a posterior number.
+    let mut input = study(&normal_times(0.27 * 1.005e6, 6.0), &[]);
+    input
+        .frames
+        .retain(|f| !(f.hours == 24.0 && f.view == ViewKind::Posterior));
+    let a = analyze(&input, &CisternoOptions::default()).unwrap();
+    let r = a.retention.value().expect("anterior retention");
+    assert!(r.view(NmView::Posterior).is_none());
+    assert!(r.view(NmView::GeometricMean).is_none());
+    assert_eq!(r.graded_view, NmView::Anterior);
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.contains("posterior view is missing"))
+    );
+}
+
+#[test]
+fn roi_overlays_on_every_time_point_and_view_with_evidence_links() {
+    let input = study(&normal_times(3.0e5, 6.0), &[]);
+    let a = analyze(&input, &CisternoOptions::default()).unwrap();
+    // 5 time points x 2 views, each with the CSF ROI drawn.
+    assert_eq!(a.overlays.len(), input.frames.len());
+    assert_eq!(a.overlay_frames.len(), a.overlays.len());
+    for (o, &i) in a.overlays.iter().zip(&a.overlay_frames) {
+        assert_eq!(o.base.dim(), input.frames[i].pixels.dim());
+        assert!(
+            o.masks.iter().any(|m| m.label == "whole CSF ROI"),
+            "{}",
+            o.name
+        );
+        assert!(
+            o.title.contains(input.frames[i].view.as_str()),
+            "{}",
+            o.title
+        );
+    }
+    let f = a.to_findings(&input);
+    let links: Vec<_> = f
+        .evidence
+        .iter()
+        .filter_map(|e| e.overlay.clone())
+        .collect();
+    assert_eq!(links.len(), a.overlays.len());
+    for o in &a.overlays {
+        assert!(links.contains(&format!("overlays/{}.png", o.name)));
+    }
 }

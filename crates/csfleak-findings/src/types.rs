@@ -690,6 +690,10 @@ pub struct Cisternography {
     /// Lateral views in the study (shown for confirmation; not counted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lateral_views: Vec<LateralView>,
+    /// Image links of the examination as a whole: the time-activity curve and the ROI overlay
+    /// of every time point and view.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
     /// Injection route (`"lumbar_puncture"`, `"catheter_port"`...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub injection_route: Option<String>,
@@ -1056,6 +1060,7 @@ impl Cisternography {
             curve_counts_unit: None,
             half_life_s: None,
             lateral_views: Vec::new(),
+            evidence: Vec::new(),
             injection_route: None,
             provenance: None,
         }

@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub use body::{SPINE_LEVELS, Side};
 pub use kinetics::Kinetics;
-pub use render::{Grid, Physics, View};
+pub use render::{Grid, LateralSide, Physics, View};
 pub use scenarios::{scenarios, write_study};
 
 use crate::error::{Result, invalid};
@@ -159,6 +159,10 @@ pub struct CisternoOptions {
     /// Make the raw posterior 24-h retention (reference: first time point) exactly this, by
     /// scaling every route out of the CSF. Needs a 24 h time point.
     pub target_retention_24h_pct: Option<f64>,
+    /// Lateral head-and-neck spot views (one detector each; shown to readers, not counted),
+    /// acquired on the spot grid (`spot_pixel_mm`, `spot_center_z_mm`) for `spot_duration_s`.
+    /// Empty by default.
+    pub lateral_views: Vec<LateralView>,
     /// Rate constants.
     pub kinetics: Kinetics,
     /// Attenuation, resolution and sensitivity.
@@ -182,6 +186,7 @@ impl Default for CisternoOptions {
             convexity_absent_24h: false,
             accumulations: Vec::new(),
             target_retention_24h_pct: None,
+            lateral_views: Vec::new(),
             kinetics: Kinetics::default(),
             physics: Physics::default(),
         }
@@ -224,6 +229,45 @@ impl CisternoOptions {
         self.administered_mbq = mbq;
         self
     }
+    /// Add a lateral view at `hours` after injection, detector on `side`.
+    pub fn with_lateral_view(mut self, hours: f64, side: LateralSide) -> Self {
+        self.lateral_views.push(LateralView { hours, side });
+        self
+    }
+}
+
+/// A lateral spot view: when, and which side the detector faces.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LateralView {
+    /// Hours after injection at the start of the acquisition.
+    pub hours: f64,
+    /// Patient side facing the detector.
+    pub side: LateralSide,
+}
+
+/// A rendered lateral view.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LateralImage {
+    /// Hours after injection.
+    pub hours: f64,
+    /// Patient side facing the detector.
+    pub side: LateralSide,
+    /// Its grid (columns along the patient's antero-posterior axis).
+    pub grid: Grid,
+    /// Poisson counts as stored, `[row, col]`.
+    pub counts: Array2<u16>,
+}
+
+/// A lateral view in the truth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct LateralViewTruth {
+    /// Hours after injection.
+    pub hours: f64,
+    /// `left` or `right`.
+    pub side: String,
 }
 
 /// One rendered time point.
@@ -335,6 +379,9 @@ pub struct CisternoTruth {
     pub mode: AcquisitionMode,
     /// Multiplier applied to the CSF outflow routes (1 unless a retention was targeted).
     pub outflow_scale: f64,
+    /// Lateral views written (none unless asked for).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lateral_views: Vec<LateralViewTruth>,
 }
 
 /// A rendered cisternography study.
@@ -353,6 +400,8 @@ pub struct CisternoStudy {
     pub scan_length_mm: f64,
     /// Rendered time points.
     pub time_points: Vec<TimePoint>,
+    /// Rendered lateral views, in time order.
+    pub laterals: Vec<LateralImage>,
     /// Truth.
     pub truth: CisternoTruth,
 }
@@ -374,31 +423,105 @@ fn footprints(
     layout: Layout,
     leaks: &[(AccumulationPattern, std::ops::RangeInclusive<usize>, Side)],
 ) -> ViewFootprints {
+    footprints_with(
+        layout,
+        leaks,
+        |src, intracranial| render::project(src, intracranial, view, grid, physics),
+        || render::project_uniform_body(view, grid, physics),
+    )
+}
+
+/// Footprints of every compartment, each projected by `project(sources, intracranial)`; the
+/// blood pool by `uniform()`.
+fn footprints_with(
+    layout: Layout,
+    leaks: &[(AccumulationPattern, std::ops::RangeInclusive<usize>, Side)],
+    project: impl Fn(&[body::Source], bool) -> Footprint + Sync,
+    uniform: impl Fn() -> Footprint + Sync,
+) -> ViewFootprints {
     use rayon::prelude::*;
     let n = layout.len();
     let by_compartment = (0..n)
         .into_par_iter()
         .map(|c| {
             if c < Layout::N_SPINE {
-                render::project(&body::spinal_level_sources(c), false, view, grid, physics)
+                project(&body::spinal_level_sources(c), false)
             } else if c == Layout::BASAL {
-                render::project(&body::basal_sources(), true, view, grid, physics)
+                project(&body::basal_sources(), true)
             } else if c == Layout::CONVEXITY {
-                render::project(&body::convexity_sources(), true, view, grid, physics)
+                project(&body::convexity_sources(), true)
             } else if c == layout.blood() {
-                render::project_uniform_body(view, grid, physics)
+                uniform()
             } else if c == layout.kidneys() {
-                render::project(&body::kidney_sources(), false, view, grid, physics)
+                project(&body::kidney_sources(), false)
             } else if c == layout.bladder() {
-                render::project(&body::bladder_sources(), false, view, grid, physics)
+                project(&body::bladder_sources(), false)
             } else {
                 let (pattern, levels, side) = &leaks[c - Layout::accumulation(0)];
                 let src = body::accumulation_sources(*pattern, levels.clone(), *side);
-                render::project(&src, false, view, grid, physics)
+                project(&src, false)
             }
         })
         .collect();
     ViewFootprints { by_compartment }
+}
+
+/// Render the lateral views of `o` (spot grid of the options' spot size and centre, one
+/// detector each, Poisson counts).
+fn render_laterals(
+    o: &CisternoOptions,
+    model: &Model,
+    leaks: &[(AccumulationPattern, std::ops::RangeInclusive<usize>, Side)],
+    seed: u64,
+) -> Vec<LateralImage> {
+    if o.lateral_views.is_empty() {
+        return Vec::new();
+    }
+    let grid = Grid {
+        cols: 256,
+        rows: 256,
+        pixel_mm: o.spot_pixel_mm,
+        z_top_mm: o.spot_center_z_mm + 128.0 * o.spot_pixel_mm,
+    };
+    let hours: Vec<f64> = o.lateral_views.iter().map(|l| l.hours).collect();
+    let states = model.solve(&hours);
+    o.lateral_views
+        .iter()
+        .zip(states)
+        .map(|(l, x)| {
+            let fp = footprints_with(
+                model.layout,
+                leaks,
+                |src, intracranial| {
+                    render::project_lateral(src, intracranial, l.side, &grid, &o.physics)
+                },
+                || render::project_uniform_body_lateral(l.side, &grid, &o.physics),
+            );
+            let scale = exposure_mbq_s(o, l.hours, o.spot_duration_s);
+            let mut noiseless = Array2::<f64>::zeros((grid.rows, grid.cols));
+            for (c, f) in fp.by_compartment.iter().enumerate() {
+                f.add_to(&mut noiseless, x[c] * scale);
+            }
+            let key = format!("cisterno/lateral/{}/{}", l.hours, l.side.as_str());
+            let mut rng = crate::study::rng_for(seed, &key);
+            let counts = noiseless.mapv(|lambda| {
+                let c = crate::noise::poisson_sample(&mut rng, lambda);
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "a Poisson draw is a non-negative integer, clamped to u16 here"
+                )]
+                let v = c.clamp(0.0, 65535.0) as u16;
+                v
+            });
+            LateralImage {
+                hours: l.hours,
+                side: l.side,
+                grid,
+                counts,
+            }
+        })
+        .collect()
 }
 
 /// MBq·s seen per unit fraction of administered activity in the window starting at `hours`.
@@ -442,6 +565,15 @@ fn validate(o: &CisternoOptions) -> Result<()> {
     if positive.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
         return Err(invalid(
             "activity, pixel sizes, scan velocity, durations and physics constants must be positive",
+        ));
+    }
+    if o.lateral_views.windows(2).any(|w| w[1].hours < w[0].hours)
+        || o.lateral_views
+            .iter()
+            .any(|l| !l.hours.is_finite() || l.hours < 0.0)
+    {
+        return Err(invalid(
+            "lateral view times must be finite, non-negative and in time order",
         ));
     }
     if let Some(t) = o.target_retention_24h_pct {
@@ -565,7 +697,7 @@ pub fn simulate(options: &CisternoOptions, seed: u64) -> Result<CisternoStudy> {
         let b = x[Layout::BASAL] * fp[Layout::BASAL].sum();
         v / (v + b).max(f64::MIN_POSITIVE)
     });
-    let truth = make_truth(
+    let mut truth = make_truth(
         o,
         &time_points,
         i24,
@@ -573,6 +705,14 @@ pub fn simulate(options: &CisternoOptions, seed: u64) -> Result<CisternoStudy> {
         &grid,
         convexity_fraction_24h,
     );
+    let laterals = render_laterals(o, &model, &leaks, seed);
+    truth.lateral_views = laterals
+        .iter()
+        .map(|l| LateralViewTruth {
+            hours: l.hours,
+            side: l.side.as_str().to_owned(),
+        })
+        .collect();
     Ok(CisternoStudy {
         options: o.clone(),
         grid,
@@ -580,6 +720,7 @@ pub fn simulate(options: &CisternoOptions, seed: u64) -> Result<CisternoStudy> {
         exposure_s,
         scan_length_mm,
         time_points,
+        laterals,
         truth,
     })
 }
@@ -753,5 +894,6 @@ fn make_truth(
         injection_level: o.injection_level.clone(),
         mode: o.mode,
         outflow_scale: round_to(outflow_scale, 9),
+        lateral_views: Vec::new(),
     }
 }

@@ -17,7 +17,7 @@ use csfleak_cisterno::{
     Analysis, CisternoInput, CisternoOptions, Frame, IN111_HALF_LIFE_S, ViewKind, analyze,
 };
 use csfleak_dicom::{LoadedSeries, NmMeta, SeriesData, SeriesMeta};
-use csfleak_findings::{Cisternography, Side};
+use csfleak_findings::{Cisternography, Evidence, Side};
 use ndarray::Array2;
 
 /// Why cisternography cannot be analysed from these series.
@@ -164,35 +164,49 @@ fn view_of(nm: &NmMeta, detector: Option<u16>) -> Option<ViewKind> {
     let d = nm
         .detectors
         .get(usize::from(detector.unwrap_or(1).max(1)) - 1)?;
+    let from_orientation = d.image_orientation.and_then(|o| {
+        // Frame normal = row direction x column direction: anterior detectors give +y (the
+        // image seen from the front), posterior ones -y.
+        let n = [
+            o[1] * o[5] - o[2] * o[4],
+            o[2] * o[3] - o[0] * o[5],
+            o[0] * o[4] - o[1] * o[3],
+        ];
+        if n[0].abs() > n[1].abs() {
+            Some(ViewKind::Lateral)
+        } else if n[1] > 0.0 {
+            Some(ViewKind::Anterior)
+        } else if n[1] < 0.0 {
+            Some(ViewKind::Posterior)
+        } else {
+            None
+        }
+    });
     if let Some(v) = d.view.as_deref() {
         let v = v.to_ascii_lowercase();
         if v.contains("lateral") || v.contains("left") || v.contains("right") {
             return Some(ViewKind::Lateral);
         }
-        if v.contains("anterior") || v.contains("ant") && !v.contains("post") {
+        let (ant, post) = (v.contains("ant"), v.contains("post"));
+        if ant && post {
+            // "antero-posterior" / "postero-anterior projection" (SNOMED CT 399348003,
+            // 272479007): the first word names the detector side (the nuclear-medicine
+            // reading: "antero-posterior" = the anterior view). The orientation cannot decide:
+            // a posterior image may be stored mirrored to the anterior layout.
+            return Some(if v.find("ant") < v.find("post") {
+                ViewKind::Anterior
+            } else {
+                ViewKind::Posterior
+            });
+        }
+        if ant {
             return Some(ViewKind::Anterior);
         }
-        if v.contains("posterior") || v.contains("post") {
+        if post {
             return Some(ViewKind::Posterior);
         }
     }
-    // Frame normal = row direction x column direction: anterior detectors give +y (the
-    // image seen from the front), posterior ones -y.
-    let o = d.image_orientation?;
-    let n = [
-        o[1] * o[5] - o[2] * o[4],
-        o[2] * o[3] - o[0] * o[5],
-        o[0] * o[4] - o[1] * o[3],
-    ];
-    if n[0].abs() > n[1].abs() {
-        Some(ViewKind::Lateral)
-    } else if n[1] > 0.0 {
-        Some(ViewKind::Anterior)
-    } else if n[1] < 0.0 {
-        Some(ViewKind::Posterior)
-    } else {
-        None
-    }
+    from_orientation
 }
 
 /// The patient side facing the detector of a lateral view, from the View Code meaning
@@ -214,8 +228,20 @@ fn lateral_side(nm: &NmMeta, detector: Option<u16>) -> Option<Side> {
     None
 }
 
+/// A frame with where its first row lies in the patient (for stitching spot stations).
+struct Placed {
+    frame: Frame,
+    /// Patient z (mm, superior +) of the centre of the first stored row, when the detector's
+    /// Image Position and Orientation give it and rows run along z.
+    top_z: Option<f64>,
+    /// Patient x (mm) of the centre of the first stored column.
+    left_x: Option<f64>,
+    /// Whole-body pass (never stitched).
+    whole_body: bool,
+}
+
 /// Frames of one loaded NM series.
-fn frames_of(series: &LoadedSeries, notes: &mut Vec<String>) -> Result<Vec<Frame>, NotAssessable> {
+fn frames_of(series: &LoadedSeries, notes: &mut Vec<String>) -> Result<Vec<Placed>, NotAssessable> {
     let meta = &series.meta;
     let label = series_label(meta);
     let Some(nm) = meta.nm.as_ref() else {
@@ -267,21 +293,174 @@ fn frames_of(series: &LoadedSeries, notes: &mut Vec<String>) -> Result<Vec<Frame
         if let Some(ms) = nm.actual_frame_duration_ms.filter(|v| *v > 0.0) {
             f = f.with_duration_s(ms / 1000.0);
         }
-        let orient = nm
-            .detectors
-            .get(usize::from(det.unwrap_or(1).max(1)) - 1)
-            .and_then(|d| d.image_orientation);
+        let detector = nm.detectors.get(usize::from(det.unwrap_or(1).max(1)) - 1);
+        let orient = detector.and_then(|d| d.image_orientation);
+        let mut rows_along_z = false;
         if let Some(o) = orient {
             if o[0].abs() > 0.5 {
                 f = f.with_columns_toward_patient_left(o[0] > 0.0);
             }
             if o[5].abs() > 0.5 {
                 f = f.with_rows_toward_feet(o[5] < 0.0);
+                rows_along_z = true;
             }
         }
-        out.push(f);
+        let position = detector.and_then(|d| d.image_position);
+        out.push(Placed {
+            frame: f,
+            top_z: position.filter(|_| rows_along_z).map(|p| p[2]),
+            left_x: position.map(|p| p[0]),
+            whole_body: nm
+                .nm_image_type
+                .as_deref()
+                .is_some_and(|t| t.contains("WHOLE")),
+        });
     }
     Ok(out)
+}
+
+/// Spot stations of one view taken one after the other (each within `STATION_GAP_H` of the
+/// previous one) at different heights of the body are one time point: they are put together
+/// into one image by their Image Position along z (counts scaled to the first station's
+/// duration, overlapping rows averaged, gaps left empty). Whole-body passes, lateral views and
+/// frames without a position stay as they are.
+fn stitch_stations(placed: Vec<Placed>, notes: &mut Vec<String>) -> Vec<Frame> {
+    const STATION_GAP_H: f64 = 0.25;
+    let mut order: Vec<usize> = (0..placed.len()).collect();
+    order.sort_by(|&a, &b| placed[a].frame.hours.total_cmp(&placed[b].frame.hours));
+    let mut used = vec![false; placed.len()];
+    let mut out = Vec::new();
+    for (n, &i) in order.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        used[i] = true;
+        let p = &placed[i];
+        let mut group = vec![i];
+        let stitchable = |q: &Placed| {
+            !q.whole_body
+                && q.frame.view != ViewKind::Lateral
+                && q.top_z.is_some()
+                && q.frame.pixel_spacing_mm.is_some()
+        };
+        if stitchable(p) {
+            let mut last_h = p.frame.hours;
+            for &j in &order[n + 1..] {
+                let q = &placed[j];
+                if q.frame.hours - last_h > STATION_GAP_H {
+                    break;
+                }
+                let same_layout = q.frame.view == p.frame.view
+                    && q.frame.pixel_spacing_mm == p.frame.pixel_spacing_mm
+                    && q.frame.pixels.ncols() == p.frame.pixels.ncols()
+                    && q.frame.rows_toward_feet == p.frame.rows_toward_feet
+                    && q.frame.columns_toward_patient_left == p.frame.columns_toward_patient_left;
+                let new_height = group.iter().all(|&g| {
+                    let (a, b) = (placed[g].top_z, q.top_z);
+                    a.zip(b).is_some_and(|(a, b)| (a - b).abs() > 10.0)
+                });
+                if !used[j] && stitchable(q) && same_layout && new_height {
+                    used[j] = true;
+                    group.push(j);
+                    last_h = q.frame.hours;
+                }
+            }
+        }
+        if group.len() == 1 {
+            out.push(placed[i].frame.clone());
+            continue;
+        }
+        match stitch(&placed, &group) {
+            Some(f) => {
+                notes.push(format!(
+                    "{} {} spot stations at {:.2} h put together by their positions into one \
+                     image of {} rows",
+                    group.len(),
+                    f.view.as_str(),
+                    f.hours,
+                    f.pixels.nrows()
+                ));
+                out.push(f);
+            }
+            None => out.extend(group.iter().map(|&g| placed[g].frame.clone())),
+        }
+    }
+    out
+}
+
+/// One image of the stations `group` (same view, spacing, columns and row direction).
+fn stitch(placed: &[Placed], group: &[usize]) -> Option<Frame> {
+    let first = &placed[*group.first()?];
+    let sp = first.frame.pixel_spacing_mm?;
+    let toward_feet = first.frame.rows_toward_feet.unwrap_or(true);
+    // Row coordinate along the stored row direction: u = (anchor - z) / spacing (toward the
+    // feet) or (z - anchor) / spacing (toward the head), anchor = the first row of the whole.
+    let tops: Vec<f64> = group
+        .iter()
+        .map(|&g| placed[g].top_z)
+        .collect::<Option<_>>()?;
+    let anchor = if toward_feet {
+        tops.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    } else {
+        tops.iter().copied().fold(f64::INFINITY, f64::min)
+    };
+    let offsets: Vec<usize> = tops
+        .iter()
+        .map(|&z| {
+            let u = if toward_feet { anchor - z } else { z - anchor } / sp[0];
+            csfleak_volume::index_of(u.round())
+        })
+        .collect::<Option<_>>()?;
+    let rows = group
+        .iter()
+        .zip(&offsets)
+        .map(|(&g, o)| o + placed[g].frame.pixels.nrows())
+        .max()?;
+    // A whole body is under 2.5 m; anything longer is a position error.
+    if rows as f64 * sp[0] > 2500.0 {
+        return None;
+    }
+    let cols = first.frame.pixels.ncols();
+    let col_dir = if first.frame.columns_toward_patient_left.unwrap_or(true) {
+        1.0
+    } else {
+        -1.0
+    };
+    let base_d = first.frame.frame_duration_s;
+    let mut sum = Array2::<f32>::zeros((rows, cols));
+    let mut n = Array2::<f32>::zeros((rows, cols));
+    for (&g, &off) in group.iter().zip(&offsets) {
+        let q = &placed[g];
+        let scale = match (base_d, q.frame.frame_duration_s) {
+            (Some(a), Some(b)) if a > 0.0 && b > 0.0 => a / b,
+            _ => 1.0,
+        };
+        // Columns shifted when a station sits elsewhere across the body.
+        let dc = match (first.left_x, q.left_x) {
+            (Some(a), Some(b)) => ((b - a) * col_dir / sp[1]).round(),
+            _ => 0.0,
+        };
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a column shift across one image"
+        )]
+        let dc = dc.clamp(-(cols as f64), cols as f64) as isize;
+        for ((r, c), &v) in q.frame.pixels.indexed_iter() {
+            let Some(cc) = c.checked_add_signed(dc).filter(|&x| x < cols) else {
+                continue;
+            };
+            #[allow(clippy::cast_possible_truncation, reason = "counts as stored")]
+            let x = (f64::from(v) * scale) as f32;
+            sum[(off + r, cc)] += x;
+            n[(off + r, cc)] += 1.0;
+        }
+    }
+    let pixels = ndarray::Zip::from(&sum)
+        .and(&n)
+        .map_collect(|&s, &k| if k > 0.0 { s / k } else { 0.0 });
+    let mut f = first.frame.clone();
+    f.pixels = pixels;
+    Some(f)
 }
 
 /// Build the cisternography input from the NM planar series of a study.
@@ -306,6 +485,7 @@ pub fn cisterno_input(series: &[&LoadedSeries]) -> Result<CisternoInput, NotAsse
         }
         frames.extend(frames_of(s, &mut notes)?);
     }
+    let frames = stitch_stations(frames, &mut notes);
     if frames.is_empty() {
         return Err(na("no planar NM frames with a known view"));
     }
@@ -331,7 +511,30 @@ pub fn analyze_cisternography(
         Err(e) => return (Cisternography::not_assessable(e.reason), None),
     };
     match analyze(&input, options) {
-        Ok(a) => (a.to_findings(&input), Some(a)),
+        Ok(a) => {
+            let mut section = a.to_findings(&input);
+            // The time-activity curve image is drawn by the RI family from this section
+            // (`overlays/cisterno_tac.png`); a link to a curve that was not drawn is dropped
+            // when the findings are written.
+            if !section.curve.is_empty() {
+                section.evidence.insert(
+                    0,
+                    Evidence {
+                        overlay: Some(format!(
+                            "overlays/{}.png",
+                            csfleak_report::chart::TAC_OVERLAY_NAME
+                        )),
+                        description: Some(
+                            "time-activity curve of the CSF and bladder ROIs, raw and \
+                             decay-corrected, % of the reference time point"
+                                .to_owned(),
+                        ),
+                        ..Evidence::default()
+                    },
+                );
+            }
+            (section, Some(a))
+        }
         Err(e) => (Cisternography::not_assessable(format!("{e:#}")), None),
     }
 }
@@ -354,5 +557,37 @@ mod tests {
         let d = parse_da_tm("20240301", "120000").unwrap();
         assert!((d - c - 2.0 * 86_400.0).abs() < 1e-6);
         assert!(parse_dt("2026").is_none());
+    }
+
+    fn nm_with_view(view: &str, orientation: [f64; 6]) -> NmMeta {
+        let mut nm = NmMeta::default();
+        let mut d = csfleak_dicom::NmDetector::default();
+        d.view = Some(view.to_owned());
+        d.image_orientation = Some(orientation);
+        nm.detectors.push(d);
+        nm
+    }
+
+    #[test]
+    fn compound_projection_codes_name_the_detector_by_their_first_word() {
+        let front = [1.0, 0.0, 0.0, 0.0, 0.0, -1.0];
+        let back = [-1.0, 0.0, 0.0, 0.0, 0.0, -1.0];
+        let v = |s: &str, o| view_of(&nm_with_view(s, o), Some(1));
+        assert_eq!(
+            v("antero-posterior projection", front),
+            Some(ViewKind::Anterior)
+        );
+        assert_eq!(
+            v("postero-anterior projection", back),
+            Some(ViewKind::Posterior)
+        );
+        // A posterior image stored in the anterior layout keeps its code's side.
+        assert_eq!(
+            v("postero-anterior projection", front),
+            Some(ViewKind::Posterior)
+        );
+        assert_eq!(v("Anterior projection", back), Some(ViewKind::Anterior));
+        assert_eq!(v("left lateral projection", front), Some(ViewKind::Lateral));
+        assert_eq!(v("", back), Some(ViewKind::Posterior));
     }
 }

@@ -17,7 +17,7 @@ use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::InMemDicomObject;
 
-use super::{AcquisitionMode, CisternoStudy, IN111_HALF_LIFE_S, View};
+use super::{AcquisitionMode, CisternoStudy, IN111_HALF_LIFE_S, LateralSide, View};
 use crate::error::{Result, invalid};
 use crate::study::{StudyContext, Vendor, hash64};
 use crate::writer::{
@@ -154,111 +154,16 @@ pub fn write_time_point(
     let (acq_date, acq_time) =
         shift_date_time(&ctx.study_date, &ctx.study_time, seconds_of(tp.hours))?;
 
-    let mut o = InMemDicomObject::new_empty();
-    put(
-        &mut o,
-        tags::SOP_CLASS_UID,
-        VR::UI,
-        uids::NUCLEAR_MEDICINE_IMAGE_STORAGE,
-    );
-    put(
-        &mut o,
-        tags::SOP_INSTANCE_UID,
-        VR::UI,
-        ctx.uid(&format!("series/{key}/instance/0")),
-    );
     let kind = if whole_body { "WHOLE BODY" } else { "STATIC" };
-    put(
-        &mut o,
-        tags::IMAGE_TYPE,
-        VR::CS,
-        strs(&["ORIGINAL", "PRIMARY", kind, "EMISSION"]),
+    let mut o = base_object(
+        ctx,
+        &key,
+        &series_uid,
+        series_number,
+        &description,
+        kind,
+        (&acq_date, &acq_time),
     );
-    put(&mut o, tags::MODALITY, VR::CS, "NM");
-    put(
-        &mut o,
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
-        series_uid.as_str(),
-    );
-    put(
-        &mut o,
-        tags::SERIES_NUMBER,
-        VR::IS,
-        series_number.to_string(),
-    );
-    put(
-        &mut o,
-        tags::SERIES_DESCRIPTION,
-        VR::LO,
-        description.as_str(),
-    );
-    put(
-        &mut o,
-        tags::PROTOCOL_NAME,
-        VR::LO,
-        "RI CISTERNOGRAPHY In-111",
-    );
-    for (date_tag, time_tag) in [
-        (tags::SERIES_DATE, tags::SERIES_TIME),
-        (tags::ACQUISITION_DATE, tags::ACQUISITION_TIME),
-        (tags::CONTENT_DATE, tags::CONTENT_TIME),
-    ] {
-        put(&mut o, date_tag, VR::DA, acq_date.as_str());
-        put(&mut o, time_tag, VR::TM, acq_time.as_str());
-    }
-    put(
-        &mut o,
-        tags::MANUFACTURER_MODEL_NAME,
-        VR::LO,
-        "Dual-head SPECT camera",
-    );
-    put(&mut o, tags::STATION_NAME, VR::SH, "NMCAM01");
-    put(
-        &mut o,
-        tags::SOFTWARE_VERSIONS,
-        VR::LO,
-        concat!("csfleak-phantom ", env!("CARGO_PKG_VERSION")),
-    );
-    put(&mut o, tags::INSTANCE_NUMBER, VR::IS, "1");
-    put(
-        &mut o,
-        tags::PATIENT_ORIENTATION,
-        VR::CS,
-        PrimitiveValue::Empty,
-    );
-    put(
-        &mut o,
-        tags::FRAME_OF_REFERENCE_UID,
-        VR::UI,
-        ctx.uid("frame_of_reference/cisterno"),
-    );
-    put(
-        &mut o,
-        tags::POSITION_REFERENCE_INDICATOR,
-        VR::LO,
-        PrimitiveValue::Empty,
-    );
-
-    // NM/PET Patient Orientation: recumbent, supine, head first (CID 19, 20, 21).
-    put(&mut o, tags::LATERALITY, VR::CS, PrimitiveValue::Empty);
-    let mut orient = code("102538003", "SCT", "recumbent");
-    put_seq(
-        &mut orient,
-        tags::PATIENT_ORIENTATION_MODIFIER_CODE_SEQUENCE,
-        vec![code("40199007", "SCT", "supine")],
-    );
-    put_seq(
-        &mut o,
-        tags::PATIENT_ORIENTATION_CODE_SEQUENCE,
-        vec![orient],
-    );
-    put_seq(
-        &mut o,
-        tags::PATIENT_GANTRY_RELATIONSHIP_CODE_SEQUENCE,
-        vec![code("102540008", "SCT", "headfirst")],
-    );
-    put_seq(&mut o, tags::ACQUISITION_CONTEXT_SEQUENCE, Vec::new());
 
     // NM Image module.
     let frame_ms = (study.frame_duration_s * 1000.0).round();
@@ -334,71 +239,7 @@ pub fn write_time_point(
         PrimitiveValue::from(2_u16),
     );
 
-    // NM Isotope module.
-    let mut window = InMemDicomObject::new_empty();
-    let ranges = [(154.2, 188.4), (220.9, 269.9)]
-        .into_iter()
-        .map(|(lo, hi)| {
-            let mut r = InMemDicomObject::new_empty();
-            put(&mut r, tags::ENERGY_WINDOW_LOWER_LIMIT, VR::DS, ds(lo));
-            put(&mut r, tags::ENERGY_WINDOW_UPPER_LIMIT, VR::DS, ds(hi));
-            r
-        })
-        .collect();
-    put_seq(&mut window, tags::ENERGY_WINDOW_RANGE_SEQUENCE, ranges);
-    put(
-        &mut window,
-        tags::ENERGY_WINDOW_NAME,
-        VR::SH,
-        "In111 171+245",
-    );
-    put_seq(
-        &mut o,
-        tags::ENERGY_WINDOW_INFORMATION_SEQUENCE,
-        vec![window],
-    );
-    let mut rp = InMemDicomObject::new_empty();
-    put(
-        &mut rp,
-        tags::RADIOPHARMACEUTICAL_ROUTE,
-        VR::LO,
-        "Intrathecal",
-    );
-    put(
-        &mut rp,
-        tags::RADIOPHARMACEUTICAL_START_TIME,
-        VR::TM,
-        ctx.study_time.as_str(),
-    );
-    put(
-        &mut rp,
-        tags::RADIOPHARMACEUTICAL_START_DATE_TIME,
-        VR::DT,
-        format!("{}{}", ctx.study_date, ctx.study_time),
-    );
-    put(
-        &mut rp,
-        tags::RADIONUCLIDE_TOTAL_DOSE,
-        VR::DS,
-        ds(study.options.administered_mbq),
-    );
-    put(
-        &mut rp,
-        tags::RADIONUCLIDE_HALF_LIFE,
-        VR::DS,
-        ds(IN111_HALF_LIFE_S),
-    );
-    put(&mut rp, tags::RADIOPHARMACEUTICAL, VR::LO, "In-111 DTPA");
-    put_seq(
-        &mut rp,
-        tags::RADIONUCLIDE_CODE_SEQUENCE,
-        vec![code("56609000", "SCT", "^111^Indium")],
-    );
-    put_seq(
-        &mut o,
-        tags::RADIOPHARMACEUTICAL_INFORMATION_SEQUENCE,
-        vec![rp],
-    );
+    isotope_module(&mut o, ctx, study);
 
     // NM Detector module: one item per detector, with the planar geometry of its frame.
     let detectors = View::BOTH
@@ -479,6 +320,332 @@ pub fn write_time_point(
         "acquisition_time": acq_time,
     }));
     Ok((path, truth))
+}
+
+/// Write lateral view `index` of `study` as a one-detector static NM instance in its own
+/// series (View Code: left or right lateral projection; the detector's Image Orientation runs
+/// the columns along the patient's antero-posterior axis).
+///
+/// Returns the path and the truth entry of the series.
+pub fn write_lateral(
+    dir: &Path,
+    ctx: &StudyContext,
+    study: &CisternoStudy,
+    index: usize,
+    series_number: u32,
+    vendor: Vendor,
+    compression: Compression,
+) -> Result<(PathBuf, SeriesTruth)> {
+    if compression == Compression::Rle {
+        return Err(invalid(
+            "NM phantoms are written uncompressed or deflated, not RLE",
+        ));
+    }
+    let l = study
+        .laterals
+        .get(index)
+        .ok_or_else(|| invalid(format!("no cisternography lateral view {index}")))?;
+    let g = &l.grid;
+    let rows = u16::try_from(g.rows).map_err(|_| invalid("more than 65535 rows"))?;
+    let cols = u16::try_from(g.cols).map_err(|_| invalid("more than 65535 columns"))?;
+    let minutes = seconds_of(l.hours) / 60;
+    let key = format!("cisterno/lateral/{}/{minutes:05}min", l.side.as_str());
+    let series_uid = ctx.uid(&format!("series/{key}"));
+    let side = match l.side {
+        LateralSide::Left => "LT",
+        LateralSide::Right => "RT",
+    };
+    let description = format!("RI CISTERNO STATIC {side} LAT {:.1}h", l.hours);
+    let (acq_date, acq_time) =
+        shift_date_time(&ctx.study_date, &ctx.study_time, seconds_of(l.hours))?;
+    let mut o = base_object(
+        ctx,
+        &key,
+        &series_uid,
+        series_number,
+        &description,
+        "STATIC",
+        (&acq_date, &acq_time),
+    );
+    let duration = study.options.spot_duration_s;
+    put(
+        &mut o,
+        tags::ACTUAL_FRAME_DURATION,
+        VR::IS,
+        format!("{:.0}", (duration * 1000.0).round()),
+    );
+    let total: u64 = l.counts.iter().map(|&c| u64::from(c)).sum();
+    put(&mut o, tags::COUNTS_ACCUMULATED, VR::IS, total.to_string());
+    put(
+        &mut o,
+        tags::ACQUISITION_TERMINATION_CONDITION,
+        VR::CS,
+        "TIME",
+    );
+    put(&mut o, tags::LOSSY_IMAGE_COMPRESSION, VR::CS, "00");
+    put(&mut o, tags::NUMBER_OF_FRAMES, VR::IS, "1");
+    put(
+        &mut o,
+        tags::FRAME_INCREMENT_POINTER,
+        VR::AT,
+        PrimitiveValue::Tags(
+            [tags::ENERGY_WINDOW_VECTOR, tags::DETECTOR_VECTOR]
+                .into_iter()
+                .collect(),
+        ),
+    );
+    put(
+        &mut o,
+        tags::ENERGY_WINDOW_VECTOR,
+        VR::US,
+        PrimitiveValue::from(1_u16),
+    );
+    put(
+        &mut o,
+        tags::NUMBER_OF_ENERGY_WINDOWS,
+        VR::US,
+        PrimitiveValue::from(1_u16),
+    );
+    put(
+        &mut o,
+        tags::DETECTOR_VECTOR,
+        VR::US,
+        PrimitiveValue::from(1_u16),
+    );
+    put(
+        &mut o,
+        tags::NUMBER_OF_DETECTORS,
+        VR::US,
+        PrimitiveValue::from(1_u16),
+    );
+    isotope_module(&mut o, ctx, study);
+    let mut d = InMemDicomObject::new_empty();
+    put(&mut d, tags::COLLIMATOR_GRID_NAME, VR::SH, "MEGP");
+    put(&mut d, tags::COLLIMATOR_TYPE, VR::CS, "PARA");
+    let angle = match l.side {
+        LateralSide::Left => "90",
+        LateralSide::Right => "270",
+    };
+    put(&mut d, tags::START_ANGLE, VR::DS, angle);
+    put(
+        &mut d,
+        tags::IMAGE_POSITION_PATIENT,
+        VR::DS,
+        ds_multi(&l.side.position(g)),
+    );
+    put(
+        &mut d,
+        tags::IMAGE_ORIENTATION_PATIENT,
+        VR::DS,
+        ds_multi(&l.side.orientation()),
+    );
+    let view_code = match l.side {
+        LateralSide::Left => code("399173006", "SCT", "left lateral projection"),
+        LateralSide::Right => code("399198007", "SCT", "right lateral projection"),
+    };
+    put_seq(&mut d, tags::VIEW_CODE_SEQUENCE, vec![view_code]);
+    put_seq(&mut o, tags::DETECTOR_INFORMATION_SEQUENCE, vec![d]);
+    put_grey16_pixel_module(&mut o, rows, cols, false, [g.pixel_mm, g.pixel_mm]);
+    let pixels: dicom_core::value::C<u16> = l.counts.iter().copied().collect();
+    o.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::U16(pixels),
+    ));
+    let name = format!(
+        "{:08X}",
+        hash64(ctx.seed, &format!("file/{series_uid}/0")) >> 32
+    );
+    let path = dir.join(name);
+    write_with_study(o, ctx, vendor, compression, &path)?;
+    let truth = SeriesTruth::new(
+        series_uid,
+        series_number,
+        "NM",
+        "ri_cisternography",
+        &description,
+        1,
+        [g.cols, g.rows, 1],
+        [g.pixel_mm, g.pixel_mm, 0.0],
+    )
+    .with_extra(serde_json::json!({
+        "hours": l.hours,
+        "frames": [format!("{}_lateral", l.side.as_str())],
+        "image_type": "STATIC",
+        "actual_frame_duration_s": duration,
+        "acquisition_date": acq_date,
+        "acquisition_time": acq_time,
+    }));
+    Ok((path, truth))
+}
+
+/// The object with every module shared by the planar series of a study (SOP common, general
+/// series and equipment, dates and times, frame of reference, patient orientation).
+fn base_object(
+    ctx: &StudyContext,
+    key: &str,
+    series_uid: &str,
+    series_number: u32,
+    description: &str,
+    kind: &str,
+    (acq_date, acq_time): (&str, &str),
+) -> InMemDicomObject {
+    let mut o = InMemDicomObject::new_empty();
+    put(
+        &mut o,
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        uids::NUCLEAR_MEDICINE_IMAGE_STORAGE,
+    );
+    put(
+        &mut o,
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        ctx.uid(&format!("series/{key}/instance/0")),
+    );
+    put(
+        &mut o,
+        tags::IMAGE_TYPE,
+        VR::CS,
+        strs(&["ORIGINAL", "PRIMARY", kind, "EMISSION"]),
+    );
+    put(&mut o, tags::MODALITY, VR::CS, "NM");
+    put(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, series_uid);
+    put(
+        &mut o,
+        tags::SERIES_NUMBER,
+        VR::IS,
+        series_number.to_string(),
+    );
+    put(&mut o, tags::SERIES_DESCRIPTION, VR::LO, description);
+    put(
+        &mut o,
+        tags::PROTOCOL_NAME,
+        VR::LO,
+        "RI CISTERNOGRAPHY In-111",
+    );
+    for (date_tag, time_tag) in [
+        (tags::SERIES_DATE, tags::SERIES_TIME),
+        (tags::ACQUISITION_DATE, tags::ACQUISITION_TIME),
+        (tags::CONTENT_DATE, tags::CONTENT_TIME),
+    ] {
+        put(&mut o, date_tag, VR::DA, acq_date);
+        put(&mut o, time_tag, VR::TM, acq_time);
+    }
+    put(
+        &mut o,
+        tags::MANUFACTURER_MODEL_NAME,
+        VR::LO,
+        "Dual-head SPECT camera",
+    );
+    put(&mut o, tags::STATION_NAME, VR::SH, "NMCAM01");
+    put(
+        &mut o,
+        tags::SOFTWARE_VERSIONS,
+        VR::LO,
+        concat!("csfleak-phantom ", env!("CARGO_PKG_VERSION")),
+    );
+    put(&mut o, tags::INSTANCE_NUMBER, VR::IS, "1");
+    put(
+        &mut o,
+        tags::PATIENT_ORIENTATION,
+        VR::CS,
+        PrimitiveValue::Empty,
+    );
+    put(
+        &mut o,
+        tags::FRAME_OF_REFERENCE_UID,
+        VR::UI,
+        ctx.uid("frame_of_reference/cisterno"),
+    );
+    put(
+        &mut o,
+        tags::POSITION_REFERENCE_INDICATOR,
+        VR::LO,
+        PrimitiveValue::Empty,
+    );
+
+    // NM/PET Patient Orientation: recumbent, supine, head first (CID 19, 20, 21).
+    put(&mut o, tags::LATERALITY, VR::CS, PrimitiveValue::Empty);
+    let mut orient = code("102538003", "SCT", "recumbent");
+    put_seq(
+        &mut orient,
+        tags::PATIENT_ORIENTATION_MODIFIER_CODE_SEQUENCE,
+        vec![code("40199007", "SCT", "supine")],
+    );
+    put_seq(
+        &mut o,
+        tags::PATIENT_ORIENTATION_CODE_SEQUENCE,
+        vec![orient],
+    );
+    put_seq(
+        &mut o,
+        tags::PATIENT_GANTRY_RELATIONSHIP_CODE_SEQUENCE,
+        vec![code("102540008", "SCT", "headfirst")],
+    );
+    put_seq(&mut o, tags::ACQUISITION_CONTEXT_SEQUENCE, Vec::new());
+
+    o
+}
+
+/// NM Isotope module: the In-111 photopeak windows and the radiopharmaceutical.
+fn isotope_module(o: &mut InMemDicomObject, ctx: &StudyContext, study: &CisternoStudy) {
+    let mut window = InMemDicomObject::new_empty();
+    let ranges = [(154.2, 188.4), (220.9, 269.9)]
+        .into_iter()
+        .map(|(lo, hi)| {
+            let mut r = InMemDicomObject::new_empty();
+            put(&mut r, tags::ENERGY_WINDOW_LOWER_LIMIT, VR::DS, ds(lo));
+            put(&mut r, tags::ENERGY_WINDOW_UPPER_LIMIT, VR::DS, ds(hi));
+            r
+        })
+        .collect();
+    put_seq(&mut window, tags::ENERGY_WINDOW_RANGE_SEQUENCE, ranges);
+    put(
+        &mut window,
+        tags::ENERGY_WINDOW_NAME,
+        VR::SH,
+        "In111 171+245",
+    );
+    put_seq(o, tags::ENERGY_WINDOW_INFORMATION_SEQUENCE, vec![window]);
+    let mut rp = InMemDicomObject::new_empty();
+    put(
+        &mut rp,
+        tags::RADIOPHARMACEUTICAL_ROUTE,
+        VR::LO,
+        "Intrathecal",
+    );
+    put(
+        &mut rp,
+        tags::RADIOPHARMACEUTICAL_START_TIME,
+        VR::TM,
+        ctx.study_time.as_str(),
+    );
+    put(
+        &mut rp,
+        tags::RADIOPHARMACEUTICAL_START_DATE_TIME,
+        VR::DT,
+        format!("{}{}", ctx.study_date, ctx.study_time),
+    );
+    put(
+        &mut rp,
+        tags::RADIONUCLIDE_TOTAL_DOSE,
+        VR::DS,
+        ds(study.options.administered_mbq),
+    );
+    put(
+        &mut rp,
+        tags::RADIONUCLIDE_HALF_LIFE,
+        VR::DS,
+        ds(IN111_HALF_LIFE_S),
+    );
+    put(&mut rp, tags::RADIOPHARMACEUTICAL, VR::LO, "In-111 DTPA");
+    put_seq(
+        &mut rp,
+        tags::RADIONUCLIDE_CODE_SEQUENCE,
+        vec![code("56609000", "SCT", "^111^Indium")],
+    );
+    put_seq(o, tags::RADIOPHARMACEUTICAL_INFORMATION_SEQUENCE, vec![rp]);
 }
 
 #[cfg(test)]

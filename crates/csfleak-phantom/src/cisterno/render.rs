@@ -173,6 +173,146 @@ pub(crate) fn project(
     grid: &Grid,
     physics: &Physics,
 ) -> Footprint {
+    project_with(sources, intracranial, grid, physics, |p| {
+        let (da, dp) = depths(p);
+        let depth = match view {
+            View::Anterior => da,
+            View::Posterior => dp,
+        };
+        let (c, r) = grid.pixel_of(view, p.x, p.z);
+        (depth, c, r)
+    })
+}
+
+/// Which side of the patient a lateral detector faces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LateralSide {
+    /// Detector at the patient's left (+x); image columns run toward the back (+y).
+    Left,
+    /// Detector at the patient's right (-x); image columns run toward the front (-y).
+    Right,
+}
+
+impl LateralSide {
+    /// Lowercase name (findings vocabulary).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LateralSide::Left => "left",
+            LateralSide::Right => "right",
+        }
+    }
+
+    /// Image Orientation (Patient): row direction, then column direction.
+    pub fn orientation(self) -> [f64; 6] {
+        match self {
+            LateralSide::Left => [0.0, 1.0, 0.0, 0.0, 0.0, -1.0],
+            LateralSide::Right => [0.0, -1.0, 0.0, 0.0, 0.0, -1.0],
+        }
+    }
+
+    /// Continuous (column, row) of a patient point (pixel centres at integers).
+    pub fn pixel_of(self, grid: &Grid, y: f64, z: f64) -> (f64, f64) {
+        let half = 0.5 * grid.width_mm();
+        let c = match self {
+            LateralSide::Left => (y + half) / grid.pixel_mm - 0.5,
+            LateralSide::Right => (half - y) / grid.pixel_mm - 0.5,
+        };
+        (c, (grid.z_top_mm - z) / grid.pixel_mm - 0.5)
+    }
+
+    /// Image Position (Patient): centre of the first pixel, on the detector plane.
+    pub fn position(self, grid: &Grid) -> [f64; 3] {
+        let half = 0.5 * grid.width_mm();
+        let (x, y) = match self {
+            LateralSide::Left => (300.0, 0.5 * grid.pixel_mm - half),
+            LateralSide::Right => (-300.0, half - 0.5 * grid.pixel_mm),
+        };
+        [x, y, grid.z_top_mm - 0.5 * grid.pixel_mm]
+    }
+}
+
+/// Chords `[x_right, x_left]` of the body sections at `(y, z)` (a row through the legs
+/// crosses both).
+fn x_chords(y: f64, z: f64) -> Vec<(f64, f64)> {
+    body::cross_sections(z)
+        .iter()
+        .filter_map(|e| {
+            let t = (y - e.cy) / e.by;
+            (t.abs() < 1.0).then(|| {
+                let h = e.ax * (1.0 - t * t).sqrt();
+                (e.cx - h, e.cx + h)
+            })
+        })
+        .collect()
+}
+
+/// Tissue between a point and a lateral detector (mm): the parts of the body chords at the
+/// point's `(y, z)` that lie on the detector's side of it.
+fn lateral_depth(p: csfleak_volume::DVec3, side: LateralSide) -> f64 {
+    x_chords(p.y, p.z)
+        .iter()
+        .map(|&(lo, hi)| match side {
+            LateralSide::Left => (hi - p.x.max(lo)).max(0.0),
+            LateralSide::Right => (p.x.min(hi) - lo).max(0.0),
+        })
+        .sum()
+}
+
+/// Project a cloud of sources into a lateral view.
+pub(crate) fn project_lateral(
+    sources: &[Source],
+    intracranial: bool,
+    side: LateralSide,
+    grid: &Grid,
+    physics: &Physics,
+) -> Footprint {
+    project_with(sources, intracranial, grid, physics, |p| {
+        let (c, r) = side.pixel_of(grid, p.y, p.z);
+        (lateral_depth(p, side), c, r)
+    })
+}
+
+/// Uniform body activity (see [`project_uniform_body`]) in a lateral view: the chord is the
+/// body's extent along x at the pixel's `(y, z)`.
+pub(crate) fn project_uniform_body_lateral(
+    side: LateralSide,
+    grid: &Grid,
+    physics: &Physics,
+) -> Footprint {
+    let v = body::body_volume_mm3();
+    let area = grid.pixel_mm * grid.pixel_mm;
+    let mu = physics.mu_per_mm;
+    let half = 0.5 * grid.width_mm();
+    let mut data = Array2::<f64>::zeros((grid.rows, grid.cols));
+    for ((r, c), px) in data.indexed_iter_mut() {
+        let u = (c as f64 + 0.5) * grid.pixel_mm - half;
+        let y = match side {
+            LateralSide::Left => u,
+            LateralSide::Right => -u,
+        };
+        let z = grid.z_top_mm - (r as f64 + 0.5) * grid.pixel_mm;
+        let l: f64 = x_chords(y, z).iter().map(|(lo, hi)| hi - lo).sum();
+        if l > 0.0 {
+            *px = area / v * (1.0 - (-mu * l).exp()) / mu;
+        }
+    }
+    Footprint {
+        row0: 0,
+        col0: 0,
+        data,
+    }
+}
+
+/// Project sources placed by `place(p) = (depth to the detector, column, row)`.
+fn project_with(
+    sources: &[Source],
+    intracranial: bool,
+    grid: &Grid,
+    physics: &Physics,
+    place: impl Fn(csfleak_volume::DVec3) -> (f64, f64, f64),
+) -> Footprint {
     struct Splat {
         c: f64,
         r: f64,
@@ -187,13 +327,8 @@ pub(crate) fn project(
     let splats: Vec<Splat> = sources
         .iter()
         .map(|s| {
-            let (da, dp) = depths(s.p);
-            let depth = match view {
-                View::Anterior => da,
-                View::Posterior => dp,
-            };
+            let (depth, c, r) = place(s.p);
             let fwhm = physics.fwhm_at_face_mm + physics.fwhm_per_mm * (depth + physics.gap_mm);
-            let (c, r) = grid.pixel_of(view, s.p.x, s.p.z);
             Splat {
                 c,
                 r,

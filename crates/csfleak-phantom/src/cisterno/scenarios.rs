@@ -23,6 +23,12 @@ pub fn write_study(ctx: &mut ScenarioContext, options: &CisternoOptions) -> Resu
         let (_, truth) = nm::write_time_point(&dir, &ctx.study, &study, i, n, vendor, compression)?;
         ctx.add_series(truth);
     }
+    for i in 0..study.laterals.len() {
+        let n = ctx.next_series_number();
+        let dir = ctx.dicom_dir.clone();
+        let (_, truth) = nm::write_lateral(&dir, &ctx.study, &study, i, n, vendor, compression)?;
+        ctx.add_series(truth);
+    }
     let value = serde_json::to_value(&study.truth).map_err(|source| Error::Json {
         what: "cisternography truth",
         source,
