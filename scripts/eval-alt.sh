@@ -28,8 +28,8 @@ BIN=target/release/csfleak
 declare -A N=([brain-mpd]=0 [mri-normal]=2 [mri-mimics]=2 [mri-ventral]=2 [mri-dorsal]=2 [mri-circumferential]=2
               [mri-coarse]=2 [mri-fullaxial]=1 [mri-thoracic]=2 [ctm-puncture-other]=1 [ctm-veins]=1 [ctm-catheter]=1
               [ctm-normal]=1 [ctm-leak]=2 [ctm-puncture]=2
-              [ri-normal]=2 [ri-leak]=3 [ri-leak-renal]=1 [ri-christmas]=1 [ri-missing24]=1 [ri-spot]=1 [brain-sag]=6 [brain-bern]=2)
-ORDER="mri-normal mri-mimics mri-ventral mri-dorsal mri-circumferential mri-coarse mri-fullaxial mri-thoracic ctm-normal ctm-leak ctm-puncture ctm-puncture-other ctm-veins ctm-catheter ri-normal ri-leak ri-leak-renal ri-christmas ri-missing24 ri-spot brain-sag brain-bern brain-mpd"
+              [ri-normal]=2 [ri-leak]=3 [ri-leak-renal]=1 [ri-christmas]=1 [ri-missing24]=1 [ri-spot]=1 [ri-spot-head]=1 [brain-sag]=6 [brain-bern]=2)
+ORDER="mri-normal mri-mimics mri-ventral mri-dorsal mri-circumferential mri-coarse mri-fullaxial mri-thoracic ctm-normal ctm-leak ctm-puncture ctm-puncture-other ctm-veins ctm-catheter ri-normal ri-leak ri-leak-renal ri-christmas ri-missing24 ri-spot ri-spot-head brain-sag brain-bern brain-mpd"
 # generator hash per family: a study is regenerated only when a file its family uses changed
 A=scripts/altphantom
 fam_hash() {

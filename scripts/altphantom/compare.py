@@ -196,7 +196,7 @@ def ri(truth, f, a):
         st = (c.get("retention_24h_status") or {}).get("status")
         out["checks"]["retention_not_assessable"] = raw is None and dc is None
         out["retention"] = (raw, None, dc, None)
-        ret_note = f"ret raw {raw} dc {dc} (no 24-h image; status {st})"
+        ret_note = f"ret raw {raw} dc {dc} (truth: not measurable; status {st})"
     else:
         out["checks"]["retention_raw_1pp"] = raw is not None and abs(raw - tr["raw_pct"]) <= 1.0
         out["checks"]["retention_dc_1pp"] = dc is not None and abs(dc - tr["decay_corrected_pct"]) <= 1.0
@@ -204,7 +204,11 @@ def ri(truth, f, a):
         ret_note = (f"ret raw {raw}/{tr['raw_pct']:.2f} dc {dc}/{tr['decay_corrected_pct']:.2f} "
                     f"ref {r.get('reference_h')}/{tr['reference_h']:.2f}")
     eb = c.get("early_bladder_h")
-    out["checks"]["bladder_time_point"] = eb is not None and abs(eb - t["early_bladder_h"]) < 0.5
+    if t["early_bladder_h"] is None:
+        # bladder not in the field of view: no time point, and not "not seen" either
+        out["checks"]["bladder_not_assessable"] = eb is None and c.get("early_bladder_status") in (None, "not_assessable")
+    else:
+        out["checks"]["bladder_time_point"] = eb is not None and abs(eb - t["early_bladder_h"]) < 0.5
     conv = c.get("convexity_activity_24h")
     if t["convexity_activity_24h"] is None:
         out["checks"]["convexity_not_assessable"] = conv is None
@@ -235,7 +239,7 @@ def ri(truth, f, a):
     tp = sorted({round(x.get("hours"), 1) for x in (c.get("time_points") or []) if x.get("hours") is not None})
     out["checks"]["time_points"] = tp == sorted({round(h, 1) for h in t["hours"]})
     out["notes"].append(
-        f"{ret_note}; bladder {eb}/{t['early_bladder_h']:.2f}; convexity {conv}/{t['convexity_activity_24h']}; "
+        f"{ret_note}; bladder {eb}/{t['early_bladder_h']} ({c.get('early_bladder_status')}); convexity {conv}/{t['convexity_activity_24h']}; "
         f"acc [{dacc}] vs " + "; ".join(f"{x['pattern']} {x['level']} {x['side']}" for x in ta)
         + f"; time points {tp}" + (" (spot views)" if t.get("spot_views") else "") + lat_note)
     return out

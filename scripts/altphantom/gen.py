@@ -39,6 +39,7 @@ CASES = {
     "ri-leak-renal": "RI cisternography: unilateral accumulation at T12-L2 next to an active kidney; lateral head views in most seeds",
     "ri-christmas": "RI cisternography: bilateral symmetric lumbar accumulation L2-L5 (Christmas tree), early bladder",
     "ri-missing24": "RI cisternography leak without the 24-h scan: retention and 24-h convexity must be not assessable",
+    "ri-spot-head": "RI cisternography, normal, static 256x256 ANT/POST views of the head-chest station only: retention and bladder not assessable",
     "ri-spot": "RI cisternography, static 256x256 ANT/POST spot views (3 stations per time point) and lateral head views at 6 h and 24 h",
     "brain-mpd": "brain 3D T1, midsagittal anatomy with every sagging landmark, sag drawn from 0/0/2/3.5/5 mm",
     "brain-bern": "brain pre/post-contrast 3D T1 with the Bern image items: pachymeningeal enhancement, transverse sinus distension, subdural fluid (sag 0/4/2/5 by seed)",

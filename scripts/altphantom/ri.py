@@ -31,7 +31,8 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
     xrng = cm.seeded_rng(seed, "ri/extra/" + kind)  # draws of the newer variants (keeps the older cases unchanged)
     leak = kind in ("leak", "leak-renal", "christmas", "missing24")
     pattern = {"leak": "unilateral", "leak-renal": "unilateral", "missing24": "unilateral", "christmas": "lumbar"}.get(kind)
-    spot = kind == "spot"
+    spot = kind in ("spot", "spot-head")
+    head_only = kind == "spot-head"  # only the head-chest station: bladder and lower spine not in view
     px = 2.26
     cols, rows = 256, 1024
     if spot:
@@ -201,7 +202,8 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
         if kind == "missing24" and hn == 24:
             pass  # the 24-h scan was not done (the patient did not come back)
         elif spot:
-            write_spots(study, seed, hn, h, inj_dt, views, px, cols, top, nrng, desc_fmt, xrng)
+            write_spots(study, seed, hn, h, inj_dt, views, px, cols, top, nrng, desc_fmt, xrng,
+                        stations=(0,) if head_only else (0, 1, 2))
         else:
             speed = 100.0 if not (slow24 and hn == 24) else 66.7  # mm/min
             scan_len = rows * px
@@ -332,14 +334,17 @@ def generate(study: cm.Study, kind: str, seed: int) -> dict:
             "status": "present",
             "time_points": [tp for tp in truth_tp if not (missing24 and tp["hours"] > 12)],
             "hours": [hh for hh in hours if not (missing24 and hh > 12)],
-            "retention_24h": None if missing24 else retention,
-            "retention_24h_if_acquired": retention if missing24 else None,
-            "early_bladder_h": hours[hours_nom.index(early)],
+            # without a 24-h image, or with only the head-chest station in view, the whole-CSF
+            # retention cannot be measured: a number would be wrong
+            "retention_24h": None if (missing24 or head_only) else retention,
+            "retention_24h_if_acquired": retention if (missing24 or head_only) else None,
+            "early_bladder_h": None if head_only else hours[hours_nom.index(early)],
             "early_bladder_nominal_h": early,
             "convexity_activity_24h": None if missing24 else (not leak),
             "accumulations": acc,
             "lateral_views": lateral_truth,
             "spot_views": spot,
+            "field_of_view": "head_chest_only" if head_only else "whole_body",
             "variants": {"two_energy_windows": two_windows and not spot, "posterior_as_seen_from_behind": post_as_seen_from_behind if not spot else seed % 2 == 1,
                          "view_codes": with_view_codes or spot, "slow_24h_scan": slow24 and not spot},
         },
@@ -381,11 +386,11 @@ def nm_header(study, seed, sn, series_uid, desc, acq_time, inj_dt, kind_img):
     return ds
 
 
-def write_spots(study, seed, hn, h, inj_dt, views, px, cols, top, nrng, desc_fmt, xrng):
-    """Three static 256 x 256 stations (head-chest, abdomen, pelvis) per time point, ANT + POST."""
+def write_spots(study, seed, hn, h, inj_dt, views, px, cols, top, nrng, desc_fmt, xrng, stations=(0, 1, 2)):
+    """Static 256 x 256 stations (head-chest, abdomen, pelvis) per time point, ANT + POST."""
     names = ["HEAD", "TRUNK", "PELVIS"]
     base_dur = float(xrng.uniform(180, 300)) * (2.0 if hn == 24 else 1.0)
-    for k in range(3):
+    for k in stations:
         dur = round(base_dur)
         acq_time = inj_dt + dt.timedelta(hours=h, minutes=6 * k)
         sn = study.next_series_number()
