@@ -38,7 +38,8 @@ fn check(top: &str, bottom: &str, seed: u64) -> (LevelStatus, usize, usize) {
             let d = l.disc.as_ref()?;
             ((l.disc_mid_z() - z).abs() < 6.0).then(|| d.parse::<Level>().unwrap())
         });
-        if truth != Some(level) {
+        // Distance 0: the same level, or C1/2 (the phantom draws one) read as the C2 body.
+        if truth.is_none_or(|t| t.distance(level) > 0) {
             wrong += 1;
             eprintln!("  z {z:.1}: counted {level}, truth {truth:?}");
         }
@@ -74,4 +75,13 @@ fn an_axial_series_is_not_counted_as_sagittal() {
     .unwrap();
     let v = render_mr(&model, MrContrast::T2Fs, &g, 1, 25.0, 0.0, 1, "ax").unwrap();
     assert!(count_on_sagittal(&v).is_none());
+}
+
+#[test]
+#[ignore = "developer aid: prints the phantom's disc heights"]
+fn print_truth() {
+    let model = SpineModel::new(Model::default()).unwrap();
+    for l in model.levels() {
+        eprintln!("{} {:?} {:.1}", l.name, l.disc, l.disc_mid_z());
+    }
 }

@@ -4,11 +4,12 @@
 //!
 //! Method (intensities relative to the series' own CSF only):
 //! 1. The CSF reference is the 99.5th percentile of the series; the midline slice is the one
-//!    with the most CSF-bright pixels (>= 0.8 of the reference; discs stay below).
-//! 2. On that slice, resampled every 1 mm along patient z and 0.5 mm along y, the canal is
+//!    at the centre of the CSF-bright pixels (>= 0.8 of the reference; discs stay below).
+//! 2. On that slice, resampled every 1 mm along patient z and 0.5 mm along y (each row
+//!    relative to its brightest structure, at least 0.6 of the reference), the canal is
 //!    tracked from the row with the most CSF: per row, the ventral and dorsal edges of the CSF
 //!    column near the previous row's.
-//! 3. The anterior column 4-14 mm ventral of the canal's ventral edge gives a profile whose
+//! 3. The anterior column 5-25 mm ventral of the canal's ventral edge gives a profile whose
 //!    peaks are the discs; per row, the fraction of the central part of the canal that is not
 //!    CSF tells the cord from the cauda equina.
 //! 4. The discs are counted from the sacrum or C2 with the same end-of-spine rules as the
@@ -68,21 +69,43 @@ pub fn count_on_sagittal(sag: &Volume) -> Option<LevelScale> {
         reason = "a fraction of an f32 value"
     )]
     let bright = (0.8 * csf) as f32;
-    // Midline: the slice with the most CSF-bright pixels.
-    let k_mid = (0..nk).max_by_key(|&k| {
-        data.index_axis(ndarray::Axis(0), k)
-            .iter()
-            .filter(|&&v| v >= bright)
-            .count()
-    })?;
+    // Midline: the centre (in slices) of the CSF-bright pixels of the slices that hold at
+    // least 30 % of the most; the sac is symmetric about it, and the slice with the most CSF
+    // would lie beside a thin cord rather than through it.
+    let counts: Vec<usize> = (0..nk)
+        .map(|k| {
+            data.index_axis(ndarray::Axis(0), k)
+                .iter()
+                .filter(|&&v| v >= bright)
+                .count()
+        })
+        .collect();
+    let most = counts.iter().copied().max()?;
+    let (sum_k, sum_n) = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n as f64 >= 0.3 * most as f64)
+        .fold((0.0, 0.0), |a, (k, &n)| {
+            (a.0 + k as f64 * n as f64, a.1 + n as f64)
+        });
+    if sum_n <= 0.0 {
+        return None;
+    }
+    let k_mid = csfleak_volume::index_of((sum_k / sum_n).round())?.min(nk - 1);
     let rows = trace(sag, k_mid, csf)?;
     if rows.len() < 30 {
         return None;
     }
-    let profile: Vec<(usize, f64, f64)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (i, r.z, r.column))
+    // Median of three rows: a single row off the canal is not a disc.
+    let profile: Vec<(usize, f64, f64)> = (0..rows.len())
+        .map(|i| {
+            let mut w: Vec<f64> = rows[i.saturating_sub(1)..(i + 2).min(rows.len())]
+                .iter()
+                .map(|r| r.column)
+                .collect();
+            w.sort_by(f64::total_cmp);
+            (i, rows[i].z, w[w.len() / 2])
+        })
         .collect();
     let discs = crate::mri_levels::find_discs(&profile);
     let z_hi = rows.first()?.z;
@@ -170,6 +193,22 @@ fn trace(sag: &Volume, k: usize, csf: f64) -> Option<Vec<Row>> {
                 .collect()
         })
         .collect();
+    // Each row relative to its own brightest structure (the CSF wherever the canal is in the
+    // row; the coil's bias field and the noise floor change the series' scale along z), but
+    // never to less than 0.6 of the series' reference (rows without CSF stay dark).
+    let img: Vec<Vec<f64>> = img
+        .into_iter()
+        .map(|row| {
+            let peak = (1..row.len().saturating_sub(1))
+                .map(|i| {
+                    let mut w = [row[i - 1], row[i], row[i + 1]];
+                    w.sort_by(f64::total_cmp);
+                    w[1]
+                })
+                .fold(0.6, f64::max);
+            row.into_iter().map(|v| v / peak).collect()
+        })
+        .collect();
     let is_csf = |v: f64| v >= 0.8;
     // The CSF run (start, end index) in row `iz` nearest `near` (an index), within `reach`.
     let run_near = |iz: usize, near: f64, reach: f64| -> Option<(usize, usize)> {
@@ -234,19 +273,39 @@ fn trace(sag: &Volume, k: usize, csf: f64) -> Option<Vec<Row>> {
             iz += dir;
         }
     }
-    let rows: Vec<Row> = found
+    // Where only the dorsal CSF strip is bright (thin ventral CSF in front of the cord), the
+    // ventral edge is put at the canal's running median width in front of the dorsal edge.
+    let runs: Vec<(usize, usize, usize)> = found
         .iter()
         .enumerate()
-        .filter_map(|(iz, f)| {
-            let (s, e) = (*f)?;
+        .filter_map(|(iz, f)| f.map(|(s, e)| (iz, s, e)))
+        .collect();
+    let reach = csfleak_volume::index_of((15.0 / DZ).round())?;
+    let rows: Vec<Row> = runs
+        .iter()
+        .filter_map(|&(iz, s, e)| {
+            let mut widths: Vec<usize> = runs
+                .iter()
+                .filter(|r| r.0.abs_diff(iz) <= reach)
+                .map(|r| r.2 - r.1)
+                .collect();
+            widths.sort_unstable();
+            let w_med = widths[widths.len() / 2];
+            let s = if ((e - s) as f64) < 0.6 * w_med as f64 {
+                e.saturating_sub(w_med)
+            } else {
+                s
+            };
             let row = &img[iz];
             let z = z1 - iz as f64 * DZ;
-            // Anterior column: 4-14 mm ventral (-y) of the ventral CSF edge.
-            let a0 = s.checked_sub(csfleak_volume::index_of((14.0 / DY).round())?)?;
-            let a1 = s.checked_sub(csfleak_volume::index_of((4.0 / DY).round())?)?;
+            // Anterior column: 5-25 mm ventral (-y) of the ventral CSF edge, past the ventral
+            // epidural space and the posterior annulus; the upper quartile picks the nucleus
+            // where a disc is, the marrow where a body is.
+            let a0 = s.saturating_sub(csfleak_volume::index_of((25.0 / DY).round())?);
+            let a1 = s.checked_sub(csfleak_volume::index_of((5.0 / DY).round())?)?;
             let mut col: Vec<f64> = row[a0..=a1].to_vec();
             col.sort_by(f64::total_cmp);
-            let column = col[col.len() / 2];
+            let column = col[(col.len() * 3) / 4];
             // Central third of the canal: the cord if present.
             let w = e - s;
             let (c0, c1) = (s + w / 3, e - w / 3);
