@@ -276,6 +276,11 @@ class Head:
         self.grid_v3 = Grid2D(self.v3)
         self.grid_v4 = Grid2D(self.v4)
         self.sulc_phase = rng.uniform(0, 2 * math.pi, 3)
+        wr = np.random.default_rng(int(self.sulc_phase[0] * 1e9))  # no extra draws from rng
+        self.waves = []
+        for _ in range(7):
+            v = wr.normal(size=3)
+            self.waves.append((v / np.linalg.norm(v) * wr.uniform(0.16, 0.28), wr.uniform(0, 2 * math.pi)))
 
     def iter_at(self, s):
         """The iter for another sag value (same seed geometry), for placing the Galen junction."""
@@ -290,7 +295,9 @@ class Head:
     def tentorium_z(self, x, y):
         """Height of the tentorium (NaN-free): along the straight sinus at the midline, sloping laterally."""
         g, t = self.galen, self.torcula
-        zs = g[1] + (y - g[0]) * (t[1] - g[1]) / (t[0] - g[0])
+        # highest at the Galen junction: down along the straight sinus posteriorly, down toward the
+        # petrous ridges anteriorly
+        zs = np.where(y >= g[0], g[1] + (y - g[0]) * (t[1] - g[1]) / (t[0] - g[0]), g[1] - 0.55 * (g[0] - y))
         return zs - 0.42 * np.abs(x) - 6.0 * np.clip((y - t[0]) / 20.0, 0, None) ** 2
 
     def tentorium_present(self, x, y):
@@ -344,13 +351,17 @@ class Head:
         lab[c2 & ~canal] = BONE
         lab[c2 & ~canal & (np.abs(x) < 9.5) & (y > bas[0] - 13.5) & (y < bas[0] - 4) & (z < bas[1] - 8.5)] = MARROW
         # --- intracranial
-        lab[cavity] = CSF
         depth_e = (1.0 - np.sqrt(q_in)) * 78.0
         tz = self.tentorium_z(x, y)
         tent = self.tentorium_present(x, y)
+        # petrous bone: the anterolateral wall of the posterior fossa under the tentorium
+        ax = np.abs(x)
+        petrous = cavity & tent & (ax > 18.0) & (y > -16.0) & (y < 20.0 + 0.45 * (ax - 18.0)) & (z < tz - 1.5) & ~mid_fossa
+        lab[petrous] = BONE
+        cavity = cavity & ~petrous
+        lab[cavity] = CSF
         supra = ~tent | (z > tz + 0.8)
         basal_z = np.interp(y, self.basal_y, self.basal_z)
-        ax = np.abs(x)
         lat = np.clip((ax - 13.0) / 9.0, 0, 1)
         basal_z = basal_z * (1 - lat) + (-99.0) * lat
         # the interhemispheric fissure reaches the skull base except across the diencephalon
@@ -363,9 +374,12 @@ class Head:
                                    np.where(tent, z - tz - 2.0, 99.0), ax - 0.6 + 99.0 * dien])
         depth = np.where(mid_fossa & cavity, np.minimum(depth_e - 2.5, z + 26 - 6 * ((y + 27) / 25) ** 2 - 2.5), depth)
         ph = self.sulc_phase
-        a1 = 0.21 * y + 1.3 * np.sin(0.07 * z + 0.05 * x + ph[0])
-        a2 = 0.19 * z + 1.3 * np.sin(0.08 * y + 0.04 * x + ph[1])
-        sul = np.clip(np.exp(-(np.sin(a1) / 0.18) ** 2) + np.exp(-(np.sin(a2) / 0.18) ** 2), 0, 1)
+        # sulci: the zero set of a sum of random plane waves (curved, branching, not mirror-symmetric)
+        g = np.zeros_like(x)
+        for kv, phs in self.waves:
+            g += np.sin(kv[0] * x + kv[1] * y + kv[2] * z + phs)
+        g /= math.sqrt(len(self.waves) / 2.0)
+        sul = np.exp(-(g / 0.2) ** 2)
         deff = depth - 7.0 * sul
         cer = cavity & supra & (deff > 0)
         lab[cer] = GM
