@@ -60,7 +60,7 @@ gen_one() {
   flock 9
   if [ -f "$dir/truth.json" ] && [ "$(cat "$dir/.gen-hash" 2>/dev/null)" = "$h" ]; then return 0; fi
   local tmp="$dir.tmp.$$"
-  "$PY" scripts/altphantom/gen.py --case "$kind" --seed "$seed" --out "$tmp"
+  "$PY" scripts/altphantom/gen.py --case "$kind" --seed "$seed" --out "$tmp" || { rm -rf "$tmp"; return 1; }
   echo "$h" > "$tmp/.gen-hash"
   rm -rf "$dir"
   mv "$tmp" "$dir"
@@ -84,6 +84,7 @@ trap 'rm -f "$RES"' EXIT
 for job in "${jobs_list[@]}"; do
   set -- $job
   dir="$CACHE/$1-$2"
+  if [ ! -f "$dir/truth.json" ]; then echo "no study $dir (generation failed?)" >&2; continue; fi
   final="$CACHE/out/$1-$2"
   out="$final.run$$"  # renamed into place after the comparison (concurrent runs do not collide)
   rm -rf "$out"
