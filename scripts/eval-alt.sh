@@ -75,7 +75,7 @@ gen_pid=$!
 echo "building csfleak (release)..." >&2
 cargo build --release -q -p csfleak
 tb=$(date +%s)
-wait "$gen_pid"
+wait "$gen_pid" || echo "some studies failed to generate (see above)" >&2
 t1=$(date +%s)
 echo "built in $((tb - t0)) s; generated ${#jobs_list[@]} studies in $((t1 - t0)) s ($(du -sh --exclude=out "$CACHE" | cut -f1) in $CACHE)" >&2
 
