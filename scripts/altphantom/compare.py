@@ -239,7 +239,7 @@ def ri(truth, f, a):
     tp = sorted({round(x.get("hours"), 1) for x in (c.get("time_points") or []) if x.get("hours") is not None})
     out["checks"]["time_points"] = tp == sorted({round(h, 1) for h in t["hours"]})
     out["notes"].append(
-        f"{ret_note}; bladder {eb}/{t['early_bladder_h']} ({c.get('early_bladder_status')}); convexity {conv}/{t['convexity_activity_24h']}; "
+        f"{ret_note}; bladder {eb}/{'-' if t['early_bladder_h'] is None else round(t['early_bladder_h'], 2)} ({c.get('early_bladder_status')}); convexity {conv}/{t['convexity_activity_24h']}; "
         f"acc [{dacc}] vs " + "; ".join(f"{x['pattern']} {x['level']} {x['side']}" for x in ta)
         + f"; time points {tp}" + (" (spot views)" if t.get("spot_views") else "") + lat_note)
     return out
