@@ -299,11 +299,13 @@ impl EndsInView<'_> {
         majority(&states)
     }
 
-    /// The conus medullaris (where the cord ends), when in view: the cord on the slices within
-    /// 25 mm above and none within 25 mm below (at least three slices each, 70 % agreeing).
+    /// The conus medullaris (where the cord ends), when in view: the most caudal height with
+    /// the cord on the slices within 25 mm above and none within 25 mm below (at least three
+    /// slices each, 70 % agreeing). Patches without a cord higher up (a slice off the canal)
+    /// are not the conus: below the true conus there is no cord down to the end of the sac.
     pub(crate) fn conus_z(&self) -> Option<f64> {
         let st = self.cord_states();
-        let mut best: Option<(usize, f64)> = None;
+        let mut lowest: Option<f64> = None;
         for i in 0..st.len().saturating_sub(1) {
             let (z_here, z_next) = (st[i].0, st[i + 1].0);
             let above: Vec<Option<bool>> = st[..=i]
@@ -317,14 +319,10 @@ impl EndsInView<'_> {
                 .map(|p| p.1)
                 .collect();
             if majority(&above) == Some(true) && majority(&below) == Some(false) {
-                let agree = above.iter().filter(|s| **s == Some(true)).count()
-                    + below.iter().filter(|s| **s == Some(false)).count();
-                if best.is_none_or(|(a, _)| agree > a) {
-                    best = Some((agree, 0.5 * (z_here + z_next)));
-                }
+                lowest = Some(0.5 * (z_here + z_next));
             }
         }
-        best.map(|b| b.1)
+        lowest
     }
 
     /// A disc cut by the end of the stack: within half a disc spacing of that end, the

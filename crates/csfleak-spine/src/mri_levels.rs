@@ -2,20 +2,20 @@
 //!
 //! On T2 (fat-suppressed or not) the disc nucleus is brighter than the vertebral marrow, so
 //! the signal of a small box ventral to the dural sac (in the anterior column, past the
-//! ventral epidural space) peaks at every disc along the stack. Peaks are counted from an
-//! identifiable end of the spine:
+//! ventral epidural space) peaks at every disc along the stack. Peaks are counted from an end
+//! of the spine only where the image shows that end ([`crate::levels::EndsInView`]):
 //!
-//! * the sacrum: the dural sac ends inside the stack (with stack left below it) 15-80 mm
-//!   below the most caudal disc, or the canal continues below that disc for more than 1.15
-//!   times the last disc spacing (and 30 mm) without a further disc: it is then L5/S1 (the
-//!   fused sacrum has no disc; the sac ends at S1-S3 in adults);
-//! * C2: the stack continues cranially well beyond the most cranial disc (more than 1.6 disc
-//!   spacings with the canal in view and no further disc), which is then C2/3.
+//! * the sacrum below the most caudal disc: no cord in the sac there (the centre of the sac
+//!   is CSF between the roots of the cauda equina), and the sac ending or tapering 15-80 mm
+//!   below that disc, or more than a disc spacing of disc-free column with no disc cut by
+//!   the end of the stack;
+//! * C2 above the most cranial disc: the cord, and more than 1.6 disc spacings of disc-free
+//!   column with the canal in view.
 //!
-//! The counted labels must fit the typical ratios of vertebral spacing
-//! ([`crate::levels::spacing_fit`]) with a plausible patient scale; otherwise, and when no
-//! end is seen, the disc positions are kept unlabelled and the levels are "not counted".
-//! Signals are relative to the intrathecal CSF reference only.
+//! The counted labels must fit the typical ratios of vertebral spacing at every disc pair,
+//! with a plausible patient scale, and put the conus (where the cord ends), when in view,
+//! between T12 and L3; otherwise the disc positions are kept unlabelled and the levels are
+//! "not counted" with the reason. Signals are relative to the intrathecal CSF reference only.
 
 use csfleak_volume::{DVec3, Volume};
 

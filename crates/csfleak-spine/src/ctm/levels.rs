@@ -1,9 +1,11 @@
 //! Vertebral levels on CT from bone: the anterior column ventral to the sac alternates between
 //! vertebral bodies (cancellous bone inside cortex, dense) and discs (soft tissue). Disc
-//! centres are the minima of the column density along the stack, counted from the sacrum
-//! (no disc below the most caudal one over more than a lumbar spacing, or the sac ending
-//! below it) or from C2 (a long disc-free stretch above the most cranial disc). Only HU
-//! physics (bone denser than disc) is used, relative to the column's own local range.
+//! centres are the minima of the column density along the stack, counted from the sacrum or
+//! from C2 only where the image shows that end ([`crate::levels::EndsInView`]: the cord as a
+//! filling defect in the centre of the contrast-filled sac, the sac ending or tapering, a
+//! disc-free column with no disc cut by the stack end). Only HU physics (bone denser than
+//! disc, the cord as soft tissue inside the contrast) is used, relative to the
+//! column's own local range and the sac's own median HU.
 
 use csfleak_volume::{DVec3, Volume};
 
@@ -82,7 +84,7 @@ fn find_discs(profile: &[(f64, f64)]) -> Vec<f64> {
             s / c
         })
         .collect();
-    let mut discs: Vec<f64> = Vec::new();
+    let mut discs: Vec<(f64, f64)> = Vec::new();
     let mut i = 0;
     while i < n {
         let z = profile[i].0;
@@ -113,18 +115,48 @@ fn find_discs(profile: &[(f64, f64)]) -> Vec<f64> {
             let zc = 0.5 * (zs + profile[start + m].0);
             // The run must be bounded by bone on both sides (not the stack end).
             if start > 0 && i < n {
-                if let Some(&last) = discs.last()
+                if let Some(&(last, _)) = discs.last()
                     && (last - zc).abs() < 8.0
                 {
                     continue;
                 }
-                discs.push(zc);
+                discs.push((zc, run[m]));
             }
         } else {
             i += 1;
         }
     }
-    discs
+    drop_close_minima(discs)
+}
+
+/// Minima closer than 0.6 of the median spacing cannot both be discs (a vertebral body is
+/// taller than half a segment): of such a pair, the less deep one goes, until none is left.
+fn drop_close_minima(mut discs: Vec<(f64, f64)>) -> Vec<f64> {
+    loop {
+        let mut gaps: Vec<f64> = discs.windows(2).map(|w| (w[0].0 - w[1].0).abs()).collect();
+        if gaps.len() < 2 {
+            break;
+        }
+        gaps.sort_by(f64::total_cmp);
+        let median = gaps[gaps.len() / 2];
+        let close = discs
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| (w[0].0 - w[1].0).abs() < 0.6 * median)
+            .min_by(|a, b| {
+                (a.1[0].0 - a.1[1].0)
+                    .abs()
+                    .total_cmp(&(b.1[0].0 - b.1[1].0).abs())
+            })
+            .map(|(i, w)| if w[0].1 > w[1].1 { i } else { i + 1 });
+        match close {
+            Some(i) => {
+                discs.remove(i);
+            }
+            None => break,
+        }
+    }
+    discs.into_iter().map(|d| d.0).collect()
 }
 
 /// Per slice with a sac: `(z, fraction of the sac's central zone that is not contrast)`. The
