@@ -299,3 +299,43 @@ fn ctm_evaluation() {
         assert_ne!(r.found, CtmClass::NotAssessable, "{}", r.name);
     }
 }
+
+/// Developer tool: `CTM_STUDY=<dir> [CTM_PUNCTURE=L3/4] cargo test --release -p csfleak-pipeline
+/// --test ctm_eval dump_study -- --ignored --nocapture` analyses one DICOM study and prints
+/// the class and every site.
+#[test]
+#[ignore = "developer tool: needs CTM_STUDY=<dir with a CT myelogram>"]
+fn dump_study() {
+    let Ok(dir) = std::env::var("CTM_STUDY") else {
+        return;
+    };
+    let ct = load_ct(std::path::Path::new(&dir));
+    let mut opts = CtmOptions::default();
+    if let Ok(p) = std::env::var("CTM_PUNCTURE") {
+        opts.puncture_levels = vec![p.parse().unwrap()];
+    }
+    let t0 = Instant::now();
+    let an = analyze_ctm(&ct, &opts).unwrap();
+    println!(
+        "{dir}: {} ith {:?} in {:.2} s, levels {:?}",
+        an.class.as_str(),
+        an.intrathecal_median_hu,
+        t0.elapsed().as_secs_f64(),
+        an.levels.status()
+    );
+    for s in &an.sites {
+        println!(
+            "  site {:?} {:?} {:?} vol {:.0} z {:.0}..{:.0} max {:.0} mean {:.0} gap {:.1} key {}",
+            s.level.map(|l| l.to_string()),
+            s.side,
+            s.connection,
+            s.volume_mm3,
+            s.z_range_mm.0,
+            s.z_range_mm.1,
+            s.max_hu,
+            s.mean_hu,
+            s.sac_distance_mm,
+            s.key_slice
+        );
+    }
+}

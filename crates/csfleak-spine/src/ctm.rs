@@ -38,7 +38,7 @@ use std::fmt::Write as _;
 
 use csfleak_findings::{
     ContrastSite, CtMyelography, EpiduralContrast, Evidence, FieldStatus, Hu, Level, Provenance,
-    Side, Status,
+    Region, Side, Status, Vertebra,
 };
 use csfleak_volume::overlay::Overlay;
 use csfleak_volume::{DVec3, Volume};
@@ -86,6 +86,9 @@ pub struct CtmOptions {
     /// Lateral contrast not touching the sac but within this distance of it (mm) tracks along
     /// a root sleeve (a sleeve's length).
     pub sleeve_reach_mm: f64,
+    /// Depth of the ventral epidural space, mm: contrast-dense pieces in front of the sac
+    /// and farther from it are vertebral bodies, endplates or discs.
+    pub ventral_epidural_mm: f64,
     /// Series Instance UID for evidence links.
     pub series_instance_uid: Option<String>,
 }
@@ -106,6 +109,7 @@ impl Default for CtmOptions {
             min_attached_site_mm3: 150.0,
             defect_bridge_fraction: 0.85,
             sleeve_reach_mm: 8.0,
+            ventral_epidural_mm: 5.0,
             series_instance_uid: None,
         }
     }
@@ -340,6 +344,8 @@ struct GroupStats {
     reach_mm: f64,
     /// Some piece was split off bone.
     near_bone: bool,
+    /// Fraction of the pixels inside the sac of an adjacent slice.
+    sac_cover: f64,
 }
 
 impl GroupStats {
@@ -450,8 +456,25 @@ fn group_stats(
             }
         }
     }
+    // The sac is a smooth tube: contrast where the sac lies on an adjacent slice is inside it
+    // (cut off by roots or layering on this slice), not outside it.
+    let mut covered = 0usize;
+    for &(k, i) in group {
+        let p = &slices[k].pieces[i];
+        let nbr = [k.checked_sub(1), (k + 1 < slices.len()).then_some(k + 1)];
+        covered += p
+            .pixels
+            .iter()
+            .filter(|px| {
+                nbr.iter()
+                    .flatten()
+                    .any(|&kk| slices[kk].sac.binary_search(px).is_ok())
+            })
+            .count();
+    }
     let gap = gap.sqrt();
     GroupStats {
+        sac_cover: covered as f64 / n,
         gap_mm: gap,
         n_slices: {
             let mut ks: Vec<usize> = group.iter().map(|g| g.0).collect();
@@ -517,10 +540,28 @@ fn measure_sites(
         .map(|g| group_stats(ct, sacs, slices, g))
         // A site spanning less than 4 mm along the stack is a partial-volume edge (an endplate
         // or a cortical rim cut obliquely); real collections span several millimetres.
-        .filter(|s| s.volume_mm3 >= opts.min_site_mm3 && s.n_slices as f64 * slice_mm >= 4.0)
+        // A piece beside the canal (foramen, paraspinal), clear of bone and as large as a
+        // collection counts on one thick slice.
+        .filter(|s| {
+            let d = s.centre - s.sac_centre;
+            s.volume_mm3 >= opts.min_site_mm3
+                && (s.n_slices as f64 * slice_mm >= 4.0
+                    || (!s.near_bone
+                        && d.x.abs() > d.y.abs()
+                        && s.volume_mm3 >= opts.min_attached_site_mm3))
+        })
         // Contrast split off bone counts only within a sleeve's reach of the sac (beyond it,
         // such pieces are marrow and cortical partial volume).
         .filter(|s| !s.near_bone || s.gap_mm <= opts.sleeve_reach_mm)
+        // Contrast where the sac lies on the adjacent slices is intrathecal (cut off by roots
+        // or a dependent layer on this slice).
+        .filter(|s| s.sac_cover < 0.5)
+        // In front of the sac the epidural space is a few millimetres deep: contrast-dense
+        // pieces farther in front are vertebral bodies, endplates and discs.
+        .filter(|s| {
+            let d = s.centre - s.sac_centre;
+            s.attached || -d.y <= d.x.abs() || s.gap_mm <= opts.ventral_epidural_mm
+        })
         .collect();
     // Normal root sleeves fill with contrast: attached groups are sites only when they stand
     // out from the study's own sleeves.
@@ -539,8 +580,17 @@ fn measure_sites(
         .filter(|s| !s.lateral_contact() || s.side_mm3[0].max(s.side_mm3[1]) >= attached_min)
         .map(|s| {
             let at = s.contact.unwrap_or(s.centre);
-            let level = scale.level_at(at.z);
             let dx = s.centre.x - s.sac_centre.x;
+            let dy = s.centre.y - s.sac_centre.y;
+            let connection = connection_of(&s, ith, opts);
+            // Beside the sac, contrast follows a nerve root: name the site by its root.
+            let level = scale.level_at(at.z).map(|l| {
+                if connection == Connection::RootSleeve || dx.abs() > dy.abs() {
+                    root_level(l)
+                } else {
+                    l
+                }
+            });
             let side = if dx > 2.5 {
                 Side::Left
             } else if dx < -2.5 {
@@ -548,7 +598,6 @@ fn measure_sites(
             } else {
                 Side::Midline
             };
-            let connection = connection_of(&s, ith, opts);
             let from_puncture =
                 level.and_then(|l| opts.puncture_levels.iter().map(|p| p.distance(l)).min());
             let from_entry = level
@@ -583,6 +632,19 @@ fn measure_sites(
             }
         })
         .collect()
+}
+
+/// The nerve root leaving at a level: below the pedicle of its vertebra in the thoracic,
+/// lumbar and sacral spine (disc Tn/Tn+1 -> root Tn), above it in the cervical spine
+/// (C4/5 -> C5; C7/T1 stays the disc: the C8 root has no vertebra).
+fn root_level(l: Level) -> Level {
+    match l {
+        Level::Disc(v) if v.region() == Region::Cervical => Vertebra::from_index(v.index() + 1)
+            .filter(|n| n.region() == Region::Cervical)
+            .map_or(l, Level::Vertebra),
+        Level::Disc(v) => Level::Vertebra(v),
+        Level::Vertebra(_) => l,
+    }
 }
 
 fn round1(x: f64) -> f64 {

@@ -23,6 +23,8 @@ const FAR_MM: f64 = 32.0;
 const MAX_PIECE_MM2: f64 = 300.0;
 /// Radius of the opening that separates sleeves and attached contrast from the sac, mm.
 const OPEN_MM: f64 = 2.0;
+/// Radius of the closing that joins intrathecal contrast split by nerve roots, mm.
+const ROOT_MM: f64 = 1.5;
 /// Candidates keep this far from cortex-dense pixels, mm (marrow, partial-volume rims).
 const BONE_MM: f64 = 1.5;
 
@@ -161,6 +163,11 @@ fn slice_sites(
             && near_found[[r, c]]
             && img[[r + r0, c + c0]] > sac_thr
     }));
+    // Roots inside the sac (the cauda equina lies dependent, against the dura) cut off thin
+    // layers of intrathecal contrast: close over root-sized gaps and fill the enclosed roots
+    // so the sac stays one solid cross-section before the opening.
+    let root_offs = disc_offsets([ROOT_MM / px[0], ROOT_MM / px[1]]);
+    let sac_mask = fill_holes(&erode(&dilate(&sac_mask, &root_offs), &root_offs));
     let offs = disc_offsets([OPEN_MM / px[0], OPEN_MM / px[1]]);
     let opened = dilate(&erode(&sac_mask, &offs), &offs);
     // Keep the opened piece that overlaps the found sac most.
