@@ -17,10 +17,12 @@ use crate::{Error, Result};
 /// unverified).
 pub const ROI_POLICY: &str = "whole CSF space (intracranial rows from the vertex to the foramen \
      magnum, spinal canal to the caudal end of the sac, drawn on the images and registered across \
-     time points); paraspinal activity beyond the first valley of the canal profile, kidneys and \
-     bladder excluded; on rows where the ROI holds significantly more (3 sigma and 15 %) than the \
-     canal core (8 mm either side of the axis) times the study's own ROI-to-core ratio, that \
-     excess is taken as extrathecal and excluded; local background subtracted";
+     time points; both ends must be in the field); paraspinal activity beyond the first valley of \
+     the canal profile, kidneys and bladder excluded; on rows where the ROI holds significantly \
+     more (3 sigma and 15 %) than the canal core (8 mm either side of the axis) times the study's \
+     own ROI-to-core ratio, that excess is taken as extrathecal and excluded; background from a \
+     band beside the canal, bridged over organs and accumulations lying in the band (kidneys, \
+     bladder, posterior fossa blur), subtracted";
 
 /// One time point: its frames in the canonical layout.
 #[derive(Debug, Clone)]
@@ -909,7 +911,20 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
             .find(|c| c.hours == hours[i] && c.view == v)
             .map(|c| c.csf)
     };
+    // The retention is of the whole CSF space: both ends must be in the field.
+    let coverage_gap = if anat.foramen_row.is_none() {
+        Some(
+            "the head is not in the field of view (no foramen magnum found): the whole CSF space is not imaged",
+        )
+    } else if anat.sac_end_row.is_none() {
+        Some(
+            "the caudal end of the thecal sac is not in the field of view: the whole CSF space is not imaged",
+        )
+    } else {
+        None
+    };
     let retention = match (ref_idx, late_idx) {
+        _ if coverage_gap.is_some() => Outcome::na(coverage_gap.unwrap_or_default()),
         (None, _) => Outcome::na(match o.reference_h {
             Some(h) => format!("no image at the configured reference time {h:.2} h"),
             None => format!(
@@ -1110,8 +1125,19 @@ fn paraspinal(
     notes: &mut Vec<String>,
 ) -> Vec<Accumulation> {
     const N: usize = 25;
-    /// Canal counts, net strip counts (left, right), frame index, raw strip counts.
-    type LevelSums = ([f64; N], [[f64; N]; 2], usize, [[f64; N]; 2]);
+    /// Levels beside the kidneys (T12..L2, vertebral index).
+    const KIDNEY_LEVELS: std::ops::RangeInclusive<usize> = 18..=20;
+    /// Lateral band of the kidneys' bodies (mm from the axis).
+    const KIDNEY_BAND_MM: (f64, f64) = (46.0, 80.0);
+    /// Canal counts, net strip counts (left, right), frame index, raw strip counts, and the
+    /// mean net counts per pixel of the strip and of the kidney band (left, right).
+    type LevelSums = (
+        [f64; N],
+        [[f64; N]; 2],
+        usize,
+        [[f64; N]; 2],
+        [[(f64, f64); N]; 2],
+    );
     let (d1, d2) = o.paraspinal_strip_mm;
     let core = 8.0;
     // Per time point: canal core counts and left/right strip counts per level.
@@ -1127,6 +1153,8 @@ fn paraspinal(
         let mut canal = [0.0_f64; N];
         let mut side = [[0.0_f64; N]; 2]; // [left, right]
         let mut raw = [[0.0_f64; N]; 2];
+        // Per side and level: (strip sum, strip pixels, kidney band sum, kidney band pixels).
+        let mut bands = [[(0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64); N]; 2];
         let (top, bottom) = a.spine_rows;
         for r in top..=bottom.min(img.nrows() - 1) {
             let Some(v) = a.vertebra_at(r) else { continue };
@@ -1135,18 +1163,23 @@ fn paraspinal(
                 let d = (cc as f64 - a.axis[r]) * spacing[1];
                 let x = img[(r, cc)];
                 let net = x - bg[r];
+                let s = usize::from(d < 0.0);
                 if d.abs() <= core {
                     canal[l] += net;
-                } else if d >= d1 && d <= d2 {
-                    side[0][l] += net;
-                    raw[0][l] += x;
-                } else if -d >= d1 && -d <= d2 {
-                    side[1][l] += net;
-                    raw[1][l] += x;
+                } else if d.abs() >= d1 && d.abs() <= d2 {
+                    side[s][l] += net;
+                    raw[s][l] += x;
+                    bands[s][l].0 += net;
+                    bands[s][l].1 += 1.0;
+                } else if d.abs() >= KIDNEY_BAND_MM.0 && d.abs() <= KIDNEY_BAND_MM.1 {
+                    bands[s][l].2 += net;
+                    bands[s][l].3 += 1.0;
                 }
             }
         }
-        Some((canal, side, c.frame, raw))
+        let means = bands
+            .map(|per_level| per_level.map(|(a, na, b, nb)| (a / na.max(1.0), b / nb.max(1.0))));
+        Some((canal, side, c.frame, raw, means))
     };
     let Some(first) = tps.first().and_then(&sums) else {
         return Vec::new();
@@ -1167,7 +1200,7 @@ fn paraspinal(
         .skip(1)
         .filter(|tp| tp.hours <= o.paraspinal_max_h)
     {
-        let Some((canal, side, frame, side_raw)) = sums(tp) else {
+        let Some((canal, side, frame, side_raw, means)) = sums(tp) else {
             continue;
         };
         let max_canal = canal.iter().copied().fold(0.0, f64::max);
@@ -1209,7 +1242,12 @@ fn paraspinal(
                 let e = ratio(s, l) - base(s, l);
                 // Poisson significance of the strip counts themselves.
                 let sig = side_raw[s][l].max(1.0).sqrt() * 3.0;
-                if e > thr && e * canal[l] > sig {
+                // Beside the kidneys, strip activity that does not stand above the kidney
+                // band further out is the kidney's flank, not a paraspinal accumulation (a
+                // leak beside the canal peaks in the strip).
+                let (strip_mean, kidney_mean) = means[s][l];
+                let kidney_flank = KIDNEY_LEVELS.contains(&l) && strip_mean <= kidney_mean;
+                if e > thr && e * canal[l] > sig && !kidney_flank {
                     excess[s][l] = e * canal[l];
                     hot[l] = true;
                 }

@@ -168,10 +168,38 @@ pub(crate) fn register(
         }
     }
     // Require a real improvement: noise alone moves the peak by a pixel at times.
-    if !zero.is_finite() || best.0 < zero + 0.01 {
-        return (0, 0);
+    let coarse = if !zero.is_finite() || best.0 < zero + 0.01 {
+        (0, 0)
+    } else {
+        (2 * best.1, 2 * best.2)
+    };
+    // The half-resolution search moves in steps of 2 pixels: refine by one pixel at full
+    // resolution (a 1-pixel shift of the canal puts its flank into a paraspinal strip).
+    let (fa, fb) = (
+        fixed.mapv(|v| v.max(0.0).sqrt()),
+        moving.mapv(|v| v.max(0.0).sqrt()),
+    );
+    let (mr, mc) = (
+        isize::try_from(max_rows).unwrap_or(0),
+        isize::try_from(max_cols).unwrap_or(0),
+    );
+    let at = |dr: isize, dc: isize| ncc(&fa, &fb, dr, dc);
+    let mut fine = (at(coarse.0, coarse.1), coarse.0, coarse.1);
+    if !fine.0.is_finite() {
+        return coarse;
     }
-    (2 * best.1, 2 * best.2)
+    for dr in coarse.0 - 1..=coarse.0 + 1 {
+        for dc in coarse.1 - 1..=coarse.1 + 1 {
+            if dr.abs() > mr || dc.abs() > mc || (dr, dc) == coarse {
+                continue;
+            }
+            let v = at(dr, dc);
+            if v > fine.0 + 1e-4 {
+                fine = (v, dr, dc);
+            }
+        }
+    }
+    (fine.1, fine.2)
 }
 
 #[cfg(test)]
@@ -216,6 +244,9 @@ mod tests {
         assert_eq!(register(&img, &moved, 10, 10), (-6, 4));
         assert_eq!(register(&img, &img, 10, 10), (0, 0));
         assert_eq!(register(&img, &shift(&img, 0, 6), 0, 10), (0, -6));
+        // Odd shifts too (the coarse search steps by 2 pixels).
+        assert_eq!(register(&img, &shift(&img, 0, 3), 0, 10), (0, -3));
+        assert_eq!(register(&img, &shift(&img, 0, -1), 0, 10), (0, 1));
     }
 
     #[test]

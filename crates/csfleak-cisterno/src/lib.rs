@@ -29,9 +29,14 @@
 //! ```
 //! use csfleak_cisterno::{CisternoInput, CisternoOptions, Frame, ViewKind, analyze};
 //! use ndarray::Array2;
-//! // A tiny "study": a bright vertical canal that loses 70 % of its counts by 24 h.
+//! // A tiny "study": a head above a vertical canal ending above the bottom of the field;
+//! // both lose 70 % of their counts by 24 h.
 //! let canal = |level: f32| {
-//!     Array2::from_shape_fn((200, 64), |(r, c)| if (30..34).contains(&c) && r > 20 { level } else { 0.0 })
+//!     Array2::from_shape_fn((200, 64), |(r, c)| {
+//!         let head = (2..40).contains(&r) && (12..52).contains(&c);
+//!         let sac = (30..34).contains(&c) && (40..160).contains(&r);
+//!         if head { 0.2 * level } else if sac { level } else { 0.0 }
+//!     })
 //! };
 //! let frames = vec![
 //!     Frame::new(0.0, ViewKind::Posterior, canal(100.0)).with_pixel_spacing([4.0, 4.0]),
