@@ -510,6 +510,26 @@ fn dump_study() {
         }
     }
     let t2 = t2.expect("an axial T2");
+    // SPINE_DUMP_RAW=<dir>: the volumes as raw f32 plus a geometry line, for
+    // `cargo run -p csfleak-spine --example dump_mri -- <dir> [SLICE]`.
+    if let Ok(raw) = std::env::var("SPINE_DUMP_RAW") {
+        let raw = std::path::Path::new(&raw);
+        std::fs::create_dir_all(raw).unwrap();
+        for (name, v) in [("t2", Some(&t2)), ("t1", t1.as_ref())] {
+            let Some(v) = v else { continue };
+            let g = v.geometry();
+            let m = g.world_from_voxel.to_cols_array();
+            let head: Vec<String> = g
+                .dims
+                .iter()
+                .map(ToString::to_string)
+                .chain(m.iter().map(ToString::to_string))
+                .collect();
+            std::fs::write(raw.join(format!("{name}.txt")), head.join(" ")).unwrap();
+            let bytes: Vec<u8> = v.data().iter().flat_map(|x| x.to_le_bytes()).collect();
+            std::fs::write(raw.join(format!("{name}.f32")), bytes).unwrap();
+        }
+    }
     let t0 = Instant::now();
     let canal = csfleak_spine::canal::build_canal(&t2, &SpineOptions::default()).unwrap();
     println!(
@@ -568,21 +588,54 @@ fn dump_study() {
             .voxel_from_world()
             .transform_point3(sl.centre.to_dvec3());
         let (cr, cc) = (c.y.round() as i64, c.x.round() as i64);
-        for r in (cr - 12)..(cr + 13) {
+        let lesion: std::collections::HashSet<(usize, usize)> = an
+            .collections
+            .iter()
+            .chain(&an.mimics)
+            .flat_map(|l| l.pixels.iter())
+            .filter(|p| p.0 == k)
+            .map(|p| (p.1, p.2))
+            .collect();
+        // S/s sac (bright/dark), L lesion pixel, # + . outside by signal / CSF.
+        for r in (cr - 22)..(cr + 23) {
             let mut line = String::new();
-            for col in (cc - 12)..(cc + 13) {
+            for col in (cc - 30)..(cc + 31) {
                 let (Ok(ru), Ok(cu)) = (usize::try_from(r), usize::try_from(col)) else {
                     continue;
                 };
-                let v = img.get([ru, cu]).copied().unwrap_or(0.0);
-                let s = if sl.sac.get([ru, cu]).copied().unwrap_or(false) {
-                    '*'
+                let Some(&v) = img.get([ru, cu]) else {
+                    continue;
+                };
+                let f = v / an.canal.csf_reference;
+                let ch = if lesion.contains(&(ru, cu)) {
+                    'L'
+                } else if sl.sac.get([ru, cu]).copied().unwrap_or(false) {
+                    if f >= 0.5 { 'S' } else { 's' }
+                } else if f >= 0.75 {
+                    '#'
+                } else if f >= 0.5 {
+                    '+'
+                } else if f >= 0.25 {
+                    '.'
                 } else {
                     ' '
                 };
-                line.push_str(&format!("{:4.0}{s}", 100.0 * v / an.canal.csf_reference));
+                line.push(ch);
             }
             println!("{line}");
+        }
+        if std::env::var("SPINE_DUMP_NUM").is_ok() {
+            for r in (cr - 14)..(cr + 15) {
+                let mut line = String::new();
+                for col in (cc - 14)..(cc + 15) {
+                    let (Ok(ru), Ok(cu)) = (usize::try_from(r), usize::try_from(col)) else {
+                        continue;
+                    };
+                    let v = img.get([ru, cu]).copied().unwrap_or(0.0);
+                    line.push_str(&format!("{:4.0}", 100.0 * v / an.canal.csf_reference));
+                }
+                println!("{line}");
+            }
         }
     }
     assert!(!an.canal.slices.is_empty());

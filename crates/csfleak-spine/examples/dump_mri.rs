@@ -1,23 +1,49 @@
-//! Developer aid: per-slice canal and lesion dump of a phantom axial T2 stack, with an ASCII
-//! picture of one slice. `cargo run -p csfleak-spine --example dump_mri -- CASE [SLICE]`.
+//! Developer aid: per-slice canal and lesion dump of an axial T2 stack, with an ASCII picture of
+//! one slice. `cargo run -p csfleak-spine --example dump_mri -- CASE|DIR [SLICE] [num]`: CASE is
+//! a phantom case (dorsal, ventral, circ, normal); DIR holds `t2.txt`/`t2.f32` (and optionally
+//! `t1.*`) written by the pipeline's `dump_study` (`SPINE_DUMP_RAW=DIR`).
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,
     clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
     clippy::format_push_string,
     missing_docs,
     reason = "developer aid"
 )]
+
+use std::collections::HashSet;
+use std::path::Path;
 
 use csfleak_phantom::spine::{
     CollectionSpec, MrContrast, Position, SpineModel, SpineOptions as Model, axial_grid, render_mr,
 };
 use csfleak_spine::SpineOptions;
 use csfleak_spine::mri::analyze_mri;
+use csfleak_volume::{DAffine3, Geometry, Volume};
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let case = args.get(1).map_or("dorsal", String::as_str);
+fn load_raw(dir: &Path, name: &str) -> Option<Volume> {
+    let head = std::fs::read_to_string(dir.join(format!("{name}.txt"))).ok()?;
+    let nums: Vec<f64> = head
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let dims = [nums[0] as usize, nums[1] as usize, nums[2] as usize];
+    let m: [f64; 12] = nums[3..15].try_into().unwrap();
+    let bytes = std::fs::read(dir.join(format!("{name}.f32"))).unwrap();
+    let data: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let g = Geometry {
+        dims,
+        world_from_voxel: DAffine3::from_cols_array(&m),
+    };
+    let a = ndarray::Array3::from_shape_vec((dims[2], dims[1], dims[0]), data).unwrap();
+    Some(Volume::new(g, a).unwrap())
+}
+
+fn phantom(case: &str) -> (Volume, f64) {
     let (spec, top, bottom) = match case {
         "ventral" => (
             CollectionSpec::new("T3", "T7", Position::Ventral, 4.0).with_dural_defect("T5"),
@@ -53,52 +79,82 @@ fn main() {
     )
     .unwrap();
     let t2 = render_mr(&model, MrContrast::T2Fs, &g, 2, 25.0, 0.15, 13, "t2").unwrap();
-    let an = analyze_mri(&t2, None, &SpineOptions::default()).unwrap();
+    (t2, csfleak_phantom::spine::collection_volume_ml(&model))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let case = args.get(1).map_or("dorsal", String::as_str);
+    let (t2, t1, truth) = if Path::new(case).join("t2.txt").exists() {
+        let dir = Path::new(case);
+        (load_raw(dir, "t2").unwrap(), load_raw(dir, "t1"), f64::NAN)
+    } else {
+        let (t2, v) = phantom(case);
+        (t2, None, v)
+    };
+    let t0 = std::time::Instant::now();
+    let an = analyze_mri(&t2, t1.as_ref(), &SpineOptions::default()).unwrap();
     println!(
-        "csf ref {} truth volume {:.2} mL canal confidence {:.2} intraspinal CSF {:.1} mL over {:.0} mm",
+        "analysis {:.2} s; csf ref {} truth volume {truth:.2} mL canal confidence {:.2} \
+         intraspinal CSF {:.1} mL over {:.0} mm",
+        t0.elapsed().as_secs_f64(),
         an.canal.csf_reference,
-        csfleak_phantom::spine::collection_volume_ml(&model),
         an.canal.confidence,
         an.intraspinal_csf_ml,
         an.covered_mm
     );
     for s in &an.canal.slices {
+        let mut d = s.beyond_dura_mm.clone();
+        d.sort_by(|a, b| b.total_cmp(a));
         println!(
-            "k {:3} found {} z {:7.1} area {:6.1} csf {:6.1} bridge {}",
+            "k {:3} found {} z {:7.1} y {:6.1} area {:6.1} csf {:6.1} bridge {:2} depth2 {:.1}",
             s.k,
             s.found,
             s.centre.0[2],
+            s.centre.0[1],
             s.sac_area_mm2,
             s.csf_area_mm2,
-            s.bridge.len()
+            s.bridge.len(),
+            d.get(1).copied().unwrap_or(0.0)
         );
     }
-    for l in &an.collections {
+    for l in an.collections.iter().chain(&an.mimics) {
         println!(
-            "{:?} {:?} t {:.1} v {:.2} {:?} cont {:?} water {:.2}",
+            "{:?} z {:.1}..{:.1} t {:.1} v {:.2} {:?} {:?} cont {:?} water {:.2} enh {:?}",
             l.k_range,
-            l.z_range_mm,
+            l.z_range_mm.0,
+            l.z_range_mm.1,
             l.max_thickness_mm,
             l.volume_ml,
             l.position,
+            l.mimic,
             l.continuity_slice,
-            l.water_ratio
+            l.water_ratio,
+            l.enhancement_ratio
         );
     }
-    let k: usize = args
-        .get(2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(t2.dims()[2] / 2);
+    let Some(k) = args.get(2).and_then(|s| s.parse::<usize>().ok()) else {
+        return;
+    };
     let img = t2.data().index_axis(ndarray::Axis(0), k).to_owned();
     let sl = &an.canal.slices[k];
+    let lesion: HashSet<(usize, usize)> = an
+        .collections
+        .iter()
+        .chain(&an.mimics)
+        .flat_map(|l| l.pixels.iter())
+        .filter(|p| p.0 == k)
+        .map(|p| (p.1, p.2))
+        .collect();
     let c = t2
         .geometry()
         .voxel_from_world()
         .transform_point3(sl.centre.to_dvec3());
     let (cr, cc) = (c.y.round() as i64, c.x.round() as i64);
-    for r in (cr - 20)..(cr + 20) {
+    // L lesion, S/s sac (bright/dark), # + . outside by signal / CSF, B bridge.
+    for r in (cr - 22)..(cr + 23) {
         let mut line = String::new();
-        for col in (cc - 30)..(cc + 30) {
+        for col in (cc - 30)..(cc + 31) {
             let (Ok(ru), Ok(cu)) = (usize::try_from(r), usize::try_from(col)) else {
                 continue;
             };
@@ -106,7 +162,11 @@ fn main() {
                 continue;
             };
             let f = v / an.canal.csf_reference;
-            let ch = if sl.sac.get([ru, cu]).copied().unwrap_or(false) {
+            let ch = if sl.bridge.contains(&(ru, cu)) {
+                'B'
+            } else if lesion.contains(&(ru, cu)) {
+                'L'
+            } else if sl.sac.get([ru, cu]).copied().unwrap_or(false) {
                 if f >= 0.5 { 'S' } else { 's' }
             } else if f >= 0.75 {
                 '#'
@@ -121,15 +181,17 @@ fn main() {
         }
         println!("{line}");
     }
-    for r in (cr - 12)..(cr + 2) {
-        let mut line = String::new();
-        for col in (cc - 6)..(cc + 7) {
-            let v = img
-                .get([usize::try_from(r).unwrap(), usize::try_from(col).unwrap()])
-                .copied()
-                .unwrap_or(0.0);
-            line.push_str(&format!("{:4.0}", 100.0 * v / an.canal.csf_reference));
+    if args.get(3).is_some() {
+        for r in (cr - 14)..(cr + 15) {
+            let mut line = String::new();
+            for col in (cc - 14)..(cc + 15) {
+                let (Ok(ru), Ok(cu)) = (usize::try_from(r), usize::try_from(col)) else {
+                    continue;
+                };
+                let v = img.get([ru, cu]).copied().unwrap_or(0.0);
+                line.push_str(&format!("{:4.0}", 100.0 * v / an.canal.csf_reference));
+            }
+            println!("{line}");
         }
-        println!("{line}");
     }
 }

@@ -17,7 +17,7 @@ use csfleak_volume::{DVec3, PointLps, Volume};
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
-use crate::image2d::{fill_holes, label4};
+use crate::image2d::{fill_holes, label4, path_within};
 use crate::{Error, Result, SpineOptions};
 
 /// The dural sac on one slice.
@@ -144,6 +144,8 @@ struct Component {
     centroid_px: [f64; 2],
     /// Bounding box area (pixels) of the filled component.
     bbox_px: usize,
+    /// Pixels of the holes it encloses (the cord inside the sac's CSF).
+    hole_px: usize,
 }
 
 impl Component {
@@ -199,6 +201,7 @@ fn components(bright: &Array2<bool>, min_px: usize) -> Vec<Component> {
             area_px: cnt,
             centroid_px: [sr / cntf, sc / cntf],
             bbox_px: (r1 + 1 - r0) * (c1 + 1 - c0),
+            hole_px: cnt.saturating_sub(n),
         });
     }
     out
@@ -306,14 +309,16 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
         g.world_from_voxel
             .transform_point3(DVec3::new(rc[1], rc[0], k as f64))
     };
-    // Pass 1: the largest compact component.
+    // Pass 1: the largest compact component, preferring one that encloses a dark core (the
+    // cord inside its CSF) over a fluid crescent beside the sac.
+    let cord_px = csfleak_volume::index_of((MIN_CORD_MM2 / px_mm2).ceil()).unwrap_or(usize::MAX);
     let pass1: Vec<Option<DVec3>> = comps
         .iter()
         .enumerate()
         .map(|(k, (_, cs))| {
             cs.iter()
                 .filter(|c| compactness(c) >= 0.45)
-                .max_by_key(|c| c.area_px)
+                .max_by_key(|c| (c.hole_px >= cord_px, c.area_px))
                 .map(|c| world(k, c.centroid_px))
         })
         .collect();
@@ -385,7 +390,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
             centres[k].map(|c| {
                 // Re-centre once, so that rays start inside the sac even when the tracked
                 // centre sits near its wall.
-                let first = cast_rays(v, k, c, csf, opts);
+                let first = cast_rays(v, k, c, csf, &comps[k].0, opts);
                 // On the dura outline (smoothed), not on the bright run, which includes fluid.
                 let smooth = smooth_angles(&first);
                 let pts: Vec<[f64; 2]> = first
@@ -408,7 +413,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
                     pts.iter().map(|p| p[0]).sum::<f64>() / n,
                     pts.iter().map(|p| p[1]).sum::<f64>() / n,
                 ];
-                (c2, cast_rays(v, k, c2, csf, opts))
+                (c2, cast_rays(v, k, c2, csf, &comps[k].0, opts))
             })
         })
         .collect();
@@ -443,6 +448,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
             )
         })
         .collect();
+    let lateral = lateral_rays(g);
     let mut bridges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nk];
     let mut beyond: Vec<Vec<f64>> = vec![Vec::new(); nk];
     let mut dura_lines: Vec<Vec<bool>> = vec![Vec::new(); nk];
@@ -473,22 +479,46 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
                 sac[[row, col]] = rho <= radius_at(r, dy.atan2(dx)) + 0.01;
             }
         }
-        // A dural gap: fluid beyond the dura with no dark line at the dura, on three or more
-        // neighbouring rays (10 degrees: a gap is wider than a noise dip in the dura).
+        // A dural gap: fluid beyond the dura line with no dark line on the ray, on three or
+        // more neighbouring rays (10 degrees: a gap is wider than a noise dip in the dura).
+        // The line's radius across the gap comes from the dark lines of the rays within 30
+        // degrees on this slice (every dip, also those CSF flows round: fluid crossing a gap
+        // does), else from the outline of the neighbouring slices.
+        let line: Vec<Option<f64>> = (0..N_RAYS)
+            .map(|a| {
+                let mut w: Vec<f64> = (0..=12)
+                    .filter_map(|d| ray[(a + N_RAYS + d - 6) % N_RAYS].as_ref()?.r_line)
+                    .collect();
+                if w.len() < 3 {
+                    // No dark line nearby on this slice: the outline of the neighbouring
+                    // slices.
+                    return Some(r[a]);
+                }
+                w.sort_by(f64::total_cmp);
+                Some(w[w.len() / 2])
+            })
+            .collect();
         let defect: Vec<bool> = (0..N_RAYS)
             .map(|a| {
-                ray[a].as_ref().is_some_and(|p| {
-                    p.r_out > r[a] + 1.0
-                        && p.min_between(r[a] - 0.75, r[a] + 0.75)
-                            >= opts.gap_fraction * f64::from(csf)
-                })
+                let (Some(p), Some(l)) = (ray[a].as_ref(), line[a]) else {
+                    return false;
+                };
+                p.r_out > l + 1.0
+                    && p.r_line.is_none_or(|own| (own - l).abs() > 1.0)
+                    && p.min_between(l - 0.75, l + 0.75) >= opts.gap_fraction * f64::from(csf)
             })
             .collect();
         for a in 0..N_RAYS {
+            // Beside the sac, CSF runs on into the root sleeves through the dura (normal
+            // anatomy): only a ventral or dorsal gap is evidence of a dural defect.
+            if lateral[a] {
+                continue;
+            }
             if defect[a] && defect[(a + 1) % N_RAYS] && defect[(a + N_RAYS - 1) % N_RAYS] {
                 let th = angle(a);
-                let mut rho = r[a] + 0.5;
-                while rho <= r[a] + 2.0 {
+                let l = line[a].unwrap_or(r[a]);
+                let mut rho = l + 0.5;
+                while rho <= l + 2.0 {
                     let col = c[0] + rho * th.cos() / sp[0];
                     let row = c[1] + rho * th.sin() / sp[1];
                     if let (Some(rr), Some(cc)) = (
@@ -498,6 +528,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
                         if rr < nr
                             && cc < nc
                             && comps[k].0[[rr, cc]]
+                            && !sac[[rr, cc]]
                             && !bridges[k].contains(&(rr, cc))
                         {
                             bridges[k].push((rr, cc));
@@ -566,12 +597,35 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
     (slices, bright)
 }
 
+/// Per ray: whether it points sideways in the patient (within 35 degrees of the left-right
+/// axis), from the image axes of the stack.
+pub(crate) fn lateral_rays(g: &csfleak_volume::Geometry) -> Vec<bool> {
+    let [di, dj, _] = g.directions();
+    (0..N_RAYS)
+        .map(|a| {
+            let (sin, cos) = angle(a).sin_cos();
+            let d = di * cos + dj * sin;
+            d.length() > 0.0 && d.x.abs() / d.length() >= 35f64.to_radians().cos()
+        })
+        .collect()
+}
+
+/// A hole of at least this area (mm²) in a bright component is a cord inside the sac.
+const MIN_CORD_MM2: f64 = 12.0;
+
 /// Number of rays per slice (every 5 degrees).
 const N_RAYS: usize = 72;
 /// Ray sampling step (mm).
 const RAY_STEP_MM: f64 = 0.25;
 /// Longest ray (mm).
 const RAY_MAX_MM: f64 = 25.0;
+/// A dark dip on a ray is the dura only when the bright signal on its two sides is not joined
+/// by a way round it at most this much longer than straight across (mm): a root or the filum
+/// is a dot that CSF flows around, the dura a line.
+const DURA_DETOUR_MM: f64 = 8.0;
+/// Longest dark stretch on a ray that can be a root or the filum (mm), bridged when CSF flows
+/// round it.
+const MAX_DOT_MM: f64 = 5.0;
 
 fn angle(a: usize) -> f64 {
     a as f64 * std::f64::consts::TAU / N_RAYS as f64
@@ -596,6 +650,8 @@ pub(crate) struct Ray {
     /// Dura estimate on this ray alone: the outermost dark line inside the bright run, else
     /// the end of the run (mm).
     pub(crate) r_dura: f64,
+    /// The outermost dark line inside the bright run, also one that CSF flows round (mm).
+    pub(crate) r_line: Option<f64>,
 }
 
 impl Ray {
@@ -631,7 +687,14 @@ pub(crate) fn bilinear(img: &ArrayView2<'_, f32>, x: f64, y: f64) -> Option<f32>
     Some((top * (1.0 - fy) + bottom * fy) as f32)
 }
 
-fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -> Vec<Option<Ray>> {
+fn cast_rays(
+    v: &Volume,
+    k: usize,
+    c: [f64; 2],
+    csf: f32,
+    bright: &Array2<bool>,
+    opts: &SpineOptions,
+) -> Vec<Option<Ray>> {
     let img = slice_image(v, k);
     let sp = v.geometry().spacing_mm();
     let csf = f64::from(csf);
@@ -652,8 +715,27 @@ fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -
                 .iter()
                 .position(|&x| x >= t)
                 .filter(|&i| i as f64 * RAY_STEP_MM <= 15.0)?;
-            // End of the bright run, bridging dips under the threshold up to 1 mm long.
+            let pixel = |i: usize| {
+                let rho = i as f64 * RAY_STEP_MM;
+                snap(bright, c[0] + rho * di, c[1] + rho * dj)
+            };
+            // Bright signal on both sides of a dark stretch, joined by a short way round it:
+            // the stretch is a dot in the CSF (a root, the filum), not a wall.
+            let joined_round = |ia: usize, ib: usize| match (pixel(ia), pixel(ib)) {
+                (Some(pa), Some(pb)) => path_within(
+                    bright,
+                    pa,
+                    pb,
+                    [sp[1], sp[0]],
+                    (ib - ia) as f64 * RAY_STEP_MM + DURA_DETOUR_MM,
+                ),
+                _ => false,
+            };
+            // End of the bright run, bridging dips under the threshold up to 1 mm long, and
+            // longer dark stretches that CSF flows around.
             let max_gap = csfleak_volume::index_of((1.0 / RAY_STEP_MM).round()).unwrap_or(4);
+            let max_dot =
+                csfleak_volume::index_of((MAX_DOT_MM / RAY_STEP_MM).round()).unwrap_or(12);
             let mut end = start;
             let mut i = start;
             while i < profile.len() {
@@ -664,6 +746,11 @@ fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -
                 }
                 let resume =
                     (i..profile.len().min(i + max_gap + 1)).find(|&q| profile[q] >= 0.75 * csf);
+                let resume = resume.or_else(|| {
+                    (i..profile.len().min(i + max_dot + 1))
+                        .find(|&q| profile[q] >= 0.75 * csf)
+                        .filter(|&q| joined_round(end, q))
+                });
                 match resume {
                     Some(q) => i = q,
                     None => break,
@@ -680,7 +767,7 @@ fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -
                 outer[q - start] = outer_max;
             }
             let mut inner_max = f64::NEG_INFINITY;
-            let mut best: Option<usize> = None;
+            let mut dips: Vec<usize> = Vec::new();
             for q in start..=end {
                 inner_max = inner_max.max(profile[q]);
                 let beyond = outer[q - start];
@@ -696,9 +783,20 @@ fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -
                     // is in the outer part of the bright run.
                     && q as f64 * RAY_STEP_MM >= 0.4 * r_out
                 {
-                    best = Some(q);
+                    dips.push(q);
                 }
             }
+            // The outermost dip that is a line: bright signal on both sides of a dura is not
+            // joined by a short way round it (roots and the filum are dots in the CSF; the
+            // CSF behind them is intrathecal).
+            let best = dips.iter().rev().copied().find(|&q| {
+                let ia = (start..q).rev().find(|&i| profile[i] >= t);
+                let ib = (q + 1..=end).find(|&i| profile[i] >= t);
+                match (ia, ib) {
+                    (Some(ia), Some(ib)) => !joined_round(ia, ib),
+                    _ => true,
+                }
+            });
             if let Some(q) = best {
                 r_dura = q as f64 * RAY_STEP_MM;
             }
@@ -706,9 +804,34 @@ fn cast_rays(v: &Volume, k: usize, c: [f64; 2], csf: f32, opts: &SpineOptions) -
                 profile,
                 r_out,
                 r_dura,
+                r_line: dips.last().map(|&q| q as f64 * RAY_STEP_MM),
             })
         })
         .collect()
+}
+
+/// A bright pixel of `mask` at (or next to) column `x`, row `y` (pixel units), the nearest first.
+fn snap(mask: &Array2<bool>, x: f64, y: f64) -> Option<(usize, usize)> {
+    let (nr, nc) = mask.dim();
+    let mut best: Option<(f64, (usize, usize))> = None;
+    for dr in -1i32..=1 {
+        for dc in -1i32..=1 {
+            let (Some(r), Some(c)) = (
+                csfleak_volume::index_of(y.round() + f64::from(dr)),
+                csfleak_volume::index_of(x.round() + f64::from(dc)),
+            ) else {
+                continue;
+            };
+            if r >= nr || c >= nc || !mask[[r, c]] {
+                continue;
+            }
+            let d = (r as f64 - y).hypot(c as f64 - x);
+            if best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, (r, c)));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
 }
 
 /// Dura radius per direction, robust to rays where the dura was invisible (too large) or a

@@ -22,6 +22,11 @@ use crate::{Result, SpineOptions};
 /// Method name written into provenance.
 pub const METHOD: &str = "spine.epidural_fluid/1";
 
+/// Smallest mimic listed in the findings (mL); smaller bright specks are dropped silently.
+const MIN_MIMIC_ML: f64 = 0.2;
+/// An engorged venous plexus is listed when it spans at least this many slices.
+const MIN_PLEXUS_SLICES: usize = 2;
+
 /// One extradural lesion (a collection or a mimic).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lesion {
@@ -113,6 +118,7 @@ pub fn analyze_mri(
     let csf = canal.csf_reference;
     let gap_px2 = (opts.max_gap_mm / sp[0].min(sp[1])).powi(2);
     let reach_mm = opts.max_reach_mm;
+    let lateral = crate::canal::lateral_rays(g);
 
     // Per slice candidate components with each pixel's distance to the sac (mm).
     let cands: Vec<SliceCand> = (0..nk)
@@ -290,11 +296,8 @@ pub fn analyze_mri(
             n_px += px.len();
             lesion_px.extend(px.iter().map(|&(r, c, _)| (k, r, c)));
             max_area = max_area.max(px.len());
-            // Thickness on this slice: the second-largest radial fluid depth over the rays
-            // (one ray can run along a root sleeve).
-            let mut depths = sl.beyond_dura_mm.clone();
-            depths.sort_by(|a, b| b.total_cmp(a));
-            per_slice_t.push((depths.get(1).copied().unwrap_or(0.0), k));
+            // Rays that point at the lesion's pixels on this slice (for the thickness).
+            let mut hit = vec![false; sl.beyond_dura_mm.len()];
             let mut bins = [false; 12];
             let (mut ant_k, mut lat_k) = (0.0f64, 0.0f64);
             let cpx = g.voxel_from_world().transform_point3(centre);
@@ -311,6 +314,9 @@ pub fn analyze_mri(
                             % n;
                     n_rays_px += 1;
                     n_sep += usize::from(sl.dura_line[a]);
+                    if let Some(h) = hit.get_mut(a) {
+                        *h = true;
+                    }
                 }
                 vals.push(img[[r, c]]);
                 let d = world(k, r, c) - centre;
@@ -337,6 +343,20 @@ pub fn analyze_mri(
                     }
                 }
             }
+            // Thickness on this slice: the second-largest radial fluid depth over the rays
+            // that point at the lesion (one ray can run along a root sleeve); sideways rays
+            // (root sleeves, foramina) only when the fluid lies beside the sac.
+            let sideways = lat_k.abs() > ant_k.abs();
+            let mut depths: Vec<f64> = sl
+                .beyond_dura_mm
+                .iter()
+                .zip(&hit)
+                .zip(&lateral)
+                .filter(|((_, h), l)| **h && (sideways || !**l))
+                .map(|((d, _), _)| *d)
+                .collect();
+            depths.sort_by(|a, b| b.total_cmp(a));
+            per_slice_t.push((depths.get(1).copied().unwrap_or(0.0), k));
             let fdss_here = bins.iter().filter(|&&b| b).count() >= 10;
             if fdss_here {
                 fdss.push(k);
@@ -435,6 +455,13 @@ pub fn analyze_mri(
             None
         };
         if mimic.is_none() && (max_t < opts.min_thickness_mm || volume_ml < opts.min_volume_ml) {
+            continue;
+        }
+        // Too small to be worth listing as a mimic (noise, a vein on one slice): dropped.
+        if mimic.is_some()
+            && (volume_ml < MIN_MIMIC_ML
+                || (mimic == Some(MimicKind::VenousPlexus) && n_slices < MIN_PLEXUS_SLICES))
+        {
             continue;
         }
         // Bright signal that no dark line (dura) separates from the sac anywhere is the sac

@@ -212,3 +212,85 @@ fn contrast_t1_that_misses_the_collection_leaves_enhancement_unassessed() {
         col.evidence
     );
 }
+
+/// A hand-drawn axial stack (not the phantom crate): a round sac of CSF (radius 8 mm) in dark
+/// fat, optionally with nerve roots (dark dots) lying dorsally inside it with CSF behind them,
+/// and optionally a dorsal crescent of fluid beyond a one-pixel dark dura.
+fn drawn_stack(roots: bool, dorsal_fluid_mm: f64) -> csfleak_volume::Volume {
+    use csfleak_volume::{Geometry, PointLps, VecLps};
+    let (n, px, nk) = (96usize, 0.7, 16usize);
+    let g = Geometry::from_steps(
+        [n, n, nk],
+        PointLps([-33.6, -33.6, 0.0]),
+        VecLps([px, 0.0, 0.0]),
+        VecLps([0.0, px, 0.0]),
+        VecLps([0.0, 0.0, 4.0]),
+    )
+    .unwrap();
+    let data = ndarray::Array3::from_shape_fn((nk, n, n), |(k, j, i)| {
+        let x = i as f64 * px - 33.6;
+        let y = j as f64 * px - 33.6;
+        let r = x.hypot(y);
+        // Deterministic speckle (no RNG): +-4 % of the CSF signal.
+        let speckle = (((i * 7 + j * 13 + k * 29) % 17) as f32 - 8.0) * 5.0;
+        let csf = 1000.0 + speckle;
+        let fat = 120.0 + speckle;
+        if roots {
+            // Five roots of 0.8 mm radius over the dorsal half, 5 mm from the centre (CSF
+            // between and behind them), as in the supine lumbar sac.
+            for q in 0..5 {
+                let th = std::f64::consts::PI * (0.2 + 0.6 * f64::from(q) / 4.0);
+                let (rx, ry) = (5.0 * th.cos(), 5.0 * th.sin());
+                if (x - rx).hypot(y - ry) <= 0.8 {
+                    return 380.0 + speckle;
+                }
+            }
+        }
+        if r <= 8.0 {
+            return csf;
+        }
+        // Posterior is +y: a dorsal crescent beyond a dark dura ring at 8.0-8.7 mm.
+        let dorsal = y > 0.0 && y.atan2(x.abs()) > 0.35;
+        if dorsal_fluid_mm > 0.0 && dorsal && r <= 8.7 {
+            return fat;
+        }
+        if dorsal_fluid_mm > 0.0 && dorsal && r <= 8.7 + dorsal_fluid_mm && (2..14).contains(&k) {
+            return csf;
+        }
+        fat
+    });
+    csfleak_volume::Volume::new(g, data).unwrap()
+}
+
+/// CSF behind nerve roots lying dorsally in the sac is intrathecal, not a dorsal collection:
+/// the sac boundary is the outer envelope, never the inner edge between the roots and CSF.
+#[test]
+fn csf_behind_dorsal_roots_is_inside_the_sac() {
+    let v = drawn_stack(true, 0.0);
+    let a = analyze_mri(&v, None, &SpineOptions::default()).unwrap();
+    assert!(
+        a.collections.is_empty(),
+        "false collections: {:?}",
+        a.collections
+            .iter()
+            .map(|c| (c.k_range, c.max_thickness_mm, c.volume_ml))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// A dorsal crescent beyond a visible dura is found, with roots in the sac too, and its
+/// thickness is measured within 1 mm; no dural gap is drawn, so continuity is not shown.
+#[test]
+fn dorsal_fluid_beyond_a_dark_dura_is_found_among_roots() {
+    let v = drawn_stack(true, 3.0);
+    let a = analyze_mri(&v, None, &SpineOptions::default()).unwrap();
+    assert_eq!(a.collections.len(), 1, "{:?}", a.collections.len());
+    let c = &a.collections[0];
+    assert_eq!(c.position, FluidPosition::Dorsal);
+    assert!(
+        (c.max_thickness_mm - 3.0).abs() <= 1.0,
+        "thickness {}",
+        c.max_thickness_mm
+    );
+    assert!(c.continuity_slice.is_none(), "{:?}", c.continuity_slice);
+}
