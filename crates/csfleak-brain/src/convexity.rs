@@ -6,17 +6,31 @@
 //! reference (the median of the bright half of a sphere around the head centre), so vendors
 //! and scaling do not matter. Rays leave the head centre over the supratentorial convexity
 //! (elevation 25-75 degrees above the axial plane, away from the midline falx and sagittal
-//! sinus). On each ray, from inside out, the first shell that enhances (post minus pre above
-//! [`ConvexityOptions::dura_enhancement`] of the brain reference) is the dura: the brain itself
-//! does not enhance. Its thickness (half-maximum width), its post-contrast brightness relative
-//! to the brain, and the fluid-dark gap between it and the cortex (pre-contrast below
+//! sinus). On each ray the enhancement is post minus pre, the post-contrast samples divided by
+//! their ratio to the pre-contrast ones in tissue that does not enhance on that ray (so the two
+//! series' bias fields cancel), smoothed `[1 2 1]`. From inside out, the first shell that
+//! enhances (above [`ConvexityOptions::dura_enhancement`] of the brain reference and at least
+//! half the ray's strongest enhancement) is the dura: the brain itself does not enhance. Its
+//! thickness (width at half its height above the fluid under it), its post-contrast brightness
+//! relative to the brain, and the fluid-dark gap between it and the cortex (pre-contrast below
 //! [`ConvexityOptions::fluid_level`]) are measured per ray.
+//!
+//! The extra-axial fluid thickness of a ray runs from the brain surface (the pre-contrast
+//! profile crossing the fluid level) to the inner surface of the dura: the enhancement peak
+//! (the dura's centre, sub-sample) minus half the dura's thickness. A normal dura (about 1 mm)
+//! is thinner than the voxels, so its half-maximum width is mostly blur: the study's median
+//! width with the voxel size and the ray smoothing taken out in quadrature, at least
+//! [`ConvexityOptions::thinnest_dura_mm`]. A side's thickness is the upper quartile over its
+//! rays (a crescent thins towards its edges): the
+//! collection plus whatever subarachnoid fluid remains under it (under a collection the sulci
+//! are effaced; over a normal brain this is the subarachnoid space itself).
 //!
 //! * Pachymeningeal enhancement (Bern: smooth, diffuse): at least
 //!   [`ConvexityOptions::min_fraction`] of the rays show a dura at least
 //!   [`ConvexityOptions::min_dura_mm`] thick and brighter than the brain reference.
 //! * Subdural fluid: an extra-axial fluid gap of at least [`ConvexityOptions::min_gap_mm`] on
-//!   at least [`ConvexityOptions::min_fraction`] of the rays of one side.
+//!   at least [`ConvexityOptions::min_fraction`] of the rays of one side (thinner collections
+//!   are measured but not told from a wide subarachnoid space).
 //!
 //! A normal, thin, faint dura gives no enhancing shell on most rays: that is a negative, not a
 //! failure. Without a contrast and a pre-contrast T1 both signs are not assessable (with the
@@ -47,17 +61,26 @@ pub struct ConvexityOptions {
     pub min_fraction: f64,
     /// Fraction band around `min_fraction` flagged as borderline.
     pub borderline_band: f64,
+    /// The thinnest dura assumed (mm) when the enhancing shell is too thin to measure: the
+    /// subdural thickness runs from the brain surface to the dura's inner surface, half this
+    /// inward of the enhancement peak.
+    pub thinnest_dura_mm: f64,
+    /// Blur (mm, half-maximum width) the ray's profile smoothing adds to a thin shell; with the
+    /// voxel size it is taken out of the dura's measured width.
+    pub profile_blur_mm: f64,
 }
 
 impl Default for ConvexityOptions {
     fn default() -> Self {
         Self {
-            dura_enhancement: 0.12,
+            dura_enhancement: 0.08,
             min_dura_mm: 1.5,
             fluid_level: 0.5,
             min_gap_mm: 5.0,
             min_fraction: 0.5,
             borderline_band: 0.15,
+            thinnest_dura_mm: 1.0,
+            profile_blur_mm: 0.8,
         }
     }
 }
@@ -69,9 +92,9 @@ pub struct SubduralSide {
     pub rays: usize,
     /// Fraction of them with a fluid gap of at least `min_gap_mm`.
     pub fraction: f64,
-    /// Median extra-axial fluid thickness between the dura and the cortex over the rays of
-    /// this side (subdural plus subarachnoid fluid, mm; 0 on rays without fluid), `None` when
-    /// no ray found a dura.
+    /// Extra-axial fluid thickness between the dura's inner surface and the cortex, upper
+    /// quartile over the rays of this side (subdural plus subarachnoid fluid, mm; 0 on rays without
+    /// fluid), `None` when no ray found a dura.
     pub thickness_mm: Option<f64>,
 }
 
@@ -111,6 +134,16 @@ fn median(v: &mut [f64]) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     Some(v[v.len() / 2])
+}
+
+/// The upper quartile: where a crescent-shaped collection is thick (it thins towards its
+/// edges, where some rays cross it).
+fn upper_quartile(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[(v.len() - 1) * 3 / 4])
 }
 
 /// Head centre (centroid of the foreground) and a brain reference intensity.
@@ -212,7 +245,10 @@ pub(crate) fn post_scale(pre: &Volume, post: &Volume, c: DVec3, bp: f64) -> Opti
 }
 
 struct Ray {
+    /// Dura: half-maximum width (mm), post-contrast peak (brain units), centre.
     dura: Option<(f64, f64, DVec3)>,
+    /// Extra-axial fluid: distance from the brain surface to the centre of the dura (mm),
+    /// the brain surface point, the unit ray direction.
     gap: Option<(f64, DVec3, DVec3)>,
     right: bool,
 }
@@ -251,16 +287,33 @@ fn cast(
         return None;
     }
     let end = out.saturating_sub(4);
-    let e: Vec<f64> = (0..end).map(|i| q[i] - p[i]).collect();
-    let pos = |i: usize| c + d * (10.0 + STEP * i as f64);
-    // The dura: the strongest enhancement on the ray inside the scalp (brain, fluid, bone,
-    // marrow and fat do not enhance; the scalp is excluded by `end`).
-    let Some((pk, peak)) = e
-        .iter()
-        .copied()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .filter(|(_, v)| *v >= o.dura_enhancement)
+    // Post over pre along this ray in tissue that does not enhance (brain, marrow, fat: bright
+    // before contrast): the two series' different bias fields cancel out of the enhancement.
+    let mut ratios: Vec<f64> = (0..end)
+        .filter(|i| p[*i] > 0.6)
+        .map(|i| q[i] / p[i])
+        .collect();
+    let k = median(&mut ratios).filter(|k| *k > 0.0).unwrap_or(1.0);
+    let e: Vec<f64> = (0..end).map(|i| q[i] / k - p[i]).collect();
+    if e.len() < 3 {
+        return None;
+    }
+    // Enhancement smoothed along the ray ([1 2 1] / 4) to find the shell.
+    let es: Vec<f64> = (0..e.len())
+        .map(|i| {
+            let a = e[i.saturating_sub(1)];
+            let b = e[(i + 1).min(e.len() - 1)];
+            0.25 * (a + 2.0 * e[i] + b)
+        })
+        .collect();
+    let pos = |i: f64| c + d * (10.0 + STEP * i);
+    // The dura: the innermost enhancing shell at least half as strong as the strongest
+    // enhancement on the ray inside the scalp (brain, fluid, bone, marrow and fat do not
+    // enhance; the scalp is excluded by `end`; soft tissue outside the skull enhances less).
+    let strongest = es.iter().copied().fold(f64::MIN, f64::max);
+    let floor = o.dura_enhancement.max(0.5 * strongest);
+    let Some(pk) =
+        (1..es.len() - 1).find(|&i| es[i] >= floor && es[i] >= es[i - 1] && es[i] >= es[i + 1])
     else {
         return Some(Ray {
             dura: None,
@@ -268,26 +321,60 @@ fn cast(
             right,
         });
     };
+    let peak = es[pk];
+    let half_max = |level: f64| {
+        let mut lo = pk;
+        while lo > 0 && es[lo - 1] >= level {
+            lo -= 1;
+        }
+        let mut hi = pk;
+        while hi + 1 < es.len() && es[hi + 1] >= level {
+            hi += 1;
+        }
+        (lo, hi)
+    };
     let half = 0.5 * peak;
-    let mut lo = pk;
-    while lo > 0 && e[lo - 1] >= half {
-        lo -= 1;
-    }
-    let mut hi = pk;
-    while hi + 1 < e.len() && e[hi + 1] >= half {
-        hi += 1;
-    }
-    let thickness = STEP * (hi - lo + 1) as f64;
-    let qpk = (lo..=hi).map(|i| q[i]).fold(f64::MIN, f64::max);
-    // The extra-axial gap: fluid-dark pre-contrast voxels inward of the dura, up to the
-    // first brain-level voxel.
+    let (lo, _) = half_max(half);
+    // The extra-axial gap: fluid-dark pre-contrast samples inward of the dura, up to the
+    // first brain-level sample.
     let mut g = lo;
-    while g > 0 && p[g - 1] < o.fluid_level && e[g - 1] < half {
+    while g > 0 && p[g - 1] < o.fluid_level && es[g - 1] < half {
         g -= 1;
     }
-    let gap = (g > 0).then(|| (STEP * (lo - g) as f64, pos(g), pos(lo)));
+    // The dura's width at half its height above the fluid under it (a collection may enhance
+    // a little itself), both crossings interpolated between samples.
+    let mut under: Vec<f64> = es[g..lo].to_vec();
+    let base = median(&mut under).unwrap_or(0.0).clamp(0.0, half);
+    let level = 0.5 * (peak + base);
+    let (lo, hi) = half_max(level);
+    let lo_f = if lo > 0 {
+        lo as f64 - (es[lo] - level) / (es[lo] - es[lo - 1]).max(1e-9)
+    } else {
+        0.0
+    };
+    let hi_f = if hi + 1 < es.len() {
+        hi as f64 + (es[hi] - level) / (es[hi] - es[hi + 1]).max(1e-9)
+    } else {
+        hi as f64
+    };
+    let thickness = STEP * (hi_f - lo_f);
+    let qpk = (lo..=hi).map(|i| q[i]).fold(f64::MIN, f64::max);
+    let gap = (g > 0 && g < lo && p[g - 1] >= o.fluid_level).then(|| {
+        let brain = (g - 1) as f64 + (p[g - 1] - o.fluid_level) / (p[g - 1] - p[g]).max(1e-9);
+        // Dura centre: parabola through the smoothed peak and its neighbours.
+        let (a, b, cc) = (es[pk - 1], es[pk], es[pk + 1]);
+        let den = a - 2.0 * b + cc;
+        let centre = pk as f64
+            + if den < -1e-12 {
+                0.5 * (a - cc) / den
+            } else {
+                0.0
+            };
+        (STEP * (centre - brain), pos(brain), d)
+    });
+    let pk_pos = pos(pk as f64);
     Some(Ray {
-        dura: Some((thickness, qpk, pos(pk))),
+        dura: Some((thickness, qpk, pk_pos)),
         gap,
         right,
     })
@@ -346,14 +433,17 @@ pub fn measure_convexity(
         .count();
     let mut ratios: Vec<f64> = with.iter().filter_map(|r| r.dura.map(|d| d.1)).collect();
     let mut thick: Vec<f64> = with.iter().filter_map(|r| r.dura.map(|d| d.0)).collect();
+    let dura_thickness_mm = median(&mut thick);
+    let half_dura = half_dura_mm(dura_thickness_mm, post, o);
+    let fluid = |r: &Ray| r.gap.map_or(0.0, |g| (g.0 - half_dura).max(0.0));
     let side = |right: bool| {
         let on: Vec<&&Ray> = with.iter().filter(|r| r.right == right).collect();
-        let mut gaps: Vec<f64> = on.iter().map(|r| r.gap.map_or(0.0, |g| g.0)).collect();
+        let mut gaps: Vec<f64> = on.iter().map(|r| fluid(r)).collect();
         let wide = gaps.iter().filter(|g| **g >= o.min_gap_mm).count();
         SubduralSide {
             rays: on.len(),
             fraction: wide as f64 / on.len().max(1) as f64,
-            thickness_mm: median(&mut gaps),
+            thickness_mm: upper_quartile(&mut gaps),
         }
     };
     Ok(ConvexityMeasurement {
@@ -363,7 +453,7 @@ pub fn measure_convexity(
         rays_with_dura: with.len(),
         thick_bright_fraction: positive as f64 / n as f64,
         dura_to_brain_ratio: median(&mut ratios),
-        dura_thickness_mm: median(&mut thick),
+        dura_thickness_mm,
         subdural: [side(true), side(false)],
         shell: rays
             .iter()
@@ -374,11 +464,30 @@ pub fn measure_convexity(
             .collect(),
         gaps: rays
             .iter()
-            .filter_map(|r| r.gap)
-            .filter(|g| g.0 >= o.min_gap_mm)
-            .map(|g| (PointLps::from_dvec3(g.1), PointLps::from_dvec3(g.2)))
+            .filter(|r| fluid(r) >= o.min_gap_mm)
+            .filter_map(|r| r.gap.map(|g| (g, fluid(r))))
+            .map(|(g, f)| {
+                (
+                    PointLps::from_dvec3(g.1),
+                    PointLps::from_dvec3(g.1 + g.2 * f),
+                )
+            })
             .collect(),
     })
+}
+
+/// Half the dura's thickness (mm), to go from its centre (where the enhancement peaks) to
+/// its inner surface: the median half-maximum width of the enhancing shell with the blur of
+/// the contrast T1 taken out (`sqrt(width^2 - blur^2)`, blur = the mean voxel size plus the
+/// ray's smoothing), never less than [`ConvexityOptions::min_dura_mm`] / 2 ... see the option.
+fn half_dura_mm(width: Option<f64>, post: &Volume, o: &ConvexityOptions) -> f64 {
+    let s = post.geometry().spacing_mm();
+    let blur = ((s[0] + s[1] + s[2]) / 3.0).hypot(o.profile_blur_mm);
+    let w = width.unwrap_or(0.0);
+    0.5 * (w * w - blur * blur)
+        .max(0.0)
+        .sqrt()
+        .max(o.thinnest_dura_mm)
 }
 
 fn confidence(fraction: f64, threshold: f64) -> f64 {

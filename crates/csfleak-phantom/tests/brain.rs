@@ -532,7 +532,13 @@ fn every_midline_landmark_sits_on_its_structure_in_the_rendered_midsagittal_imag
             0.15,
         ));
         let (mam, ps) = (e("mamillary_inferior"), e("pons_superior"));
-        failures.extend(edge("pons_superior", ps, (ps - mam).normalize_or_zero(), bs, 0.15));
+        failures.extend(edge(
+            "pons_superior",
+            ps,
+            (ps - mam).normalize_or_zero(),
+            bs,
+            0.15,
+        ));
         // Pontomesencephalic angle: the vertex where the anterior border of the midbrain meets
         // the pons; the midbrain point on that border, the pons point on the upper surface.
         let (vx, pmm) = (e("pm_vertex"), e("pm_midbrain"));
@@ -688,5 +694,54 @@ fn every_midline_landmark_sits_on_its_structure_in_the_rendered_midsagittal_imag
             o.sag_mm,
             o.head_rotation_deg
         );
+    }
+}
+
+#[test]
+fn a_subdural_collection_pushes_the_brain_in() {
+    // Along a ray over the convexity: dura, the collection, then the cortex, displaced inwards
+    // by the collection's thickness (the subarachnoid space under it effaced).
+    let layers = |t: f64| {
+        let b = BrainPhantom::new(
+            &BrainOptions::default()
+                .with_subdural_fluid(t)
+                .with_head_rotation([4.0, -3.0, 6.0]),
+        )
+        .unwrap();
+        let from = DVec3::new(0.0, 8.0, 50.0);
+        let dir = DVec3::new(0.7, 0.0, 0.714).normalize_or_zero();
+        let mut first = std::collections::BTreeMap::new();
+        let mut subdural = 0.0;
+        for i in (0..=1200).rev() {
+            let r = f64::from(i) * 0.1;
+            let tissue = b.tissue_at(b.world_from_head((from + dir * r).to_array()));
+            if tissue == Tissue::Subdural {
+                subdural += 0.1;
+            }
+            first.entry(format!("{tissue:?}")).or_insert(r);
+        }
+        (first["Dura"], first.get("Grey").copied(), subdural)
+    };
+    let (dura0, grey0, sd0) = layers(0.0);
+    assert!(sd0 == 0.0);
+    for t in [3.0, 6.0] {
+        let (dura, grey, sd) = layers(t);
+        assert!(
+            (dura - dura0).abs() < 0.2,
+            "the dura stays: {dura} vs {dura0}"
+        );
+        assert!(
+            (sd - t).abs() < 0.5,
+            "collection {sd} mm along the ray for {t}"
+        );
+        let shift = grey0.unwrap() - grey.unwrap();
+        // The cortex moves in by the collection minus the effaced subarachnoid space (2.5 mm
+        // plus the sulcal modulation, up to 3 mm).
+        assert!(
+            shift > t - 5.0 && shift < t + 0.3,
+            "cortex moved {shift} mm for {t}"
+        );
+        // Little fluid is left between the collection and the cortex.
+        assert!(dura - grey.unwrap() < 1.0 + t + 0.6, "{dura} {grey:?}");
     }
 }

@@ -523,6 +523,21 @@ impl Head {
         x.abs() < 16.0 && y < 28.0
     }
 
+    /// Thickness of the subdural collection over `p` (mm): full over the convexity above
+    /// `z = 60` and lateral of `|x| = 16`, tapering smoothly to nothing at `z = 45` and
+    /// `|x| = 8` (a crescent on coronal sections).
+    fn subdural_here(&self, p: DVec3) -> f64 {
+        let t = self.p.subdural_fluid_mm;
+        if t <= 0.0 {
+            return 0.0;
+        }
+        let ramp = |v: f64, a: f64, b: f64| {
+            let u = ((v - a) / (b - a)).clamp(0.0, 1.0);
+            u * u * (3.0 - 2.0 * u)
+        };
+        t * ramp(p.z, 45.0, 60.0) * ramp(p.x.abs(), 8.0, 16.0)
+    }
+
     /// Gyral modulation of the cortical surface (mm, 0..3).
     fn gyri(p: DVec3) -> f64 {
         let a = (p.x * 0.21 + p.y * 0.05).sin() * (p.y * 0.17 - p.z * 0.07).sin();
@@ -619,11 +634,8 @@ impl Head {
         if depth < dura_mm && p.z > floor + 1.0 {
             return Tissue::Dura;
         }
-        if self.p.subdural_fluid_mm > 0.0
-            && depth < dura_mm + self.p.subdural_fluid_mm
-            && p.z > 55.0
-            && p.x.abs() > 15.0
-        {
+        let subdural = self.subdural_here(p);
+        if subdural > 0.0 && depth < dura_mm + subdural {
             return Tissue::Subdural;
         }
         // Falx and tentorium; the interhemispheric fissure runs down to the corpus callosum
@@ -720,7 +732,10 @@ impl Head {
             return Tissue::Csf;
         }
         // Cerebrum above the tentorium.
-        let cortex_out = SAS_MM + dura_mm + Self::gyri(p);
+        // A subdural collection pushes the brain in and effaces the subarachnoid space and
+        // the sulci under it (to a tenth from 3 mm of collection).
+        let squeeze = 1.0 - 0.9 * (subdural / 3.0).min(1.0);
+        let cortex_out = dura_mm + subdural + (SAS_MM + Self::gyri(p)) * squeeze;
         if depth < cortex_out {
             return Tissue::Csf;
         }
@@ -1033,3 +1048,4 @@ mod tests {
         assert_eq!(h.classify_head(DVec3::new(0.0, 5.0, -20.0)), Tissue::Csf);
     }
 }
+
