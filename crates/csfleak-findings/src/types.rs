@@ -455,6 +455,10 @@ pub struct CtMyelography {
     /// Why `intrathecal_median_hu` is `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intrathecal_median_hu_status: Option<FieldStatus>,
+    /// Vertebral level labelling of the CT stack (method and confidence as in
+    /// `spine.levels`); the sites' levels come from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<LevelLabelling>,
 }
 
 /// View of a planar NM image.

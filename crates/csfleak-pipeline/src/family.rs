@@ -245,6 +245,7 @@ pub fn ct_not_assessable(reason: &str) -> Section {
         epidural_contrast: Some(EpiduralContrast::not_assessable(reason)),
         intrathecal_median_hu: None,
         intrathecal_median_hu_status: Some(FieldStatus::not_assessable(reason)),
+        ..CtMyelography::default()
     })
 }
 

@@ -661,6 +661,7 @@ impl CtmAnalysis {
                 epidural_contrast: Some(EpiduralContrast::not_assessable(reason.clone())),
                 intrathecal_median_hu: None,
                 intrathecal_median_hu_status: Some(FieldStatus::not_assessable(reason)),
+                levels: Some(self.levels.to_findings()),
             };
         }
         let sites: Vec<ContrastSite> = self
@@ -710,6 +711,7 @@ impl CtmAnalysis {
             }),
             intrathecal_median_hu: self.intrathecal_median_hu.map(|h| Hu(round1(h))),
             intrathecal_median_hu_status: None,
+            levels: Some(self.levels.to_findings()),
         }
     }
 }

@@ -82,6 +82,13 @@ fn normal_studies_at_low_and_high_contrast() {
             "levels at {ith}"
         );
         let f = normal.to_findings(None);
+        let levels = f.levels.clone().expect("ct_myelography.levels");
+        assert_eq!(
+            levels.status,
+            LevelStatus::Counted,
+            "findings levels at {ith}"
+        );
+        assert!(levels.method.is_some() && levels.confidence.is_some());
         assert_eq!(f.epidural_contrast.unwrap().status, Status::Absent);
         let found = f.intrathecal_median_hu.unwrap().get();
         assert!(
