@@ -212,3 +212,55 @@ fn bern_items_follow_the_measurements() {
     assert!(a.bern.score.is_none());
     assert!(a.bern.score_max >= a.bern.score_min + 5);
 }
+
+/// The interpeduncular angle (axial) from imported points: the phantom draws no peduncles, so
+/// three points of known angle are placed in a tilted axial plane of each oblique anisotropic
+/// grid and given as voxel indices and as RAS markups.
+#[test]
+fn interpeduncular_angle_from_points_on_oblique_anisotropic_grids() {
+    for (n, ph) in phantoms().iter().enumerate() {
+        let want = 30.0 + 12.0 * n as f64;
+        let half = want.to_radians() / 2.0;
+        // Vertex in front of the pons; the two peduncle points 14 mm behind it.
+        let v = ph.world_from_head([0.0, -2.0, 38.0]).to_dvec3();
+        let at = |x: f64, y: f64| ph.world_from_head([x, y, 38.0]).to_dvec3();
+        let (l, r) = (at(14.0 * half.tan(), 12.0), at(-14.0 * half.tan(), 12.0));
+        let g = ph.sagittal_geometry().unwrap();
+        let vfw = g.voxel_from_world();
+        let ijk = |p: DVec3| {
+            let c = vfw.transform_point3(p);
+            format!(r#"{{"ijk": [{}, {}, {}]}}"#, c.x, c.y, c.z)
+        };
+        let json = format!(
+            r#"{{"points": {{"ipa_vertex": {}, "ipa_left": {}, "ipa_right": {}}}}}"#,
+            ijk(v),
+            ijk(l),
+            ijk(r)
+        );
+        let ras = |p: DVec3| [-p.x, -p.y, p.z];
+        let markups = format!(
+            r#"{{"markups": [{{"type": "Fiducial", "coordinateSystem": "RAS", "controlPoints": [
+                {{"label": "ipa_vertex", "position": {:?}}},
+                {{"label": "ipa_left", "position": {:?}}},
+                {{"label": "ipa_right", "position": {:?}}}]}}]}}"#,
+            ras(v),
+            ras(l),
+            ras(r)
+        );
+        for pts in [
+            parse_points_json(&json, "ijk", Some(&g)).unwrap(),
+            parse_markups_json(&markups, "mrk").unwrap(),
+        ] {
+            let inputs = BrainInputs {
+                imported: vec![pts],
+                ..BrainInputs::default()
+            };
+            let a = analyze(&inputs, &BrainOptions::default()).unwrap();
+            let got = a.findings.interpeduncular_angle_deg.map(|d| d.0);
+            assert!(
+                got.is_some_and(|d| (d - want).abs() <= DEG_TOL),
+                "phantom {n}: IPA {got:?} vs {want}"
+            );
+        }
+    }
+}
