@@ -36,8 +36,16 @@ fn main() {
         img.put_pixel(c as u32, r as u32, image::Luma([g]));
     }
     img.save(&out).expect("save");
-    // 4x crop rows 60..180, cols 70..200 with truth landmarks in red.
-    let (r0, c0, h, w, z) = (60_usize, 70_usize, 120_usize, 130_usize, 4_usize);
+    // 4x crop rows 60..180, cols 70..200 with truth landmarks in red (DUMP_CROP="r0,c0,h,w,zoom"
+    // chooses another).
+    let crop_env: Vec<usize> = std::env::var("DUMP_CROP")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_default();
+    let (r0, c0, h, w, z) = match crop_env[..] {
+        [a, b, c, d, e] => (a, b, c, d, e),
+        _ => (60_usize, 70_usize, 120_usize, 130_usize, 4_usize),
+    };
     let mut crop = image::RgbImage::new((w * z) as u32, (h * z) as u32);
     for y in 0..h * z {
         for x in 0..w * z {
@@ -61,6 +69,29 @@ fn main() {
             for (yy, xx) in [(y + d, x), (y, x + d)] {
                 if yy >= 0 && xx >= 0 && (yy as usize) < h * z && (xx as usize) < w * z {
                     crop.put_pixel(xx as u32, yy as u32, image::Rgb([255, 0, 0]));
+                }
+            }
+        }
+    }
+    // Automatic landmarks in green.
+    let auto = csfleak_brain::auto::detect_landmarks(
+        &t1,
+        &plane,
+        &csfleak_brain::auto::AutoOptions::default(),
+    )
+    .expect("auto");
+    for (k, d) in &auto.landmarks {
+        let Some(p) = d.position() else { continue };
+        let px = rf.pixel_of(p.to_dvec3());
+        println!("auto {k:19} row {:7.1} col {:7.1}", px[0], px[1]);
+        let (y, x) = (
+            ((px[0] - r0 as f64 + 0.5) * z as f64) as i64,
+            ((px[1] - c0 as f64 + 0.5) * z as f64) as i64,
+        );
+        for d in -3..=3_i64 {
+            for (yy, xx) in [(y + d, x), (y, x + d)] {
+                if yy >= 0 && xx >= 0 && (yy as usize) < h * z && (xx as usize) < w * z {
+                    crop.put_pixel(xx as u32, yy as u32, image::Rgb([0, 255, 0]));
                 }
             }
         }

@@ -269,3 +269,109 @@ fn eval_brain_on_new_seeds() {
         "sag trend of the automatic MPD not monotonic: {autos:?}"
     );
 }
+
+/// Developer aid: the midsagittal reformat of a study on disk (`BRAIN_DUMP_STUDY=<dir>`), with
+/// the automatic landmarks (value 255 crosses) and, when the folder has a `truth.json` with
+/// `landmarks`, the truth (value 0 crosses), written as `BRAIN_DUMP_OUT` (PGM, default
+/// /tmp/brain_dump.pgm).
+#[test]
+#[ignore = "developer aid: needs BRAIN_DUMP_STUDY"]
+fn dump_study() {
+    use csfleak_brain::midsagittal::{find_plane, reformat};
+    let Ok(dir) = std::env::var("BRAIN_DUMP_STUDY") else {
+        return;
+    };
+    let out = std::env::var("BRAIN_DUMP_OUT").unwrap_or_else(|_| "/tmp/brain_dump.pgm".to_owned());
+    let report = scan(std::path::Path::new(&dir)).unwrap();
+    let study = &report.studies[0];
+    let loaded: Vec<_> = study
+        .series
+        .iter()
+        .map(|s| Arc::new(load_series(s).unwrap()))
+        .collect();
+    let pairs: Vec<(Role, &csfleak_dicom::LoadedSeries)> = study
+        .series
+        .iter()
+        .zip(&loaded)
+        .map(|(s, l)| (s.role.role, l.as_ref()))
+        .collect();
+    let chosen = select(&pairs);
+    let inp = inputs(&chosen, Vec::new());
+    let a = analyze(&inp, &Opts::default()).unwrap();
+    let t1 = inp.t1.expect("a 3D T1");
+    let plane = find_plane(t1).unwrap();
+    let rf = reformat(t1, &plane).unwrap();
+    let (h, w) = rf.image.dim();
+    let hi = rf
+        .image
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(0f32, f32::max)
+        .max(1e-6);
+    let mut px: Vec<u8> = rf
+        .image
+        .iter()
+        .map(|v| {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "clamped grey level"
+            )]
+            let g = if v.is_finite() {
+                (v / hi * 250.0).clamp(1.0, 250.0) as u8
+            } else {
+                1
+            };
+            g
+        })
+        .collect();
+    let mut mark = |p: DVec3, val: u8| {
+        let q = rf.pixel_of(p);
+        #[allow(clippy::cast_possible_truncation, reason = "pixel of a bounded image")]
+        let (r, c) = (q[0].round() as i64, q[1].round() as i64);
+        for d in -2..=2_i64 {
+            for (rr, cc) in [(r + d, c), (r, c + d)] {
+                if let (Ok(rr), Ok(cc)) = (usize::try_from(rr), usize::try_from(cc)) {
+                    if rr < h && cc < w {
+                        px[rr * w + cc] = val;
+                    }
+                }
+            }
+        }
+    };
+    let truth: Option<serde_json::Value> = std::fs::read(format!("{dir}/truth.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    if let Some(lm) = truth
+        .as_ref()
+        .and_then(|t| {
+            t.get("landmarks")
+                .or_else(|| t.get("brain")?.get("landmarks"))
+        })
+        .and_then(|l| l.as_object())
+    {
+        for (k, v) in lm {
+            let p: Option<Vec<f64>> = v
+                .as_array()
+                .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect());
+            if let Some(p) = p.filter(|p| p.len() == 3) {
+                let q = rf.pixel_of(DVec3::new(p[0], p[1], p[2]));
+                println!("truth {k:22} row {:6.1} col {:6.1}", q[0], q[1]);
+                mark(DVec3::new(p[0], p[1], p[2]), 0);
+            }
+        }
+    }
+    for name in LandmarkName::ALL {
+        if let Some(l) = a.landmarks.automatic(*name) {
+            let q = rf.pixel_of(l.position.to_dvec3());
+            println!("auto  {name:22} row {:6.1} col {:6.1}", q[0], q[1]);
+            mark(l.position.to_dvec3(), 255);
+        }
+    }
+    let mut buf = format!("P5\n{w} {h}\n255\n").into_bytes();
+    buf.extend_from_slice(&px);
+    std::fs::write(&out, buf).unwrap();
+    println!("reformat px {:.2} mm, {w} x {h}, written {out}", rf.px);
+    assert!(std::path::Path::new(&out).exists());
+}

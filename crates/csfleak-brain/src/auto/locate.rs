@@ -20,6 +20,11 @@
 //!    sulci; the clivus by its cortex (darker than CSF) in front of the marrow, on voxels of at
 //!    most 1.3 mm.
 //!
+//! 8. The sellar region ([`super::sellar`], experimental, off unless [`AutoOptions::sellar`];
+//!    voxels of at most 1.3 mm): the chiasm's
+//!    undersurface over the suprasellar cistern in front of the mamillary bodies, the tissue
+//!    below the cistern (diaphragma sellae), the pituitary gland's top and the sellar floor.
+//!
 //! Not searched yet (not found with that reason): every other landmark of the vocabulary. The
 //! pons bulge itself is not reported as the anterior surface: it lies about 2 mm above mid-pons
 //! on a pons tilted along the clivus.
@@ -35,9 +40,9 @@ use std::collections::BTreeMap;
 
 use csfleak_volume::{DVec3, PointLps, Volume};
 
-use super::basal;
 use super::classes::{TissueClasses, tissue_classes};
 use super::{AutoLandmarks, AutoOptions, Detection};
+use super::{basal, sellar};
 use crate::landmarks::LandmarkName;
 use crate::midsagittal::MidsagittalPlane;
 
@@ -298,7 +303,14 @@ fn edge_left(s: &Slab, r: usize, c_in: usize, thr: f32) -> Option<f64> {
     None
 }
 
-fn found(s: &Slab, r: f64, c: f64, confidence: f64, unc: f64, method: &str) -> Detection {
+pub(super) fn found(
+    s: &Slab,
+    r: f64,
+    c: f64,
+    confidence: f64,
+    unc: f64,
+    method: &str,
+) -> Detection {
     Detection::Found {
         position: s.world(r, c),
         confidence: confidence.clamp(0.0, 1.0),
@@ -311,8 +323,8 @@ fn found(s: &Slab, r: f64, c: f64, confidence: f64, unc: f64, method: &str) -> D
 pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> AutoLandmarks {
     let mut out = AutoLandmarks::all_missing(
         "not located by this version of the automatic method (only the mamillary bodies, the \
-         pons (upper and anterior surfaces) and the clivus are searched); import a reader's \
-         point",
+         pons (upper and anterior surfaces) and the clivus are searched, the sellar region on \
+         request); import a reader's point",
     );
     let Some(classes) = tissue_classes(t1) else {
         return AutoLandmarks::all_missing(
@@ -478,6 +490,67 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
             "lowest point of the tissue roof over the interpeduncular cistern in front of the midbrain",
         ),
     );
+    // The sellar region in front of the mamillary bodies.
+    let coarsest = sp.iter().copied().fold(0.0, f64::max);
+    let sel = if !opts.sellar {
+        let why = "the sellar search is experimental and off (AutoOptions::sellar): it \
+                   mistakes another structure for the chiasm on some heads; import a reader's \
+                   point"
+            .to_owned();
+        sellar::Sellar {
+            chiasm: Err(why.clone()),
+            diaphragma: Err(why.clone()),
+            pit_top: Err(why.clone()),
+            pit_floor: Err(why),
+        }
+    } else if coarsest > sellar::MAX_SELLAR_VOXEL_MM {
+        let why = format!(
+            "T1 voxels up to {coarsest:.1} mm: the optic chiasm (3-5 mm) and the suprasellar \
+             cistern are not resolved; the sellar region needs voxels of at most {:.1} mm",
+            sellar::MAX_SELLAR_VOXEL_MM
+        );
+        sellar::Sellar {
+            chiasm: Err(why.clone()),
+            diaphragma: Err(why.clone()),
+            pit_top: Err(why.clone()),
+            pit_floor: Err(why),
+        }
+    } else {
+        sellar::locate(&s, mr, mc, f64::from(z_grey))
+    };
+    for (name, res, method) in [
+        (
+            LandmarkName::ChiasmInferior,
+            &sel.chiasm,
+            "lowest edge of the tissue band over the suprasellar cistern, in front of the \
+             mamillary bodies",
+        ),
+        (
+            LandmarkName::DiaphragmaSellae,
+            &sel.diaphragma,
+            "upper edge of the tissue below the suprasellar cistern, under the chiasm",
+        ),
+        (
+            LandmarkName::PituitaryTop,
+            &sel.pit_top,
+            "upper edge of the pituitary gland where it is highest",
+        ),
+        (
+            LandmarkName::PituitaryFloor,
+            &sel.pit_floor,
+            "lower edge of the pituitary gland (sellar floor) where it is highest",
+        ),
+    ] {
+        set(
+            name,
+            match res {
+                Ok(p) => found(&s, p.r, p.c, p.conf * c_chain.max(0.5), unc, method),
+                Err(reason) => Detection::NotFound {
+                    reason: reason.clone(),
+                },
+            },
+        );
+    }
     // Upper pons surface: nearest brainstem edge to the mamillary bodies, below the junction.
     let mut near: Option<(f64, f64, f64)> = None;
     for a in 0..720 {
@@ -568,7 +641,6 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
                      pontomedullary sulci (mid-pons)",
                 ),
             );
-            let coarsest = sp.iter().copied().fold(0.0, f64::max);
             let clivus = if coarsest > basal::MAX_CLIVUS_VOXEL_MM {
                 Err(format!(
                     "T1 voxels up to {coarsest:.1} mm: the clivus cortex (about 2 mm) is blurred \
