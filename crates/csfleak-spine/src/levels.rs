@@ -170,6 +170,11 @@ pub fn spacing_fit(discs: &[Landmark]) -> Option<(f64, f64)> {
     Some((scale, median(&dev)?))
 }
 
+/// Median of the finite values (upper median for an even count).
+pub(crate) fn median_of(v: &[f64]) -> Option<f64> {
+    median(v)
+}
+
 fn median(v: &[f64]) -> Option<f64> {
     let mut w: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
     if w.is_empty() {

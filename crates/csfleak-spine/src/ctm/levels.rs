@@ -120,7 +120,7 @@ fn find_discs(profile: &[(f64, f64)]) -> Vec<f64> {
                 {
                     continue;
                 }
-                discs.push((zc, run[m]));
+                discs.push((zc, hi - run[m]));
             }
         } else {
             i += 1;
@@ -129,9 +129,15 @@ fn find_discs(profile: &[(f64, f64)]) -> Vec<f64> {
     drop_close_minima(discs)
 }
 
-/// Minima closer than 0.6 of the median spacing cannot both be discs (a vertebral body is
-/// taller than half a segment): of such a pair, the less deep one goes, until none is left.
+/// `(z, depth below the local body density)` of each minimum. Shallow minima (less than half
+/// the median depth: a dip inside a vertebral body) are not discs; of two minima closer than
+/// 0.6 of the median spacing (a vertebral body is taller than half a segment) the shallower
+/// one goes, until none is left.
 fn drop_close_minima(mut discs: Vec<(f64, f64)>) -> Vec<f64> {
+    let depths: Vec<f64> = discs.iter().map(|d| d.1).collect();
+    if let Some(med) = crate::levels::median_of(&depths) {
+        discs.retain(|d| d.1 >= 0.5 * med);
+    }
     loop {
         let mut gaps: Vec<f64> = discs.windows(2).map(|w| (w[0].0 - w[1].0).abs()).collect();
         if gaps.len() < 2 {
@@ -148,7 +154,7 @@ fn drop_close_minima(mut discs: Vec<(f64, f64)>) -> Vec<f64> {
                     .abs()
                     .total_cmp(&(b.1[0].0 - b.1[1].0).abs())
             })
-            .map(|(i, w)| if w[0].1 > w[1].1 { i } else { i + 1 });
+            .map(|(i, w)| if w[0].1 < w[1].1 { i } else { i + 1 });
         match close {
             Some(i) => {
                 discs.remove(i);
