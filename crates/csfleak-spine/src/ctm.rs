@@ -603,12 +603,15 @@ fn measure_sites(
             let from_entry = level
                 .zip(opts.catheter_entry_level)
                 .map(|(l, e)| e.distance(l));
-            let at_puncture_site = if opts.puncture_levels.is_empty() {
+            // A needle or catheter crosses the dura dorsally; contrast leaving along a root
+            // sleeve is a leak point of its own, whatever the level.
+            let via_sleeve = connection == Connection::RootSleeve;
+            let at_puncture_site = if opts.puncture_levels.is_empty() || via_sleeve {
                 Some(false)
             } else {
                 from_puncture.map(|d| d <= tol)
             };
-            let at_catheter_entry = if opts.catheter_entry_level.is_none() {
+            let at_catheter_entry = if opts.catheter_entry_level.is_none() || via_sleeve {
                 Some(false)
             } else {
                 from_entry.map(|d| d <= tol)

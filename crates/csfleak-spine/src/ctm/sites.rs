@@ -439,16 +439,23 @@ pub(crate) fn group(slices: &[SliceSites]) -> Vec<Vec<(usize, usize)>> {
         .collect();
     let index_of = |k: usize, i: usize| ids.binary_search(&(k, i)).unwrap_or(0);
     let mut parent: Vec<usize> = (0..ids.len()).collect();
+    // Pieces one slice apart join too: at high contrast the middle slice's piece can merge
+    // with bone and be dropped there.
     for k in 1..slices.len() {
-        for (i, a) in slices[k].pieces.iter().enumerate() {
-            for (j, b) in slices[k - 1].pieces.iter().enumerate() {
-                if overlaps(&a.pixels, &b.pixels) {
-                    let (x, y) = (
-                        find(&mut parent, index_of(k, i)),
-                        find(&mut parent, index_of(k - 1, j)),
-                    );
-                    if x != y {
-                        parent[x.max(y)] = x.min(y);
+        for back in 1..=2 {
+            let Some(kb) = k.checked_sub(back) else {
+                continue;
+            };
+            for (i, a) in slices[k].pieces.iter().enumerate() {
+                for (j, b) in slices[kb].pieces.iter().enumerate() {
+                    if overlaps(&a.pixels, &b.pixels) {
+                        let (x, y) = (
+                            find(&mut parent, index_of(k, i)),
+                            find(&mut parent, index_of(kb, j)),
+                        );
+                        if x != y {
+                            parent[x.max(y)] = x.min(y);
+                        }
                     }
                 }
             }
