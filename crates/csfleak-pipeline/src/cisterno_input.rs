@@ -324,7 +324,7 @@ fn frames_of(series: &LoadedSeries, notes: &mut Vec<String>) -> Result<Vec<Place
 /// into one image by their Image Position along z (counts scaled to the first station's
 /// duration, overlapping rows averaged, gaps left empty). Whole-body passes, lateral views and
 /// frames without a position stay as they are.
-fn stitch_stations(placed: Vec<Placed>, notes: &mut Vec<String>) -> Vec<Frame> {
+fn stitch_stations(placed: &[Placed], notes: &mut Vec<String>) -> Vec<Frame> {
     const STATION_GAP_H: f64 = 0.25;
     let mut order: Vec<usize> = (0..placed.len()).collect();
     order.sort_by(|&a, &b| placed[a].frame.hours.total_cmp(&placed[b].frame.hours));
@@ -370,7 +370,7 @@ fn stitch_stations(placed: Vec<Placed>, notes: &mut Vec<String>) -> Vec<Frame> {
             out.push(placed[i].frame.clone());
             continue;
         }
-        match stitch(&placed, &group) {
+        match stitch(placed, &group) {
             Some(f) => {
                 notes.push(format!(
                     "{} {} spot stations at {:.2} h put together by their positions into one \
@@ -485,7 +485,7 @@ pub fn cisterno_input(series: &[&LoadedSeries]) -> Result<CisternoInput, NotAsse
         }
         frames.extend(frames_of(s, &mut notes)?);
     }
-    let frames = stitch_stations(frames, &mut notes);
+    let frames = stitch_stations(&frames, &mut notes);
     if frames.is_empty() {
         return Err(na("no planar NM frames with a known view"));
     }
@@ -561,10 +561,11 @@ mod tests {
 
     fn nm_with_view(view: &str, orientation: [f64; 6]) -> NmMeta {
         let mut nm = NmMeta::default();
-        let mut d = csfleak_dicom::NmDetector::default();
-        d.view = Some(view.to_owned());
-        d.image_orientation = Some(orientation);
-        nm.detectors.push(d);
+        nm.detectors.push(csfleak_dicom::NmDetector {
+            view: Some(view.to_owned()),
+            image_orientation: Some(orientation),
+            ..Default::default()
+        });
         nm
     }
 

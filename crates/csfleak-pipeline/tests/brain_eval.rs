@@ -273,7 +273,7 @@ fn eval_brain_on_new_seeds() {
 /// Developer aid: the midsagittal reformat of a study on disk (`BRAIN_DUMP_STUDY=<dir>`), with
 /// the automatic landmarks (value 255 crosses) and, when the folder has a `truth.json` with
 /// `landmarks`, the truth (value 0 crosses), written as `BRAIN_DUMP_OUT` (PGM, default
-/// /tmp/brain_dump.pgm).
+/// `/tmp/brain_dump.pgm`).
 #[test]
 #[ignore = "developer aid: needs BRAIN_DUMP_STUDY"]
 fn dump_study() {

@@ -53,7 +53,7 @@ fn sagittal_count_is_right_or_not_made() {
         let (status, n, wrong) = check(top, bottom, seed);
         match status {
             LevelStatus::Counted => {
-                assert!(n >= 5 && wrong == 0, "{top}-{bottom}: {wrong} of {n} wrong")
+                assert!(n >= 5 && wrong == 0, "{top}-{bottom}: {wrong} of {n} wrong");
             }
             other => assert_eq!(other, LevelStatus::NotCounted),
         }

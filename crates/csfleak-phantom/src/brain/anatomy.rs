@@ -1048,4 +1048,3 @@ mod tests {
         assert_eq!(h.classify_head(DVec3::new(0.0, 5.0, -20.0)), Tissue::Csf);
     }
 }
-
