@@ -13,7 +13,7 @@
 //!    peaks are the discs; per row, the fraction of the central part of the canal that is not
 //!    CSF tells the cord from the cauda equina.
 //! 4. The discs are counted from the sacrum or C2 with the same end-of-spine rules as the
-//!    axial stacks ([`super::EndsInView`]). A whole-spine sagittal usually shows both ends.
+//!    axial stacks (`EndsInView` in the parent module). A whole-spine sagittal usually shows both ends.
 
 use csfleak_volume::{DVec3, Plane, Volume};
 
