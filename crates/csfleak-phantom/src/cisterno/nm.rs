@@ -285,21 +285,13 @@ pub fn write_time_point(
     put_seq(&mut o, tags::DETECTOR_INFORMATION_SEQUENCE, detectors);
 
     // NM Image Pixel + Image Pixel.
-    put_grey16_pixel_module(&mut o, rows, cols, false, [g.pixel_mm, g.pixel_mm]);
-    let pixels: dicom_core::value::C<u16> =
-        tp.counts.iter().flat_map(|f| f.iter().copied()).collect();
-    o.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OW,
-        PrimitiveValue::U16(pixels),
-    ));
-
-    let name = format!(
-        "{:08X}",
-        hash64(ctx.seed, &format!("file/{series_uid}/0")) >> 32
+    put_pixels(
+        &mut o,
+        (rows, cols),
+        g.pixel_mm,
+        tp.counts.iter().flat_map(|f| f.iter().copied()).collect(),
     );
-    let path = dir.join(name);
-    write_with_study(o, ctx, vendor, compression, &path)?;
+    let path = write_instance(o, dir, &series_uid, ctx, vendor, compression)?;
     let truth = SeriesTruth::new(
         series_uid,
         series_number,
@@ -445,19 +437,13 @@ pub fn write_lateral(
     };
     put_seq(&mut d, tags::VIEW_CODE_SEQUENCE, vec![view_code]);
     put_seq(&mut o, tags::DETECTOR_INFORMATION_SEQUENCE, vec![d]);
-    put_grey16_pixel_module(&mut o, rows, cols, false, [g.pixel_mm, g.pixel_mm]);
-    let pixels: dicom_core::value::C<u16> = l.counts.iter().copied().collect();
-    o.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OW,
-        PrimitiveValue::U16(pixels),
-    ));
-    let name = format!(
-        "{:08X}",
-        hash64(ctx.seed, &format!("file/{series_uid}/0")) >> 32
+    put_pixels(
+        &mut o,
+        (rows, cols),
+        g.pixel_mm,
+        l.counts.iter().copied().collect(),
     );
-    let path = dir.join(name);
-    write_with_study(o, ctx, vendor, compression, &path)?;
+    let path = write_instance(o, dir, &series_uid, ctx, vendor, compression)?;
     let truth = SeriesTruth::new(
         series_uid,
         series_number,
@@ -477,6 +463,39 @@ pub fn write_lateral(
         "acquisition_time": acq_time,
     }));
     Ok((path, truth))
+}
+
+/// The grey 16-bit image pixel module and the pixel data (frames one after another).
+fn put_pixels(
+    o: &mut InMemDicomObject,
+    (rows, cols): (u16, u16),
+    pixel_mm: f64,
+    pixels: dicom_core::value::C<u16>,
+) {
+    put_grey16_pixel_module(o, rows, cols, false, [pixel_mm, pixel_mm]);
+    o.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::U16(pixels),
+    ));
+}
+
+/// Write the series' one instance into `dir` under a name derived from the series UID.
+fn write_instance(
+    o: InMemDicomObject,
+    dir: &Path,
+    series_uid: &str,
+    ctx: &StudyContext,
+    vendor: Vendor,
+    compression: Compression,
+) -> Result<PathBuf> {
+    let name = format!(
+        "{:08X}",
+        hash64(ctx.seed, &format!("file/{series_uid}/0")) >> 32
+    );
+    let path = dir.join(name);
+    write_with_study(o, ctx, vendor, compression, &path)?;
+    Ok(path)
 }
 
 /// The object with every module shared by the planar series of a study (SOP common, general
