@@ -105,120 +105,187 @@ fn offsets(r_mm: f64, si: f64, sj: f64) -> Vec<(isize, isize)> {
     out
 }
 
-fn mean_at(v: &Volume, k: usize, i: usize, j: usize, offs: &[(isize, isize)]) -> Option<f64> {
-    let mut s = 0.0;
-    for (di, dj) in offs {
-        let ii = i.checked_add_signed(*di)?;
-        let jj = j.checked_add_signed(*dj)?;
-        s += f64::from(v.get(VoxelIdx::new(ii, jj, k))?);
-    }
-    Some(s / offs.len() as f64)
+/// One ring radius's three circles: the ring, the circle 1.5 mm outside it and the centre
+/// disc, as offsets in pixels `(di, dj)`.
+struct RadiusSet {
+    ring: Vec<(isize, isize)>,
+    outer: Vec<(isize, isize)>,
+    centre: Vec<(isize, isize)>,
+    /// Smallest and largest `di`, `dj` over the three circles: a pixel is scored at this
+    /// radius only when every sample lies in the slice.
+    di: (isize, isize),
+    dj: (isize, isize),
 }
 
+impl RadiusSet {
+    fn new(r_mm: f64, si: f64, sj: f64) -> Self {
+        let ring = offsets(r_mm, si, sj);
+        let outer = offsets(r_mm + 1.5, si, sj);
+        let centre = offsets((r_mm * 0.3).max(0.0), si, sj);
+        let all = || ring.iter().chain(&outer).chain(&centre);
+        let di = (
+            all().map(|o| o.0).min().unwrap_or(0),
+            all().map(|o| o.0).max().unwrap_or(0),
+        );
+        let dj = (
+            all().map(|o| o.1).min().unwrap_or(0),
+            all().map(|o| o.1).max().unwrap_or(0),
+        );
+        Self {
+            ring,
+            outer,
+            centre,
+            di,
+            dj,
+        }
+    }
+
+    /// The columns and rows of an `ni` x `nj` slice around which every sample of the three
+    /// circles lies in the slice (empty ranges when none).
+    fn fitting(&self, ni: usize, nj: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let range = |(lo, hi): (isize, isize), n: usize| {
+            let start = lo.unsigned_abs() * usize::from(lo < 0);
+            let end = n.saturating_sub(hi.unsigned_abs() * usize::from(hi > 0));
+            start..end.max(start)
+        };
+        (range(self.di, ni), range(self.dj, nj))
+    }
+}
+
+/// A slice copied into `f64` with a margin of `(mi, mj)` pixels on every side (zeros there),
+/// so that every circle offset of a pixel in the slice indexes inside the buffer.
+struct PaddedSlice {
+    data: Vec<f64>,
+    /// Row length of `data`.
+    width: usize,
+    mi: usize,
+    mj: usize,
+}
+
+impl PaddedSlice {
+    fn new(v: &Volume, k: usize, mi: usize, mj: usize) -> Self {
+        let [ni, nj, _] = v.dims();
+        let width = ni + 2 * mi;
+        let mut data = vec![0.0; width * (nj + 2 * mj)];
+        for j in 0..nj {
+            let row = &mut data[(j + mj) * width + mi..][..ni];
+            for (i, x) in row.iter_mut().enumerate() {
+                *x = v.get(VoxelIdx::new(i, j, k)).map_or(f64::NAN, f64::from);
+            }
+        }
+        Self {
+            data,
+            width,
+            mi,
+            mj,
+        }
+    }
+
+    /// Index in `data` of slice pixel `(i, j)`.
+    fn at(&self, i: usize, j: usize) -> usize {
+        (j + self.mj) * self.width + i + self.mi
+    }
+
+    /// Buffer offset of a pixel offset `(di, dj)`.
+    #[allow(
+        clippy::cast_possible_wrap,
+        reason = "a padded row length far below isize::MAX"
+    )]
+    fn offset(&self, (di, dj): (isize, isize)) -> isize {
+        di + dj * self.width as isize
+    }
+
+    /// Sums over the circle `offs` around every pixel of the slice (`nj` rows of `ni`), added
+    /// in the order of `offs` (a row at a time, so the additions vectorise).
+    fn circle_sums(&self, offs: &[(isize, isize)], ni: usize, nj: usize, out: &mut [f64]) {
+        out.fill(0.0);
+        for j in 0..nj {
+            let row = &mut out[j * ni..][..ni];
+            for &o in offs {
+                let src = &self.data[self.at(0, j).wrapping_add_signed(self.offset(o))..][..ni];
+                for (a, x) in row.iter_mut().zip(src) {
+                    *a += *x;
+                }
+            }
+        }
+    }
+
+    /// Mean over the circle `offs` around the buffer index `at`, added in the order of `offs`.
+    fn mean(&self, at: usize, offs: &[isize]) -> f64 {
+        let mut s = 0.0;
+        for d in offs {
+            s += self.data[at.wrapping_add_signed(*d)];
+        }
+        s / offs.len() as f64
+    }
+}
+
+/// Ring radii searched, mm.
+const RING_RADII_MM: [f64; 9] = [1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5];
+/// A ring must be brighter than its centre and its outside by this fraction of the slice's
+/// intensity range.
+const MIN_RING_SCORE: f64 = 0.15;
+
 /// Best ring per slice position, both sides.
+///
+/// A pixel's score at one radius is `(ring - max(outside, centre)) / span` (circle means,
+/// `span` the slice's 1st-99.5th percentile range); its ring score is the best over the radii
+/// at which every sample lies in the slice, kept when above [`MIN_RING_SCORE`]. The ring and
+/// centre means are summed for the whole slice at once; the outer circle only where
+/// `ring - centre` could raise the pixel's best (it bounds the score).
 fn find_rings(v: &Volume) -> Vec<Ring> {
     let g = v.geometry();
     let [si, sj, _] = g.spacing_mm();
     let [ni, nj, nk] = v.dims();
-    let radii = [1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5];
-    let sets: Vec<_> = radii
+    let sets: Vec<RadiusSet> = RING_RADII_MM
         .iter()
-        .map(|r| {
-            (
-                offsets(*r, si, sj),
-                offsets(*r + 1.5, si, sj),
-                offsets((r * 0.3_f64).max(0.0), si, sj),
-            )
-        })
+        .map(|r| RadiusSet::new(*r, si, sj))
         .collect();
-    // The widest offset (pixels along i and j): inside that margin every offset is in the
-    // slice, and the means are taken from a flat copy of the slice (same values and summation
-    // order as `mean_at`, without per-sample bounds checks).
-    let (mi, mj) = sets
-        .iter()
-        .flat_map(|(a, b, c)| a.iter().chain(b).chain(c))
-        .fold((0_usize, 0_usize), |(mi, mj), (di, dj)| {
-            (mi.max(di.unsigned_abs()), mj.max(dj.unsigned_abs()))
-        });
-    #[allow(
-        clippy::cast_possible_wrap,
-        reason = "a slice row length far below isize::MAX"
-    )]
-    let flat = |offs: &[(isize, isize)]| -> Vec<isize> {
-        offs.iter().map(|(di, dj)| di + dj * ni as isize).collect()
-    };
-    let half_of = |offs: &mut dyn Iterator<Item = &(isize, isize)>| {
-        offs.fold((0_usize, 0_usize), |(a, b), (di, dj)| {
-            (a.max(di.unsigned_abs()), b.max(dj.unsigned_abs()))
-        })
-    };
-    let ring_half = half_of(&mut sets.iter().flat_map(|t| t.0.iter()));
-    let centre_half = half_of(&mut sets.iter().flat_map(|t| t.2.iter()));
-    let flat_sets: Vec<_> = sets
-        .iter()
-        .map(|(a, b, c)| (flat(a), flat(b), flat(c)))
-        .collect();
+    let (mi, mj) = sets.iter().fold((0_usize, 0_usize), |(mi, mj), s| {
+        (
+            mi.max(s.di.0.unsigned_abs()).max(s.di.1.unsigned_abs()),
+            mj.max(s.dj.0.unsigned_abs()).max(s.dj.1.unsigned_abs()),
+        )
+    });
     let per_slice: Vec<Vec<Ring>> = (0..nk)
         .into_par_iter()
         .map(|k| {
-            let mut rings = Vec::new();
             let (lo, hi) = slice_range(v, k);
             let span = (hi - lo).max(1e-6);
-            let buf: Vec<f32> = (0..nj)
-                .flat_map(|j| (0..ni).map(move |i| (i, j)))
-                .map(|(i, j)| v.get(VoxelIdx::new(i, j, k)).unwrap_or(f32::NAN))
-                .collect();
-            // Exact pre-screen: the score is at most (max over the ring's square) - (min over
-            // the centre's square); a pixel where that cannot reach 0.15 is skipped.
-            let ring_max = box_extreme(&buf, ni, nj, ring_half, true);
-            let centre_min = box_extreme(&buf, ni, nj, centre_half, false);
-            let flat_mean = |at: usize, offs: &[isize]| -> f64 {
-                let mut s = 0.0;
-                for d in offs {
-                    s += f64::from(buf[at.wrapping_add_signed(*d)]);
+            let slice = PaddedSlice::new(v, k, mi, mj);
+            let n = ni * nj;
+            let mut best = vec![f64::MIN; n];
+            let (mut ring_sum, mut centre_sum) = (vec![0.0; n], vec![0.0; n]);
+            for set in &sets {
+                slice.circle_sums(&set.ring, ni, nj, &mut ring_sum);
+                slice.circle_sums(&set.centre, ni, nj, &mut centre_sum);
+                let outer: Vec<isize> = set.outer.iter().map(|o| slice.offset(*o)).collect();
+                let (n_ring, n_centre) = (set.ring.len() as f64, set.centre.len() as f64);
+                let (cols, rows) = set.fitting(ni, nj);
+                for j in rows {
+                    for i in cols.clone() {
+                        let p = j * ni + i;
+                        let r = ring_sum[p] / n_ring;
+                        let c = centre_sum[p] / n_centre;
+                        if (r - c) / span <= best[p].max(MIN_RING_SCORE) {
+                            continue;
+                        }
+                        let o = slice.mean(slice.at(i, j), &outer);
+                        best[p] = best[p].max((r - o.max(c)) / span);
+                    }
                 }
-                s / offs.len() as f64
-            };
+            }
+            let mut rings = Vec::new();
             for j in 0..nj {
                 for i in 0..ni {
-                    let mut best = f64::MIN;
-                    let inside = i >= mi && i + mi < ni && j >= mj && j + mj < nj;
-                    let at = j * ni + i;
-                    if inside
-                        && (f64::from(ring_max[at]) - f64::from(centre_min[at])) / span <= 0.15
-                    {
-                        continue;
-                    }
-                    for ((ring, outer, center), (fr, fo, fc)) in sets.iter().zip(&flat_sets) {
-                        let (r, o, c) = if inside {
-                            let at = j * ni + i;
-                            let (r, c) = (flat_mean(at, fr), flat_mean(at, fc));
-                            // `r - c` bounds the score: when it cannot beat the best so far
-                            // or the 0.15 needed, the outer circle is not needed (the rings
-                            // kept are the same).
-                            if (r - c) / span <= best.max(0.15) {
-                                continue;
-                            }
-                            (r, flat_mean(at, fo), c)
-                        } else {
-                            let (Some(r), Some(o), Some(c)) = (
-                                mean_at(v, k, i, j, ring),
-                                mean_at(v, k, i, j, outer),
-                                mean_at(v, k, i, j, center),
-                            ) else {
-                                continue;
-                            };
-                            (r, o, c)
-                        };
-                        best = best.max((r - o.max(c)) / span);
-                    }
-                    if best > 0.15 {
+                    let score = best[j * ni + i];
+                    if score > MIN_RING_SCORE {
                         let x = g.voxel_center(VoxelIdx::new(i, j, k)).0[0];
                         rings.push(Ring {
                             k,
                             i,
                             j,
-                            score: best,
+                            score,
                             x_world: x,
                         });
                     }
@@ -228,36 +295,6 @@ fn find_rings(v: &Volume) -> Vec<Ring> {
         })
         .collect();
     per_slice.into_iter().flatten().collect()
-}
-
-/// Maximum (or minimum) of `buf` (`nj` rows of `ni`) over the square of half-widths
-/// `(hi, hj)` around each pixel, clipped at the borders (separable, rows then columns).
-fn box_extreme(buf: &[f32], ni: usize, nj: usize, (hi, hj): (usize, usize), max: bool) -> Vec<f32> {
-    let pick = |a: f32, b: f32| if max { a.max(b) } else { a.min(b) };
-    let init = if max {
-        f32::NEG_INFINITY
-    } else {
-        f32::INFINITY
-    };
-    let mut rows = vec![init; buf.len()];
-    for j in 0..nj {
-        for i in 0..ni {
-            let lo = i.saturating_sub(hi);
-            let hi_i = (i + hi).min(ni - 1);
-            rows[j * ni + i] = buf[j * ni + lo..=j * ni + hi_i]
-                .iter()
-                .fold(init, |acc, x| pick(acc, *x));
-        }
-    }
-    let mut out = vec![init; buf.len()];
-    for j in 0..nj {
-        let lo = j.saturating_sub(hj);
-        let hi_j = (j + hj).min(nj - 1);
-        for i in 0..ni {
-            out[j * ni + i] = (lo..=hi_j).fold(init, |acc, jj| pick(acc, rows[jj * ni + i]));
-        }
-    }
-    out
 }
 
 /// Radial profile sampling step, mm.
