@@ -170,6 +170,59 @@ pub fn spacing_fit(discs: &[Landmark]) -> Option<(f64, f64)> {
     Some((scale, median(&dev)?))
 }
 
+/// Unit tangent of the canal (pointing cranially) at height `z`, from canal centre points
+/// (patient mm): least-squares lines of x and y against z over the points within +-15 mm
+/// (at least five). `None` with too few points or a degenerate spread.
+pub(crate) fn canal_tangent_at(
+    centres: &[csfleak_volume::DVec3],
+    z: f64,
+) -> Option<csfleak_volume::DVec3> {
+    let near: Vec<&csfleak_volume::DVec3> = centres
+        .iter()
+        .filter(|p| p.is_finite() && (p.z - z).abs() <= 15.0)
+        .collect();
+    let n = near.len() as f64;
+    if n < 5.0 {
+        return None;
+    }
+    let m = near
+        .iter()
+        .fold(csfleak_volume::DVec3::ZERO, |a, p| a + **p / n);
+    let (mut sxz, mut syz, mut szz) = (0.0, 0.0, 0.0);
+    for p in &near {
+        let d = **p - m;
+        sxz += d.x * d.z;
+        syz += d.y * d.z;
+        szz += d.z * d.z;
+    }
+    if szz < 1e-6 {
+        return None;
+    }
+    let t = csfleak_volume::DVec3::new(
+        (sxz / szz).clamp(-1.5, 1.5),
+        (syz / szz).clamp(-1.5, 1.5),
+        1.0,
+    );
+    t.try_normalize()
+}
+
+/// Height at which the plane through `point` perpendicular to the canal crosses the canal:
+/// discs and endplates lie roughly perpendicular to the spinal axis, so a disc seen in the
+/// anterior column at `point` (patient mm, `offset` = point minus the canal centre on the
+/// same slice) belongs to the canal at `centre.z + (offset . t) t.z` (first order in the
+/// curvature). Levels of canal findings are read at the canal, so every disc landmark is
+/// moved there. Returns `point.z` unchanged without a tangent.
+pub(crate) fn disc_height_at_canal(
+    centre: csfleak_volume::DVec3,
+    offset: csfleak_volume::DVec3,
+    tangent: Option<csfleak_volume::DVec3>,
+) -> f64 {
+    match tangent {
+        Some(t) => centre.z + offset.dot(t) * t.z,
+        None => centre.z + offset.z,
+    }
+}
+
 /// Median of the finite values (upper median for an even count).
 pub(crate) fn median_of(v: &[f64]) -> Option<f64> {
     median(v)

@@ -25,7 +25,9 @@ use crate::levels::{EndsInView, Landmark, LevelScale, count_from_ends};
 /// Method name of the automatic labelling.
 pub(crate) const METHOD: &str = "t2_axial_anterior_column_discs/1";
 
-/// Per found slice: patient z of the sac centre and the anterior-column signal / CSF.
+/// Per found slice: the patient z where the plane of the disc or body seen in the anterior
+/// column crosses the canal ([`crate::levels::disc_height_at_canal`]; the sac centre's z on a
+/// slice perpendicular to the canal) and the anterior-column signal / CSF.
 fn column_profile(t2: &Volume, canal: &CanalModel) -> Vec<(usize, f64, f64)> {
     let g = t2.geometry();
     let sp = g.spacing_mm();
@@ -45,6 +47,13 @@ fn column_profile(t2: &Volume, canal: &CanalModel) -> Vec<(usize, f64, f64)> {
     let (Some(ant), Some(lat)) = (dir(DVec3::NEG_Y), dir(DVec3::X)) else {
         return Vec::new();
     };
+    let centres: Vec<DVec3> = canal
+        .slices
+        .iter()
+        .filter(|s| s.found)
+        .map(|s| s.centre.to_dvec3())
+        .collect();
+    let wfv = g.world_from_voxel;
     canal
         .slices
         .iter()
@@ -89,7 +98,14 @@ fn column_profile(t2: &Volume, canal: &CanalModel) -> Vec<(usize, f64, f64)> {
                 return None;
             }
             vals.sort_by(f64::total_cmp);
-            Some((s.k, s.centre.0[2], vals[vals.len() / 2]))
+            // The disc's height where its plane (perpendicular to the canal) crosses the
+            // canal, not where the slice crosses the column.
+            let d = edge + 12.0;
+            let offset = wfv.transform_vector3(DVec3::new(ant[0] * d, ant[1] * d, 0.0));
+            let centre = s.centre.to_dvec3();
+            let t = crate::levels::canal_tangent_at(&centres, centre.z);
+            let z = crate::levels::disc_height_at_canal(centre, offset, t);
+            Some((s.k, z, vals[vals.len() / 2]))
         })
         .collect()
 }

@@ -34,9 +34,13 @@ fn check(top: &str, bottom: &str, seed: u64) -> (LevelStatus, usize, usize) {
     let mut n = 0;
     for (z, level) in s.landmarks() {
         n += 1;
+        // The count finds each disc where its plane crosses the canal, taking the plane
+        // perpendicular to the canal as in real spines; this phantom draws the discs
+        // horizontal while its lower lumbar canal tilts by up to ~20 degrees, which moves a
+        // disc by up to ~7 mm at the canal. Discs are >= 18 mm apart, so 9 mm still names one.
         let truth = model.levels().iter().find_map(|l| {
             let d = l.disc.as_ref()?;
-            ((l.disc_mid_z() - z).abs() < 6.0).then(|| d.parse::<Level>().unwrap())
+            ((l.disc_mid_z() - z).abs() < 9.0).then(|| d.parse::<Level>().unwrap())
         });
         // Distance 0: the same level, or C1/2 (the phantom draws one) read as the C2 body.
         if truth.is_none_or(|t| t.distance(level) > 0) {

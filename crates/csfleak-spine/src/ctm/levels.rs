@@ -22,7 +22,11 @@ fn slice_z(v: &Volume, k: usize) -> f64 {
         .z
 }
 
-/// `(z, mean HU)` of the anterior column per slice with a sac, cranial first.
+/// `(z, mean HU)` of the anterior column per slice with a sac, cranial first. The column box
+/// lies 6-22 mm in front of the sac on the slice; its height is moved to where the plane
+/// through it perpendicular to the canal crosses the canal
+/// ([`crate::levels::disc_height_at_canal`]), so that the discs found on the profile sit at
+/// the canal's height of the disc even where the spine curves across the axial slices.
 fn column_profile(v: &Volume, sacs: &[Option<SacSlice>]) -> Vec<(f64, f64)> {
     let [sx, sy, _] = v.geometry().spacing_mm();
     let dirs = v.geometry().directions();
@@ -30,7 +34,12 @@ fn column_profile(v: &Volume, sacs: &[Option<SacSlice>]) -> Vec<(f64, f64)> {
     let ant = if dirs[1].y > 0.0 { -1.0 } else { 1.0 };
     let data = v.data();
     let (_, nr, nc) = data.dim();
-    let mut out: Vec<(f64, f64)> = sacs
+    let world = |k: usize, row: f64, col: f64| {
+        v.geometry()
+            .world_from_voxel_point(DVec3::new(col, row, k as f64))
+            .to_dvec3()
+    };
+    let out: Vec<(DVec3, DVec3, f64)> = sacs
         .iter()
         .enumerate()
         .filter_map(|(k, s)| {
@@ -60,7 +69,17 @@ fn column_profile(v: &Volume, sacs: &[Option<SacSlice>]) -> Vec<(f64, f64)> {
                     n += 1.0;
                 }
             }
-            Some((slice_z(v, k), sum / n))
+            let centre = world(k, s.centroid.0, s.centroid.1);
+            let column = world(k, 0.5 * (a + b), s.centroid.1);
+            Some((centre, column - centre, sum / n))
+        })
+        .collect();
+    let centres: Vec<DVec3> = out.iter().map(|o| o.0).collect();
+    let mut out: Vec<(f64, f64)> = out
+        .iter()
+        .map(|&(c, off, hu)| {
+            let t = crate::levels::canal_tangent_at(&centres, c.z);
+            (crate::levels::disc_height_at_canal(c, off, t), hu)
         })
         .collect();
     out.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -231,7 +250,12 @@ pub(crate) fn detect_levels(v: &Volume, sacs: &[Option<SacSlice>]) -> LevelScale
             "fewer than two discs found along the anterior column",
         );
     }
-    let found_z: Vec<f64> = profile.iter().map(|p| p.0).collect();
+    let found_z: Vec<f64> = sacs
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_some())
+        .map(|(k, _)| slice_z(v, k))
+        .collect();
     let [sx, sy, _] = v.geometry().spacing_mm();
     let area: Vec<(f64, f64)> = sacs
         .iter()

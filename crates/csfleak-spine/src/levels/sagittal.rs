@@ -281,9 +281,9 @@ fn trace(sag: &Volume, k: usize, csf: f64) -> Option<Vec<Row>> {
         .filter_map(|(iz, f)| f.map(|(s, e)| (iz, s, e)))
         .collect();
     let reach = csfleak_volume::index_of((15.0 / DZ).round())?;
-    let rows: Vec<Row> = runs
+    let runs: Vec<(usize, usize, usize)> = runs
         .iter()
-        .filter_map(|&(iz, s, e)| {
+        .map(|&(iz, s, e)| {
             let mut widths: Vec<usize> = runs
                 .iter()
                 .filter(|r| r.0.abs_diff(iz) <= reach)
@@ -296,14 +296,103 @@ fn trace(sag: &Volume, k: usize, csf: f64) -> Option<Vec<Row>> {
             } else {
                 s
             };
+            (iz, s, e)
+        })
+        .collect();
+    // Canal centre (patient y) per row and its local slope dy/dz, a least-squares line over
+    // +-15 mm: the endplates and discs lie roughly perpendicular to the canal, so the anterior
+    // column is sampled along the canal's normal and each disc is found at the height where
+    // its plane crosses the canal (where the levels of canal findings are read), not at the
+    // height where it crosses a horizontal line 20 mm in front of it.
+    // Rows whose CSF run is at least 0.6 of the local median width (+-15 mm) describe the
+    // whole canal; narrower runs (one CSF strip beside the cord or a root) do not.
+    let width = |r: &(usize, usize, usize)| (r.2 - r.1) as f64 * DY;
+    let centre: Vec<(f64, f64, f64)> = runs
+        .iter()
+        .filter(|&&r| {
+            let mut w: Vec<f64> = runs
+                .iter()
+                .filter(|q| q.0.abs_diff(r.0) <= reach)
+                .map(width)
+                .collect();
+            w.sort_by(f64::total_cmp);
+            width(&r) >= 0.6 * w[w.len() / 2]
+        })
+        .map(|&(iz, s, e)| {
+            (
+                z1 - iz as f64 * DZ,
+                y0 + 0.5 * (s + e) as f64 * DY,
+                0.5 * (e - s) as f64 * DY,
+            )
+        })
+        .collect();
+    // The canal at height z from those rows within +-15 mm: centre (patient y) and slope
+    // dy/dz of a least-squares line, median half-width. The endplates and discs lie roughly
+    // perpendicular to the canal, so the anterior column is sampled along the canal's normal
+    // and each disc is found at the height where its plane crosses the canal (where the
+    // levels of canal findings are read), not where it crosses a horizontal line 20 mm in
+    // front of the canal.
+    let canal_at = |z: f64| -> Option<(f64, f64, f64)> {
+        let near: Vec<&(f64, f64, f64)> =
+            centre.iter().filter(|p| (p.0 - z).abs() <= 15.0).collect();
+        let n = near.len() as f64;
+        if n < 5.0 {
+            return None;
+        }
+        let (mz, my) = near
+            .iter()
+            .fold((0.0, 0.0), |a, p| (a.0 + p.0 / n, a.1 + p.1 / n));
+        let (sxy, sxx) = near.iter().fold((0.0, 0.0), |a, p| {
+            (a.0 + (p.0 - mz) * (p.1 - my), a.1 + (p.0 - mz).powi(2))
+        });
+        let slope = if sxx > 1e-9 {
+            (sxy / sxx).clamp(-1.5, 1.5)
+        } else {
+            0.0
+        };
+        let mut half: Vec<f64> = near.iter().map(|p| p.2).collect();
+        half.sort_by(f64::total_cmp);
+        Some((my + slope * (z - mz), slope, half[half.len() / 2]))
+    };
+    // Bilinear sample of the normalised slice at patient (y, z).
+    let at = |y: f64, z: f64| -> Option<f64> {
+        let fz = (z1 - z) / DZ;
+        let fy = (y - y0) / DY;
+        if !(fz >= 0.0 && fy >= 0.0) {
+            return None;
+        }
+        let (iz, iy) = (
+            csfleak_volume::index_of(fz.floor())?,
+            csfleak_volume::index_of(fy.floor())?,
+        );
+        if iz + 1 >= nz || iy + 1 >= ny {
+            return None;
+        }
+        let (tz, ty) = (fz - iz as f64, fy - iy as f64);
+        let r0 = img[iz][iy] * (1.0 - ty) + img[iz][iy + 1] * ty;
+        let r1 = img[iz + 1][iy] * (1.0 - ty) + img[iz + 1][iy + 1] * ty;
+        Some(r0 * (1.0 - tz) + r1 * tz)
+    };
+    let rows: Vec<Row> = runs
+        .iter()
+        .filter_map(|&(iz, s, e)| {
             let row = &img[iz];
             let z = z1 - iz as f64 * DZ;
-            // Anterior column: 5-25 mm ventral (-y) of the ventral CSF edge, past the ventral
-            // epidural space and the posterior annulus; the upper quartile picks the nucleus
-            // where a disc is, the marrow where a body is.
-            let a0 = s.saturating_sub(csfleak_volume::index_of((25.0 / DY).round())?);
-            let a1 = s.checked_sub(csfleak_volume::index_of((5.0 / DY).round())?)?;
-            let mut col: Vec<f64> = row[a0..=a1].to_vec();
+            // Anterior column: 5-25 mm ventral of the canal's ventral wall along its normal,
+            // past the ventral epidural space and the posterior annulus; the upper quartile
+            // picks the nucleus where a disc is, the marrow where a body is.
+            let (y_c, slope, half) = canal_at(z)?;
+            let norm = slope.hypot(1.0);
+            let r = half / norm;
+            let mut col: Vec<f64> = (0..=40)
+                .filter_map(|i| {
+                    let d = r + 5.0 + f64::from(i) * DY;
+                    at(y_c - d / norm, z + d * slope / norm)
+                })
+                .collect();
+            if col.len() < 20 {
+                return None;
+            }
             col.sort_by(f64::total_cmp);
             let column = col[(col.len() * 3) / 4];
             // Central third of the canal: the cord if present.
