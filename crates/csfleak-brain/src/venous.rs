@@ -10,6 +10,13 @@
 //! area over the area of its smallest enclosing rectangle (any angle). A triangle with straight
 //! margins fills 0.5 of it, a convex (oval) cross-section about 0.79, a concave one less than
 //! 0.5; the sign is present above [`VenousOptions::min_fill`].
+//!
+//! With pachymeningeal enhancement the dura the sinus lies in enhances as much as the sinus:
+//! the enhancing region is then a sheet along the inner table with the sinus on it, and the
+//! sign is not assessable with that reason. Cutting the sheet off by its thickness (a
+//! morphological opening: the sinus is 2-4 times thicker than the dura) was tried and dropped:
+//! it rounds the corners of a straight-margined sinus, and the opened shapes of normal and
+//! distended sinuses filled their rectangles alike (0.73-0.85 both, on this crate's phantom).
 
 use csfleak_volume::{DVec3, PointLps, Volume};
 use serde::Serialize;
@@ -132,6 +139,19 @@ fn fill_ratio(pts: &[(f64, f64)]) -> f64 {
     area / best
 }
 
+/// Why a parasagittal plane gave no sinus cross-section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Miss {
+    /// Nothing enhances enough in the posterior lower quadrant (or the plane is outside both
+    /// series).
+    NoEnhancement,
+    /// The largest enhancing region is smaller than a sinus.
+    TooSmall,
+    /// The enhancing region containing the sinus runs on as a sheet (enhancing dura along the
+    /// inner table or the tentorium): too large or too elongated to be a sinus alone.
+    JoinedToSheet,
+}
+
 struct Section {
     area_mm2: f64,
     fill: f64,
@@ -151,7 +171,7 @@ fn section(
     ant: DVec3,
     sup: DVec3,
     o: &VenousOptions,
-) -> Option<Section> {
+) -> Result<Section, Miss> {
     // Posterior lower quadrant: 0-110 mm behind and 60 mm below to 30 mm above the centre.
     // 110 mm by 90 mm at PX = 0.5 mm.
     let (w, h) = (220_usize, 180_usize);
@@ -167,13 +187,13 @@ fn section(
     }
     let peak = e.iter().copied().fold(0.0, f64::max);
     if peak < o.min_enhancement {
-        return None;
+        return Err(Miss::NoEnhancement);
     }
     let mask: Vec<bool> = e.iter().map(|v| *v >= 0.5 * peak).collect();
     let comp = largest_component(&mask, w, h);
     let area_mm2 = comp.len() as f64 * PX * PX;
     if area_mm2 < o.min_area_mm2 {
-        return None;
+        return Err(Miss::TooSmall);
     }
     let pts: Vec<(f64, f64)> = comp
         .iter()
@@ -183,13 +203,13 @@ fn section(
     // Not a compact cross-section (e.g. an enhancing dura or tentorium joined to the sinus):
     // the shape says nothing about the sinus margin.
     if area_mm2 > o.max_area_mm2 || fill < 0.35 {
-        return None;
+        return Err(Miss::JoinedToSheet);
     }
     let n = pts.len() as f64;
     let (cx, cy) = pts
         .iter()
         .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
-    Some(Section {
+    Ok(Section {
         area_mm2,
         fill,
         centre: origin - ant * (cx * PX) + sup * (30.0 - cy * PX),
@@ -240,13 +260,19 @@ pub fn venous_distension(
     // Midline point at the centre's height: on the plane when there is one.
     let mid = plane.map_or(c, |p| c - left * (c - p.point.to_dvec3()).dot(left));
     let mut best: [Option<(f64, Section)>; 2] = [None, None];
+    // The most telling miss over the planes without a section (a sheet beats too small beats
+    // nothing).
+    let mut miss = Miss::NoEnhancement;
     for (i, sgn) in [-1.0, 1.0].into_iter().enumerate() {
         for lat in (30..=55).step_by(5) {
             let lat = f64::from(lat);
-            if let Some(s) = section(pre, post, bp, bq, mid + left * (sgn * lat), ant, sup, o) {
-                if best[i].as_ref().is_none_or(|b| s.area_mm2 > b.1.area_mm2) {
-                    best[i] = Some((lat, s));
+            match section(pre, post, bp, bq, mid + left * (sgn * lat), ant, sup, o) {
+                Ok(s) => {
+                    if best[i].as_ref().is_none_or(|b| s.area_mm2 > b.1.area_mm2) {
+                        best[i] = Some((lat, s));
+                    }
                 }
+                Err(m) => miss = miss.max(m),
             }
         }
     }
@@ -255,13 +281,24 @@ pub fn venous_distension(
         .map(|b| b.as_ref().map_or(0.0, |b| b.1.area_mm2));
     let dom = usize::from(areas[1] > areas[0]);
     let Some((lat, s)) = best[dom].take() else {
-        return (
-            Sign::not_assessable(
-                "no compact enhancing transverse sinus cross-section on parasagittal planes of \
-                 the contrast T1 (none, or joined to enhancing dura)",
-            ),
-            None,
-        );
+        let why = match miss {
+            Miss::NoEnhancement => {
+                "no enhancing transverse sinus on parasagittal planes 30-55 mm from the midline \
+                 of the contrast T1"
+            }
+            Miss::TooSmall => {
+                "the enhancing regions where the transverse sinuses lie (parasagittal planes \
+                 30-55 mm from the midline of the contrast T1) are smaller than a sinus \
+                 cross-section"
+            }
+            Miss::JoinedToSheet => {
+                "the transverse sinus enhances together with the dura it lies in (a sheet \
+                 along the inner table or the tentorium, as with pachymeningeal enhancement) \
+                 on every parasagittal plane 30-55 mm from the midline: its free margin \
+                 cannot be outlined apart from the dura"
+            }
+        };
+        return (Sign::not_assessable(why), None);
     };
     let side = if dom == 0 { "right" } else { "left" };
     let sec = SinusSection {

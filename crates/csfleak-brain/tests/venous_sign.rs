@@ -92,3 +92,28 @@ fn distended_sinus_with_enhancing_dura_is_never_a_false_negative() {
     assert_ne!(sign.present, Some(false), "{:?}", sign.reason);
     assert!(sign.reason.is_some());
 }
+
+#[test]
+fn normal_sinus_in_enhancing_dura_says_why_it_is_not_assessed() {
+    let ph = BrainPhantom::new(
+        &PhantomOptions::default()
+            .with_venous_distension(false)
+            .with_pachymeningeal_enhancement(true),
+    )
+    .expect("phantom");
+    let pre = ph.sagittal_t1(Phase::Pre, Some(411)).expect("pre");
+    let post = ph
+        .sagittal_t1(Phase::PostContrast, Some(412))
+        .expect("post");
+    let plane = find_plane(&pre);
+    let (sign, _) = venous_distension(&pre, &post, plane.as_ref(), &VenousOptions::default());
+    // Never a false positive; when not assessed, the reason names the enhancing dura.
+    assert_ne!(sign.present, Some(true), "{:?}", sign.reason);
+    if sign.present.is_none() {
+        assert!(
+            sign.reason.as_deref().is_some_and(|r| r.contains("dura")),
+            "{:?}",
+            sign.reason
+        );
+    }
+}
