@@ -339,45 +339,90 @@ fn masked_median(img: &Array2<f64>, m: &Array2<bool>) -> f64 {
     median(&v)
 }
 
-/// Background per row (counts per pixel): in the spinal rows the smaller of the left and right
-/// medians of the band outside the canal ROI (a leak raises one side), smoothed over ±15 mm;
-/// above the spine (head rows) the median of the spinal rows 40-200 mm below the foramen
-/// magnum (the first 40 mm when the field holds less of the spine).
+/// Background per row (counts per pixel), from the band outside the canal ROI, each side on
+/// its own: per side, the pooled mean over ±15 mm of rows (a mean, not a median: late images
+/// hold a few tenths of a count per pixel, where a median is 0 and the head ROI's thousands
+/// of pixels would keep their background). Sides that agree within their noise are averaged;
+/// where one side is significantly higher (a leak raises one side) the smaller is taken (the
+/// smaller of two noisy values is biased low, so it is not taken by default). Above the spine
+/// (head rows): the median of the spinal rows 40-200 mm below the foramen magnum (the first
+/// 40 mm when the field holds less of the spine).
 fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
+    /// Standard deviations within which the two sides' backgrounds agree.
+    const SIDES_AGREE_SD: f64 = 3.0;
     let rows = img.nrows();
     let (top, bottom) = a.spine_rows;
-    let mut raw = vec![f64::NAN; rows];
-    for (r, slot) in raw
-        .iter_mut()
-        .enumerate()
-        .take(bottom.min(rows - 1) + 1)
-        .skip(top)
-    {
-        let (mut left, mut right) = (Vec::new(), Vec::new());
+    let bottom = bottom.min(rows - 1);
+    // Per side and row: band counts and pixels.
+    let mut sums = [vec![0.0_f64; rows], vec![0.0_f64; rows]];
+    let mut npx = [vec![0.0_f64; rows], vec![0.0_f64; rows]];
+    for r in top..=bottom {
         for (c, (&v, &on)) in img.row(r).iter().zip(a.csf_ring.row(r).iter()).enumerate() {
             if on {
-                if c as f64 >= a.axis[r] {
-                    left.push(v);
-                } else {
-                    right.push(v);
-                }
+                let s = usize::from((c as f64) < a.axis[r]);
+                sums[s][r] += v;
+                npx[s][r] += 1.0;
             }
         }
-        if !left.is_empty() && !right.is_empty() {
-            // Means, not medians: a median of small Poisson counts is biased low.
-            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-            *slot = mean(&left).min(mean(&right));
-        }
     }
+    let mean_of = |s: usize, r: usize| {
+        if npx[s][r] > 0.0 {
+            sums[s][r] / npx[s][r]
+        } else {
+            f64::NAN
+        }
+    };
+    let raw: Vec<f64> = (0..rows)
+        .map(|r| mean_of(0, r).min(mean_of(1, r)))
+        .collect();
     let half = csfleak_volume::index_of((15.0 / a.spacing[0]).round()).unwrap_or(1);
-    let mut out = vec![0.0; rows];
-    for r in top..=bottom.min(rows - 1) {
-        let w: Vec<f64> = raw[r.saturating_sub(half).max(top)..=(r + half).min(bottom)]
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
+    // Row-to-row scatter of one side beyond Poisson (structure in the soft tissue): MAD of
+    // the differences of the per-row means, 1.4826 MAD / sqrt(2) per row.
+    let scatter = |s: usize| {
+        let m: Vec<f64> = (top..=bottom).map(|r| mean_of(s, r)).collect();
+        let diffs: Vec<f64> = m
+            .windows(2)
+            .filter(|p| p[0].is_finite() && p[1].is_finite())
+            .map(|p| (p[1] - p[0]).abs())
             .collect();
-        out[r] = median(&w);
+        1.4826 * median(&diffs) / std::f64::consts::SQRT_2
+    };
+    let row_sd = [scatter(0), scatter(1)];
+    let mut out = vec![0.0; rows];
+    for (r, slot) in out.iter_mut().enumerate().take(bottom + 1).skip(top) {
+        let (lo, hi) = (r.saturating_sub(half).max(top), (r + half).min(bottom));
+        let nrows = (hi + 1 - lo) as f64;
+        let pooled = |s: usize| {
+            let (c, n): (f64, f64) =
+                (lo..=hi).fold((0.0, 0.0), |acc, k| (acc.0 + sums[s][k], acc.1 + npx[s][k]));
+            if n > 0.0 {
+                // Mean, and its standard error: Poisson or the rows' own scatter.
+                let m = c / n;
+                Some((m, (c.max(1.0).sqrt() / n).max(row_sd[s] / nrows.sqrt())))
+            } else {
+                None
+            }
+        };
+        *slot = match (pooled(0), pooled(1)) {
+            (Some((l, sl)), Some((rr, sr))) => {
+                if (l - rr).abs() <= SIDES_AGREE_SD * sl.hypot(sr) {
+                    0.5 * (l + rr)
+                } else {
+                    l.min(rr)
+                }
+            }
+            (Some((m, _)), None) | (None, Some((m, _))) => m,
+            (None, None) => f64::NAN,
+        };
+    }
+    // Rows without a band (none in practice): the nearest row with one.
+    for r in top..=bottom {
+        if !out[r].is_finite() {
+            out[r] = (top..=bottom)
+                .filter(|&k| out[k].is_finite())
+                .min_by_key(|&k| k.abs_diff(r))
+                .map_or(0.0, |k| out[k]);
+        }
     }
     bridge_bumps(
         &mut out,
