@@ -39,25 +39,57 @@ fn column_profile(v: &Volume, sacs: &[Option<SacSlice>]) -> Vec<(f64, f64)> {
             .world_from_voxel_point(DVec3::new(col, row, k as f64))
             .to_dvec3()
     };
-    let out: Vec<(DVec3, DVec3, f64)> = sacs
+    // Per slice: the sac's centroid (row, col) and half AP extent (mm). A slice without a
+    // sac between two with one (contrast leaving the sac can make it unrecognisable there)
+    // takes the canal interpolated from the nearest sac slices within 12 mm on both sides:
+    // the vertebral column does not stop where the sac is missed.
+    let step = v.geometry().spacing_mm()[2].max(0.1);
+    let own: Vec<Option<(f64, f64, f64)>> = sacs
         .iter()
-        .enumerate()
-        .filter_map(|(k, s)| {
+        .map(|s| {
             let s = s.as_ref()?;
             let (rmin, rmax) = s
                 .pixels
                 .iter()
                 .fold((usize::MAX, 0), |a, p| (a.0.min(p.0), a.1.max(p.0)));
             let half_ap = (rmax.saturating_sub(rmin) as f64 + 1.0) * 0.5 * sy;
+            Some((s.centroid.0, s.centroid.1, half_ap))
+        })
+        .collect();
+    let reach = csfleak_volume::index_of((12.0 / step).floor()).unwrap_or(0);
+    let canal: Vec<Option<(f64, f64, f64)>> = (0..own.len())
+        .map(|k| {
+            if own[k].is_some() {
+                return own[k];
+            }
+            let before = (k.saturating_sub(reach)..k)
+                .rev()
+                .find_map(|j| own[j].map(|c| (j, c)));
+            let after =
+                (k + 1..(k + 1 + reach).min(own.len())).find_map(|j| own[j].map(|c| (j, c)));
+            let ((ja, a), (jb, b)) = (before?, after?);
+            let t = (k - ja) as f64 / (jb - ja) as f64;
+            Some((
+                a.0 + t * (b.0 - a.0),
+                a.1 + t * (b.1 - a.1),
+                a.2 + t * (b.2 - a.2),
+            ))
+        })
+        .collect();
+    let out: Vec<(DVec3, DVec3, f64)> = canal
+        .iter()
+        .enumerate()
+        .filter_map(|(k, s)| {
+            let &(c_row, c_col, half_ap) = s.as_ref()?;
             let (near, far) = ((half_ap + 6.0) / sy, (half_ap + 22.0) / sy);
-            let (a, b) = (s.centroid.0 + ant * near, s.centroid.0 + ant * far);
+            let (a, b) = (c_row + ant * near, c_row + ant * far);
             let (ra, rb) = (
                 a.min(b).max(0.0) as usize,
                 (a.max(b).max(0.0) as usize).min(nr.saturating_sub(1)),
             );
             let hw = 6.0 / sx;
-            let ca = (s.centroid.1 - hw).max(0.0) as usize;
-            let cb = ((s.centroid.1 + hw).max(0.0) as usize).min(nc.saturating_sub(1));
+            let ca = (c_col - hw).max(0.0) as usize;
+            let cb = ((c_col + hw).max(0.0) as usize).min(nc.saturating_sub(1));
             if rb <= ra || cb <= ca {
                 return None;
             }
@@ -69,8 +101,8 @@ fn column_profile(v: &Volume, sacs: &[Option<SacSlice>]) -> Vec<(f64, f64)> {
                     n += 1.0;
                 }
             }
-            let centre = world(k, s.centroid.0, s.centroid.1);
-            let column = world(k, 0.5 * (a + b), s.centroid.1);
+            let centre = world(k, c_row, c_col);
+            let column = world(k, 0.5 * (a + b), c_col);
             Some((centre, column - centre, sum / n))
         })
         .collect();
@@ -148,14 +180,43 @@ fn find_discs(profile: &[(f64, f64)]) -> Vec<f64> {
     drop_close_minima(discs)
 }
 
-/// `(z, depth below the local body density)` of each minimum. Shallow minima (less than half
-/// the median depth: a dip inside a vertebral body) are not discs; of two minima closer than
-/// 0.6 of the median spacing (a vertebral body is taller than half a segment) the shallower
-/// one goes, until none is left.
+/// `(z, depth below the local body density)` of each minimum, cranial first. Shallow minima
+/// (less than half the median depth: a dip inside a vertebral body) are not discs, unless
+/// one fills a gap between the deep minima around it: a gap at least 1.6 times the spacing
+/// next to it, with the shallow minimum in its middle (0.3-0.7 of the gap; a disc sampled
+/// by thick slices off its centre, between two endplates). Of two minima closer than 0.6 of
+/// the median spacing (a vertebral body is taller than half a segment) the shallower one
+/// goes, until none is left.
 fn drop_close_minima(mut discs: Vec<(f64, f64)>) -> Vec<f64> {
     let depths: Vec<f64> = discs.iter().map(|d| d.1).collect();
     if let Some(med) = crate::levels::median_of(&depths) {
-        discs.retain(|d| d.1 >= 0.5 * med);
+        let deep: Vec<f64> = discs
+            .iter()
+            .filter(|d| d.1 >= 0.5 * med)
+            .map(|d| d.0)
+            .collect();
+        let fills_gap = |z: f64| {
+            let Some(i) = deep.iter().position(|&d| d < z) else {
+                return false;
+            };
+            if i == 0 {
+                return false;
+            }
+            let (a, b) = (deep[i - 1], deep[i]);
+            let gap = a - b;
+            let beside: Vec<f64> = [
+                (i >= 2).then(|| deep[i - 2] - a),
+                deep.get(i + 1).map(|c| b - c),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let Some(next) = beside.into_iter().reduce(f64::min) else {
+                return false;
+            };
+            gap >= 1.6 * next && (0.3..=0.7).contains(&((a - z) / gap))
+        };
+        discs.retain(|d| d.1 >= 0.5 * med || fills_gap(d.0));
     }
     loop {
         let mut gaps: Vec<f64> = discs.windows(2).map(|w| (w[0].0 - w[1].0).abs()).collect();
