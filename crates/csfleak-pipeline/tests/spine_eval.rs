@@ -497,6 +497,7 @@ fn dump_study() {
     let report = scan(&dir).unwrap();
     let mut t2 = None;
     let mut t1 = None;
+    let mut sag = None;
     for s in report.series() {
         let role = format!("{:?}", s.role.role);
         let l = load_series(s).unwrap();
@@ -506,6 +507,8 @@ fn dump_study() {
                 t2 = Some(v);
             } else if role.contains("Contrast") {
                 t1 = Some(v);
+            } else if role.contains("T2FsSagittal") {
+                sag = Some(v);
             }
         }
     }
@@ -515,7 +518,11 @@ fn dump_study() {
     if let Ok(raw) = std::env::var("SPINE_DUMP_RAW") {
         let raw = std::path::Path::new(&raw);
         std::fs::create_dir_all(raw).unwrap();
-        for (name, v) in [("t2", Some(&t2)), ("t1", t1.as_ref())] {
+        for (name, v) in [
+            ("t2", Some(&t2)),
+            ("t1", t1.as_ref()),
+            ("sag", sag.as_ref()),
+        ] {
             let Some(v) = v else { continue };
             let g = v.geometry();
             let m = g.world_from_voxel.to_cols_array();

@@ -85,15 +85,25 @@ fn phantom(case: &str) -> (Volume, f64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let case = args.get(1).map_or("dorsal", String::as_str);
-    let (t2, t1, truth) = if Path::new(case).join("t2.txt").exists() {
+    let (t2, t1, sag, truth) = if Path::new(case).join("t2.txt").exists() {
         let dir = Path::new(case);
-        (load_raw(dir, "t2").unwrap(), load_raw(dir, "t1"), f64::NAN)
+        (
+            load_raw(dir, "t2").unwrap(),
+            load_raw(dir, "t1"),
+            load_raw(dir, "sag"),
+            f64::NAN,
+        )
     } else {
         let (t2, v) = phantom(case);
-        (t2, None, v)
+        (t2, None, None, v)
     };
     let t0 = std::time::Instant::now();
-    let an = analyze_mri(&t2, t1.as_ref(), &SpineOptions::default()).unwrap();
+    let mut an = analyze_mri(&t2, t1.as_ref(), &SpineOptions::default()).unwrap();
+    if let Some(sag) = &sag {
+        for n in an.follow_on_sagittal(sag, &SpineOptions::default()) {
+            println!("sagittal: {n}");
+        }
+    }
     println!(
         "analysis {:.2} s; csf ref {} truth volume {truth:.2} mL canal confidence {:.2} \
          intraspinal CSF {:.1} mL over {:.0} mm",
@@ -120,10 +130,12 @@ fn main() {
     }
     for l in an.collections.iter().chain(&an.mimics) {
         println!(
-            "{:?} z {:.1}..{:.1} t {:.1} v {:.2} {:?} {:?} cont {:?} water {:.2} enh {:?}",
+            "{:?} z {:.1}..{:.1} ext {:.0} (sag {:.0}) t {:.1} v {:.2} {:?} {:?} cont {:?} water {:.2} enh {:?}",
             l.k_range,
             l.z_range_mm.0,
             l.z_range_mm.1,
+            l.extent_mm,
+            l.sagittal_mm,
             l.max_thickness_mm,
             l.volume_ml,
             l.position,

@@ -19,6 +19,8 @@ use crate::image2d::{boundary, label4};
 use crate::levels::LevelScale;
 use crate::{Result, SpineOptions};
 
+mod sagittal;
+
 /// Method name written into provenance.
 pub const METHOD: &str = "spine.epidural_fluid/1";
 
@@ -64,6 +66,9 @@ pub struct Lesion {
     pub slices: Vec<LesionSlice>,
     /// The lesion's pixels `(k, row, col)` (for overlays).
     pub pixels: Vec<(usize, usize, usize)>,
+    /// Length (mm) added by following the collection on the sagittal series beyond the
+    /// axial stack (0 when not followed; see [`MriAnalysis::follow_on_sagittal`]).
+    pub sagittal_mm: f64,
 }
 
 /// One slice of a lesion.
@@ -79,6 +84,8 @@ pub struct LesionSlice {
     pub position: FluidPosition,
     /// Fluid all around the sac on this slice.
     pub fdss: bool,
+    /// A sagittal row beyond the axial stack (then `k` is the lesion's key slice).
+    pub on_sagittal: bool,
 }
 
 /// Result of [`analyze_mri`].
@@ -96,6 +103,8 @@ pub struct MriAnalysis {
     pub covered_mm: f64,
     /// Vertebral levels (counted, anchored, or positions only).
     pub levels: LevelScale,
+    /// Pixel area of the axial stack (mm²).
+    pixel_area_mm2: f64,
 }
 
 struct SliceCand {
@@ -375,6 +384,7 @@ pub fn analyze_mri(
                     FluidPosition::Dorsal
                 },
                 fdss: fdss_here,
+                on_sagittal: false,
             });
             for (b, t) in bins_total.iter_mut().zip(bins) {
                 *b += usize::from(t);
@@ -492,6 +502,7 @@ pub fn analyze_mri(
             mimic,
             slices: lesion_slices,
             pixels: lesion_px,
+            sagittal_mm: 0.0,
         });
     }
     lesions.sort_by(|a, b| {
@@ -520,10 +531,19 @@ pub fn analyze_mri(
         intraspinal_csf_ml,
         covered_mm,
         levels,
+        pixel_area_mm2: px_mm2,
     })
 }
 
 impl MriAnalysis {
+    /// Follow the collections that reach an end of the axial stack onto a sagittal T2 of the
+    /// same patient frame (see the `sagittal` module): their extent, level range and volume
+    /// grow by the part seen beyond the stack. Returns notes for the report (what was
+    /// followed, or why not). Does nothing on a series that is not sagittal.
+    pub fn follow_on_sagittal(&mut self, sag: &Volume, opts: &SpineOptions) -> Vec<String> {
+        sagittal::follow(self, sag, opts)
+    }
+
     /// The `spine` findings section. `series_uid` names the analysed series in the evidence;
     /// `contrast_available` says whether a contrast T1 was given.
     pub fn to_section(&self, series_uid: Option<&str>, contrast_available: bool) -> Spine {
@@ -533,6 +553,10 @@ impl MriAnalysis {
             method: Some(METHOD.to_owned()),
         };
         let lv = &self.levels;
+        // Collections followed on the sagittal series reach beyond the axial stack: their
+        // ends are labelled where the levels' landmarks reach (counted on the sagittal).
+        let lv_ext = self.levels_beyond_stack();
+        let lv_c = lv_ext.as_ref().unwrap_or(lv);
         let collections: Vec<EpiduralCollection> = self
             .collections
             .iter()
@@ -543,11 +567,11 @@ impl MriAnalysis {
                 );
                 let z_of = |k: usize| self.canal.slices.get(k).map(|s| s.centre.0[2]);
                 EpiduralCollection {
-                    from_level: lv.level_at(z_hi),
-                    to_level: lv.level_at(z_lo),
+                    from_level: lv_c.level_at(z_hi),
+                    to_level: lv_c.level_at(z_lo),
                     z_from_mm: Some(Mm(round(z_hi, 1))),
                     z_to_mm: Some(Mm(round(z_lo, 1))),
-                    per_level: per_level(l, lv),
+                    per_level: per_level(l, lv_c),
                     extent_mm: Some(Mm(round(l.extent_mm, 1))),
                     max_thickness_mm: Some(Mm(round(l.max_thickness_mm, 1))),
                     volume_ml: Some(Ml(round(l.volume_ml, 2))),
@@ -627,6 +651,29 @@ impl MriAnalysis {
             }),
             levels: Some(lv.to_findings()),
         }
+    }
+}
+
+impl MriAnalysis {
+    /// The level scale widened to the collections followed beyond the axial stack, within
+    /// the span of its landmarks (no extrapolation); `None` when nothing was followed.
+    fn levels_beyond_stack(&self) -> Option<LevelScale> {
+        let marks = self.levels.landmarks();
+        let (m_hi, m_lo) = (marks.first()?.0, marks.last()?.0);
+        let (lo, hi) = self.levels.covered_z_mm();
+        let (mut lo2, mut hi2) = (lo, hi);
+        for l in self.collections.iter().filter(|l| l.sagittal_mm > 0.0) {
+            for z in [l.z_range_mm.0, l.z_range_mm.1] {
+                let z = z.clamp(m_lo.min(m_hi) - 15.0, m_hi.max(m_lo) + 15.0);
+                lo2 = lo2.min(z);
+                hi2 = hi2.max(z);
+            }
+        }
+        (lo2 < lo || hi2 > hi).then(|| {
+            self.levels
+                .clone()
+                .transferred_to((lo2, hi2), "collections followed on the sagittal series")
+        })
     }
 }
 

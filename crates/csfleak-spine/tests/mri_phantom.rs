@@ -8,7 +8,7 @@
 use csfleak_findings::{FluidPosition, MimicKind};
 use csfleak_phantom::spine::{
     CollectionSpec, Mimic, MrContrast, Position, Side, SpineModel, SpineOptions as Model,
-    axial_grid, collection_volume_ml, render_mr,
+    axial_grid, collection_volume_ml, render_mr, sagittal_grid,
 };
 use csfleak_spine::SpineOptions;
 use csfleak_spine::mri::{MriAnalysis, analyze_mri};
@@ -293,4 +293,59 @@ fn dorsal_fluid_beyond_a_dark_dura_is_found_among_roots() {
         c.max_thickness_mm
     );
     assert!(c.continuity_slice.is_none(), "{:?}", c.continuity_slice);
+}
+
+/// A ventral collection T3-T8 with the axial block covering only T6-T9: the axial analysis
+/// sees its lower part; the sagittal series follows it up to its cranial end (within one
+/// vertebra) and the volume comes within 25 % of the whole collection's. A collection inside
+/// the block and a normal spine are left alone.
+#[test]
+fn collection_beyond_the_axial_block_is_followed_on_the_sagittal() {
+    let spec = CollectionSpec::new("T3", "T8", Position::Ventral, 3.0);
+    let model = SpineModel::new(Model::default().with_collection(spec)).unwrap();
+    let zr = z_span(&model, "T6", "T9");
+    let g = axial_grid(&model, zr, [192, 192], 0.8, 4.0, true).unwrap();
+    let t2 = render_mr(&model, MrContrast::T2Fs, &g, 2, 25.0, 0.15, 21, "t2").unwrap();
+    let sag_z = z_span(&model, "T1", "T11");
+    let sg = sagittal_grid(&model, sag_z, 90.0, [1.0, 1.1], 9, 3.0).unwrap();
+    let sag = render_mr(&model, MrContrast::T2Fs, &sg, 2, 25.0, 0.15, 21, "sag").unwrap();
+    let truth_ml = collection_volume_ml(&model);
+    let mut a = analyze_mri(&t2, None, &SpineOptions::default()).unwrap();
+    assert_eq!(a.collections.len(), 1, "{:#?}", a.collections);
+    let before = a.collections[0].clone();
+    let notes = a.follow_on_sagittal(&sag, &SpineOptions::default());
+    let l = &a.collections[0];
+    assert!(l.sagittal_mm > 30.0, "not followed: {notes:?}");
+    let t3 = &model.levels()[model.level_index("T3").unwrap()];
+    let top = l.z_range_mm.0.max(l.z_range_mm.1);
+    let t3_height = t3.body_top_z_mm - t3.body_bottom_z_mm;
+    assert!(
+        top > t3.body_bottom_z_mm - t3_height && top < t3.body_top_z_mm + t3_height,
+        "top z {top:.1} vs T3 {:.1}..{:.1}; {notes:?}",
+        t3.body_top_z_mm,
+        t3.body_bottom_z_mm
+    );
+    assert!(
+        before.volume_ml < 0.75 * truth_ml,
+        "the block alone should miss part: {} of {truth_ml}",
+        before.volume_ml
+    );
+    let err = (l.volume_ml - truth_ml).abs() / truth_ml;
+    assert!(err < 0.25, "volume {:.2} vs {truth_ml:.2}", l.volume_ml);
+    // Labelled ends reach beyond the block when levels are known; the section says present.
+    let section = a.to_section(None, false);
+    let fluid = section.epidural_fluid.unwrap();
+    assert_eq!(fluid.collections.len(), 1);
+
+    // A collection inside the block and a normal spine: nothing changes.
+    let spec = CollectionSpec::new("T7", "T8", Position::Dorsal, 3.0);
+    let model = SpineModel::new(Model::default().with_collection(spec)).unwrap();
+    let t2 = render_mr(&model, MrContrast::T2Fs, &g, 2, 25.0, 0.15, 22, "t2").unwrap();
+    let sag = render_mr(&model, MrContrast::T2Fs, &sg, 2, 25.0, 0.15, 22, "sag").unwrap();
+    let mut a = analyze_mri(&t2, None, &SpineOptions::default()).unwrap();
+    let before: Vec<f64> = a.collections.iter().map(|l| l.volume_ml).collect();
+    a.follow_on_sagittal(&sag, &SpineOptions::default());
+    let after: Vec<f64> = a.collections.iter().map(|l| l.volume_ml).collect();
+    assert_eq!(before, after);
+    assert!(a.collections.iter().all(|l| l.sagittal_mm == 0.0));
 }
