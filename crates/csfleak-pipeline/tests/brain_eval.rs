@@ -326,6 +326,9 @@ fn dump_study() {
             g
         })
         .collect();
+    // The reformat's own values (f32 little-endian, rows x cols) beside the marked image.
+    let raw: Vec<u8> = rf.image.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(format!("{out}.{h}x{w}.f32"), raw).unwrap();
     let mut mark = |p: DVec3, val: u8| {
         let q = rf.pixel_of(p);
         #[allow(clippy::cast_possible_truncation, reason = "pixel of a bounded image")]

@@ -226,3 +226,87 @@ pub(super) fn clivus_at(
     let (a, _) = fit(&kept)?;
     Some((a, kept.len() as f64 / total))
 }
+
+/// Brainstem tissue around the top of the pons: the pixels at or above a level that are
+/// 4-connected to a seed inside the pons, within a box of rows and columns (the box's top row
+/// lies a little above the pontomesencephalic junction, so the midbrain above it and whatever
+/// touches the midbrain there, such as the mamillary bodies, stay outside).
+pub(super) struct Region {
+    r0: usize,
+    c0: usize,
+    rows: usize,
+    cols: usize,
+    inside: Vec<bool>,
+}
+
+impl Region {
+    /// Whether pixel `(r, c)` belongs to the region.
+    pub(super) fn contains(&self, r: isize, c: isize) -> bool {
+        let (Ok(r), Ok(c)) = (usize::try_from(r), usize::try_from(c)) else {
+            return false;
+        };
+        if r < self.r0 || c < self.c0 || r >= self.r0 + self.rows || c >= self.c0 + self.cols {
+            return false;
+        }
+        self.inside[(r - self.r0) * self.cols + (c - self.c0)]
+    }
+
+    /// Whether a pixel of the region lies within `radius` pixels of the point `(r, c)`.
+    pub(super) fn near(&self, r: f64, c: f64, radius: f64) -> bool {
+        let k = radius.ceil() as isize;
+        let (ri, ci) = (r.round() as isize, c.round() as isize);
+        (-k..=k).any(|dr| {
+            (-k..=k).any(|dc| {
+                let (rr, cc) = (ri + dr, ci + dc);
+                let d2 = (rr as f64 - r).powi(2) + (cc as f64 - c).powi(2);
+                d2 <= radius * radius && self.contains(rr, cc)
+            })
+        })
+    }
+}
+
+/// Flood fill from `seed` over pixels at or above `thr` inside the box `rows` x `cols`
+/// (inclusive ranges); `None` when the seed is outside the box or below the level.
+pub(super) fn region_from(
+    s: &Slab,
+    seed: (usize, usize),
+    rows: (usize, usize),
+    cols: (usize, usize),
+    thr: f32,
+) -> Option<Region> {
+    let (r1, c1) = (rows.1.min(s.rows - 1), cols.1.min(s.cols - 1));
+    let (r0, c0) = (rows.0, cols.0);
+    if seed.0 < r0 || seed.0 > r1 || seed.1 < c0 || seed.1 > c1 || r0 > r1 || c0 > c1 {
+        return None;
+    }
+    let (nr, nc) = (r1 - r0 + 1, c1 - c0 + 1);
+    let val = |r: usize, c: usize| s.img[(r0 + r) * s.cols + c0 + c];
+    let v_seed = val(seed.0 - r0, seed.1 - c0);
+    if v_seed.is_nan() || v_seed < thr {
+        return None;
+    }
+    let mut inside = vec![false; nr * nc];
+    let mut stack = vec![(seed.0 - r0, seed.1 - c0)];
+    inside[(seed.0 - r0) * nc + seed.1 - c0] = true;
+    while let Some((r, c)) = stack.pop() {
+        let nb = [
+            (r.wrapping_sub(1), c),
+            (r + 1, c),
+            (r, c.wrapping_sub(1)),
+            (r, c + 1),
+        ];
+        for (rr, cc) in nb {
+            if rr < nr && cc < nc && !inside[rr * nc + cc] && val(rr, cc) >= thr {
+                inside[rr * nc + cc] = true;
+                stack.push((rr, cc));
+            }
+        }
+    }
+    Some(Region {
+        r0,
+        c0,
+        rows: nr,
+        cols: nc,
+        inside,
+    })
+}

@@ -14,7 +14,14 @@
 //! 5. Mamillary bodies: walking up each column from the level of the pons bulge (over 10 mm in
 //!    front of to 15 mm behind it), the first tissue above at least 1.5 mm of CSF, in front of
 //!    the brainstem edge at that height, at half the grey-matter level; the lowest such roof.
-//! 6. Upper pons surface: rays from the mamillary point; the nearest brainstem edge below it.
+//!    The pontomesencephalic junction is the deepest point of the anterior edge 3-20 mm above
+//!    the bulge with the midbrain's edge coming forward above it (else the sharpest concave
+//!    corner there); the pons region is the brainstem tissue flood-filled from inside the pons
+//!    from 2 mm above the junction down. A roof touching the pons region (the pons's own upper
+//!    lip overhanging the cistern) is not the mamillary bodies.
+//! 6. Upper pons surface: rays from the mamillary point; the nearest brainstem edge below it
+//!    that lies on the pons region in front of the junction (above the junction's level only
+//!    1.5 mm or more in front of it: the midbrain's edge above the notch is not the pons).
 //! 7. Anterior pons surface at mid-pons and the posterior clivus surface at the same level
 //!    ([`super::basal`]): mid-pons half-way between the pontomesencephalic and pontomedullary
 //!    sulci; the clivus by its cortex (darker than CSF) in front of the marrow, on voxels of at
@@ -45,6 +52,10 @@ use super::{AutoLandmarks, AutoOptions, Detection};
 use super::{basal, sellar};
 use crate::landmarks::LandmarkName;
 use crate::midsagittal::MidsagittalPlane;
+
+/// How far above the pontomesencephalic junction the pons's upper lip may reach, mm (the pons
+/// surface rises anteriorly from the junction).
+const PONS_ABOVE_JUNCTION_MM: f64 = 2.0;
 
 /// Half-size of the reformat window around the head centre, mm.
 const HALF_WINDOW_MM: f64 = 90.0;
@@ -287,6 +298,35 @@ fn chain_at(s: &Slab, z_wm: f32, gap_mm: f64) -> Option<Chain> {
     Some(Chain { top: ri, runs })
 }
 
+/// The deepest point of the anterior edge `ant` (per chain row) between 3 and 20 mm above the
+/// bulge (chain index `bulge`): (fractional chain index, column). The middle of the rows
+/// within a quarter of a millimetre of the deepest column.
+fn pm_vertex(s: &Slab, ant: &[Option<f64>], bulge: usize) -> Option<(f64, f64)> {
+    let lo = bulge.saturating_sub((20.0 / s.px).round() as usize);
+    let hi = bulge.checked_sub((3.0 / s.px).round() as usize)?;
+    let (ib, cb) = (lo..=hi)
+        .filter_map(|i| ant.get(i).copied().flatten().map(|c| (i, c)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let tol = 0.25 / s.px;
+    let (mut i0, mut i1) = (ib, ib);
+    while i0 > lo && ant[i0 - 1].is_some_and(|c| cb - c <= tol) {
+        i0 -= 1;
+    }
+    while i1 < hi && ant[i1 + 1].is_some_and(|c| cb - c <= tol) {
+        i1 += 1;
+    }
+    let n = (i1 - i0 + 1) as f64;
+    let c = (i0..=i1).filter_map(|i| ant[i]).sum::<f64>() / n;
+    // A notch: the edge comes forward again by at least 1 mm within 12 mm above (the
+    // midbrain's anterior surface); the deepest point at the top of the window or of the
+    // brainstem column is no junction.
+    let above = i0.saturating_sub((12.0 / s.px).round() as usize);
+    let forward = (above..i0)
+        .filter_map(|i| ant[i])
+        .any(|a| cb - a >= 1.0 / s.px);
+    (i0 > lo && forward).then_some((0.5 * (i0 + i1) as f64, c))
+}
+
 /// Sub-pixel column where the row crosses `thr` going left (anterior) from `c_in` (inside).
 fn edge_left(s: &Slab, r: usize, c_in: usize, thr: f32) -> Option<f64> {
     let mut c = c_in;
@@ -423,6 +463,52 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
     let pons_col = ant[ip].unwrap_or_default();
     let chain_len_mm = chain.runs.len() as f64 * s.px;
     let c_chain = ((chain_len_mm - 40.0) / 40.0 + 0.5).clamp(0.0, 1.0);
+    // The pontomesencephalic junction (the concave corner of the anterior edge above the
+    // bulge) and the pons's tissue below it: what lies above the junction (the midbrain and
+    // the mamillary bodies in front of it) is not the pons, and the pons's own upper lip is
+    // not the roof of the interpeduncular cistern.
+    let edge = basal::smooth_edge(&s, &ant);
+    let levels = basal::pons_levels(&s, chain.top, &edge, ip);
+    // The junction (vertex of the pontomesencephalic angle): the deepest (most posterior)
+    // point of the anterior edge between the pons bulge and 20 mm above it: the pons surface
+    // runs forward below it, the midbrain's anterior surface forward above it.
+    // Without a notch (a midbrain darker than the brainstem column, so the column starts at
+    // the pons), the sharpest concave corner of the edge above the bulge stands in for it.
+    let vertex = pm_vertex(&s, &ant, ip).map(|(i, c)| (chain.top as f64 + i, c));
+    let junction = vertex.or_else(|| {
+        levels.and_then(|lv| {
+            basal::edge_at(&edge, lv.upper - chain.top as f64).map(|c| (lv.upper, c))
+        })
+    });
+    let pons_region = junction.and_then(|(ru, _)| {
+        let mm = |x: f64| (x / s.px).round() as usize;
+        let row = pons_row.round() as usize;
+        let c_start = pons_col.ceil() as usize;
+        let seed_c = (c_start..c_start + mm(8.0)).find(|c| s.img[row * s.cols + c] >= z_edge)?;
+        basal::region_from(
+            &s,
+            (row, seed_c),
+            (
+                (ru - PONS_ABOVE_JUNCTION_MM / s.px).max(0.0).round() as usize,
+                row + mm(10.0),
+            ),
+            (c_start.saturating_sub(mm(3.0)), c_start + mm(40.0)),
+            z_edge,
+        )
+    });
+    // Without the junction the pons's lip and the midbrain cannot be told from the pons top
+    // and the mamillary roof: lower confidence (a little lower from the corner alone).
+    let c_junction = match (vertex, &pons_region) {
+        (Some(_), Some(_)) => 1.0,
+        (None, Some(_)) => 0.9,
+        _ => 0.8,
+    };
+    // Tissue within 1 mm of the pons region belongs to the pons.
+    let on_pons = |r: f64, c: f64| {
+        pons_region
+            .as_ref()
+            .is_some_and(|p| p.near(r, c, (1.0 / s.px).max(1.0)))
+    };
     // The bulge is used below but not reported as `pons_anterior`: that landmark is defined at
     // the level of the prepontine measurement (with the clivus, not searched), and the bulge
     // lies 1-3.5 mm from it on the test phantoms.
@@ -461,7 +547,7 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
         if let Some(h) = hit {
             // Only tissue anterior to the brainstem's edge at that height.
             let in_front = ant_at(h).is_none_or(|a| c < a - 1.0 / s.px);
-            if in_front && roof.is_none_or(|(br, _)| h > br) {
+            if in_front && !on_pons(h - 0.5, c) && roof.is_none_or(|(br, _)| h > br) {
                 roof = Some((h, c));
             }
         }
@@ -485,7 +571,7 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
             &s,
             mr,
             mc,
-            0.6 * c_chain,
+            0.6 * c_chain * c_junction,
             unc,
             "lowest point of the tissue roof over the interpeduncular cistern in front of the midbrain",
         ),
@@ -578,7 +664,21 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
                 let f = f64::from((z_edge - prev) / (z - prev)).clamp(0.0, 1.0);
                 let tt = t - 0.1 + 0.1 * f;
                 let (hr, hc) = (mr + dr * tt, mc + dc * tt);
-                let on_stem = hr >= mr && ant_at(hr).is_some_and(|a| hc >= a - 2.0 / s.px);
+                let on_stem = hr >= mr
+                    && match (junction, &pons_region) {
+                        // On the pons, in front of the junction; above the junction's level
+                        // only clearly in front of it (the pons's lip, not the midbrain
+                        // above the notch).
+                        (Some((ru, cj)), Some(_)) => {
+                            let lim = if hr < ru {
+                                cj - 1.5 / s.px
+                            } else {
+                                cj + 0.5 / s.px
+                            };
+                            hc <= lim && on_pons(hr, hc)
+                        }
+                        _ => ant_at(hr).is_some_and(|a| hc >= a - 2.0 / s.px),
+                    };
                 if on_stem && near.is_none_or(|(d, _, _)| tt < d) {
                     near = Some((tt, hr, hc));
                 }
@@ -594,7 +694,7 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
                 &s,
                 r,
                 c,
-                0.6 * c_chain,
+                0.6 * c_chain * c_junction,
                 unc,
                 "brainstem edge below the mamillary bodies nearest to them (upper pons surface)",
             ),
@@ -607,8 +707,6 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
         ),
     }
     // Mid-pons, the anterior surface of the pons and the clivus (prepontine cistern).
-    let edge = basal::smooth_edge(&s, &ant);
-    let levels = basal::pons_levels(&s, chain.top, &edge, ip);
     let pons_ant = levels.and_then(|lv| {
         let mid = lv.mid();
         basal::edge_at(&edge, mid - chain.top as f64).map(|c| (lv, mid, c))
