@@ -23,7 +23,9 @@ fn main() {
     let seed: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(7);
     let o = ConvexityOptions::default();
     println!("grid {grid:?} seed {seed}");
-    println!("truth mm  pme rot | sign side      | R mm  L mm  err  | rays R/L | PME  dura width");
+    println!(
+        "truth mm  pme rot | sign side      | R mm  L mm  err  | rays R/L | >=gap R/L | PME  dura width"
+    );
     let mut worst: f64 = 0.0;
     for (i, (t, pme, rot)) in [
         (0.0, false, [0.0; 3]),
@@ -68,12 +70,14 @@ fn main() {
             worst = worst.max(err);
         }
         println!(
-            "{t:>8.1} {pme:<5} {:<3} | {:<5} {:<9} | {rt:>5.2} {lt:>5.2} {err:>4.2} | {:>3}/{:<3} | {:?} {:.2}",
+            "{t:>8.1} {pme:<5} {:<3} | {:<5} {:<9} | {rt:>5.2} {lt:>5.2} {err:>4.2} | {:>3}/{:<3} | {:>4.2}/{:<4.2} | {:?} {:.2}",
             if rot == [0.0; 3] { "no" } else { "yes" },
             sd.present.map_or("n/a", |p| if p { "yes" } else { "no" }),
             sd.side.unwrap_or_default(),
             r.rays,
             l.rays,
+            r.fraction,
+            l.fraction,
             e.present,
             m.dura_thickness_mm.unwrap_or(f64::NAN)
         );
