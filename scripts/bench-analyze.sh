@@ -26,11 +26,13 @@ cache="$root/.cache/bench-analyze"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if [ -z "${SKIP_BUILD:-}" ]; then   # SKIP_BUILD=1: use the existing target/release/csfleak
+# SKIP_BUILD=1: use the existing target/release/csfleak; CSFLEAK_BIN=path: time that binary
+# instead (no build), e.g. a copy of an older build for a before/after in the same minute.
+if [ -z "${SKIP_BUILD:-}" ] && [ -z "${CSFLEAK_BIN:-}" ]; then
   echo "bench: building csfleak (release)"
   cargo build --release -q -p csfleak
 fi
-bin="$root/target/release/csfleak"
+bin="${CSFLEAK_BIN:-$root/target/release/csfleak}"
 
 if [ ! -f "$cache/.complete" ]; then
   echo "bench: generating studies in $cache (once)"

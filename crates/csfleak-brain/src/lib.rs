@@ -234,28 +234,36 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
         set.add_imported(p.clone(), imp_unc);
     }
 
-    let mut plane = None;
-    let mut auto_found = None;
-    if let Some(t1) = inputs.t1 {
-        plane = midsagittal::find_plane(t1);
-        if options.automatic_landmarks {
-            match &plane {
-                Some(p) => {
-                    let found = auto::detect_landmarks(t1, p, &options.auto)?;
-                    found.apply_to(&mut set);
-                    auto_found = Some(found);
-                }
-                None => {
-                    for n in LandmarkName::ALL {
-                        set.mark_missing(
-                            *n,
-                            "no midsagittal plane found on the 3D T1 (left-right symmetry)",
-                        );
+    // The orbits need nothing from the T1s: measured beside the plane and the landmarks.
+    let (orbit_sides, located) = rayon::join(
+        || inputs.orbits_t2fs.map(orbit::measure_onsd),
+        || -> Result<_> {
+            let mut plane = None;
+            let mut auto_found = None;
+            if let Some(t1) = inputs.t1 {
+                plane = midsagittal::find_plane(t1);
+                if options.automatic_landmarks {
+                    match &plane {
+                        Some(p) => {
+                            let found = auto::detect_landmarks(t1, p, &options.auto)?;
+                            found.apply_to(&mut set);
+                            auto_found = Some(found);
+                        }
+                        None => {
+                            for n in LandmarkName::ALL {
+                                set.mark_missing(
+                                    *n,
+                                    "no midsagittal plane found on the 3D T1 (left-right symmetry)",
+                                );
+                            }
+                        }
                     }
                 }
             }
-        }
-    }
+            Ok((plane, auto_found))
+        },
+    );
+    let (plane, auto_found) = located?;
     let frame = match measure::fit_midline_normal(&set) {
         Some(normal) => Some(MidsagittalFrame {
             normal,
@@ -268,47 +276,11 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
     };
     let measurements = measure::measure(&set, frame);
 
-    let (venous, sinus) = match (inputs.t1, inputs.contrast_t1) {
-        (Some(pre), Some(post)) => {
-            venous::venous_distension(pre, post, plane.as_ref(), &options.venous)
-        }
-        (None, _) => (Sign::not_assessable("no sagittal T1 in the study"), None),
-        (Some(_), None) => (
-            Sign::not_assessable(
-                "no contrast T1: the transverse sinus is outlined by its enhancement",
-            ),
-            None,
-        ),
-    };
-    let mut convexity = None;
-    let (pme, sdf) = match (inputs.t1, inputs.contrast_t1) {
-        (Some(pre), Some(post)) => {
-            match convexity::measure_convexity(pre, post, plane.as_ref(), &options.convexity) {
-                Ok(m) => {
-                    let signs = (
-                        convexity::enhancement_sign(&m, &options.convexity),
-                        convexity::subdural_sign(&m, &options.convexity),
-                    );
-                    convexity = Some(m);
-                    signs
-                }
-                Err(reason) => (
-                    Sign::not_assessable(reason.clone()),
-                    Sign::not_assessable(reason),
-                ),
-            }
-        }
-        (None, Some(_)) => {
-            let r =
-                "no pre-contrast T1 to tell the enhancing dura from bright scalp, marrow and fat";
-            (Sign::not_assessable(r), Sign::not_assessable(r))
-        }
-        (_, None) => {
-            let r = "no contrast T1 in the study (the dura is found by its enhancement)";
-            (Sign::not_assessable(r), Sign::not_assessable(r))
-        }
-    };
-    let orbit_sides = inputs.orbits_t2fs.map(orbit::measure_onsd);
+    // The venous sign and the convexity read the same two T1s independently.
+    let ((venous, sinus), (convexity, (pme, sdf))) = rayon::join(
+        || venous_sign(inputs, plane.as_ref(), options),
+        || convexity_signs(inputs, plane.as_ref(), options),
+    );
     let na = |reason: &str| Measured::NotAssessable {
         reason: reason.to_owned(),
     };
@@ -372,6 +344,61 @@ pub fn analyze(inputs: &BrainInputs<'_>, options: &BrainOptions) -> Result<Brain
         }
     }
     Ok(out)
+}
+
+/// The venous distension sign and its sinus section, or why it is not assessable.
+fn venous_sign(
+    inputs: &BrainInputs<'_>,
+    plane: Option<&midsagittal::MidsagittalPlane>,
+    options: &BrainOptions,
+) -> (Sign, Option<venous::SinusSection>) {
+    match (inputs.t1, inputs.contrast_t1) {
+        (Some(pre), Some(post)) => venous::venous_distension(pre, post, plane, &options.venous),
+        (None, _) => (Sign::not_assessable("no sagittal T1 in the study"), None),
+        (Some(_), None) => (
+            Sign::not_assessable(
+                "no contrast T1: the transverse sinus is outlined by its enhancement",
+            ),
+            None,
+        ),
+    }
+}
+
+/// The convexity measurement with the pachymeningeal enhancement and subdural fluid signs.
+fn convexity_signs(
+    inputs: &BrainInputs<'_>,
+    plane: Option<&midsagittal::MidsagittalPlane>,
+    options: &BrainOptions,
+) -> (Option<convexity::ConvexityMeasurement>, (Sign, Sign)) {
+    let mut convexity = None;
+    let (pme, sdf) = match (inputs.t1, inputs.contrast_t1) {
+        (Some(pre), Some(post)) => {
+            match convexity::measure_convexity(pre, post, plane, &options.convexity) {
+                Ok(m) => {
+                    let signs = (
+                        convexity::enhancement_sign(&m, &options.convexity),
+                        convexity::subdural_sign(&m, &options.convexity),
+                    );
+                    convexity = Some(m);
+                    signs
+                }
+                Err(reason) => (
+                    Sign::not_assessable(reason.clone()),
+                    Sign::not_assessable(reason),
+                ),
+            }
+        }
+        (None, Some(_)) => {
+            let r =
+                "no pre-contrast T1 to tell the enhancing dura from bright scalp, marrow and fat";
+            (Sign::not_assessable(r), Sign::not_assessable(r))
+        }
+        (_, None) => {
+            let r = "no contrast T1 in the study (the dura is found by its enhancement)";
+            (Sign::not_assessable(r), Sign::not_assessable(r))
+        }
+    };
+    (convexity, (pme, sdf))
 }
 
 fn mm_field(m: &Measured) -> (Option<Mm>, Option<FieldStatus>) {

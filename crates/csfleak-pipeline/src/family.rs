@@ -166,16 +166,16 @@ pub trait Family: Send + Sync {
 }
 
 /// Measured run time per megavoxel of input of the built-in families, decode and rendering
-/// included (`csfleak -v analyze` on the bench work-up, 22:27 UTC session 3, load ~5: brain
-/// 1.70 s for 23.9 Mvoxel, CT myelography 1.77 s for 35.9, spine 1.05 s for 15.2, RI 1.00 s
-/// for 2.6 planar megapixels); 0.05 for others. Only the order matters: the families change
-/// speed as they are worked on, so re-measure when one becomes several times faster.
+/// included (`csfleak -v --threads 1 analyze` on the bench work-up, session 5 04:37 UTC, load
+/// ~3, "s in all": CT myelography 1.11 s for 35.9 Mvoxel, brain 0.66 s for 23.9, spine 0.60 s
+/// for 15.2, RI 0.50 s for 2.6 planar megapixels); 0.05 for others. Only the order matters
+/// (the longest family starts first): re-measure when one becomes several times faster.
 pub fn seconds_per_megavoxel(family_id: &str) -> f64 {
     match family_id {
-        "brain_mri" => 0.071,
-        "spine_mri" => 0.069,
-        "ct_myelography" => 0.049,
-        "ri_cisternography" => 0.38,
+        "brain_mri" => 0.028,
+        "spine_mri" => 0.040,
+        "ct_myelography" => 0.031,
+        "ri_cisternography" => 0.19,
         _ => 0.05,
     }
 }
