@@ -512,12 +512,56 @@ impl EndsInView<'_> {
         )
     }
 
+    /// Weaker evidence of the sacrum below the most caudal disc, for a count that must also
+    /// meet a count from C2 ([`count_from_both_ends`]): no cord there, and a disc-free
+    /// anterior column (no disc cut by the stack end) for at least 0.8 disc spacings and
+    /// 25 mm below it (the S1 body; a stack that stops at the bottom of S1 shows no more).
+    fn sacrum_evidence_short(&self) -> Result<&'static str, &'static str> {
+        if let Ok(how) = self.sacrum_evidence() {
+            return Ok(how);
+        }
+        let low = self.lowest();
+        let spacing = self.last_spacing();
+        let (sac_lo, _) = self.sac_z_mm;
+        if self.cord_between(low + spacing, sac_lo) != Some(false) {
+            return Err("the cauda equina is not seen at the most caudal disc");
+        }
+        let below = low - sac_lo.max(self.stack_z_mm.0);
+        if below >= (0.8 * spacing).max(25.0) && !self.disc_cut_at(StackEnd::Caudal) {
+            return Ok(
+                "below the conus, the anterior column continues for most of a segment below \
+                 the most caudal disc without a disc",
+            );
+        }
+        Err("too little of the column is seen below the most caudal disc")
+    }
+
     /// Evidence that the most cranial disc is C2/3 (C2 above it), as a sentence; or why not.
     pub(crate) fn c2_evidence(&self) -> Result<&'static str, &'static str> {
+        self.c2_evidence_over(1.6, false)
+    }
+
+    /// [`Self::c2_evidence`] with the disc-free height above the most cranial disc given in
+    /// disc spacings (the largest of the top three, or with `use_median` their median).
+    fn c2_evidence_over(
+        &self,
+        spacings: f64,
+        use_median: bool,
+    ) -> Result<&'static str, &'static str> {
         let highest = self.discs_z_mm[0];
-        let top_spacing = self.top_spacing();
-        if !(self.sac_z_mm.1 - highest >= 1.6 * top_spacing
-            && self.stack_z_mm.1 - highest >= 1.6 * top_spacing)
+        let top_spacing = if use_median {
+            let top: Vec<f64> = self
+                .discs_z_mm
+                .windows(2)
+                .take(3)
+                .map(|w| w[0] - w[1])
+                .collect();
+            median(&top).unwrap_or(0.0)
+        } else {
+            self.top_spacing()
+        };
+        if !(self.sac_z_mm.1 - highest >= spacings * top_spacing
+            && self.stack_z_mm.1 - highest >= spacings * top_spacing)
         {
             return Err(
                 "the stack does not continue above the most cranial disc over the C2 height",
@@ -733,6 +777,10 @@ pub(crate) fn count_from_ends(
         s.confidence = confidence.clamp(0.0, 0.95);
         return s;
     }
+    match count_from_both_ends(ends, covered_z_mm, method, conus) {
+        Ok(s) => return s,
+        Err(why) => why_not.push(format!("both ends: {why}")),
+    }
     LevelScale::not_counted(
         covered_z_mm,
         &unlabelled,
@@ -743,6 +791,141 @@ pub(crate) fn count_from_ends(
             why_not.join("; ")
         ),
     )
+}
+
+/// The run of discs counted from one end (`marks` ordered from that end) whose every spacing
+/// stays within 0.75-1.33 of the running median of observed / typical spacing: a missed or
+/// extra disc stops it. At least three discs, else empty.
+fn regular_prefix(marks: &[Landmark]) -> Vec<Landmark> {
+    let mut out: Vec<Landmark> = marks.iter().take(1).copied().collect();
+    let mut ratios: Vec<f64> = Vec::new();
+    for w in marks.windows(2) {
+        let (Some(a), Some(b)) = (w[0].level, w[1].level) else {
+            break;
+        };
+        let typical = (typical_position_mm(a) - typical_position_mm(b)).abs();
+        if typical <= 0.0 {
+            break;
+        }
+        let r = (w[0].z_mm - w[1].z_mm).abs() / typical;
+        if let Some(m) = median(&ratios)
+            && !(0.75..=1.33).contains(&(r / m))
+        {
+            break;
+        }
+        ratios.push(r);
+        out.push(w[1]);
+    }
+    if out.len() >= 3 { out } else { Vec::new() }
+}
+
+/// Index of the upper vertebra of a disc label.
+fn disc_index(l: Level) -> Option<i32> {
+    match l {
+        Level::Disc(v) => Some(i32::from(v.index())),
+        Level::Vertebra(_) => None,
+    }
+}
+
+/// A count that starts at both ends of a stack that shows C2 (over at least 1.2 times the
+/// median of the top three disc spacings above its most cranial disc) and the sacrum (the cauda equina and most of S1 below its most
+/// caudal disc): each end labels its run of regularly spaced discs, and the two runs must
+/// meet consistently: overlapping discs with the same label, or, where discs were missed
+/// between them (no disc detected there), a gap of at most four segments whose height is
+/// within 0.8-1.25 of the typical height of those segments at the patient's scale (a gap one
+/// segment longer or shorter falls outside). The merged labels then pass the same spacing and
+/// conus checks as a count from one end.
+fn count_from_both_ends(
+    ends: &EndsInView<'_>,
+    covered_z_mm: (f64, f64),
+    method: &str,
+    conus: Option<f64>,
+) -> std::result::Result<LevelScale, String> {
+    let discs = ends.discs_z_mm;
+    let n = discs.len();
+    if n < 6 {
+        return Err("fewer than six discs".to_owned());
+    }
+    let low_how = ends.sacrum_evidence_short().map_err(str::to_owned)?;
+    ends.c2_evidence_over(1.2, true).map_err(str::to_owned)?;
+    let top = regular_prefix(&count_discs_from_end(discs, CountEnd::HighestIsC2C3));
+    let mut bottom_marks = count_discs_from_end(discs, CountEnd::LowestIsL5S1);
+    bottom_marks.reverse();
+    let bottom = regular_prefix(&bottom_marks);
+    if top.is_empty() || bottom.is_empty() {
+        return Err("no regular run of discs from one of the ends".to_owned());
+    }
+    let (kt, kb) = (top.len(), bottom.len());
+    if kt + kb < n {
+        return Err("discs between the two counted runs are not accounted for".to_owned());
+    }
+    let mut marks: Vec<Landmark> = top.clone();
+    for m in &bottom {
+        match marks.iter().find(|t| (t.z_mm - m.z_mm).abs() < 1e-9) {
+            Some(t) if t.level != m.level => {
+                return Err("the counts from C2 and from the sacrum disagree".to_owned());
+            }
+            Some(_) => {}
+            None => marks.push(*m),
+        }
+    }
+    marks.sort_by(|a, b| b.z_mm.total_cmp(&a.z_mm));
+    let (scale, dev) = spacing_fit(&marks).ok_or("no disc spacing")?;
+    if !(0.75..=1.35).contains(&scale) || dev > 0.3 {
+        return Err(format!(
+            "the disc spacing does not fit (scale {scale:.2}, deviation {dev:.2})"
+        ));
+    }
+    if irregular_spacing(&marks, scale).is_some() {
+        return Err("a disc spacing does not fit consecutive levels".to_owned());
+    }
+    // Where the runs meet over missed discs, the gap must hold the labelled number of
+    // segments closely.
+    let mut missed = 0;
+    for w in marks.windows(2) {
+        let (Some(a), Some(b)) = (w[0].level, w[1].level) else {
+            return Err("an unlabelled disc".to_owned());
+        };
+        let segments = disc_index(b).zip(disc_index(a)).map(|(b, a)| b - a);
+        match segments {
+            Some(1) => {}
+            Some(k @ 2..=4) => {
+                let typical = typical_position_mm(b) - typical_position_mm(a);
+                let r = (w[0].z_mm - w[1].z_mm) / (scale * typical);
+                if !(0.8..=1.25).contains(&r) {
+                    return Err(format!(
+                        "the gap between {a} and {b} does not hold {k} segments ({r:.2})"
+                    ));
+                }
+                missed += k - 1;
+            }
+            _ => return Err("the counted runs do not meet".to_owned()),
+        }
+    }
+    let s =
+        LevelScale::from_landmarks(&marks, covered_z_mm, method, 0.0).map_err(|e| e.to_string())?;
+    let mut note = String::new();
+    let mut confidence = 0.35 + 0.2 * (1.0 - dev / 0.3).clamp(0.0, 1.0);
+    if let Some(cz) = conus {
+        match s.level_at(cz) {
+            Some(lv) if conus_plausible(lv) => {
+                confidence += 0.15;
+                note = format!("; the conus at {lv} agrees");
+            }
+            other => {
+                return Err(format!(
+                    "the count would put the conus medullaris at {}, outside T12-L3",
+                    other.map_or_else(|| "no level".to_owned(), |l| l.to_string())
+                ));
+            }
+        }
+    }
+    let mut s = s.with_reason(&format!(
+        "counted from both ends: C2 above the most cranial disc and, {low_how}; the two counts \
+         meet consistently ({missed} disc(s) not detected between them){note}"
+    ));
+    s.confidence = confidence.clamp(0.0, 0.85);
+    Ok(s)
 }
 
 /// Label unlabelled disc centres by counting from an identifiable end. Discs are sorted
@@ -1317,6 +1500,92 @@ mod tests {
         assert_eq!(s.level_at(100.0), Some(l("L3")));
         assert_eq!(s.level_at(100.0 + 36.0), Some(l("L2")));
         assert!(s.confidence() > 0.0 && s.confidence() < 0.5);
+    }
+
+    /// A straight C2-to-sacrum stack of a typical-sized spine: discs from C2/3 down to `last`
+    /// except `missed`, the stack from 30 mm above C2/3 to 32 mm below `last`, the cord down
+    /// to the L1 body. Returns the scale counted on it.
+    fn both_ends_stack(last: &str, missed: &str) -> LevelScale {
+        let top = 500.0;
+        let z = |name: &str| top - typical_position_mm(l(name));
+        let mut all: Vec<Level> = Vec::new();
+        let mut v = Vertebra::from_index(1);
+        while let Some(u) = v {
+            let disc = Level::Disc(u);
+            if u.next().is_none() || TYPICAL_MM[usize::from(u.index())].1 < 2.0 {
+                break;
+            }
+            all.push(disc);
+            if disc == l(last) {
+                break;
+            }
+            v = u.next();
+        }
+        let discs: Vec<f64> = all
+            .iter()
+            .filter(|d| **d != l(missed))
+            .map(|d| top - typical_position_mm(*d))
+            .collect();
+        let stack = (z(last) - 32.0, z("C2/3") + 30.0);
+        let mut profile = Vec::new();
+        let mut zz = stack.0;
+        while zz <= stack.1 {
+            let near = discs.iter().any(|d| (d - zz).abs() <= 3.0);
+            profile.push((zz, if near { 1.0 } else { 0.0 }));
+            zz += 2.0;
+        }
+        let conus = z("L1");
+        let cord: Vec<(f64, f64)> = profile
+            .iter()
+            .map(|p| (p.0, if p.0 > conus { 1.0 } else { 0.0 }))
+            .collect();
+        let area: Vec<(f64, f64)> = profile.iter().map(|p| (p.0, 150.0)).collect();
+        let ends = EndsInView {
+            discs_z_mm: &discs,
+            stack_z_mm: stack,
+            sac_z_mm: stack,
+            step_mm: 2.0,
+            disc_profile_mm: &profile,
+            cord_fraction_mm: &cord,
+            sac_area_mm: &area,
+        };
+        count_from_ends(&ends, stack, "test")
+    }
+
+    #[test]
+    fn both_ends_count_bridges_a_missed_disc() {
+        let s = both_ends_stack("L5/S1", "T6/7");
+        assert_eq!(s.status(), LevelStatus::Counted, "{:?}", s.reason());
+        assert!(
+            s.reason().unwrap().contains("both ends"),
+            "{:?}",
+            s.reason()
+        );
+        let top = 500.0;
+        for name in ["C2/3", "T6/7", "T7", "L1/2", "L5/S1"] {
+            let z = top - typical_position_mm(l(name));
+            assert_eq!(s.level_at(z), Some(l(name)), "{name}");
+        }
+    }
+
+    #[test]
+    fn both_ends_count_refuses_a_stack_ending_at_l4_5() {
+        // The lowest disc is L4/5: counted from both ends the runs cannot meet.
+        for missed in ["T6/7", "C1/2"] {
+            let s = both_ends_stack("L4/5", missed);
+            assert_eq!(
+                s.status(),
+                LevelStatus::NotCounted,
+                "{missed}: {:?}",
+                s.reason()
+            );
+            // Refused by the meeting of the two runs, not for want of evidence at the ends.
+            let why = s.reason().unwrap();
+            assert!(
+                why.contains("gap between") || why.contains("disagree"),
+                "{why}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //!   below that disc, or more than a disc spacing of disc-free column with no disc cut by
 //!   the end of the stack;
 //! * C2 above the most cranial disc: the cord, and more than 1.6 disc spacings of disc-free
-//!   column with the canal in view.
+//!   column with the canal in view;
+//! * both (a C2-to-sacrum stack), on shorter evidence at each end (C2 over 1.2 spacings, S1
+//!   over 0.8), when the counts from the two ends meet consistently across any missed disc
+//!   (`count_from_both_ends` in the levels module).
 //!
 //! The counted labels must fit the typical ratios of vertebral spacing at every disc pair,
 //! with a plausible patient scale, and put the conus (where the cord ends), when in view,
@@ -116,8 +119,9 @@ pub(crate) fn find_discs(profile: &[(usize, f64, f64)]) -> Vec<f64> {
     let mut discs = Vec::new();
     for i in 0..n {
         let (_, z, v) = profile[i];
-        // Local maximum over +-8 mm, standing out by 0.08 of CSF above the darkest signal
-        // within +-14 mm on both sides (the bodies).
+        // Local maximum over +-8 mm, standing out by 0.05 of CSF above the darkest signal
+        // within +-14 mm on both sides (the bodies; thick slices average a darker lumbar
+        // nucleus with the endplates, and a spurious peak is caught by the spacing checks).
         let near = |r: f64| {
             profile
                 .iter()
@@ -139,7 +143,7 @@ pub(crate) fn find_discs(profile: &[(usize, f64, f64)]) -> Vec<f64> {
         if !above.is_finite() || !below.is_finite() {
             continue;
         }
-        if v - above.max(below) < 0.08 {
+        if v - above.max(below) < 0.05 {
             continue;
         }
         // Parabolic refinement on the neighbours (slices are sorted along the stack).
