@@ -26,6 +26,9 @@ pub const METHOD: &str = "spine.epidural_fluid/1";
 
 /// Smallest mimic listed in the findings (mL); smaller bright specks are dropped silently.
 const MIN_MIMIC_ML: f64 = 0.2;
+/// A collection's mean width (mean cross-section over its thickness) is at least this many
+/// times its thickness.
+const MIN_WIDTH_RATIO: f64 = 1.5;
 /// An engorged venous plexus is listed when it spans at least this many slices.
 const MIN_PLEXUS_SLICES: usize = 2;
 
@@ -465,6 +468,15 @@ pub fn analyze_mri(
             None
         };
         if mimic.is_none() && (max_t < opts.min_thickness_mm || volume_ml < opts.min_volume_ml) {
+            continue;
+        }
+        // A collection is a crescent (or a ring) around the sac: wider than it is thick. Bright
+        // signal whose mean cross-section is narrower than that (a clump of roots or a vessel
+        // beside the dura, a partial-volume streak) is not one.
+        if mimic.is_none()
+            && position != FluidPosition::Circumferential
+            && volume_ml * 1000.0 < MIN_WIDTH_RATIO * max_t * max_t * extent_mm
+        {
             continue;
         }
         // Too small to be worth listing as a mimic (noise, a vein on one slice): dropped.

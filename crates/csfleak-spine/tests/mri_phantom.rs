@@ -216,7 +216,7 @@ fn contrast_t1_that_misses_the_collection_leaves_enhancement_unassessed() {
 /// A hand-drawn axial stack (not the phantom crate): a round sac of CSF (radius 8 mm) in dark
 /// fat, optionally with nerve roots (dark dots) lying dorsally inside it with CSF behind them,
 /// and optionally a dorsal crescent of fluid beyond a one-pixel dark dura.
-fn drawn_stack(roots: bool, dorsal_fluid_mm: f64) -> csfleak_volume::Volume {
+fn drawn_stack(roots: bool, dorsal_fluid_mm: f64, narrow: bool) -> csfleak_volume::Volume {
     use csfleak_volume::{Geometry, PointLps, VecLps};
     let (n, px, nk) = (96usize, 0.7, 16usize);
     let g = Geometry::from_steps(
@@ -250,7 +250,14 @@ fn drawn_stack(roots: bool, dorsal_fluid_mm: f64) -> csfleak_volume::Volume {
             return csf;
         }
         // Posterior is +y: a dorsal crescent beyond a dark dura ring at 8.0-8.7 mm.
-        let dorsal = y > 0.0 && y.atan2(x.abs()) > 0.35;
+        // `narrow`: a 3 mm wide strip behind the midline instead (a clump of roots or a vessel
+        // against the dura, not a crescent).
+        let dorsal = y > 0.0
+            && if narrow {
+                x.abs() <= 1.5
+            } else {
+                y.atan2(x.abs()) > 0.35
+            };
         if dorsal_fluid_mm > 0.0 && dorsal && r <= 8.7 {
             return fat;
         }
@@ -266,7 +273,7 @@ fn drawn_stack(roots: bool, dorsal_fluid_mm: f64) -> csfleak_volume::Volume {
 /// the sac boundary is the outer envelope, never the inner edge between the roots and CSF.
 #[test]
 fn csf_behind_dorsal_roots_is_inside_the_sac() {
-    let v = drawn_stack(true, 0.0);
+    let v = drawn_stack(true, 0.0, false);
     let a = analyze_mri(&v, None, &SpineOptions::default()).unwrap();
     assert!(
         a.collections.is_empty(),
@@ -282,7 +289,7 @@ fn csf_behind_dorsal_roots_is_inside_the_sac() {
 /// thickness is measured within 1 mm; no dural gap is drawn, so continuity is not shown.
 #[test]
 fn dorsal_fluid_beyond_a_dark_dura_is_found_among_roots() {
-    let v = drawn_stack(true, 3.0);
+    let v = drawn_stack(true, 3.0, false);
     let a = analyze_mri(&v, None, &SpineOptions::default()).unwrap();
     assert_eq!(a.collections.len(), 1, "{:?}", a.collections.len());
     let c = &a.collections[0];
@@ -293,6 +300,22 @@ fn dorsal_fluid_beyond_a_dark_dura_is_found_among_roots() {
         c.max_thickness_mm
     );
     assert!(c.continuity_slice.is_none(), "{:?}", c.continuity_slice);
+}
+
+/// The same fluid depth behind the dura in a strip as narrow as it is deep (3 mm wide, 3 mm
+/// deep, 48 mm long): not a crescent around the sac, not reported as a collection.
+#[test]
+fn a_narrow_dorsal_strip_is_not_a_collection() {
+    let v = drawn_stack(true, 3.0, true);
+    let a = analyze_mri(&v, None, &SpineOptions::default()).unwrap();
+    assert!(
+        a.collections.is_empty(),
+        "{:?}",
+        a.collections
+            .iter()
+            .map(|c| (c.k_range, c.max_thickness_mm, c.volume_ml))
+            .collect::<Vec<_>>()
+    );
 }
 
 /// A ventral collection T3-T8 with the axial block covering only T6-T9: the axial analysis
