@@ -57,6 +57,10 @@ use crate::midsagittal::MidsagittalPlane;
 /// surface rises anteriorly from the junction).
 const PONS_ABOVE_JUNCTION_MM: f64 = 2.0;
 
+/// Largest mamillopontine distance taken as real, mm (normal adults 7.0 +- 1.3 mm, Shah et
+/// al.; a longer one means another structure was taken for the mamillary bodies or the pons).
+const MAX_MPD_MM: f64 = 12.0;
+
 /// Half-size of the reformat window around the head centre, mm.
 const HALF_WINDOW_MM: f64 = 90.0;
 
@@ -688,6 +692,21 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
         }
     }
     match near {
+        Some((d, _, _)) if d * s.px > MAX_MPD_MM => {
+            let why = format!(
+                "the tissue taken for the mamillary bodies lies {:.1} mm from the nearest pons \
+                 surface (more than {MAX_MPD_MM} mm, beyond adult anatomy): another structure",
+                d * s.px
+            );
+            for n in [LandmarkName::MamillaryInferior, LandmarkName::PonsSuperior] {
+                set(
+                    n,
+                    Detection::NotFound {
+                        reason: why.clone(),
+                    },
+                );
+            }
+        }
         Some((_, r, c)) => set(
             LandmarkName::PonsSuperior,
             found(
@@ -715,6 +734,19 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
         None => {
             let why = "the pontomesencephalic and pontomedullary sulci (the corners of the \
                        anterior brainstem edge above and below the pons) were not found";
+            for n in [LandmarkName::PonsAnterior, LandmarkName::ClivusPrepontine] {
+                set(
+                    n,
+                    Detection::NotFound {
+                        reason: why.to_owned(),
+                    },
+                );
+            }
+        }
+        Some((_, mid, _)) if vertex.is_some_and(|(rv, _)| mid <= rv) => {
+            let why = "the level taken for mid-pons lies above the pontomesencephalic notch (the \
+                       midbrain reaches as far forward as the pons: the pons bulge is not \
+                       recognised)";
             for n in [LandmarkName::PonsAnterior, LandmarkName::ClivusPrepontine] {
                 set(
                     n,
