@@ -12,10 +12,18 @@
 //!   CSF and grey matter). A chiasm candidate is a tissue segment (>= 1.5 mm) directly above a
 //!   dark one (the cistern, 0.6-12 mm) directly above tissue again (>= 0.5 mm: the diaphragma
 //!   or the gland), with the segment's lower edge within 12 mm above to 6 mm below the
-//!   mamillary point; per column the candidate nearest to 3 mm above that point. Neighbouring columns whose lower
-//!   edges lie within 1.5 mm form a group; the chiasm is the group (at least 2 mm wide) that
-//!   best combines width and nearness to 3 mm above the mamillary bodies' lower edge, and
-//!   its undersurface point the middle of the columns within 0.5 mm of the group's lowest edge.
+//!   mamillary point. A column may hold several candidates (a recess of the third ventricle
+//!   over the chiasm, the chiasm over the cistern, the gland over the sellar floor); each joins
+//!   the group of the previous column whose lower edge lies nearest (within 1.5 mm). The chiasm
+//!   is the group (at least 2 mm wide) with the best score in mm: its length plus the height
+//!   of its cistern (up to 8 mm) minus half the distance of its lower edge from 3 mm above the
+//!   mamillary bodies' lower edge. Its undersurface point is read in the middle of the group's
+//!   extent (the ends curve up into the optic nerves and the infundibular recess).
+//!   Measured (session 5): independent generator, heads whose mamillary point was right,
+//!   chiasm 0.1-1.2 mm (one head 2.1 mm); our 1 mm phantoms sag 0-3 mm 0.6-1.0 mm, but at a
+//!   sag of 4.5 mm or more the gland over the sellar floor and the sphenoid sinus wins (7-9 mm
+//!   off): neither the stacking of the bands nor the darkness of the "cistern" (air and bone
+//!   darker than CSF) separated the two on both generators, so the search stays off by default.
 //! * Only on voxels of at most [`MAX_SELLAR_VOXEL_MM`]: a chiasm of 3-5 mm over a cistern of
 //!   2-8 mm is not resolved on coarser ones (on 2 mm phantoms the candidates scatter).
 //! * Diaphragma sellae: the upper edge of the tissue below the cistern, on the chiasm's column
@@ -66,9 +74,12 @@ struct Cand {
     below: f64,
 }
 
-fn chiasm_candidate(s: &Slab, c: f64, mr: f64, thr: f64) -> Option<Cand> {
+/// Every chiasm candidate of one column (top to bottom).
+fn chiasm_candidates(s: &Slab, c: f64, mr: f64, thr: f64) -> Vec<Cand> {
     let mm = 1.0 / s.px;
-    let segs = column_segments(s, c, mr - 15.0 * mm, mr + 25.0 * mm, thr, 0.4 * mm)?;
+    let Some(segs) = column_segments(s, c, mr - 15.0 * mm, mr + 25.0 * mm, thr, 0.4 * mm) else {
+        return Vec::new();
+    };
     segs.windows(3)
         .filter(|w| {
             let (t, d, g) = (w[0], w[1], w[2]);
@@ -86,49 +97,53 @@ fn chiasm_candidate(s: &Slab, c: f64, mr: f64, thr: f64) -> Option<Cand> {
             bottom: w[0].bottom,
             below: w[2].top,
         })
-        .min_by(|a, b| {
-            let target = mr - 3.0 * mm;
-            (a.bottom - target)
-                .abs()
-                .total_cmp(&(b.bottom - target).abs())
-        })
+        .collect()
 }
 
 /// Locate the sellar landmarks given the mamillary point `(mr, mc)` (slab row, column) and the
 /// normalised grey-matter level.
+#[allow(clippy::too_many_lines, reason = "one search in anatomical order")]
 pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
     let mm = 1.0 / s.px;
     let thr = 0.5 * z_grey;
     let step = 0.25;
-    let mut cands: Vec<Cand> = Vec::new();
+    // Groups of neighbouring columns with a continuous undersurface (a column may hold several
+    // candidates: the chiasm over the cistern, the gland over the sellar floor, a recess of the
+    // third ventricle over the chiasm; each joins the group whose last edge is nearest).
+    let mut groups: Vec<Vec<Cand>> = Vec::new();
     let mut c = mc - 30.0 * mm;
     while c <= mc - 4.0 * mm {
-        if let Some(k) = chiasm_candidate(s, c, mr, thr) {
-            cands.push(k);
+        for k in chiasm_candidates(s, c, mr, thr) {
+            let near = groups
+                .iter_mut()
+                .filter_map(|g| {
+                    let p = g.last()?;
+                    let d = (k.bottom - p.bottom).abs();
+                    (k.c - p.c <= step + 1e-9 && k.c > p.c && d <= 1.5 * mm).then_some((d, g))
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            match near {
+                Some((_, g)) => g.push(k),
+                None => groups.push(vec![k]),
+            }
         }
         c += step;
     }
-    // Groups of neighbouring columns with a continuous undersurface.
-    let mut groups: Vec<Vec<Cand>> = Vec::new();
-    for k in cands {
-        match groups.last_mut() {
-            Some(g)
-                if g.last().is_some_and(|p| {
-                    k.c - p.c <= step + 1e-9 && (k.bottom - p.bottom).abs() <= 1.5 * mm
-                }) =>
-            {
-                g.push(k);
-            }
-            _ => groups.push(vec![k]),
-        }
-    }
     let width = |g: &Vec<Cand>| g.last().zip(g.first()).map_or(0.0, |(l, f)| l.c - f.c);
-    // The chiasm's undersurface lies a few mm above the mamillary bodies' lower edge: wide
-    // groups near 3 mm above it score best (1 mm of width against 1 mm of distance).
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    // The chiasm is a band several mm long over a cistern a few mm high, its undersurface near
+    // the height of the mamillary bodies' lower edge (within about 8 mm either way, more above
+    // with a sagging brainstem); in mm: the band's length plus the cistern's height (up to 8 mm)
+    // minus half the distance from 3 mm above the mamillary bodies. The gland over the sellar
+    // floor, or a recess of the third ventricle over the chiasm, form shorter bands or thinner
+    // dark spaces.
     let score = |g: &Vec<Cand>| {
-        let mut b: Vec<f64> = g.iter().map(|k| k.bottom).collect();
-        b.sort_by(f64::total_cmp);
-        width(g) - (b[b.len() / 2] - (mr - 3.0 * mm)).abs()
+        let bottom = median(g.iter().map(|k| k.bottom).collect());
+        let cistern = median(g.iter().map(|k| k.below - k.bottom).collect());
+        (width(g) + cistern.min(8.0 * mm) - 0.5 * (bottom - (mr - 3.0 * mm)).abs()) / mm
     };
     let Some(group) = groups
         .iter()
@@ -145,7 +160,14 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
             pit_floor: Err(why),
         };
     };
-    let Some(low) = group.iter().max_by(|a, b| a.bottom.total_cmp(&b.bottom)) else {
+    // The undersurface is read in the middle of the band's extent along the cistern (its ends
+    // curve up into the optic nerves in front and the infundibular recess behind).
+    let mid_c = 0.5 * (group[0].c + group[group.len() - 1].c);
+    let Some(low) = group
+        .iter()
+        .min_by(|a, b| (a.c - mid_c).abs().total_cmp(&(b.c - mid_c).abs()))
+        .copied()
+    else {
         let why = "no optic chiasm candidate".to_owned();
         return Sellar {
             chiasm: Err(why.clone()),
@@ -154,17 +176,6 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
             pit_floor: Err(why),
         };
     };
-    // The undersurface is often flat at its lowest: the middle of the columns within 0.5 mm
-    // of the lowest edge.
-    let near: Vec<&Cand> = group
-        .iter()
-        .filter(|k| low.bottom - k.bottom <= 0.5 * mm)
-        .collect();
-    let mid_c = 0.5 * (near[0].c + near[near.len() - 1].c);
-    let low = near
-        .iter()
-        .min_by(|a, b| (a.c - mid_c).abs().total_cmp(&(b.c - mid_c).abs()))
-        .map_or(*low, |k| **k);
     let width_mm = (group.last().map_or(0.0, |l| l.c) - group[0].c) / mm;
     let conf = (width_mm / 6.0).clamp(0.3, 1.0);
     let chiasm = Pt {
