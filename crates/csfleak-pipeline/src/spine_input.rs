@@ -120,6 +120,10 @@ impl Family for SpineMriFamily {
                 let levels_note = sagittal.and_then(|(ss, sv)| {
                     levels_from_sagittal(&mut a, sv, &series_label(ss), &self.options)
                 });
+                // Collections reaching an end of the axial stack are followed on the sagittal.
+                let follow_notes = sagittal
+                    .map(|(_, sv)| a.follow_on_sagittal(sv, &self.options))
+                    .unwrap_or_default();
                 let uid = t2s.meta.series_instance_uid.as_str();
                 let mut section = a.to_section(Some(uid), ct1.is_some());
                 let mut overlays = link_overlays(&mut section, &a, t2, &series_label(t2s));
@@ -137,6 +141,7 @@ impl Family for SpineMriFamily {
                     );
                 }
                 notes.extend(levels_note);
+                notes.extend(follow_notes);
                 if ct1.is_none() {
                     notes.push(
                         "no contrast T1: enhancement of extradural fluid not assessed".to_owned(),
@@ -183,7 +188,14 @@ fn levels_from_sagittal(
     }
     let axial_counted = a.levels.status() == LevelStatus::Counted
         || (a.levels.status() == LevelStatus::Anchored && options.level_anchor.is_none());
-    if axial_counted && a.levels.confidence() > counted.confidence() {
+    // Two counts that agree at every axial landmark: the sagittal one spans the whole traced
+    // canal (collections followed beyond the axial stack get their levels from it).
+    let agrees = axial_counted
+        && a.levels
+            .landmarks()
+            .iter()
+            .all(|&(z, lv)| counted.level_at(z) == Some(lv));
+    if axial_counted && !agrees && a.levels.confidence() > counted.confidence() {
         return Some(format!(
             "levels counted on the axial stack (confidence {:.2}); the sagittal count \
              ({label}) had {:.2}",
@@ -430,12 +442,39 @@ fn sagittal_overlay(
         window.1
     );
     let px = |p: DVec3| pixel_of(sag, p);
-    // Collections: the canal centre over their slices, drawn as a polyline.
+    // Collections: the canal centre over their cranio-caudal extent (patient z, which may
+    // reach beyond the axial stack where the collection was followed on the sagittal series:
+    // there the nearest canal centre is carried to the end), drawn as a polyline.
+    let mut by_z = centres.clone();
+    by_z.sort_by(|a, b| b.z.total_cmp(&a.z));
     for (i, l) in a.collections.iter().enumerate() {
-        let pts: Vec<[f64; 2]> = (l.k_range.0..=l.k_range.1)
-            .filter_map(|kk| a.canal.slices.get(kk).filter(|s| s.found))
-            .map(|s| px(s.centre.to_dvec3()))
+        let (lo, hi) = (
+            l.z_range_mm.0.min(l.z_range_mm.1),
+            l.z_range_mm.0.max(l.z_range_mm.1),
+        );
+        let inside: Vec<DVec3> = by_z
+            .iter()
+            .copied()
+            .filter(|c| c.z >= lo - 0.5 && c.z <= hi + 0.5)
             .collect();
+        let nearest = |z: f64| {
+            by_z.iter()
+                .copied()
+                .min_by(|a, b| (a.z - z).abs().total_cmp(&(b.z - z).abs()))
+        };
+        let mut path: Vec<DVec3> = Vec::new();
+        if let Some(top) = nearest(hi)
+            && inside.first().is_none_or(|f| hi > f.z + 0.5)
+        {
+            path.push(DVec3::new(top.x, top.y, hi));
+        }
+        path.extend(inside.iter().copied());
+        if let Some(bottom) = nearest(lo)
+            && inside.last().is_none_or(|l| lo < l.z - 0.5)
+        {
+            path.push(DVec3::new(bottom.x, bottom.y, lo));
+        }
+        let pts: Vec<[f64; 2]> = path.into_iter().map(px).collect();
         for w in pts.windows(2) {
             o.lines.push(OverlayLine {
                 from: w[0],
