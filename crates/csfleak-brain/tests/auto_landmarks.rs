@@ -338,9 +338,10 @@ fn sellar_search_off_by_default_and_not_on_coarse_voxels() {
     }
 }
 
-/// The sellar search on a 1 mm phantom without sag: every point within 1 mm. With a sag of
-/// 3 mm or more it takes another structure for the chiasm (7-13 mm off; why the search is
-/// off by default).
+/// The sellar search on a 1 mm phantom without sag: every point within 1.5 mm (the chiasm is
+/// read in the middle of its band since G's session-5 change: 1.12 mm here). With a sag of
+/// 4.5 mm or more it still takes another structure for the chiasm (why the search is off by
+/// default).
 #[test]
 #[ignore = "renders a 1 mm phantom (slow in debug builds): run with --release --ignored"]
 fn sellar_search_on_one_mm_phantom() {
@@ -348,6 +349,6 @@ fn sellar_search_on_one_mm_phantom() {
     for (n, r) in sellar_errors(0.0, 8101, GridPreset::Full, &on) {
         let e = r.unwrap_or_else(|why| panic!("{n} not found: {why}"));
         println!("{n}: {e:.2} mm");
-        assert!(e <= 1.0, "{n} off by {e:.2} mm");
+        assert!(e <= 1.5, "{n} off by {e:.2} mm");
     }
 }
