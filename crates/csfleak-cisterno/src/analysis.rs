@@ -805,8 +805,10 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
             })
         })
         .collect();
+    let mut peak_map = ever.clone();
     for (sm, p) in smoothed.iter().flatten().flatten() {
         ever.zip_mut_with(sm, |e, &v| *e = e.max((v / p).min(1.0)));
+        peak_map.zip_mut_with(sm, |e, &v| *e = e.max(v / p));
     }
     let smoothed: Vec<[Option<Array2<f64>>; 2]> = smoothed
         .into_iter()
@@ -818,6 +820,7 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
         .and_then(|p| p[1].as_ref().or(p[0].as_ref()));
     let mut anat = anatomy::find(
         &ever,
+        &peak_map,
         late_img,
         spacing,
         o.max_spinal_half_width_mm,
@@ -1160,6 +1163,85 @@ fn view_name(v: NmView) -> &'static str {
     }
 }
 
+/// Mean lateral profile of one side at one level: per distance bin from the axis, the net
+/// and raw counts and the pixels.
+#[derive(Debug, Clone, Default)]
+struct Profile {
+    bins: Vec<(f64, f64, f64)>,
+}
+
+impl Profile {
+    /// Fraction of a peak medial to the kidneys below which the profile must dip, between it
+    /// and the kidney, for the peak to be something of its own.
+    const DIP: f64 = 0.85;
+
+    fn new(n: usize) -> Self {
+        Self {
+            bins: vec![(0.0, 0.0, 0.0); n],
+        }
+    }
+
+    /// Add a pixel at `bin` (continuous bin coordinate; nothing when out of reach or when the
+    /// profile is not kept).
+    fn add(&mut self, bin: f64, net: f64, raw: f64) {
+        let Some(b) = csfleak_volume::index_of(bin.floor()) else {
+            return;
+        };
+        if let Some(slot) = self.bins.get_mut(b) {
+            slot.0 += net;
+            slot.1 += raw.max(0.0);
+            slot.2 += 1.0;
+        }
+    }
+
+    /// Mean net counts per pixel of a bin and its Poisson standard error.
+    fn mean(&self, b: usize) -> Option<(f64, f64)> {
+        let (net, raw, n) = *self.bins.get(b)?;
+        (n > 0.0).then(|| (net / n, raw.max(1.0).sqrt() / n))
+    }
+
+    /// Whether the activity beside the canal is only the flank of a kidney (bins from
+    /// `kidney_from` on, bin coordinates): beyond the canal's own tail (the profile falling
+    /// from the canal to its first minimum), the brightest bin medial to the kidney band
+    /// neither stands significantly above the kidney band nor is separated from the kidney
+    /// band's peak by a significant dip (by `DIP` of its value and 3 standard errors). A
+    /// profile not kept, or one with nothing in the kidney band, is never a flank.
+    fn is_flank(&self, kidney_from: f64) -> bool {
+        let n = self.bins.len();
+        let Some(kb) = csfleak_volume::index_of(kidney_from.ceil()).filter(|&k| k < n) else {
+            return false;
+        };
+        let p: Vec<Option<(f64, f64)>> = (0..n).map(|b| self.mean(b)).collect();
+        let v = |b: usize| p[b].map_or(f64::NAN, |m| m.0);
+        // End of the canal's tail: the first bin after which the profile stops falling.
+        let mut m = 0;
+        while m + 1 < kb && v(m + 1) < v(m) {
+            m += 1;
+        }
+        let argmax = |range: std::ops::Range<usize>| {
+            range
+                .filter(|&b| v(b).is_finite())
+                .max_by(|&x, &y| v(x).total_cmp(&v(y)))
+        };
+        let (Some(k), Some(g)) = (argmax(m + 1..kb), argmax(kb..n)) else {
+            return false;
+        };
+        let se = |b: usize| p[b].map_or(0.0, |m| m.1);
+        let (pk, pg) = (v(k), v(g));
+        if pk <= 0.0 || pk > pg + 3.0 * se(k).hypot(se(g)) {
+            return false;
+        }
+        let Some(valley) = (k..=g)
+            .filter(|&b| v(b).is_finite())
+            .min_by(|&x, &y| v(x).total_cmp(&v(y)))
+        else {
+            return false;
+        };
+        let dips = v(valley) < Self::DIP * pk && pk - v(valley) > 3.0 * se(k).hypot(se(valley));
+        !dips
+    }
+}
+
 /// Per level and side: paraspinal strip counts over canal counts; hot where it exceeds the
 /// study's own baseline (median over levels); contiguous hot levels form one accumulation.
 fn paraspinal(
@@ -1172,19 +1254,23 @@ fn paraspinal(
     const N: usize = 25;
     /// Levels beside the kidneys (T12..L2, vertebral index).
     const KIDNEY_LEVELS: std::ops::RangeInclusive<usize> = 18..=20;
-    /// Lateral band of the kidneys' bodies (mm from the axis).
-    const KIDNEY_BAND_MM: (f64, f64) = (46.0, 80.0);
+    /// Lateral profiles beside the kidneys: bin width and reach (mm from the axis).
+    const PROFILE_BIN_MM: f64 = 4.0;
+    const PROFILE_REACH_MM: f64 = 92.0;
+    /// Medial edge of the kidneys' bodies (mm from the axis).
+    const KIDNEY_FROM_MM: f64 = 46.0;
     /// Canal counts, net strip counts (left, right), frame index, raw strip counts, and the
-    /// mean net counts per pixel of the strip and of the kidney band (left, right).
+    /// lateral profiles (left, right) of the kidney levels.
     type LevelSums = (
         [f64; N],
         [[f64; N]; 2],
         usize,
         [[f64; N]; 2],
-        [[(f64, f64); N]; 2],
+        [[Profile; N]; 2],
     );
     let (d1, d2) = o.paraspinal_strip_mm;
     let core = 8.0;
+    let nbins = csfleak_volume::index_of((PROFILE_REACH_MM / PROFILE_BIN_MM).ceil()).unwrap_or(0);
     // Per time point: canal core counts and left/right strip counts per level.
     // Counts are taken over the row background (blood pool, kidney and bladder spill): where
     // the canal has emptied, raw strip counts over canal counts would rise with the background
@@ -1198,8 +1284,14 @@ fn paraspinal(
         let mut canal = [0.0_f64; N];
         let mut side = [[0.0_f64; N]; 2]; // [left, right]
         let mut raw = [[0.0_f64; N]; 2];
-        // Per side and level: (strip sum, strip pixels, kidney band sum, kidney band pixels).
-        let mut bands = [[(0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64); N]; 2];
+        let mut profiles: [[Profile; N]; 2] =
+            std::array::from_fn(|_| std::array::from_fn(|_| Profile::default()));
+        for pr in profiles
+            .iter_mut()
+            .flat_map(|p| p[KIDNEY_LEVELS].iter_mut())
+        {
+            *pr = Profile::new(nbins);
+        }
         let (top, bottom) = a.spine_rows;
         for r in top..=bottom.min(img.nrows() - 1) {
             let Some(v) = a.vertebra_at(r) else { continue };
@@ -1214,17 +1306,11 @@ fn paraspinal(
                 } else if d.abs() >= d1 && d.abs() <= d2 {
                     side[s][l] += net;
                     raw[s][l] += x;
-                    bands[s][l].0 += net;
-                    bands[s][l].1 += 1.0;
-                } else if d.abs() >= KIDNEY_BAND_MM.0 && d.abs() <= KIDNEY_BAND_MM.1 {
-                    bands[s][l].2 += net;
-                    bands[s][l].3 += 1.0;
                 }
+                profiles[s][l].add(d.abs() / PROFILE_BIN_MM, net, x);
             }
         }
-        let means = bands
-            .map(|per_level| per_level.map(|(a, na, b, nb)| (a / na.max(1.0), b / nb.max(1.0))));
-        Some((canal, side, c.frame, raw, means))
+        Some((canal, side, c.frame, raw, profiles))
     };
     let Some(first) = tps.first().and_then(&sums) else {
         return Vec::new();
@@ -1245,7 +1331,7 @@ fn paraspinal(
         .skip(1)
         .filter(|tp| tp.hours <= o.paraspinal_max_h)
     {
-        let Some((canal, side, frame, side_raw, means)) = sums(tp) else {
+        let Some((canal, side, frame, side_raw, profiles)) = sums(tp) else {
             continue;
         };
         let max_canal = canal.iter().copied().fold(0.0, f64::max);
@@ -1287,11 +1373,12 @@ fn paraspinal(
                 let e = ratio(s, l) - base(s, l);
                 // Poisson significance of the strip counts themselves.
                 let sig = side_raw[s][l].max(1.0).sqrt() * 3.0;
-                // Beside the kidneys, strip activity that does not stand above the kidney
-                // band further out is the kidney's flank, not a paraspinal accumulation (a
-                // leak beside the canal peaks in the strip).
-                let (strip_mean, kidney_mean) = means[s][l];
-                let kidney_flank = KIDNEY_LEVELS.contains(&l) && strip_mean <= kidney_mean;
+                // Beside the kidneys, strip activity that rises on into something brighter
+                // further out, with no dip between them, is the kidney's flank (or renal
+                // pelvis), not a paraspinal accumulation (a leak beside the canal is a peak of
+                // its own).
+                let kidney_flank = KIDNEY_LEVELS.contains(&l)
+                    && profiles[s][l].is_flank(KIDNEY_FROM_MM / PROFILE_BIN_MM - 0.5);
                 if e > thr && e * canal[l] > sig && !kidney_flank {
                     excess[s][l] = e * canal[l];
                     hot[l] = true;

@@ -19,6 +19,8 @@ const LEVEL_HEIGHT_MM: [f64; 25] = [
 
 /// Fraction of the ever-bright map above which a pixel held tracer at some time.
 const ACTIVE: f64 = 0.15;
+/// Fraction of a row's peak (unclamped map) over which the axis is the centroid.
+const AXIS_RUN: f64 = 0.7;
 /// Floor of the ever-bright map where the CSF ROI edge stops.
 const ROI_FLOOR: f64 = 0.02;
 
@@ -99,9 +101,11 @@ fn running_median(v: &[f64], half: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Find the anatomy on the ever-bright map `ever` (canonical, reference frame).
+/// Find the anatomy on the ever-bright map `ever` (canonical, reference frame); `peak_map` is
+/// the same map without the clamp at 1 (same shape).
 pub(crate) fn find(
     ever: &Array2<f64>,
+    peak_map: &Array2<f64>,
     late: Option<&Array2<f64>>,
     spacing: [f64; 2],
     max_half_width_mm: f64,
@@ -117,23 +121,27 @@ pub(crate) fn find(
     let c_axis = (lo_c..hi_c.max(lo_c + 1))
         .max_by(|&a, &b| col_sum(a).total_cmp(&col_sum(b)))
         .unwrap_or(cols / 2);
-    // Axis per row: the peak within ±30 mm of the global axis, median-filtered.
+    // Axis per row: the peak within ±30 mm of the global axis, median-filtered. The peak is
+    // read on the unclamped map (`peak_map`): on the clamped one the canal and an
+    // accumulation beside it both saturate and merge into one plateau whose centroid lies
+    // between them.
     let reach = px(30.0, sc).max(1);
     let raw_axis: Vec<f64> = (0..rows)
         .map(|r| {
             let a = c_axis.saturating_sub(reach);
             let b = (c_axis + reach + 1).min(cols);
             let best = (a..b)
-                .max_by(|&x, &y| ever[(r, x)].total_cmp(&ever[(r, y)]))
+                .max_by(|&x, &y| peak_map[(r, x)].total_cmp(&peak_map[(r, y)]))
                 .unwrap_or(c_axis);
-            let peak = ever[(r, best)];
-            if peak <= ACTIVE {
+            if ever[(r, best)] <= ACTIVE {
                 return c_axis as f64;
             }
-            // Centroid of the top half of the run around the peak (a plateau has no single
-            // peak column).
-            let line: Vec<f64> = ever.row(r).to_vec();
-            let (lo, hi) = run_around(&line, best, |v| v >= 0.5 * peak).unwrap_or((best, best));
+            // Centroid of the top of the run around the peak (a plateau has no single peak
+            // column).
+            let peak = peak_map[(r, best)];
+            let line: Vec<f64> = peak_map.row(r).to_vec();
+            let (lo, hi) =
+                run_around(&line, best, |v| v >= AXIS_RUN * peak).unwrap_or((best, best));
             let (mut sw, mut swx) = (0.0, 0.0);
             for (c, &v) in line.iter().enumerate().take(hi + 1).skip(lo) {
                 sw += v;
