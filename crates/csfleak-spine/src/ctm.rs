@@ -324,6 +324,8 @@ fn classify(sites: &[CtmSite]) -> CtmClass {
 /// Accumulated properties of one 3D group.
 struct GroupStats {
     n_slices: usize,
+    /// Every piece lies on the first or the last slice of the stack.
+    at_stack_end: bool,
     gap_mm: f64,
     /// Fraction of the contact pixels lateral to the sac centre (|dx| > |dy|).
     lateral_contact_fraction: f64,
@@ -382,6 +384,7 @@ fn group_stats(
     for &(k, i) in group {
         let p = &slices[k].pieces[i];
         near_bone |= p.near_bone;
+
         if p.touch_max_hu.is_finite() {
             touch_max_hu = touch_max_hu.max(f64::from(p.touch_max_hu));
         }
@@ -476,6 +479,7 @@ fn group_stats(
     GroupStats {
         sac_cover: covered as f64 / n,
         gap_mm: gap,
+        at_stack_end: group.iter().all(|&(k, _)| k == 0 || k + 1 == slices.len()),
         n_slices: {
             let mut ks: Vec<usize> = group.iter().map(|g| g.0).collect();
             ks.dedup();
@@ -538,14 +542,14 @@ fn measure_sites(
     let stats: Vec<GroupStats> = groups
         .iter()
         .map(|g| group_stats(ct, sacs, slices, g))
-        // A site spanning less than 4 mm along the stack is a partial-volume edge (an endplate
-        // or a cortical rim cut obliquely); real collections span several millimetres.
-        // A piece beside the canal (foramen, paraspinal), clear of bone and as large as a
-        // collection counts on one thick slice.
+        // A site seen on one slice only or spanning less than 4 mm along the stack is a
+        // partial-volume edge (an endplate or a cortical rim cut obliquely); real collections
+        // span several millimetres. A piece beside the canal (foramen, paraspinal), clear of
+        // bone and as large as a collection counts on one thick slice.
         .filter(|s| {
             let d = s.centre - s.sac_centre;
             s.volume_mm3 >= opts.min_site_mm3
-                && (s.n_slices as f64 * slice_mm >= 4.0
+                && ((s.n_slices >= 2 && s.n_slices as f64 * slice_mm >= 4.0)
                     || (!s.near_bone
                         && d.x.abs() > d.y.abs()
                         && s.volume_mm3 >= opts.min_attached_site_mm3))
@@ -556,6 +560,9 @@ fn measure_sites(
         // Contrast where the sac lies on the adjacent slices is intrathecal (cut off by roots
         // or a dependent layer on this slice).
         .filter(|s| s.sac_cover < 0.5)
+        // On the outermost slices the bone a piece was split off may continue beyond the
+        // stack, where it cannot be seen.
+        .filter(|s| !(s.near_bone && s.at_stack_end))
         // In front of the sac the epidural space is a few millimetres deep: contrast-dense
         // pieces farther in front are vertebral bodies, endplates and discs.
         .filter(|s| {

@@ -44,6 +44,9 @@ pub(crate) struct Piece {
     pub reach_mm: f64,
     /// Split off a component that held bone.
     pub near_bone: bool,
+    /// Fraction of the densest quarter of the pixels with bone nearby on a slice within two
+    /// (see [`ridge_bone_cover`]).
+    pub bone_cover: f64,
     pub max_hu: f32,
     pub sum_hu: f64,
 }
@@ -314,6 +317,24 @@ fn slice_sites(
             }
             min_v >= 0.8 * v0
         });
+        // Contrast in front of or behind the sac that, together with the sac, surrounds soft
+        // tissue (a clump of dependent roots) lies inside the dura: only the sac's contents
+        // are walled in by intrathecal contrast. (Beside the sac a root in its sleeve is
+        // surrounded the same way; the sleeve logic judges those.)
+        if attached
+            && encloses_tissue(
+                &sac_open,
+                &ring,
+                &bright,
+                &local,
+                &core_offs,
+                sac,
+                (r0, c0),
+                &comp,
+            )
+        {
+            continue;
+        }
         let mut touch_max_hu = f32::NEG_INFINITY;
         let mut reach_mm = 0.0f64;
         for &(r, c) in &comp {
@@ -343,6 +364,7 @@ fn slice_sites(
             touch_max_hu,
             reach_mm,
             near_bone: resplit,
+            bone_cover: 0.0,
             max_hu,
             sum_hu,
         });
@@ -370,7 +392,9 @@ pub(crate) fn slice_pieces(
 ) -> Vec<SliceSites> {
     let [sx, sy, _] = v.geometry().spacing_mm();
     let px = [sy, sx];
-    sacs.par_iter()
+    let data = v.data();
+    let mut out: Vec<SliceSites> = sacs
+        .par_iter()
         .enumerate()
         .map(|(k, s)| {
             let Some(s) = s else {
@@ -380,10 +404,114 @@ pub(crate) fn slice_pieces(
             for p in &mut out.pieces {
                 p.k = k;
                 p.pixels.sort_unstable();
+                p.bone_cover = ridge_bone_cover(&data.view(), k, &p.pixels, bone_above);
             }
             out
         })
-        .collect()
+        .collect();
+    drop_bone_edges(&mut out, v.geometry().spacing_mm()[2], 4.0);
+    out
+}
+
+/// Fraction of the densest quarter of a piece's pixels with bone (denser than any contrast)
+/// at that place (3 x 3 neighbourhood: oblique plates shift by a pixel per slice) on a slice
+/// within two of this one. Partial volume of a bony plate crossed by the slice is densest
+/// where the plate passes; contrast beside bone is densest in its middle.
+fn ridge_bone_cover(
+    data: &ndarray::ArrayView3<'_, f32>,
+    k: usize,
+    pixels: &[(usize, usize)],
+    bone_above: f32,
+) -> f64 {
+    let (nk, nr, nc) = data.dim();
+    let img = data.index_axis(ndarray::Axis(0), k);
+    let mut vals: Vec<f32> = pixels.iter().map(|&(r, c)| img[[r, c]]).collect();
+    if vals.is_empty() {
+        return 0.0;
+    }
+    vals.sort_by(f32::total_cmp);
+    let q75 = vals[(vals.len() - 1) * 3 / 4];
+    let (lo, hi) = (k.saturating_sub(2), (k + 2).min(nk - 1));
+    let (mut n, mut boned) = (0usize, 0usize);
+    for &(r, c) in pixels.iter().filter(|&&(r, c)| img[[r, c]] >= q75) {
+        n += 1;
+        let bone = (lo..=hi).filter(|&kk| kk != k).any(|kk| {
+            (r.saturating_sub(1)..=(r + 1).min(nr - 1)).any(|rr| {
+                (c.saturating_sub(1)..=(c + 1).min(nc - 1))
+                    .any(|cc| data[[kk, rr, cc]] > bone_above)
+            })
+        });
+        boned += usize::from(bone);
+    }
+    boned as f64 / n.max(1) as f64
+}
+
+/// Drop the partial-volume edges of bony plates crossed by the slices (lamina, pedicle, rib,
+/// endplate): pieces clear of the sac (contrast against the dura is judged by its connection)
+/// with bone at their densest place on a nearby slice (see
+/// [`ridge_bone_cover`]) that do not continue, through such pieces overlapping in-plane on the
+/// adjacent slices, over three slices and `min_run_mm` along the stack. With slices
+/// overlapping by a quarter, the edge of a plate spans at most two slices; contrast lying
+/// against bone (a ventral collection behind a disc between two endplates) spans more.
+fn drop_bone_edges(slices: &mut [SliceSites], slice_mm: f64, min_run_mm: f64) {
+    const COVER: f64 = 0.6;
+    let nk = slices.len();
+    let covered: Vec<Vec<bool>> = slices
+        .iter()
+        .map(|s| {
+            s.pieces
+                .iter()
+                .map(|p| !p.attached && p.bone_cover >= COVER)
+                .collect()
+        })
+        .collect();
+    // For every covered piece: how many consecutive slices below / above it hold a covered
+    // piece overlapping the previous one (chains of at most two steps are enough).
+    let reach = |k: usize, i: usize, up: bool| -> usize {
+        let mut frontier: Vec<(usize, usize)> = vec![(k, i)];
+        let mut steps = 0;
+        for _ in 0..2 {
+            let Some(next) = (if up {
+                frontier[0].0.checked_add(1).filter(|&n| n < nk)
+            } else {
+                frontier[0].0.checked_sub(1)
+            }) else {
+                break;
+            };
+            let nf: Vec<(usize, usize)> = slices[next]
+                .pieces
+                .iter()
+                .enumerate()
+                .filter(|&(j, q)| {
+                    covered[next][j]
+                        && frontier
+                            .iter()
+                            .any(|&(fk, fi)| overlaps(&slices[fk].pieces[fi].pixels, &q.pixels))
+                })
+                .map(|(j, _)| (next, j))
+                .collect();
+            if nf.is_empty() {
+                break;
+            }
+            steps += 1;
+            frontier = nf;
+        }
+        steps
+    };
+    let mut edge: Vec<Vec<bool>> = covered.iter().map(|c| vec![false; c.len()]).collect();
+    for k in 0..nk {
+        for i in 0..slices[k].pieces.len() {
+            if !covered[k][i] {
+                continue;
+            }
+            let run = 1 + reach(k, i, false) + reach(k, i, true);
+            edge[k][i] = run < 3 || run as f64 * slice_mm < min_run_mm;
+        }
+    }
+    for (s, e) in slices.iter_mut().zip(&edge) {
+        let mut it = e.iter();
+        s.pieces.retain(|_| !it.next().copied().unwrap_or(false));
+    }
 }
 
 /// The parts of a bone-holding component that lie clear of the cortex, each with the flag
@@ -471,4 +599,93 @@ pub(crate) fn group(slices: &[SliceSites]) -> Vec<Vec<(usize, usize)>> {
         }
     }
     groups.into_iter().map(|g| g.1).collect()
+}
+
+/// Whether a piece in front of or behind the sac walls in soft tissue together with the sac:
+/// a hole at least 1 mm thick (the `core` disc fits in it) in the union of the sac, the bright
+/// ring around it and the piece, which the sac and its ring alone do not have.
+#[allow(clippy::too_many_arguments, reason = "the slice's masks, passed once")]
+fn encloses_tissue(
+    sac_open: &Array2<bool>,
+    ring: &Array2<bool>,
+    bright: &Array2<bool>,
+    piece: &Array2<bool>,
+    core: &[(isize, isize)],
+    sac: &SacSlice,
+    origin: (usize, usize),
+    comp: &[(usize, usize)],
+) -> bool {
+    let n = comp.len().max(1) as f64;
+    let (sr, sc) = comp
+        .iter()
+        .fold((0.0, 0.0), |a, &(r, c)| (a.0 + r as f64, a.1 + c as f64));
+    let dr = sr / n + origin.0 as f64 - sac.centroid.0;
+    let dc = sc / n + origin.1 as f64 - sac.centroid.1;
+    if dc.abs() > dr.abs() {
+        return false;
+    }
+    let base = Array2::from_shape_fn(sac_open.dim(), |(r, c)| {
+        sac_open[[r, c]] || (ring[[r, c]] && bright[[r, c]])
+    });
+    let with = Array2::from_shape_fn(sac_open.dim(), |(r, c)| base[[r, c]] || piece[[r, c]]);
+    let thick_holes = |m: &Array2<bool>| {
+        let filled = fill_holes(m);
+        let holes = Array2::from_shape_fn(m.dim(), |(r, c)| filled[[r, c]] && !m[[r, c]]);
+        erode(&holes, core).iter().filter(|&&b| b).count()
+    };
+    thick_holes(&with) > thick_holes(&base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(k: usize, cover: f64, attached: bool) -> Piece {
+        Piece {
+            k,
+            pixels: vec![(10, 10), (10, 11), (11, 10), (11, 11)],
+            attached,
+            touch_max_hu: f32::NEG_INFINITY,
+            reach_mm: 0.0,
+            near_bone: false,
+            bone_cover: cover,
+            max_hu: 500.0,
+            sum_hu: 2000.0,
+        }
+    }
+
+    fn slices(pieces: &[Option<Piece>]) -> Vec<SliceSites> {
+        pieces
+            .iter()
+            .map(|p| SliceSites {
+                sac: Vec::new(),
+                pieces: p.iter().cloned().collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bone_edges_span_at_most_two_slices() {
+        // A bone-covered piece on two slices: the edge of a plate, dropped.
+        let mut s = slices(&[
+            None,
+            Some(piece(1, 0.9, false)),
+            Some(piece(2, 0.9, false)),
+            None,
+        ]);
+        drop_bone_edges(&mut s, 2.5, 4.0);
+        assert!(s.iter().all(|x| x.pieces.is_empty()));
+        // The same over three slices: contrast lying against bone, kept.
+        let mut s = slices(&[
+            Some(piece(0, 0.9, false)),
+            Some(piece(1, 0.9, false)),
+            Some(piece(2, 0.9, false)),
+        ]);
+        drop_bone_edges(&mut s, 2.5, 4.0);
+        assert_eq!(s.iter().map(|x| x.pieces.len()).sum::<usize>(), 3);
+        // Clear of bone, or against the dura: kept.
+        let mut s = slices(&[Some(piece(0, 0.3, false)), None, Some(piece(2, 0.9, true))]);
+        drop_bone_edges(&mut s, 2.5, 4.0);
+        assert_eq!(s.iter().map(|x| x.pieces.len()).sum::<usize>(), 2);
+    }
 }
