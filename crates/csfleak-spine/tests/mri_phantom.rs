@@ -214,9 +214,9 @@ fn contrast_t1_that_misses_the_collection_leaves_enhancement_unassessed() {
 }
 
 /// A hand-drawn axial stack (not the phantom crate): a round sac of CSF (radius 8 mm) in dark
-/// fat, optionally with nerve roots (dark dots) lying dorsally inside it with CSF behind them,
-/// and optionally a dorsal crescent of fluid beyond a one-pixel dark dura.
-fn drawn_stack(roots: bool, dorsal_fluid_mm: f64, narrow: bool) -> csfleak_volume::Volume {
+/// fat with nerve roots (dark dots) lying dorsally inside it with CSF behind them, and optionally
+/// a dorsal crescent of fluid beyond a one-pixel dark dura.
+fn drawn_stack(dorsal_fluid_mm: f64, narrow: bool) -> csfleak_volume::Volume {
     use csfleak_volume::{Geometry, PointLps, VecLps};
     let (n, px, nk) = (96usize, 0.7, 16usize);
     let g = Geometry::from_steps(
@@ -235,15 +235,13 @@ fn drawn_stack(roots: bool, dorsal_fluid_mm: f64, narrow: bool) -> csfleak_volum
         let speckle = (((i * 7 + j * 13 + k * 29) % 17) as f32 - 8.0) * 5.0;
         let csf = 1000.0 + speckle;
         let fat = 120.0 + speckle;
-        if roots {
-            // Five roots of 0.8 mm radius over the dorsal half, 5 mm from the centre (CSF
-            // between and behind them), as in the supine lumbar sac.
-            for q in 0..5 {
-                let th = std::f64::consts::PI * (0.2 + 0.6 * f64::from(q) / 4.0);
-                let (rx, ry) = (5.0 * th.cos(), 5.0 * th.sin());
-                if (x - rx).hypot(y - ry) <= 0.8 {
-                    return 380.0 + speckle;
-                }
+        // Five roots of 0.8 mm radius over the dorsal half, 5 mm from the centre (CSF between
+        // and behind them), as in the supine lumbar sac.
+        for q in 0..5 {
+            let th = std::f64::consts::PI * (0.2 + 0.6 * f64::from(q) / 4.0);
+            let (rx, ry) = (5.0 * th.cos(), 5.0 * th.sin());
+            if (x - rx).hypot(y - ry) <= 0.8 {
+                return 380.0 + speckle;
             }
         }
         if r <= 8.0 {
@@ -273,7 +271,7 @@ fn drawn_stack(roots: bool, dorsal_fluid_mm: f64, narrow: bool) -> csfleak_volum
 /// the sac boundary is the outer envelope, never the inner edge between the roots and CSF.
 #[test]
 fn csf_behind_dorsal_roots_is_inside_the_sac() {
-    let v = drawn_stack(true, 0.0, false);
+    let v = drawn_stack(0.0, false);
     let a = analyze_mri(&v, None, &SpineOptions::default()).unwrap();
     assert!(
         a.collections.is_empty(),
@@ -289,7 +287,7 @@ fn csf_behind_dorsal_roots_is_inside_the_sac() {
 /// thickness is measured within 1 mm; no dural gap is drawn, so continuity is not shown.
 #[test]
 fn dorsal_fluid_beyond_a_dark_dura_is_found_among_roots() {
-    let v = drawn_stack(true, 3.0, false);
+    let v = drawn_stack(3.0, false);
     let a = analyze_mri(&v, None, &SpineOptions::default()).unwrap();
     assert_eq!(a.collections.len(), 1, "{:?}", a.collections.len());
     let c = &a.collections[0];
@@ -306,7 +304,7 @@ fn dorsal_fluid_beyond_a_dark_dura_is_found_among_roots() {
 /// deep, 48 mm long): not a crescent around the sac, not reported as a collection.
 #[test]
 fn a_narrow_dorsal_strip_is_not_a_collection() {
-    let v = drawn_stack(true, 3.0, true);
+    let v = drawn_stack(3.0, true);
     let a = analyze_mri(&v, None, &SpineOptions::default()).unwrap();
     assert!(
         a.collections.is_empty(),
