@@ -667,6 +667,21 @@ fn majority(states: &[Option<bool>]) -> Option<bool> {
 }
 
 /// Levels where the conus medullaris may end in an adult (T12 to L3 bodies).
+/// Whether a count agrees with the conus medullaris: `Ok(Some(note))` when the conus lies at
+/// T12-L3 on `scale`, `Ok(None)` without a conus, `Err(why)` when the count puts it elsewhere.
+fn conus_agreement(scale: &LevelScale, conus: Option<f64>) -> Result<Option<String>, String> {
+    let Some(cz) = conus else {
+        return Ok(None);
+    };
+    match scale.level_at(cz) {
+        Some(lv) if conus_plausible(lv) => Ok(Some(format!("; the conus at {lv} agrees"))),
+        other => Err(format!(
+            "the count would put the conus medullaris at {}, outside T12-L3",
+            other.map_or_else(|| "no level".to_owned(), |l| l.to_string())
+        )),
+    }
+}
+
 fn conus_plausible(level: Level) -> bool {
     let (v, _) = match level {
         Level::Vertebra(v) => (v, false),
@@ -754,22 +769,17 @@ pub(crate) fn count_from_ends(
             continue;
         };
         let mut confidence = 0.35 + 0.3 * fit;
-        let mut note = String::new();
-        if let Some(cz) = conus {
-            match s.level_at(cz) {
-                Some(lv) if conus_plausible(lv) => {
-                    confidence += 0.15;
-                    note = format!("; the conus at {lv} agrees");
-                }
-                other => {
-                    why_not.push(format!(
-                        "{name}: the count would put the conus medullaris at {}, outside T12-L3",
-                        other.map_or_else(|| "no level".to_owned(), |l| l.to_string())
-                    ));
-                    continue;
-                }
+        let note = match conus_agreement(&s, conus) {
+            Ok(Some(note)) => {
+                confidence += 0.15;
+                note
             }
-        }
+            Ok(None) => String::new(),
+            Err(why) => {
+                why_not.push(format!("{name}: {why}"));
+                continue;
+            }
+        };
         if how.contains("sac ends") || how.contains("tapers") {
             confidence += 0.1;
         }
@@ -904,21 +914,10 @@ fn count_from_both_ends(
     }
     let s =
         LevelScale::from_landmarks(&marks, covered_z_mm, method, 0.0).map_err(|e| e.to_string())?;
-    let mut note = String::new();
     let mut confidence = 0.35 + 0.2 * (1.0 - dev / 0.3).clamp(0.0, 1.0);
-    if let Some(cz) = conus {
-        match s.level_at(cz) {
-            Some(lv) if conus_plausible(lv) => {
-                confidence += 0.15;
-                note = format!("; the conus at {lv} agrees");
-            }
-            other => {
-                return Err(format!(
-                    "the count would put the conus medullaris at {}, outside T12-L3",
-                    other.map_or_else(|| "no level".to_owned(), |l| l.to_string())
-                ));
-            }
-        }
+    let note = conus_agreement(&s, conus)?.unwrap_or_default();
+    if !note.is_empty() {
+        confidence += 0.15;
     }
     let mut s = s.with_reason(&format!(
         "counted from both ends: C2 above the most cranial disc and, {low_how}; the two counts \
