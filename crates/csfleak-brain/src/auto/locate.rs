@@ -347,6 +347,93 @@ fn edge_left(s: &Slab, r: usize, c_in: usize, thr: f32) -> Option<f64> {
     None
 }
 
+/// Smallest rise above the cistern (fraction of the CSF-white contrast) taken as tissue on a
+/// ray: well above the noise of the averaged, smoothed slab, below a thin blurred tissue lip.
+const MIN_TISSUE_RISE: f32 = 0.12;
+
+/// The first tissue surface along a ray from `(r0, c0)` (inside tissue) in direction `d`:
+/// the ray must leave the tissue (below `z_csf_max`) within 3 mm, cross CSF and meet tissue
+/// within 30 mm. The surface is where the profile rises half-way from the cistern's own level
+/// (the mean of the ray's CSF samples) to the tissue's own local peak (within 2 mm past the
+/// rise, at most twice `z_edge`): a thin or blurred surface, whose peak stays below the
+/// brainstem's level, is placed where it is, not where a fixed level would put it. Returns the
+/// distance in pixels.
+fn ray_edge(
+    s: &Slab,
+    (r0, c0): (f64, f64),
+    (dr, dc): (f64, f64),
+    z_csf_max: f32,
+    z_edge: f32,
+) -> Option<f64> {
+    const STEP: f64 = 0.1;
+    let at = |t: f64| s.bilinear(r0 + dr * t, c0 + dc * t) as f32;
+    let max_t = 30.0 / s.px;
+    let mut t = 0.0;
+    // Leave the starting tissue.
+    loop {
+        t += STEP;
+        let z = at(t);
+        if !z.is_finite() || t * s.px > 3.0 {
+            return None;
+        }
+        if z < z_csf_max {
+            break;
+        }
+    }
+    // Cross the cistern until the profile rises clearly above it.
+    let t_leave = t;
+    let (mut sum, mut n) = (0.0_f32, 0_u32);
+    let onset = loop {
+        t += STEP;
+        if t > max_t {
+            return None;
+        }
+        let z = at(t);
+        if !z.is_finite() {
+            return None;
+        }
+        let zc = if n > 0 {
+            sum / n as f32
+        } else {
+            z_csf_max.min(z)
+        };
+        if z - zc >= MIN_TISSUE_RISE || z >= z_edge {
+            break t;
+        }
+        if z < z_csf_max {
+            sum += z;
+            n += 1;
+        }
+    };
+    let zc = if n > 0 { sum / n as f32 } else { 0.0 };
+    // The tissue's local peak: up the rising flank until it falls clearly again.
+    let cap = 2.0 * z_edge;
+    let (mut peak, mut tp) = (at(onset), onset);
+    let mut u = onset;
+    while (u - onset) * s.px < 2.0 && peak < cap {
+        u += STEP;
+        let z = at(u);
+        if !z.is_finite() || z < peak - 0.5 * MIN_TISSUE_RISE {
+            break;
+        }
+        if z > peak {
+            (peak, tp) = (z, u);
+        }
+    }
+    let level = z_edge.min(0.5 * (zc + peak.min(cap)));
+    // Walk back from the peak to the crossing of the level.
+    let mut v = tp;
+    while v > t_leave {
+        let (zb, za) = (at(v - STEP), at(v));
+        if zb < level && za >= level {
+            let f = f64::from((level - zb) / (za - zb)).clamp(0.0, 1.0);
+            return Some(v - STEP + STEP * f);
+        }
+        v -= STEP;
+    }
+    None
+}
+
 pub(super) fn found(
     s: &Slab,
     r: f64,
@@ -649,46 +736,26 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
         if dr < -0.2 {
             continue;
         }
-        let (mut t, mut left) = (0.0, false);
-        let mut prev = s.bilinear(mr, mc) as f32;
-        while t * s.px < 30.0 {
-            t += 0.1;
-            let (r, c) = (mr + dr * t, mc + dc * t);
-            let z = s.bilinear(r, c) as f32;
-            if !z.is_finite() {
-                break;
-            }
-            if !left {
-                if z < z_mb {
-                    left = true;
-                } else if t * s.px > 3.0 {
-                    break;
-                }
-            } else if z >= z_edge {
-                let f = f64::from((z_edge - prev) / (z - prev)).clamp(0.0, 1.0);
-                let tt = t - 0.1 + 0.1 * f;
-                let (hr, hc) = (mr + dr * tt, mc + dc * tt);
-                let on_stem = hr >= mr
-                    && match (junction, &pons_region) {
-                        // On the pons, in front of the junction; above the junction's level
-                        // only clearly in front of it (the pons's lip, not the midbrain
-                        // above the notch).
-                        (Some((ru, cj)), Some(_)) => {
-                            let lim = if hr < ru {
-                                cj - 1.5 / s.px
-                            } else {
-                                cj + 0.5 / s.px
-                            };
-                            hc <= lim && on_pons(hr, hc)
-                        }
-                        _ => ant_at(hr).is_some_and(|a| hc >= a - 2.0 / s.px),
+        let Some(tt) = ray_edge(&s, (mr, mc), (dr, dc), z_mb, z_edge) else {
+            continue;
+        };
+        let (hr, hc) = (mr + dr * tt, mc + dc * tt);
+        let on_stem = hr >= mr
+            && match (junction, &pons_region) {
+                // On the pons, in front of the junction; above the junction's level only
+                // clearly in front of it (the pons's lip, not the midbrain above the notch).
+                (Some((ru, cj)), Some(_)) => {
+                    let lim = if hr < ru {
+                        cj - 1.5 / s.px
+                    } else {
+                        cj + 0.5 / s.px
                     };
-                if on_stem && near.is_none_or(|(d, _, _)| tt < d) {
-                    near = Some((tt, hr, hc));
+                    hc <= lim && on_pons(hr, hc)
                 }
-                break;
-            }
-            prev = z;
+                _ => ant_at(hr).is_some_and(|a| hc >= a - 2.0 / s.px),
+            };
+        if on_stem && near.is_none_or(|(d, _, _)| tt < d) {
+            near = Some((tt, hr, hc));
         }
     }
     match near {
