@@ -256,9 +256,14 @@ fn find_rings(v: &Volume) -> Vec<Ring> {
             let n = ni * nj;
             let mut best = vec![f64::MIN; n];
             let (mut ring_sum, mut centre_sum) = (vec![0.0; n], vec![0.0; n]);
+            // Neighbouring radii often share their centre disc: summed once then.
+            let mut centre_of: Option<&[(isize, isize)]> = None;
             for set in &sets {
                 slice.circle_sums(&set.ring, ni, nj, &mut ring_sum);
-                slice.circle_sums(&set.centre, ni, nj, &mut centre_sum);
+                if centre_of != Some(set.centre.as_slice()) {
+                    slice.circle_sums(&set.centre, ni, nj, &mut centre_sum);
+                    centre_of = Some(&set.centre);
+                }
                 let outer: Vec<isize> = set.outer.iter().map(|o| slice.offset(*o)).collect();
                 let (n_ring, n_centre) = (set.ring.len() as f64, set.centre.len() as f64);
                 let (cols, rows) = set.fitting(ni, nj);

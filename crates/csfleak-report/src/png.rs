@@ -262,14 +262,7 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
             let tx = *tx as f32;
             let v = mixed[*c0] * (1.0 - tx) + mixed[*c1] * tx;
             let g = if v.is_finite() {
-                // Clamped to [0, 255] before the cast.
-                #[allow(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_sign_loss,
-                    reason = "clamped to 0..=255 just above"
-                )]
-                let g = ((v - lo) * gain).clamp(0.0, 255.0).round() as u8;
-                g
+                round_to_u8(((v - lo) * gain).clamp(0.0, 255.0))
             } else {
                 0
             };
@@ -320,6 +313,20 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
 /// Paint one mask over the image, resampled to the screen by nearest neighbour: filled (blended
 /// with `alpha`) or, for `outline_only`, its edge pixels in the mask colour. Works a screen row
 /// at a time with the rows above and below resampled once each (the outline test needs them).
+/// `x.round() as u8` for `x` in `[0, 255]` (halves away from zero), without the `roundf` call
+/// the baseline x86-64 target makes of `f32::round`: the fraction `x - trunc(x)` is exact in
+/// `f32` for these values, so the result is the same in every case.
+#[inline]
+fn round_to_u8(x: f32) -> u8 {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "x is in 0..=255 (clamped by the caller)"
+    )]
+    let t = x as u8;
+    t + u8::from(x - f32::from(t) >= 0.5)
+}
+
 fn composite_mask(
     img: &mut RgbImage,
     m: &OverlayMask,
@@ -433,6 +440,27 @@ mod tests {
 
     fn ramp(rows: usize, cols: usize) -> Array2<f32> {
         Array2::from_shape_fn((rows, cols), |(_, c)| c as f32)
+    }
+
+    #[test]
+    #[allow(clippy::cast_precision_loss, reason = "test values below 2^22")]
+    fn round_to_u8_equals_f32_round() {
+        // Around every half and whole value (a few ulps either side) and on a fine sweep.
+        let mut xs = Vec::new();
+        for i in 0..=510_u16 {
+            let mut x = f32::from(i) * 0.5;
+            for _ in 0..4 {
+                x = x.next_down();
+            }
+            for _ in 0..9 {
+                xs.push(x);
+                x = x.next_up();
+            }
+        }
+        xs.extend((0..=2_550_000_u32).map(|i| i as f32 * 1e-4));
+        for x in xs.into_iter().filter(|x| (0.0..=255.0).contains(x)) {
+            assert_eq!(f32::from(round_to_u8(x)), x.round(), "{x:e}");
+        }
     }
 
     #[test]
