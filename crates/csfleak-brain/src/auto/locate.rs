@@ -614,6 +614,7 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
     while c < vc + 15.0 / s.px {
         let mut r = start;
         let mut csf_len = 0.0;
+        let (mut csf_sum, mut csf_n) = (0.0_f32, 0_u32);
         let mut hit = None;
         while r > vr - 40.0 / s.px {
             let z = s.bilinear(r, c) as f32;
@@ -622,16 +623,36 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
             }
             if z < z_mb {
                 csf_len += 0.1;
+                csf_sum += z;
+                csf_n += 1;
             } else if csf_len * s.px >= 1.5 {
-                // Crossing between r + 0.1 and r, half-way between the CSF and grey-matter
-                // classes (a roof edge at half the roof's own local peak was tried: 0.2-0.5 mm
-                // worse on 2 mm voxels).
-                let zb = s.bilinear(r + 0.1, c) as f32;
-                let f = f64::from((z_mb - zb) / (z - zb)).clamp(0.0, 1.0);
-                hit = Some(r + 0.1 - 0.1 * f);
+                // The roof's edge: half-way between the cistern's level in this column and
+                // the roof's own local peak (within 2 mm above), at most half-way between
+                // the CSF and grey-matter classes (a small blurred body does not reach the
+                // grey-matter level).
+                let zc = csf_sum / csf_n.max(1) as f32;
+                let mut peak = z;
+                let mut u = r;
+                while (r - u) * s.px < 2.0 {
+                    u -= 0.1;
+                    let zu = s.bilinear(u, c) as f32;
+                    if !zu.is_finite() || zu < peak - 0.5 * MIN_TISSUE_RISE {
+                        break;
+                    }
+                    peak = peak.max(zu);
+                }
+                let level = z_mb.min(0.5 * (zc + peak));
+                let mut v = r;
+                while s.bilinear(v + 0.1, c) as f32 >= level && (v - r) * s.px < 1.5 {
+                    v += 0.1;
+                }
+                let (za, zb) = (s.bilinear(v, c) as f32, s.bilinear(v + 0.1, c) as f32);
+                let f = f64::from((level - zb) / (za - zb)).clamp(0.0, 1.0);
+                hit = Some(v + 0.1 - 0.1 * f);
                 break;
             } else {
                 csf_len = 0.0;
+                (csf_sum, csf_n) = (0.0, 0);
             }
             r -= 0.1;
         }
