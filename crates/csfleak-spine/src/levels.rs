@@ -14,6 +14,7 @@
 //! are used between landmarks, and the patient's own spacing scales them, so the map adapts
 //! to the patient's size; the same table extrapolates beyond the outermost landmark.
 
+mod align;
 pub mod sagittal;
 
 use csfleak_findings::{Level, LevelLabelling, LevelStatus, Vertebra};
@@ -803,48 +804,12 @@ pub(crate) fn count_from_ends(
     )
 }
 
-/// The run of discs counted from one end (`marks` ordered from that end) whose every spacing
-/// stays within 0.75-1.33 of the running median of observed / typical spacing: a missed or
-/// extra disc stops it. At least three discs, else empty.
-fn regular_prefix(marks: &[Landmark]) -> Vec<Landmark> {
-    let mut out: Vec<Landmark> = marks.iter().take(1).copied().collect();
-    let mut ratios: Vec<f64> = Vec::new();
-    for w in marks.windows(2) {
-        let (Some(a), Some(b)) = (w[0].level, w[1].level) else {
-            break;
-        };
-        let typical = (typical_position_mm(a) - typical_position_mm(b)).abs();
-        if typical <= 0.0 {
-            break;
-        }
-        let r = (w[0].z_mm - w[1].z_mm).abs() / typical;
-        if let Some(m) = median(&ratios)
-            && !(0.75..=1.33).contains(&(r / m))
-        {
-            break;
-        }
-        ratios.push(r);
-        out.push(w[1]);
-    }
-    if out.len() >= 3 { out } else { Vec::new() }
-}
-
-/// Index of the upper vertebra of a disc label.
-fn disc_index(l: Level) -> Option<i32> {
-    match l {
-        Level::Disc(v) => Some(i32::from(v.index())),
-        Level::Vertebra(_) => None,
-    }
-}
-
 /// A count that starts at both ends of a stack that shows C2 (over at least 1.2 times the
-/// median of the top three disc spacings above its most cranial disc) and the sacrum (the cauda equina and most of S1 below its most
-/// caudal disc): each end labels its run of regularly spaced discs, and the two runs must
-/// meet consistently: overlapping discs with the same label, or, where discs were missed
-/// between them (no disc detected there), a gap of at most four segments whose height is
-/// within 0.8-1.25 of the typical height of those segments at the patient's scale (a gap one
-/// segment longer or shorter falls outside). The merged labels then pass the same spacing and
-/// conus checks as a count from one end.
+/// median of the top three disc spacings above its most cranial disc) and the sacrum (the
+/// cauda equina and most of S1 below its most caudal disc): the detections between C2/3 and
+/// L5/S1 are aligned to the disc levels by their spacing, with a few missed or spurious
+/// detections allowed and ambiguous labels left out ([`align::align_between_ends`]). The
+/// labels then pass the same spacing and conus checks as a count from one end.
 fn count_from_both_ends(
     ends: &EndsInView<'_>,
     covered_z_mm: (f64, f64),
@@ -852,34 +817,13 @@ fn count_from_both_ends(
     conus: Option<f64>,
 ) -> std::result::Result<LevelScale, String> {
     let discs = ends.discs_z_mm;
-    let n = discs.len();
-    if n < 6 {
+    if discs.len() < 6 {
         return Err("fewer than six discs".to_owned());
     }
     let low_how = ends.sacrum_evidence_short().map_err(str::to_owned)?;
     ends.c2_evidence_over(1.2, true).map_err(str::to_owned)?;
-    let top = regular_prefix(&count_discs_from_end(discs, CountEnd::HighestIsC2C3));
-    let mut bottom_marks = count_discs_from_end(discs, CountEnd::LowestIsL5S1);
-    bottom_marks.reverse();
-    let bottom = regular_prefix(&bottom_marks);
-    if top.is_empty() || bottom.is_empty() {
-        return Err("no regular run of discs from one of the ends".to_owned());
-    }
-    let (kt, kb) = (top.len(), bottom.len());
-    if kt + kb < n {
-        return Err("discs between the two counted runs are not accounted for".to_owned());
-    }
-    let mut marks: Vec<Landmark> = top.clone();
-    for m in &bottom {
-        match marks.iter().find(|t| (t.z_mm - m.z_mm).abs() < 1e-9) {
-            Some(t) if t.level != m.level => {
-                return Err("the counts from C2 and from the sacrum disagree".to_owned());
-            }
-            Some(_) => {}
-            None => marks.push(*m),
-        }
-    }
-    marks.sort_by(|a, b| b.z_mm.total_cmp(&a.z_mm));
+    let a = align::align_between_ends(discs)?;
+    let marks = a.marks;
     let (scale, dev) = spacing_fit(&marks).ok_or("no disc spacing")?;
     if !(0.75..=1.35).contains(&scale) || dev > 0.3 {
         return Err(format!(
@@ -889,41 +833,21 @@ fn count_from_both_ends(
     if irregular_spacing(&marks, scale).is_some() {
         return Err("a disc spacing does not fit consecutive levels".to_owned());
     }
-    // Where the runs meet over missed discs, the gap must hold the labelled number of
-    // segments closely.
-    let mut missed = 0;
-    for w in marks.windows(2) {
-        let (Some(a), Some(b)) = (w[0].level, w[1].level) else {
-            return Err("an unlabelled disc".to_owned());
-        };
-        let segments = disc_index(b).zip(disc_index(a)).map(|(b, a)| b - a);
-        match segments {
-            Some(1) => {}
-            Some(k @ 2..=4) => {
-                let typical = typical_position_mm(b) - typical_position_mm(a);
-                let r = (w[0].z_mm - w[1].z_mm) / (scale * typical);
-                if !(0.8..=1.25).contains(&r) {
-                    return Err(format!(
-                        "the gap between {a} and {b} does not hold {k} segments ({r:.2})"
-                    ));
-                }
-                missed += k - 1;
-            }
-            _ => return Err("the counted runs do not meet".to_owned()),
-        }
-    }
     let s =
         LevelScale::from_landmarks(&marks, covered_z_mm, method, 0.0).map_err(|e| e.to_string())?;
-    let mut confidence = 0.35 + 0.2 * (1.0 - dev / 0.3).clamp(0.0, 1.0);
+    let mut confidence = 0.35 + 0.2 * (1.0 - dev / 0.3).clamp(0.0, 1.0)
+        - 0.05 * (a.missed + a.spurious + a.ambiguous) as f64;
     let note = conus_agreement(&s, conus)?.unwrap_or_default();
     if !note.is_empty() {
         confidence += 0.15;
     }
     let mut s = s.with_reason(&format!(
-        "counted from both ends: C2 above the most cranial disc and, {low_how}; the two counts \
-         meet consistently ({missed} disc(s) not detected between them){note}"
+        "counted from both ends: C2 above the most cranial disc and, {low_how}; the discs \
+         between fit the vertebral spacing from C2/3 to L5/S1 at scale {:.2} ({} disc(s) not \
+         detected, {} detection(s) not a disc, {} left unlabelled as ambiguous){note}",
+        a.scale, a.missed, a.spurious, a.ambiguous
     ));
-    s.confidence = confidence.clamp(0.0, 0.85);
+    s.confidence = confidence.clamp(0.1, 0.85);
     Ok(s)
 }
 
@@ -1569,7 +1493,7 @@ mod tests {
 
     #[test]
     fn both_ends_count_refuses_a_stack_ending_at_l4_5() {
-        // The lowest disc is L4/5: counted from both ends the runs cannot meet.
+        // The lowest disc is L4/5: no alignment of the discs between C2/3 and "L5/S1" fits.
         for missed in ["T6/7", "C1/2"] {
             let s = both_ends_stack("L4/5", missed);
             assert_eq!(
@@ -1578,10 +1502,12 @@ mod tests {
                 "{missed}: {:?}",
                 s.reason()
             );
-            // Refused by the meeting of the two runs, not for want of evidence at the ends.
+            // Refused by the alignment, not for want of evidence at the ends.
             let why = s.reason().unwrap();
             assert!(
-                why.contains("gap between") || why.contains("disagree"),
+                why.contains("both ends: the spacing between")
+                    || why.contains("both ends: the best fit needs")
+                    || why.contains("both ends: the length between"),
                 "{why}"
             );
         }

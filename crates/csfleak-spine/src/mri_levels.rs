@@ -12,8 +12,8 @@
 //! * C2 above the most cranial disc: the cord, and more than 1.6 disc spacings of disc-free
 //!   column with the canal in view;
 //! * both (a C2-to-sacrum stack), on shorter evidence at each end (C2 over 1.2 spacings, S1
-//!   over 0.8), when the counts from the two ends meet consistently across any missed disc
-//!   (`count_from_both_ends` in the levels module).
+//!   over 0.8), when the discs between fit the vertebral spacing from C2/3 to L5/S1 with at
+//!   most a few missed or spurious detections (`count_from_both_ends` in the levels module).
 //!
 //! The counted labels must fit the typical ratios of vertebral spacing at every disc pair,
 //! with a plausible patient scale, and put the conus (where the cord ends), when in view,
@@ -23,7 +23,7 @@
 use csfleak_volume::{DVec3, Volume};
 
 use crate::canal::CanalModel;
-use crate::levels::{EndsInView, Landmark, LevelScale, count_from_ends};
+use crate::levels::{EndsInView, Landmark, LevelScale, count_from_ends, median_of};
 
 /// Method name of the automatic labelling.
 pub(crate) const METHOD: &str = "t2_axial_anterior_column_discs/1";
@@ -116,11 +116,18 @@ fn column_profile(t2: &Volume, canal: &CanalModel) -> Vec<(usize, f64, f64)> {
 /// Disc centres (patient z, cranial first) from the anterior-column profile.
 pub(crate) fn find_discs(profile: &[(usize, f64, f64)]) -> Vec<f64> {
     let n = profile.len();
+    let steps: Vec<f64> = profile
+        .windows(2)
+        .map(|w| (w[1].1 - w[0].1).abs())
+        .collect();
+    // The bodies are looked for over +-14 mm, and at least three slices on each side: thick
+    // slices spread a tall lumbar disc over three of them.
+    let reach = median_of(&steps).map_or(14.0, |s| (3.0 * s + 0.5).max(14.0));
     let mut discs = Vec::new();
     for i in 0..n {
         let (_, z, v) = profile[i];
         // Local maximum over +-8 mm, standing out by 0.05 of CSF above the darkest signal
-        // within +-14 mm on both sides (the bodies; thick slices average a darker lumbar
+        // within `reach` on both sides (the bodies; thick slices average a darker lumbar
         // nucleus with the endplates, and a spurious peak is caught by the spacing checks).
         let near = |r: f64| {
             profile
@@ -132,12 +139,12 @@ pub(crate) fn find_discs(profile: &[(usize, f64, f64)]) -> Vec<f64> {
         }
         let above = profile
             .iter()
-            .filter(|p| p.1 > z && p.1 - z <= 14.0)
+            .filter(|p| p.1 > z && p.1 - z <= reach)
             .map(|p| p.2)
             .fold(f64::INFINITY, f64::min);
         let below = profile
             .iter()
-            .filter(|p| p.1 < z && z - p.1 <= 14.0)
+            .filter(|p| p.1 < z && z - p.1 <= reach)
             .map(|p| p.2)
             .fold(f64::INFINITY, f64::min);
         if !above.is_finite() || !below.is_finite() {
@@ -175,26 +182,52 @@ pub(crate) fn find_discs(profile: &[(usize, f64, f64)]) -> Vec<f64> {
 /// central zone (within 0.4 of the sac's equivalent radius from its centre) lies inside the
 /// cord wherever there is a cord; below the conus it is CSF between the roots of the cauda
 /// equina, which lie along the dependent wall.
+///
+/// "Not fluid" is below 0.6 of the slice's own CSF signal (the 90th percentile inside the
+/// sac): a surface coil's sensitivity changes along a long stack, and the cord, blurred by
+/// thick slices, reaches half of the CSF signal.
 fn cord_profile(t2: &Volume, canal: &CanalModel) -> Vec<(f64, f64)> {
     let g = t2.geometry();
     let sp = g.spacing_mm();
     let vfw = g.voxel_from_world();
     let data = t2.data();
     let (_, nr, nc) = data.dim();
-    let dark = 0.5 * canal.csf_reference;
     canal
         .slices
         .iter()
         .filter(|s| s.found && s.sac_area_mm2 > 0.0)
         .filter_map(|s| {
             let c = vfw.transform_point3(s.centre.to_dvec3());
-            let r_mm = 0.4 * (s.sac_area_mm2 / std::f64::consts::PI).sqrt();
-            let (hr, hc) = (r_mm / sp[1], r_mm / sp[0]);
+            let r_eq = (s.sac_area_mm2 / std::f64::consts::PI).sqrt();
+            let window = |r_mm: f64| -> Option<(usize, usize, usize, usize)> {
+                let (hr, hc) = (r_mm / sp[1], r_mm / sp[0]);
+                Some((
+                    csfleak_volume::index_of((c.y - hr).floor().max(0.0))?,
+                    csfleak_volume::index_of((c.y + hr).ceil().max(0.0))?.min(nr.checked_sub(1)?),
+                    csfleak_volume::index_of((c.x - hc).floor().max(0.0))?,
+                    csfleak_volume::index_of((c.x + hc).ceil().max(0.0))?.min(nc.checked_sub(1)?),
+                ))
+            };
+            // The slice's CSF signal: 90th percentile of the sac's pixels.
+            let (q0, q1, p0, p1) = window(2.5 * r_eq)?;
+            let mut in_sac: Vec<f32> = Vec::new();
+            for r in q0..=q1 {
+                for cc in p0..=p1 {
+                    if s.sac.get([r, cc]).copied().unwrap_or(false) {
+                        in_sac.push(data[[s.k, r, cc]]);
+                    }
+                }
+            }
+            if in_sac.len() < 5 {
+                return None;
+            }
+            let q = csfleak_volume::index_of(((in_sac.len() - 1) as f64 * 0.9).round())?
+                .min(in_sac.len() - 1);
+            let local = *in_sac.select_nth_unstable_by(q, f32::total_cmp).1;
+            let dark = 0.6 * local;
+            let r_mm = 0.4 * r_eq;
             let (mut n, mut n_dark) = (0usize, 0usize);
-            let r0 = csfleak_volume::index_of((c.y - hr).floor().max(0.0))?;
-            let c0 = csfleak_volume::index_of((c.x - hc).floor().max(0.0))?;
-            let r1 = csfleak_volume::index_of((c.y + hr).ceil().max(0.0))?.min(nr.checked_sub(1)?);
-            let c1 = csfleak_volume::index_of((c.x + hc).ceil().max(0.0))?.min(nc.checked_sub(1)?);
+            let (r0, r1, c0, c1) = window(r_mm)?;
             for r in r0..=r1 {
                 for cc in c0..=c1 {
                     let (dy, dx) = ((r as f64 - c.y) * sp[1], (cc as f64 - c.x) * sp[0]);
