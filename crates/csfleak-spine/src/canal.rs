@@ -77,6 +77,43 @@ fn percentile(values: &mut [f32], q: f64) -> Option<f32> {
     Some(*values.select_nth_unstable_by(idx, f32::total_cmp).1)
 }
 
+/// The same value as [`percentile`] over the finite pixels of `img`, for a high `q`: the
+/// smallest of the `n - idx` largest values, kept in a small heap instead of copying and
+/// partially sorting the whole image.
+fn high_percentile(img: &ArrayView2<'_, f32>, q: f64) -> Option<f32> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    // A key whose integer order is `f32::total_cmp`'s order, and back.
+    let key = |x: f32| {
+        let b = x.to_bits();
+        if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
+    };
+    let value = |k: u32| f32::from_bits(if k >> 31 == 1 { k & 0x7fff_ffff } else { !k });
+    let n = img.iter().filter(|x| x.is_finite()).count();
+    if n == 0 {
+        return None;
+    }
+    let idx = csfleak_volume::index_of(((n - 1) as f64 * q).round())
+        .unwrap_or(0)
+        .min(n - 1);
+    let keep = n - idx;
+    if keep > n / 8 {
+        let mut vals: Vec<f32> = img.iter().copied().filter(|x| x.is_finite()).collect();
+        return percentile(&mut vals, q);
+    }
+    let mut heap: BinaryHeap<Reverse<u32>> = BinaryHeap::with_capacity(keep + 1);
+    for &x in img.iter().filter(|x| x.is_finite()) {
+        let kx = key(x);
+        if heap.len() < keep {
+            heap.push(Reverse(kx));
+        } else if heap.peek().is_some_and(|&Reverse(m)| kx > m) {
+            heap.pop();
+            heap.push(Reverse(kx));
+        }
+    }
+    heap.peek().map(|&Reverse(m)| value(m))
+}
+
 /// Bright pixels with dark lines removed.
 pub(crate) fn bright_mask(
     img: &ArrayView2<'_, f32>,
@@ -160,7 +197,8 @@ impl Component {
     }
 }
 
-fn components(bright: &Array2<bool>, min_px: usize) -> Vec<Component> {
+/// The components of at least `min_px` pixels, and the 4-connected labels of every bright pixel.
+fn components(bright: &Array2<bool>, min_px: usize) -> (Array2<u32>, Vec<Component>) {
     let (labels, sizes) = label4(bright);
     let (nr, nc) = bright.dim();
     // Bounding box per label: [r0, r1, c0, c1].
@@ -204,7 +242,7 @@ fn components(bright: &Array2<bool>, min_px: usize) -> Vec<Component> {
             hole_px: cnt.saturating_sub(n),
         });
     }
-    out
+    (labels, out)
 }
 
 fn compactness(c: &Component) -> f64 {
@@ -234,14 +272,7 @@ pub fn build_canal(v: &Volume, opts: &SpineOptions) -> Result<CanalModel> {
     }
     let per_slice: Vec<f32> = (0..nk)
         .into_par_iter()
-        .map(|k| {
-            let mut vals: Vec<f32> = slice_image(v, k)
-                .iter()
-                .copied()
-                .filter(|x| x.is_finite())
-                .collect();
-            percentile(&mut vals, 0.998).unwrap_or(0.0)
-        })
+        .map(|k| high_percentile(&slice_image(v, k), 0.998).unwrap_or(0.0))
         .collect();
     let mut p = per_slice.clone();
     let csf0 = percentile(&mut p, 0.5).unwrap_or(0.0);
@@ -294,15 +325,14 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
         .unwrap_or(1)
         .max(1);
     let max_px = csfleak_volume::index_of((1500.0 / px_mm2).ceil()).unwrap_or(usize::MAX);
-    let comps: Vec<(Array2<bool>, Vec<Component>)> = (0..nk)
+    // Per slice: the bright mask, its components, and the 4-connected labels of its pixels.
+    let comps: Vec<(Array2<bool>, Vec<Component>, Array2<u32>)> = (0..nk)
         .into_par_iter()
         .map(|k| {
             let b = bright_mask(&slice_image(v, k), csf, opts);
-            let c = components(&b, min_px)
-                .into_iter()
-                .filter(|c| c.area_px <= max_px)
-                .collect();
-            (b, c)
+            let (labels, c) = components(&b, min_px);
+            let c = c.into_iter().filter(|c| c.area_px <= max_px).collect();
+            (b, c, labels)
         })
         .collect();
     let world = |k: usize, rc: [f64; 2]| -> DVec3 {
@@ -315,7 +345,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
     let pass1: Vec<Option<DVec3>> = comps
         .iter()
         .enumerate()
-        .map(|(k, (_, cs))| {
+        .map(|(k, (_, cs, _))| {
             cs.iter()
                 .filter(|c| compactness(c) >= 0.45)
                 .max_by_key(|c| (c.hole_px >= cord_px, c.area_px))
@@ -341,7 +371,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
     let chosen: Vec<Option<()>> = comps
         .iter()
         .enumerate()
-        .map(|(k, (_, cs))| {
+        .map(|(k, (_, cs, _))| {
             let (Some(x), Some(y), Some(z)) = (xs[k], ys[k], zs[k]) else {
                 return None;
             };
@@ -390,7 +420,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
             centres[k].map(|c| {
                 // Re-centre once, so that rays start inside the sac even when the tracked
                 // centre sits near its wall.
-                let first = cast_rays(v, k, c, csf, &comps[k].0, opts);
+                let first = cast_rays(v, k, c, csf, (&comps[k].0, &comps[k].2), opts);
                 // On the dura outline (smoothed), not on the bright run, which includes fluid.
                 let smooth = smooth_angles(&first);
                 let pts: Vec<[f64; 2]> = first
@@ -413,7 +443,10 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
                     pts.iter().map(|p| p[0]).sum::<f64>() / n,
                     pts.iter().map(|p| p[1]).sum::<f64>() / n,
                 ];
-                (c2, cast_rays(v, k, c2, csf, &comps[k].0, opts))
+                (
+                    c2,
+                    cast_rays(v, k, c2, csf, (&comps[k].0, &comps[k].2), opts),
+                )
             })
         })
         .collect();
@@ -593,7 +626,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
             }
         })
         .collect();
-    let bright = comps.into_iter().map(|(b, _)| b).collect();
+    let bright = comps.into_iter().map(|(b, _, _)| b).collect();
     (slices, bright)
 }
 
@@ -692,7 +725,7 @@ fn cast_rays(
     k: usize,
     c: [f64; 2],
     csf: f32,
-    bright: &Array2<bool>,
+    (bright, labels): (&Array2<bool>, &Array2<u32>),
     opts: &SpineOptions,
 ) -> Vec<Option<Ray>> {
     let img = slice_image(v, k);
@@ -721,8 +754,10 @@ fn cast_rays(
             };
             // Bright signal on both sides of a dark stretch, joined by a short way round it:
             // the stretch is a dot in the CSF (a root, the filum), not a wall.
+            // (No way round between two bright components: `path_within` moves through
+            // 4-connected pixels.)
             let joined_round = |ia: usize, ib: usize| match (pixel(ia), pixel(ib)) {
-                (Some(pa), Some(pb)) => path_within(
+                (Some(pa), Some(pb)) if labels[pa] == labels[pb] => path_within(
                     bright,
                     pa,
                     pb,
@@ -870,6 +905,33 @@ fn smooth_angles(rays: &[Option<Ray>]) -> Vec<f64> {
 mod tests {
     use super::*;
     use csfleak_volume::{Geometry, VecLps};
+
+    /// The heap quantile is the sorting quantile, negative values, ties and NaN included.
+    #[test]
+    fn high_percentile_matches_percentile() {
+        let mut seed = 7u64;
+        for &(nr, nc) in &[(1usize, 1usize), (3, 5), (40, 37), (64, 64)] {
+            let img = Array2::from_shape_fn((nr, nc), |_| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                match (seed >> 33) % 11 {
+                    0 => f32::NAN,
+                    1 => 3.0,
+                    2 => -0.0,
+                    r => (r as f32 - 5.5) * ((seed >> 40) % 97) as f32,
+                }
+            });
+            for &q in &[0.5, 0.9, 0.998, 1.0] {
+                let mut vals: Vec<f32> = img.iter().copied().filter(|x| x.is_finite()).collect();
+                let a = high_percentile(&img.view(), q).map(f32::to_bits);
+                let b = percentile(&mut vals, q).map(f32::to_bits);
+                assert_eq!(a, b, "{nr}x{nc} q {q}");
+            }
+        }
+        assert_eq!(
+            high_percentile(&Array2::from_elem((2, 2), f32::NAN).view(), 0.9),
+            None
+        );
+    }
 
     /// The in-slice sampler agrees with the volume's trilinear sampler on a slice.
     #[test]

@@ -176,8 +176,12 @@ pub fn analyze_mri(
                 if l == 0 {
                     continue;
                 }
+                // Only edge pixels within reach of this row can bring it within reach (the
+                // edge is in raster order): the same minimum where it matters.
+                let lo = edge.partition_point(|&(er, _)| (er as f64) < r as f64 - reach_r - 1.0);
+                let hi = edge.partition_point(|&(er, _)| (er as f64) <= r as f64 + reach_r + 1.0);
                 let mut best = f64::INFINITY;
-                for &(er, ec) in &edge {
+                for &(er, ec) in &edge[lo..hi.max(lo)] {
                     let dr = (r as f64 - er as f64) * sp[1];
                     let dc = (c as f64 - ec as f64) * sp[0];
                     best = best.min(dr * dr + dc * dc);
