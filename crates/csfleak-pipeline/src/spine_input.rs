@@ -17,6 +17,7 @@ use csfleak_dicom::{LoadedSeries, Role, SeriesData};
 use csfleak_findings::{Evidence, LevelStatus, Spine};
 use csfleak_spine::SpineOptions;
 use csfleak_spine::canal::CanalModel;
+use csfleak_spine::levels::LevelScale;
 use csfleak_spine::mri::{Lesion, MriAnalysis, analyze_mri};
 use csfleak_volume::overlay::{Overlay, OverlayLine, OverlayMask, OverlayText, colors};
 use csfleak_volume::{DVec3, Volume};
@@ -115,10 +116,15 @@ impl Family for SpineMriFamily {
             .or(chosen.mr_myelography)
             .and_then(|s| volume_of(s).map(|v| (s, v)))
             .filter(|(_, v)| v.geometry().plane() == csfleak_volume::Plane::Sagittal);
-        match analyze_mri(t2, ct1, &self.options) {
+        // The sagittal count needs nothing from the axial analysis: both run at once.
+        let (analysis, sagittal_count) = rayon::join(
+            || analyze_mri(t2, ct1, &self.options),
+            || sagittal.and_then(|(_, sv)| csfleak_spine::levels::sagittal::count_on_sagittal(sv)),
+        );
+        match analysis {
             Ok(mut a) => {
-                let levels_note = sagittal.and_then(|(ss, sv)| {
-                    levels_from_sagittal(&mut a, sv, &series_label(ss), &self.options)
+                let levels_note = sagittal.zip(sagittal_count).map(|((ss, _), counted)| {
+                    levels_from_sagittal(&mut a, counted, &series_label(ss), &self.options)
                 });
                 // Collections reaching an end of the axial stack are followed on the sagittal.
                 let follow_notes = sagittal
@@ -168,23 +174,23 @@ impl Family for SpineMriFamily {
     }
 }
 
-/// Count the vertebral levels on the sagittal series and, when that count is better founded
+/// Given the vertebral levels counted on the sagittal series
+/// ([`csfleak_spine::levels::sagittal::count_on_sagittal`]): when that count is better founded
 /// than the axial stack's own (counted there while the axial one is not, or with at least
 /// its confidence), transfer its labels to the axial stack by patient z (both series are in
 /// the same patient frame). A user anchor is applied again and still wins. Returns a note
 /// for the report.
 fn levels_from_sagittal(
     a: &mut MriAnalysis,
-    sag: &Volume,
+    counted: LevelScale,
     label: &str,
     options: &SpineOptions,
-) -> Option<String> {
-    let counted = csfleak_spine::levels::sagittal::count_on_sagittal(sag)?;
+) -> String {
     if counted.status() != LevelStatus::Counted {
-        return Some(format!(
+        return format!(
             "levels not counted on the sagittal series ({label}): {}",
             counted.reason().unwrap_or("no reason given")
-        ));
+        );
     }
     let axial_counted = a.levels.status() == LevelStatus::Counted
         || (a.levels.status() == LevelStatus::Anchored && options.level_anchor.is_none());
@@ -196,12 +202,12 @@ fn levels_from_sagittal(
             .iter()
             .all(|&(z, lv)| counted.level_at(z) == Some(lv));
     if axial_counted && !agrees && a.levels.confidence() > counted.confidence() {
-        return Some(format!(
+        return format!(
             "levels counted on the axial stack (confidence {:.2}); the sagittal count \
              ({label}) had {:.2}",
             a.levels.confidence(),
             counted.confidence()
-        ));
+        );
     }
     let mut scale = counted.transferred_to(
         a.levels.covered_z_mm(),
@@ -211,10 +217,10 @@ fn levels_from_sagittal(
         scale = scale.with_anchor(anchor);
     }
     a.levels = scale;
-    Some(format!(
+    format!(
         "vertebral levels counted on the sagittal series ({label}) and transferred to the \
          axial stack by patient z"
-    ))
+    )
 }
 
 fn series_label(s: &LoadedSeries) -> String {
