@@ -30,6 +30,7 @@
 )]
 
 mod levels;
+mod morph;
 mod overlays;
 mod sac;
 mod sites;

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use csfleak_volume::Volume;
 
-use crate::image2d::{fill_holes, label4};
+use super::morph::{fill_holes, label4};
 
 /// Absolute floor (HU) of "contrast-dense" used only to find the sac before its own density
 /// is known: above muscle, blood, disc and unenhanced veins (< 100 HU) with noise.
@@ -55,7 +55,7 @@ fn quantile(values: &mut [f32], q: f64) -> f32 {
 }
 
 /// Sac candidates of one slice.
-fn candidates(img: &Array2<f32>, px: [f64; 2]) -> Vec<Cand> {
+fn candidates(img: &ndarray::ArrayView2<'_, f32>, px: [f64; 2]) -> Vec<Cand> {
     let mask = img.mapv(|v| v > FIND_FLOOR_HU);
     let (labels, sizes) = label4(&mask);
     let pix_area = px[0] * px[1];
@@ -123,7 +123,7 @@ pub(crate) fn find_sac(v: &Volume) -> Vec<Option<SacSlice>> {
     let nk = v.dims()[2];
     let cands: Vec<Vec<Cand>> = (0..nk)
         .into_par_iter()
-        .map(|k| candidates(&slice_image(v, k), px))
+        .map(|k| candidates(&v.data().index_axis(Axis(0), k), px))
         .collect();
     // Support: candidates of similar position and density within +-20 mm along the stack.
     let win = (20.0 / sz.max(0.1)).ceil() as usize;

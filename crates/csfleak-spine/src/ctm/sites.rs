@@ -11,8 +11,8 @@ use rayon::prelude::*;
 
 use csfleak_volume::Volume;
 
+use super::morph::{dilate, erode, fill_holes, label4};
 use super::sac::{SacSlice, slice_image};
-use crate::image2d::{fill_holes, label4};
 
 /// Half-size of the search square around the sac centre, mm.
 const CROP_MM: f64 = 40.0;
@@ -58,7 +58,7 @@ pub(crate) struct SliceSites {
     pub pieces: Vec<Piece>,
 }
 
-fn disc_offsets(r_px: [f64; 2]) -> Vec<(isize, isize)> {
+pub(crate) fn disc_offsets(r_px: [f64; 2]) -> Vec<(isize, isize)> {
     let (rr, rc) = (r_px[0].floor() as isize, r_px[1].floor() as isize);
     let mut o = Vec::new();
     for dr in -rr..=rr {
@@ -70,38 +70,6 @@ fn disc_offsets(r_px: [f64; 2]) -> Vec<(isize, isize)> {
         }
     }
     o
-}
-
-fn erode(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> {
-    let (nr, nc) = m.dim();
-    Array2::from_shape_fn((nr, nc), |(r, c)| {
-        m[[r, c]]
-            && offs.iter().all(|&(dr, dc)| {
-                match (r.checked_add_signed(dr), c.checked_add_signed(dc)) {
-                    (Some(y), Some(x)) if y < nr && x < nc => m[[y, x]],
-                    _ => false,
-                }
-            })
-    })
-}
-
-fn dilate(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> {
-    let (nr, nc) = m.dim();
-    let mut out = Array2::from_elem((nr, nc), false);
-    for ((r, c), &on) in m.indexed_iter() {
-        if !on {
-            continue;
-        }
-        for &(dr, dc) in offs {
-            if let (Some(y), Some(x)) = (r.checked_add_signed(dr), c.checked_add_signed(dc))
-                && y < nr
-                && x < nc
-            {
-                out[[y, x]] = true;
-            }
-        }
-    }
-    out
 }
 
 /// Extradural pieces of one slice at threshold `thr`.
@@ -132,7 +100,9 @@ fn slice_sites(
     // or its partial volume (extradural contrast is diluted).
     let dense = bone_above.min(0.9 * ith);
     let cortex = Array2::from_shape_fn((h, w), |(r, c)| img[[r + r0, c + c0]] > dense);
-    let near_bone = dilate(&cortex, &disc_offsets([BONE_MM / px[0], BONE_MM / px[1]]));
+    let bone_offs = disc_offsets([BONE_MM / px[0], BONE_MM / px[1]]);
+    // Needed only when a component holds bone (computed once, on demand).
+    let mut near_bone_cache: Option<Array2<bool>> = None;
     let (labels, sizes) = label4(&bright);
     // The sac at this threshold: the component overlapping the found sac most.
     let mut overlap = vec![0usize; sizes.len()];
@@ -150,21 +120,35 @@ fn slice_sites(
     else {
         return SliceSites::default();
     };
+    // Everything built from the sac below stays within reach of the found sac: it is computed
+    // on a window around it (with a background margin, so hole filling and labelling give
+    // what they give on the whole crop) and pasted back.
+    let found_px: Vec<(usize, usize)> = sac
+        .pixels
+        .iter()
+        .filter(|&&(r, c)| (r0..=r1).contains(&r) && (c0..=c1).contains(&c))
+        .map(|&(r, c)| (r - r0, c - c0))
+        .collect();
+    let reach_px = |mm: f64, p: f64| (mm / p).floor() as usize;
+    let margin = [
+        reach_px(1.5, px[0]) + reach_px(ROOT_MM, px[0]) + 6,
+        reach_px(1.5, px[1]) + reach_px(ROOT_MM, px[1]) + 6,
+    ];
+    let win = Win::around(&found_px, margin, (h, w));
     // Never let the sac grow far beyond where it was found (partial volume can merge it with
     // bone at a lower threshold).
-    let mut found = Array2::from_elem((h, w), false);
-    for &(r, c) in &sac.pixels {
-        if (r0..=r1).contains(&r) && (c0..=c1).contains(&c) {
-            found[[r - r0, c - c0]] = true;
-        }
+    let mut found = Array2::from_elem(win.dim(), false);
+    for &(r, c) in &found_px {
+        found[[r - win.r0, c - win.c0]] = true;
     }
     let near_found = dilate(&found, &disc_offsets([1.5 / px[0], 1.5 / px[1]]));
     // The sac itself is as dense as the intrathecal contrast: extradural contrast (diluted)
     // touching the dura stays outside it.
-    let sac_mask = fill_holes(&Array2::from_shape_fn((h, w), |(r, c)| {
-        labels[[r, c]] as usize == sac_label
+    let sac_mask = fill_holes(&Array2::from_shape_fn(win.dim(), |(r, c)| {
+        let (cr, cc) = (r + win.r0, c + win.c0);
+        labels[[cr, cc]] as usize == sac_label
             && near_found[[r, c]]
-            && img[[r + r0, c + c0]] > sac_thr
+            && img[[cr + r0, cc + c0]] > sac_thr
     }));
     // Roots inside the sac (the cauda equina lies dependent, against the dura) cut off thin
     // layers of intrathecal contrast: close over root-sized gaps and fill the enclosed roots
@@ -176,10 +160,8 @@ fn slice_sites(
     // Keep the opened piece that overlaps the found sac most.
     let (ol, osz) = label4(&opened);
     let mut ov = vec![0usize; osz.len()];
-    for &(r, c) in &sac.pixels {
-        if (r0..=r1).contains(&r) && (c0..=c1).contains(&c) {
-            ov[ol[[r - r0, c - c0]] as usize] += 1;
-        }
+    for &(r, c) in &found_px {
+        ov[ol[[r - win.r0, c - win.c0]] as usize] += 1;
     }
     ov[0] = 0;
     let keep = ov
@@ -187,12 +169,16 @@ fn slice_sites(
         .enumerate()
         .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))
         .map_or(0, |(i, _)| i);
-    let sac_open = if keep > 0 {
+    let sac_open_w = if keep > 0 {
         ol.mapv(|l| l as usize == keep)
     } else {
-        sac_mask.clone()
+        sac_mask
     };
-    let ring = dilate(&sac_open, &disc_offsets([1.5, 1.5]));
+    let ring_w = dilate(&sac_open_w, &disc_offsets([1.5, 1.5]));
+    let touch_w = dilate(&ring_w, &disc_offsets([1.0, 1.0]));
+    let sac_open = win.paste(&sac_open_w, (h, w));
+    let ring = win.paste(&ring_w, (h, w));
+    let touch = win.paste(&touch_w, (h, w));
     let rest = Array2::from_shape_fn((h, w), |(r, c)| bright[[r, c]] && !ring[[r, c]]);
     let sac_px_n = sac_open.iter().filter(|&&b| b).count() as f64;
     let sac_radius_mm = (sac_px_n * px[0] * px[1] / std::f64::consts::PI).sqrt();
@@ -204,9 +190,16 @@ fn slice_sites(
         }
     }
     comps.remove(0);
-    let touch = dilate(&ring, &disc_offsets([1.0, 1.0]));
     let pix_area = px[0] * px[1];
     let core_offs = disc_offsets([(1.0 / px[0]).max(1.0), (1.0 / px[1]).max(1.0)]);
+    let core_margin = core_offs
+        .iter()
+        .map(|&(a, b)| a.unsigned_abs().max(b.unsigned_abs()))
+        .max()
+        .unwrap_or(0)
+        + 2;
+    // Holes the sac and its bright ring enclose by themselves (see [`encloses_tissue`]).
+    let mut base_holes: Option<usize> = None;
     let mut pieces = Vec::new();
     while let Some((comp, resplit)) = comps.pop() {
         let area = comp.len() as f64 * pix_area;
@@ -218,7 +211,8 @@ fn slice_sites(
             // Contrast next to bone merges with marrow and the cortical rim: keep what lies
             // clear of the cortex, judged again below (once).
             if !resplit {
-                comps.extend(split_off_bone(&comp, &near_bone, (h, w)));
+                let near_bone = near_bone_cache.get_or_insert_with(|| dilate(&cortex, &bone_offs));
+                comps.extend(split_off_bone(&comp, near_bone));
             }
             continue;
         }
@@ -239,10 +233,14 @@ fn slice_sites(
         if comp.len() < core_offs.len() {
             continue;
         }
-        let mut local = Array2::from_elem((h, w), false);
+        // The piece on a window around it (a margin wider than the core disc: the erosion
+        // gives what it gives on the whole crop).
+        let lwin = Win::around(&comp, [core_margin, core_margin], (h, w));
+        let mut local = Array2::from_elem(lwin.dim(), false);
         for &(r, c) in &comp {
-            local[[r, c]] = true;
+            local[[r - lwin.r0, c - lwin.c0]] = true;
         }
+        let in_piece = |y: usize, x: usize| lwin.get(&local, y, x);
         let core = erode(&local, &core_offs);
         if !core.iter().any(|&b| b) {
             continue;
@@ -252,7 +250,7 @@ fn slice_sites(
         let mut vals: Vec<f32> = core
             .indexed_iter()
             .filter(|(_, on)| **on)
-            .map(|((r, c), _)| img[[r + r0, c + c0]])
+            .map(|((r, c), _)| img[[r + lwin.r0 + r0, c + lwin.c0 + c0]])
             .collect();
         vals.sort_by(f32::total_cmp);
         let q = |f: f64| vals[((vals.len() - 1) as f64 * f).round() as usize];
@@ -279,11 +277,14 @@ fn slice_sites(
                 ];
                 let outside: Vec<(usize, usize)> = nb
                     .into_iter()
-                    .filter(|&(y, x)| y < h && x < w && !local[[y, x]])
+                    .filter(|&(y, x)| y < h && x < w && !in_piece(y, x))
                     .collect();
                 if !outside.is_empty() {
                     edge += 1;
-                    if outside.iter().any(|&(y, x)| near_bone[[y, x]]) {
+                    if outside
+                        .iter()
+                        .any(|&(y, x)| near_bone_cache.as_ref().is_some_and(|nb| nb[[y, x]]))
+                    {
                         walled += 1;
                     }
                 }
@@ -323,11 +324,14 @@ fn slice_sites(
         // surrounded the same way; the sleeve logic judges those.)
         if attached
             && encloses_tissue(
-                &sac_open,
-                &ring,
-                &bright,
-                &local,
-                &core_offs,
+                &Enclosing {
+                    sac_open: &sac_open,
+                    ring: &ring,
+                    bright: &bright,
+                    win,
+                    core: &core_offs,
+                },
+                &mut base_holes,
                 sac,
                 (r0, c0),
                 &comp,
@@ -515,20 +519,21 @@ fn drop_bone_edges(slices: &mut [SliceSites], slice_mm: f64, min_run_mm: f64) {
 }
 
 /// The parts of a bone-holding component that lie clear of the cortex, each with the flag
-/// "split off bone".
+/// "split off bone" (labelled on the component's bounding box: the same pieces, in the same
+/// raster order, as on the whole crop).
 fn split_off_bone(
     comp: &[(usize, usize)],
     near_bone: &Array2<bool>,
-    dim: (usize, usize),
 ) -> Vec<(Vec<(usize, usize)>, bool)> {
-    let mut m = Array2::from_elem(dim, false);
+    let win = Win::around(comp, [0, 0], near_bone.dim());
+    let mut m = Array2::from_elem(win.dim(), false);
     for &(r, c) in comp {
-        m[[r, c]] = !near_bone[[r, c]];
+        m[[r - win.r0, c - win.c0]] = !near_bone[[r, c]];
     }
     let (l, sz) = label4(&m);
     let mut out: Vec<(Vec<(usize, usize)>, bool)> = vec![(Vec::new(), true); sz.len()];
     for &(r, c) in comp {
-        let k = l[[r, c]] as usize;
+        let k = l[[r - win.r0, c - win.c0]] as usize;
         if k > 0 {
             out[k].0.push((r, c));
         }
@@ -601,16 +606,117 @@ pub(crate) fn group(slices: &[SliceSites]) -> Vec<Vec<(usize, usize)>> {
     groups.into_iter().map(|g| g.1).collect()
 }
 
+/// A rectangle of the crop: rows `r0..r0 + h`, columns `c0..c0 + w`.
+#[derive(Debug, Clone, Copy)]
+struct Win {
+    r0: usize,
+    c0: usize,
+    h: usize,
+    w: usize,
+}
+
+impl Win {
+    /// The bounding box of `px` grown by `margin` (rows, columns), within `dim`.
+    fn around(px: &[(usize, usize)], margin: [usize; 2], dim: (usize, usize)) -> Self {
+        let (mut a, mut b) = ((usize::MAX, usize::MAX), (0usize, 0usize));
+        for &(r, c) in px {
+            a = (a.0.min(r), a.1.min(c));
+            b = (b.0.max(r), b.1.max(c));
+        }
+        if px.is_empty() {
+            return Self {
+                r0: 0,
+                c0: 0,
+                h: dim.0,
+                w: dim.1,
+            };
+        }
+        let r0 = a.0.saturating_sub(margin[0]);
+        let c0 = a.1.saturating_sub(margin[1]);
+        let r1 = (b.0 + margin[0] + 1).min(dim.0);
+        let c1 = (b.1 + margin[1] + 1).min(dim.1);
+        Self {
+            r0,
+            c0,
+            h: r1 - r0,
+            w: c1 - c0,
+        }
+    }
+
+    /// The smallest rectangle holding both.
+    fn union(self, o: Self) -> Self {
+        let (r0, c0) = (self.r0.min(o.r0), self.c0.min(o.c0));
+        let r1 = (self.r0 + self.h).max(o.r0 + o.h);
+        let c1 = (self.c0 + self.w).max(o.c0 + o.w);
+        Self {
+            r0,
+            c0,
+            h: r1 - r0,
+            w: c1 - c0,
+        }
+    }
+
+    const fn dim(self) -> (usize, usize) {
+        (self.h, self.w)
+    }
+
+    /// `a` (of this window's size) at crop pixel `(y, x)`; unset outside the window.
+    fn get(self, a: &Array2<bool>, y: usize, x: usize) -> bool {
+        y >= self.r0
+            && x >= self.c0
+            && y - self.r0 < self.h
+            && x - self.c0 < self.w
+            && a[[y - self.r0, x - self.c0]]
+    }
+
+    /// `a` (of this window's size) placed in an unset array of size `dim`.
+    fn paste(self, a: &Array2<bool>, dim: (usize, usize)) -> Array2<bool> {
+        let mut out = Array2::from_elem(dim, false);
+        for ((r, c), &on) in a.indexed_iter() {
+            if on {
+                out[[r + self.r0, c + self.c0]] = true;
+            }
+        }
+        out
+    }
+}
+
+/// The slice's masks [`encloses_tissue`] reads (crop-sized), and the window around the sac
+/// that holds the sac and its ring with a background margin.
+struct Enclosing<'a> {
+    sac_open: &'a Array2<bool>,
+    ring: &'a Array2<bool>,
+    bright: &'a Array2<bool>,
+    win: Win,
+    core: &'a [(isize, isize)],
+}
+
+impl Enclosing<'_> {
+    /// The sac with the bright part of its ring, on window `reg`.
+    fn base(&self, reg: Win) -> Array2<bool> {
+        Array2::from_shape_fn(reg.dim(), |(r, c)| {
+            let (y, x) = (r + reg.r0, c + reg.c0);
+            self.sac_open[[y, x]] || (self.ring[[y, x]] && self.bright[[y, x]])
+        })
+    }
+
+    /// Hole pixels with the core disc around them inside the hole. Holes lie inside the
+    /// mask's bounding box; on a window with a background margin around the mask they are
+    /// the same as on the whole crop.
+    fn thick_holes(&self, m: &Array2<bool>) -> usize {
+        let filled = fill_holes(m);
+        let holes = Array2::from_shape_fn(m.dim(), |(r, c)| filled[[r, c]] && !m[[r, c]]);
+        erode(&holes, self.core).iter().filter(|&&b| b).count()
+    }
+}
+
 /// Whether a piece in front of or behind the sac walls in soft tissue together with the sac:
 /// a hole at least 1 mm thick (the `core` disc fits in it) in the union of the sac, the bright
-/// ring around it and the piece, which the sac and its ring alone do not have.
-#[allow(clippy::too_many_arguments, reason = "the slice's masks, passed once")]
+/// ring around it and the piece, which the sac and its ring alone do not have (counted once
+/// per slice in `base_holes`).
 fn encloses_tissue(
-    sac_open: &Array2<bool>,
-    ring: &Array2<bool>,
-    bright: &Array2<bool>,
-    piece: &Array2<bool>,
-    core: &[(isize, isize)],
+    e: &Enclosing<'_>,
+    base_holes: &mut Option<usize>,
     sac: &SacSlice,
     origin: (usize, usize),
     comp: &[(usize, usize)],
@@ -624,16 +730,14 @@ fn encloses_tissue(
     if dc.abs() > dr.abs() {
         return false;
     }
-    let base = Array2::from_shape_fn(sac_open.dim(), |(r, c)| {
-        sac_open[[r, c]] || (ring[[r, c]] && bright[[r, c]])
-    });
-    let with = Array2::from_shape_fn(sac_open.dim(), |(r, c)| base[[r, c]] || piece[[r, c]]);
-    let thick_holes = |m: &Array2<bool>| {
-        let filled = fill_holes(m);
-        let holes = Array2::from_shape_fn(m.dim(), |(r, c)| filled[[r, c]] && !m[[r, c]]);
-        erode(&holes, core).iter().filter(|&&b| b).count()
-    };
-    thick_holes(&with) > thick_holes(&base)
+    let dim = e.sac_open.dim();
+    let base = *base_holes.get_or_insert_with(|| e.thick_holes(&e.base(e.win)));
+    let reg = e.win.union(Win::around(comp, [1, 1], dim));
+    let mut with = e.base(reg);
+    for &(r, c) in comp {
+        with[[r - reg.r0, c - reg.c0]] = true;
+    }
+    e.thick_holes(&with) > base
 }
 
 #[cfg(test)]

@@ -1,0 +1,317 @@
+//! Fast binary morphology on `[row, col]` masks for the CT analysis: the same results as the
+//! generic helpers in `crate::image2d` and the pixel-by-pixel dilation / erosion they replace
+//! (tests below compare them on random masks), computed on flat buffers, with row spans of the
+//! structuring element and per-row prefix counts instead of one pass per offset.
+
+use ndarray::Array2;
+
+/// A structuring element as row spans `(dr, lo, hi)`: every `(dr, dc)` with `lo <= dc <= hi`.
+/// `None` when some row of the offsets is not one contiguous run (then the offsets are used
+/// one by one).
+fn spans(offs: &[(isize, isize)]) -> Option<Vec<(isize, isize, isize)>> {
+    let mut rows: Vec<(isize, isize, isize, usize)> = Vec::new();
+    for &(dr, dc) in offs {
+        if let Some(r) = rows.iter_mut().find(|r| r.0 == dr) {
+            r.1 = r.1.min(dc);
+            r.2 = r.2.max(dc);
+            r.3 += 1;
+        } else {
+            rows.push((dr, dc, dc, 1));
+        }
+    }
+    // Contiguous when the count equals the width (offsets are distinct).
+    let mut seen: Vec<(isize, isize)> = offs.to_vec();
+    seen.sort_unstable();
+    seen.dedup();
+    if seen.len() != offs.len() {
+        return None;
+    }
+    rows.iter()
+        .all(|r| usize::try_from(r.2 - r.1 + 1).is_ok_and(|w| w == r.3))
+        .then(|| rows.into_iter().map(|r| (r.0, r.1, r.2)).collect())
+}
+
+fn flat(m: &Array2<bool>) -> std::borrow::Cow<'_, [bool]> {
+    m.as_slice().map_or_else(
+        || std::borrow::Cow::Owned(m.iter().copied().collect()),
+        std::borrow::Cow::Borrowed,
+    )
+}
+
+/// Per row, the distance (pixels, saturating) from each pixel to the nearest set pixel of the
+/// same row or, with `to_unset`, to the nearest unset one, the positions just outside the row
+/// counting as unset.
+fn row_distance(src: &[bool], nr: usize, nc: usize, to_unset: bool) -> Vec<u16> {
+    let (target, border) = (!to_unset, to_unset);
+    let far = u16::MAX;
+    let mut d = vec![far; nr * nc];
+    for r in 0..nr {
+        let row = &src[r * nc..(r + 1) * nc];
+        let out = &mut d[r * nc..(r + 1) * nc];
+        let mut run = if border { 0 } else { far };
+        for (o, &v) in out.iter_mut().zip(row) {
+            run = if v == target {
+                0
+            } else {
+                run.saturating_add(1)
+            };
+            *o = run;
+        }
+        let mut run = if border { 0 } else { far };
+        for (o, &v) in out.iter_mut().zip(row).rev() {
+            run = if v == target {
+                0
+            } else {
+                run.saturating_add(1)
+            };
+            *o = (*o).min(run);
+        }
+    }
+    d
+}
+
+/// Symmetric row spans `(dr, half width)` of a structuring element, when every row is
+/// `-w..=w` around the column.
+fn symmetric(sp: &[(isize, isize, isize)]) -> Option<Vec<(isize, u16)>> {
+    sp.iter()
+        .map(|&(dr, lo, hi)| {
+            (lo == -hi)
+                .then(|| u16::try_from(hi).ok())
+                .flatten()
+                .map(|w| (dr, w))
+        })
+        .collect()
+}
+
+fn shaped(v: Vec<bool>, dim: (usize, usize)) -> Option<Array2<bool>> {
+    Array2::from_shape_vec(dim, v).ok()
+}
+
+/// Dilation by the offsets: `out[p + o]` for every set `p` and offset `o` inside the image.
+pub(crate) fn dilate(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> {
+    let (nr, nc) = m.dim();
+    let Some(sp) = spans(offs).and_then(|sp| symmetric(&sp)) else {
+        return dilate_each(m, offs);
+    };
+    let src = flat(m);
+    if !src.iter().any(|&b| b) {
+        return Array2::from_elem((nr, nc), false);
+    }
+    let hd = row_distance(&src, nr, nc, false);
+    let mut out = vec![false; nr * nc];
+    for y in 0..nr {
+        let row = &mut out[y * nc..(y + 1) * nc];
+        for &(dr, w) in &sp {
+            // out[y, x] is set when m[y - dr, x - dc] is, |dc| <= w.
+            let Some(yy) = y.checked_add_signed(-dr).filter(|&yy| yy < nr) else {
+                continue;
+            };
+            for (o, &d) in row.iter_mut().zip(&hd[yy * nc..(yy + 1) * nc]) {
+                *o |= d <= w;
+            }
+        }
+    }
+    shaped(out, (nr, nc)).unwrap_or_else(|| dilate_each(m, offs))
+}
+
+/// Erosion by the offsets: set where every offset lands on a set pixel inside the image.
+pub(crate) fn erode(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> {
+    let (nr, nc) = m.dim();
+    let Some(sp) = spans(offs).and_then(|sp| symmetric(&sp)) else {
+        return erode_each(m, offs);
+    };
+    let src = flat(m);
+    // Distance to the nearest unset pixel, the outside of the image counting as unset.
+    let hd = row_distance(&src, nr, nc, true);
+    let mut out: Vec<bool> = src.to_vec();
+    for y in 0..nr {
+        let row = &mut out[y * nc..(y + 1) * nc];
+        for &(dr, w) in &sp {
+            let Some(yy) = y.checked_add_signed(dr).filter(|&yy| yy < nr) else {
+                row.fill(false);
+                break;
+            };
+            for (o, &d) in row.iter_mut().zip(&hd[yy * nc..(yy + 1) * nc]) {
+                *o &= d > w;
+            }
+        }
+    }
+    shaped(out, (nr, nc)).unwrap_or_else(|| erode_each(m, offs))
+}
+
+/// Erosion, one offset at a time (any offsets).
+pub(crate) fn erode_each(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> {
+    let (nr, nc) = m.dim();
+    Array2::from_shape_fn((nr, nc), |(r, c)| {
+        m[[r, c]]
+            && offs.iter().all(|&(dr, dc)| {
+                match (r.checked_add_signed(dr), c.checked_add_signed(dc)) {
+                    (Some(y), Some(x)) if y < nr && x < nc => m[[y, x]],
+                    _ => false,
+                }
+            })
+    })
+}
+
+/// Dilation, one offset at a time (any offsets).
+pub(crate) fn dilate_each(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> {
+    let (nr, nc) = m.dim();
+    let mut out = Array2::from_elem((nr, nc), false);
+    for ((r, c), &on) in m.indexed_iter() {
+        if !on {
+            continue;
+        }
+        for &(dr, dc) in offs {
+            if let (Some(y), Some(x)) = (r.checked_add_signed(dr), c.checked_add_signed(dc))
+                && y < nr
+                && x < nc
+            {
+                out[[y, x]] = true;
+            }
+        }
+    }
+    out
+}
+
+/// 4-connected components, numbered from 1 in raster order of their first pixel (as
+/// `crate::image2d::label4`), with the pixel count per label (index 0 unused).
+pub(crate) fn label4(mask: &Array2<bool>) -> (Array2<u32>, Vec<usize>) {
+    let (nr, nc) = mask.dim();
+    let m = flat(mask);
+    let mut labels = vec![0u32; nr * nc];
+    let mut sizes = vec![0usize];
+    let mut stack: Vec<usize> = Vec::new();
+    for start in 0..nr * nc {
+        if !m[start] || labels[start] != 0 {
+            continue;
+        }
+        let id = u32::try_from(sizes.len()).unwrap_or(u32::MAX);
+        let mut n = 0usize;
+        labels[start] = id;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            n += 1;
+            let (y, x) = (i / nc, i % nc);
+            let mut visit = |j: usize| {
+                if m[j] && labels[j] == 0 {
+                    labels[j] = id;
+                    stack.push(j);
+                }
+            };
+            if y > 0 {
+                visit(i - nc);
+            }
+            if y + 1 < nr {
+                visit(i + nc);
+            }
+            if x > 0 {
+                visit(i - 1);
+            }
+            if x + 1 < nc {
+                visit(i + 1);
+            }
+        }
+        sizes.push(n);
+    }
+    let labels =
+        Array2::from_shape_vec((nr, nc), labels).unwrap_or_else(|_| Array2::zeros((nr, nc)));
+    (labels, sizes)
+}
+
+/// Fill the holes of a region: background not 4-connected to the image border becomes set
+/// (as `crate::image2d::fill_holes`).
+pub(crate) fn fill_holes(mask: &Array2<bool>) -> Array2<bool> {
+    let (nr, nc) = mask.dim();
+    if nr == 0 || nc == 0 {
+        return mask.clone();
+    }
+    let m = flat(mask);
+    let mut outside = vec![false; nr * nc];
+    let mut stack: Vec<usize> = Vec::new();
+    let seed = |i: usize, outside: &mut [bool], stack: &mut Vec<usize>| {
+        if !m[i] && !outside[i] {
+            outside[i] = true;
+            stack.push(i);
+        }
+    };
+    for c in 0..nc {
+        seed(c, &mut outside, &mut stack);
+        seed((nr - 1) * nc + c, &mut outside, &mut stack);
+    }
+    for r in 0..nr {
+        seed(r * nc, &mut outside, &mut stack);
+        seed(r * nc + nc - 1, &mut outside, &mut stack);
+    }
+    while let Some(i) = stack.pop() {
+        let (y, x) = (i / nc, i % nc);
+        let mut visit = |j: usize| {
+            if !m[j] && !outside[j] {
+                outside[j] = true;
+                stack.push(j);
+            }
+        };
+        if y > 0 {
+            visit(i - nc);
+        }
+        if y + 1 < nr {
+            visit(i + nc);
+        }
+        if x > 0 {
+            visit(i - 1);
+        }
+        if x + 1 < nc {
+            visit(i + 1);
+        }
+    }
+    let filled: Vec<bool> = outside.iter().map(|&o| !o).collect();
+    Array2::from_shape_vec((nr, nc), filled).unwrap_or_else(|_| crate::image2d::fill_holes(mask))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctm::sites::disc_offsets;
+
+    /// A deterministic pseudo-random mask with blobs and specks.
+    fn random_mask(nr: usize, nc: usize, seed: u64, density: u64) -> Array2<bool> {
+        let mut s = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        Array2::from_shape_fn((nr, nc), |(r, c)| {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let blob = ((r / 5 + c / 7 + seed as usize) % 3) == 0;
+            (s >> 33) % 100 < if blob { density + 40 } else { density }
+        })
+    }
+
+    #[test]
+    fn same_as_the_generic_helpers() {
+        let discs = [
+            disc_offsets([1.5, 1.5]),
+            disc_offsets([2.5, 2.5]),
+            disc_offsets([3.33, 2.1]),
+            disc_offsets([1.0, 1.0]),
+            vec![(0, 0), (1, 2), (-2, 1)],
+        ];
+        for seed in 0..12u64 {
+            let (nr, nc) = (17 + (seed as usize * 7) % 40, 9 + (seed as usize * 13) % 50);
+            let m = random_mask(nr, nc, seed, 10 + seed * 6);
+            for d in &discs {
+                assert_eq!(dilate(&m, d), dilate_each(&m, d), "dilate seed {seed}");
+                assert_eq!(erode(&m, d), erode_each(&m, d), "erode seed {seed}");
+            }
+            assert_eq!(label4(&m), crate::image2d::label4(&m), "label4 seed {seed}");
+            assert_eq!(
+                fill_holes(&m),
+                crate::image2d::fill_holes(&m),
+                "fill_holes seed {seed}"
+            );
+        }
+        // Something was actually set, grown and shrunk.
+        let m = random_mask(30, 30, 3, 30);
+        let d = disc_offsets([1.5, 1.5]);
+        let n = |a: &Array2<bool>| a.iter().filter(|&&b| b).count();
+        assert!(n(&dilate(&m, &d)) > n(&m));
+        assert!(n(&erode(&m, &d)) < n(&m));
+    }
+}
