@@ -129,46 +129,45 @@ pub(crate) fn bright_mask(
         csf * opts.valley_fraction as f32,
     );
     let (nr, nc) = img.dim();
-    let get = |r: isize, c: isize| -> f32 {
-        if r < 0 || c < 0 {
-            return f32::NEG_INFINITY;
+    // The image with a two-pixel border of -inf (outside reads as -inf, as before).
+    let w = nc + 4;
+    let mut pad = vec![f32::NEG_INFINITY; (nr + 4) * w];
+    for (r, row) in img.rows().into_iter().enumerate() {
+        let dst = &mut pad[(r + 2) * w + 2..(r + 2) * w + 2 + nc];
+        for (d, &x) in dst.iter_mut().zip(row.iter()) {
+            *d = x;
         }
-        #[allow(clippy::cast_sign_loss, reason = "checked non-negative above")]
-        let (r, c) = (r as usize, c as usize);
-        if r >= nr || c >= nc {
-            f32::NEG_INFINITY
-        } else {
-            img[[r, c]]
-        }
-    };
-    Array2::from_shape_fn((nr, nc), |(r, c)| {
-        let v = img[[r, c]];
-        if v < t {
-            return false;
-        }
-        #[allow(
-            clippy::cast_possible_wrap,
-            reason = "image sizes are far below isize::MAX"
-        )]
-        let (ri, ci) = (r as isize, c as isize);
-        // A dark line across direction d: darker than both sides along d, and not a ridge
-        // along the perpendicular (a thin bright ring dipping against the cord is a saddle,
-        // not a line).
-        for ((dr, dc), (pr, pc)) in [
-            ((0isize, 1isize), (1isize, 0isize)),
-            ((1, 0), (0, 1)),
-            ((1, 1), (1, -1)),
-            ((1, -1), (1, 1)),
-        ] {
-            let a = get(ri - dr, ci - dc).max(get(ri - 2 * dr, ci - 2 * dc));
-            let b = get(ri + dr, ci + dc).max(get(ri + 2 * dr, ci + 2 * dc));
-            let along = 0.5 * (get(ri - pr, ci - pc).max(0.0) + get(ri + pr, ci + pc).max(0.0));
-            if a.min(b) - v >= margin && a.min(b) >= t && v <= along + 0.5 * margin {
-                return false;
+    }
+    // Offsets in `pad` of a direction across a possible dark line and of its perpendicular.
+    #[allow(
+        clippy::cast_possible_wrap,
+        reason = "image sizes are far below isize::MAX"
+    )]
+    let wi = w as isize;
+    let dirs: [(isize, isize); 4] = [(1, wi), (wi, 1), (wi + 1, wi - 1), (wi - 1, wi + 1)];
+    let mut out = Vec::new();
+    for r in 0..nr {
+        for c in 0..nc {
+            let i = (r + 2) * w + c + 2;
+            let v = pad[i];
+            if v < t {
+                out.push(false);
+                continue;
             }
+            let at = |o: isize| pad[i.wrapping_add_signed(o)];
+            // A dark line across direction d: darker than both sides along d, and not a ridge
+            // along the perpendicular (a thin bright ring dipping against the cord is a
+            // saddle, not a line).
+            let line = dirs.iter().any(|&(d, p)| {
+                let a = at(-d).max(at(-2 * d));
+                let b = at(d).max(at(2 * d));
+                let along = 0.5 * (at(-p).max(0.0) + at(p).max(0.0));
+                a.min(b) - v >= margin && a.min(b) >= t && v <= along + 0.5 * margin
+            });
+            out.push(!line);
         }
-        true
-    })
+    }
+    Array2::from_shape_vec((nr, nc), out).unwrap_or_else(|_| Array2::from_elem((nr, nc), false))
 }
 
 /// A bright component, its holes filled, stored over its bounding box (plus a one-pixel
@@ -203,13 +202,15 @@ fn components(bright: &Array2<bool>, min_px: usize) -> (Array2<u32>, Vec<Compone
     let (nr, nc) = bright.dim();
     // Bounding box per label: [r0, r1, c0, c1].
     let mut bbox = vec![[usize::MAX, 0, usize::MAX, 0]; sizes.len()];
-    for ((r, c), &l) in labels.indexed_iter() {
-        if l != 0 {
-            let b = &mut bbox[l as usize];
-            b[0] = b[0].min(r);
-            b[1] = b[1].max(r);
-            b[2] = b[2].min(c);
-            b[3] = b[3].max(c);
+    for (r, row) in labels.rows().into_iter().enumerate() {
+        for (c, &l) in row.iter().enumerate() {
+            if l != 0 {
+                let b = &mut bbox[l as usize];
+                b[0] = b[0].min(r);
+                b[1] = b[1].max(r);
+                b[2] = b[2].min(c);
+                b[3] = b[3].max(c);
+            }
         }
     }
     let mut out = Vec::new();
@@ -284,9 +285,9 @@ pub fn build_canal(v: &Volume, opts: &SpineOptions) -> Result<CanalModel> {
             continue;
         }
         let img = slice_image(v, k);
-        for ((r, c), &on) in s.sac.indexed_iter() {
-            if on && img[[r, c]] >= 0.5 * csf0 {
-                sac_vals.push(img[[r, c]]);
+        for (&on, &x) in s.sac.iter().zip(img.iter()) {
+            if on && x >= 0.5 * csf0 {
+                sac_vals.push(x);
             }
         }
     }
@@ -589,12 +590,15 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
             match sacs[k].take() {
                 Some(sac) => {
                     let (mut sr, mut sc, mut n, mut ncsf) = (0.0, 0.0, 0usize, 0usize);
-                    for ((r, c), &on) in sac.indexed_iter() {
-                        if on {
-                            sr += r as f64;
-                            sc += c as f64;
-                            n += 1;
-                            ncsf += usize::from(bright[[r, c]]);
+                    // Raster order over the rows (same sums as an indexed walk).
+                    for ((r, srow), brow) in sac.rows().into_iter().enumerate().zip(bright.rows()) {
+                        for ((c, &on), &b) in srow.iter().enumerate().zip(brow.iter()) {
+                            if on {
+                                sr += r as f64;
+                                sc += c as f64;
+                                n += 1;
+                                ncsf += usize::from(b);
+                            }
                         }
                     }
                     let nf = n.max(1) as f64;
@@ -701,6 +705,32 @@ impl Ray {
 /// `Volume::sample_voxel` within one slice: `None` beyond half a pixel outside the image.
 pub(crate) fn bilinear(img: &ArrayView2<'_, f32>, x: f64, y: f64) -> Option<f32> {
     let (nr, nc) = img.dim();
+    if nr == 0 || nc == 0 {
+        return None;
+    }
+    // Inside the last pixel centres on both axes (most samples): the same arithmetic without
+    // clamping, straight from a contiguous slice.
+    if x >= 0.0 && y >= 0.0 && x < (nc - 1) as f64 && y < (nr - 1) as f64 {
+        if let Some(data) = img.as_slice() {
+            // Non-negative: truncation is the floor.
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "0 <= x < nc - 1 and 0 <= y < nr - 1"
+            )]
+            let (c0, r0) = (x as usize, y as usize);
+            let (fx, fy) = (x - c0 as f64, y - r0 as f64);
+            let i = r0 * nc + c0;
+            let v = |j: usize| f64::from(data[j]);
+            let top = v(i) * (1.0 - fx) + v(i + 1) * fx;
+            let bottom = v(i + nc) * (1.0 - fx) + v(i + nc + 1) * fx;
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "interpolated pixel values fit f32"
+            )]
+            return Some((top * (1.0 - fy) + bottom * fy) as f32);
+        }
+    }
     if nr == 0 || nc == 0 || x < -0.5 || y < -0.5 || x > nc as f64 - 0.5 || y > nr as f64 - 0.5 {
         return None;
     }

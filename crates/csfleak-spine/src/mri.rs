@@ -141,15 +141,10 @@ pub fn analyze_mri(
                 return SliceCand { pixels: Vec::new() };
             }
             let bright = &canal.bright[k];
-            let mut m = bright.clone();
-            for ((r, c), on) in m.indexed_iter_mut() {
-                *on = *on && !sl.sac[[r, c]];
-            }
-            for &(r, c) in &sl.bridge {
-                m[[r, c]] = true;
-            }
             let edge = boundary(&sl.sac);
-            // Only pixels within reach of the sac's bounding box can be candidates.
+            // Only pixels within reach of the sac's bounding box can be candidates: the
+            // window of rows and columns within reach (components are labelled in it, in the
+            // same raster order as over the whole image).
             let (mut r0, mut r1, mut c0, mut c1) = (usize::MAX, 0, usize::MAX, 0);
             for &(er, ec) in &edge {
                 r0 = r0.min(er);
@@ -158,24 +153,31 @@ pub fn analyze_mri(
                 c1 = c1.max(ec);
             }
             let (reach_r, reach_c) = (reach_mm / sp[1], reach_mm / sp[0]);
-            let (nr, nc) = m.dim();
-            for ((r, c), on) in m.indexed_iter_mut() {
-                let (r, c) = (r as f64, c as f64);
-                if r < r0 as f64 - reach_r
-                    || r > r1 as f64 + reach_r
-                    || c < c0 as f64 - reach_c
-                    || c > c1 as f64 + reach_c
-                {
-                    *on = false;
+            let (nr, nc) = bright.dim();
+            let within = |x: usize, lo: usize, hi: usize, reach: f64| {
+                let x = x as f64;
+                x >= lo as f64 - reach && x <= hi as f64 + reach
+            };
+            let rows: Vec<usize> = (0..nr).filter(|&r| within(r, r0, r1, reach_r)).collect();
+            let cols: Vec<usize> = (0..nc).filter(|&c| within(c, c0, c1, reach_c)).collect();
+            let (Some(&wr0), Some(&wc0)) = (rows.first(), cols.first()) else {
+                return SliceCand { pixels: Vec::new() };
+            };
+            let mut m = Array2::from_shape_fn((rows.len(), cols.len()), |(r, c)| {
+                bright[[r + wr0, c + wc0]] && !sl.sac[[r + wr0, c + wc0]]
+            });
+            for &(r, c) in &sl.bridge {
+                if let Some(on) = m.get_mut([r.wrapping_sub(wr0), c.wrapping_sub(wc0)]) {
+                    *on = true;
                 }
             }
-            debug_assert!(nr > 0 && nc > 0);
             let (labels, sizes) = label4(&m);
             let mut comps: Vec<Vec<(usize, usize, f64)>> = vec![Vec::new(); sizes.len()];
             for ((r, c), &l) in labels.indexed_iter() {
                 if l == 0 {
                     continue;
                 }
+                let (r, c) = (r + wr0, c + wc0);
                 // Only edge pixels within reach of this row can bring it within reach (the
                 // edge is in raster order): the same minimum where it matters.
                 let lo = edge.partition_point(|&(er, _)| (er as f64) < r as f64 - reach_r - 1.0);
