@@ -696,14 +696,47 @@ fn conus_plausible(level: Level) -> bool {
     }
 }
 
+/// The scale of labelled discs when their spacing fits the typical vertebral heights (scale
+/// 0.75-1.35, deviation <= 0.3, [`spacing_fit`]) at every pair ([`irregular_spacing`]), with
+/// the goodness of the fit (0..1); `Err` says why not.
+fn labelled_scale(
+    marks: &[Landmark],
+    covered_z_mm: (f64, f64),
+    method: &str,
+) -> std::result::Result<(LevelScale, f64), String> {
+    let (scale, dev) = spacing_fit(marks).ok_or("fewer than two labelled discs")?;
+    if !(0.75..=1.35).contains(&scale) || dev > 0.3 {
+        return Err(format!(
+            "the disc spacing does not fit the counted levels (scale {scale:.2}, deviation \
+             {dev:.2})"
+        ));
+    }
+    // A missed (or a spurious) disc anywhere shifts every label beyond it: every single
+    // spacing must fit its counted pair of levels, not only the median.
+    if let Some((za, zb)) = irregular_spacing(marks, scale) {
+        return Err(format!(
+            "the disc spacing between z {za:.0} and {zb:.0} mm does not fit consecutive \
+             levels (a missed or extra disc)"
+        ));
+    }
+    let s =
+        LevelScale::from_landmarks(marks, covered_z_mm, method, 0.0).map_err(|e| e.to_string())?;
+    Ok((s, (1.0 - dev / 0.3).clamp(0.0, 1.0)))
+}
+
 /// Label the discs of `ends` by counting from the sacrum, then from C2, where the image shows
 /// that end ([`EndsInView`]); keep the first labelling whose disc spacing fits the typical
 /// vertebral heights (scale 0.75-1.35, deviation <= 0.3, [`spacing_fit`]) and that puts the
-/// conus, when in view, between T12 and L3. Otherwise the discs are kept as positions and the
-/// scale says why levels were not counted.
+/// conus, when in view, between T12 and L3. Discs numbered one after the other from that end
+/// come first; when a spacing shows a missed or spurious disc, the discs are aligned to the
+/// levels by their spacing instead ([`align::align_from_end`]: the three spacings next to the
+/// end set the patient's scale, ambiguous labels are left out). Failing both ends, a stack
+/// that shows C2 and the sacrum is counted from both ([`count_from_both_ends`]). Otherwise the
+/// discs are kept as positions and the scale says why levels were not counted.
 ///
 /// The confidence adds up the evidence: the spacing fit (up to 0.3 over a base of 0.35), the
-/// conus in view at a plausible level (0.15), the end of the sac seen (0.1).
+/// conus in view at a plausible level (0.15), the end of the sac seen (0.1); an alignment
+/// across missed discs loses 0.1 and 0.05 per missed, spurious or ambiguous disc.
 pub(crate) fn count_from_ends(
     ends: &EndsInView<'_>,
     covered_z_mm: (f64, f64),
@@ -741,35 +774,41 @@ pub(crate) fn count_from_ends(
                 continue;
             }
         };
-        let marks = count_discs_from_end(discs, end);
-        if marks.len() != discs.len() {
-            why_not.push(format!("{name}: more discs than vertebrae from that end"));
-            continue;
-        }
-        let Some((scale, dev)) = spacing_fit(&marks) else {
-            continue;
+        let consecutive = count_discs_from_end(discs, end);
+        let attempt = if consecutive.len() == discs.len() {
+            labelled_scale(&consecutive, covered_z_mm, method)
+        } else {
+            Err("more discs than vertebrae from that end".to_owned())
         };
-        if !(0.75..=1.35).contains(&scale) || dev > 0.3 {
-            why_not.push(format!(
-                "{name}: the disc spacing does not fit the counted levels (scale {scale:.2}, \
-                 deviation {dev:.2})"
-            ));
-            continue;
-        }
-        // A missed (or a spurious) disc anywhere shifts every label beyond it: every single
-        // spacing must fit its counted pair of levels, not only the median.
-        if let Some((za, zb)) = irregular_spacing(&marks, scale) {
-            why_not.push(format!(
-                "{name}: the disc spacing between z {za:.0} and {zb:.0} mm does not fit \
-                 consecutive levels (a missed or extra disc)"
-            ));
-            continue;
-        }
-        let fit = (1.0 - dev / 0.3).clamp(0.0, 1.0);
-        let Ok(s) = LevelScale::from_landmarks(&marks, covered_z_mm, method, 0.0) else {
-            continue;
+        let (s, fit, gaps, penalty) = match attempt {
+            Ok((s, fit)) => (s, fit, String::new(), 0.0),
+            // A missed (or a spurious) disc shifts every label beyond it when the discs are
+            // numbered one after the other: align them by their spacing instead.
+            Err(why) => {
+                match align::align_from_end(discs, end == CountEnd::LowestIsL5S1).and_then(|a| {
+                    let (s, fit) = labelled_scale(&a.marks, covered_z_mm, method)?;
+                    Ok((s, fit, a))
+                }) {
+                    Ok((s, fit, a)) => (
+                        s,
+                        fit,
+                        format!(
+                            "; the discs fit the vertebral spacing with {} disc(s) not detected, \
+                         {} detection(s) not a disc, {} left unlabelled as ambiguous",
+                            a.missed, a.spurious, a.ambiguous
+                        ),
+                        0.1 + 0.05 * (a.missed + a.spurious + a.ambiguous) as f64,
+                    ),
+                    Err(why_aligned) => {
+                        why_not.push(format!(
+                            "{name}: {why}; allowing for missed discs: {why_aligned}"
+                        ));
+                        continue;
+                    }
+                }
+            }
         };
-        let mut confidence = 0.35 + 0.3 * fit;
+        let mut confidence = 0.35 + 0.3 * fit - penalty;
         let note = match conus_agreement(&s, conus) {
             Ok(Some(note)) => {
                 confidence += 0.15;
@@ -784,8 +823,8 @@ pub(crate) fn count_from_ends(
         if how.contains("sac ends") || how.contains("tapers") {
             confidence += 0.1;
         }
-        let mut s = s.with_reason(&format!("{how}{note}"));
-        s.confidence = confidence.clamp(0.0, 0.95);
+        let mut s = s.with_reason(&format!("{how}{gaps}{note}"));
+        s.confidence = confidence.clamp(0.1, 0.95);
         return s;
     }
     match count_from_both_ends(ends, covered_z_mm, method, conus) {

@@ -60,15 +60,8 @@ fn slots() -> Vec<Level> {
 /// L5/S1, the most cranial detection being C2/3 and the most caudal L5/S1. `Err` says why no
 /// alignment is acceptable.
 pub(crate) fn align_between_ends(discs_z_mm: &[f64]) -> Result<Alignment, String> {
-    let mut z: Vec<f64> = discs_z_mm
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    z.sort_by(|a, b| b.total_cmp(a));
-    z.dedup();
-    let levels = slots();
-    let t: Vec<f64> = levels.iter().map(|&l| typical_position_mm(l)).collect();
+    let z = sorted(discs_z_mm);
+    let t: Vec<f64> = slots().iter().map(|&l| typical_position_mm(l)).collect();
     let (n, m) = (z.len(), t.len());
     if n < 6 || m < 2 {
         return Err("fewer than six discs".to_owned());
@@ -79,6 +72,75 @@ pub(crate) fn align_between_ends(discs_z_mm: &[f64]) -> Result<Alignment, String
             "the length between C2/3 and L5/S1 does not fit a spine (scale {scale:.2})"
         ));
     }
+    align(&z, scale, Pinned::Both)
+}
+
+/// Align detected disc heights to the disc levels when only one end of the spine is known:
+/// the most caudal detection is L5/S1 (`from_sacrum`) or the most cranial C2/3. The patient's
+/// scale comes from the three spacings next to that end, which must agree (each within
+/// 0.8-1.25 of their median, as consecutive discs); further from the end, a gap may hold
+/// missed discs. `Err` says why no alignment is acceptable.
+pub(crate) fn align_from_end(discs_z_mm: &[f64], from_sacrum: bool) -> Result<Alignment, String> {
+    let z = sorted(discs_z_mm);
+    let t: Vec<f64> = slots().iter().map(|&l| typical_position_mm(l)).collect();
+    let (n, m) = (z.len(), t.len());
+    if n < 5 {
+        return Err("fewer than five discs".to_owned());
+    }
+    let ratios: Vec<f64> = (0..3)
+        .map(|k| {
+            if from_sacrum {
+                (z[n - 2 - k] - z[n - 1 - k]) / (t[m - 1 - k] - t[m - 2 - k])
+            } else {
+                (z[k] - z[k + 1]) / (t[k + 1] - t[k])
+            }
+        })
+        .collect();
+    let scale = median(&ratios).ok_or("no disc spacing")?;
+    if !(0.75..=1.35).contains(&scale)
+        || ratios.iter().any(|r| !(0.8..=1.25).contains(&(r / scale)))
+    {
+        return Err(format!(
+            "the three disc spacings next to the counted end are not regular (scale {scale:.2})"
+        ));
+    }
+    align(
+        &z,
+        scale,
+        if from_sacrum {
+            Pinned::Caudal
+        } else {
+            Pinned::Cranial
+        },
+    )
+}
+
+/// Finite heights, cranial first, without duplicates.
+fn sorted(discs_z_mm: &[f64]) -> Vec<f64> {
+    let mut z: Vec<f64> = discs_z_mm
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    z.sort_by(|a, b| b.total_cmp(a));
+    z.dedup();
+    z
+}
+
+/// Which detections are known: the most cranial is C2/3, the most caudal L5/S1, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pinned {
+    Cranial,
+    Caudal,
+    Both,
+}
+
+/// The alignment of heights `z` (cranial first) to the disc levels at `scale`.
+fn align(z: &[f64], scale: f64, pinned: Pinned) -> Result<Alignment, String> {
+    let levels = slots();
+    let t: Vec<f64> = levels.iter().map(|&l| typical_position_mm(l)).collect();
+    let (n, m) = (z.len(), t.len());
+    let (top_pinned, bottom_pinned) = (pinned != Pinned::Caudal, pinned != Pinned::Cranial);
     // Cost of detections i < j labelled with levels s < u (consecutive labels), including the
     // detections skipped and the levels missed between them.
     let step = |i: usize, j: usize, s: usize, u: usize| -> f64 {
@@ -91,7 +153,11 @@ pub(crate) fn align_between_ends(discs_z_mm: &[f64]) -> Result<Alignment, String
     let inf = f64::INFINITY;
     let mut fwd = vec![vec![inf; m]; n];
     let mut back = vec![vec![(0usize, 0usize); m]; n];
-    fwd[0][0] = 0.0;
+    if top_pinned {
+        fwd[0][0] = 0.0;
+    } else {
+        fwd[0].fill(0.0);
+    }
     for j in 1..n {
         for u in 1..m {
             for i in j.saturating_sub(MAX_SKIP + 1)..j {
@@ -108,7 +174,11 @@ pub(crate) fn align_between_ends(discs_z_mm: &[f64]) -> Result<Alignment, String
         }
     }
     let mut bwd = vec![vec![inf; m]; n];
-    bwd[n - 1][m - 1] = 0.0;
+    if bottom_pinned {
+        bwd[n - 1][m - 1] = 0.0;
+    } else {
+        bwd[n - 1].fill(0.0);
+    }
     for i in (0..n - 1).rev() {
         for s in (0..m - 1).rev() {
             for j in i + 1..=(i + MAX_SKIP + 1).min(n - 1) {
@@ -120,12 +190,21 @@ pub(crate) fn align_between_ends(discs_z_mm: &[f64]) -> Result<Alignment, String
             }
         }
     }
-    let best = fwd[n - 1][m - 1];
+    let (last, best) = if bottom_pinned {
+        (m - 1, fwd[n - 1][m - 1])
+    } else {
+        fwd[n - 1]
+            .iter()
+            .copied()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((0, inf))
+    };
     if !best.is_finite() {
-        return Err("the discs cannot be fitted between C2/3 and L5/S1".to_owned());
+        return Err("the discs cannot be fitted to the disc levels".to_owned());
     }
     // The best path, cranial first: (detection, level).
-    let mut path = vec![(n - 1, m - 1)];
+    let mut path = vec![(n - 1, last)];
     while let Some(&(j, u)) = path.last() {
         if j == 0 {
             break;
@@ -140,7 +219,7 @@ pub(crate) fn align_between_ends(discs_z_mm: &[f64]) -> Result<Alignment, String
             "the best fit needs {missed} missed and {spurious} spurious disc(s)"
         ));
     }
-    check_spacings(&z, &t, &path)?;
+    check_spacings(z, &t, &path)?;
     // Best total with detection i skipped (not a disc).
     #[allow(
         clippy::needless_range_loop,
@@ -169,7 +248,7 @@ pub(crate) fn align_between_ends(discs_z_mm: &[f64]) -> Result<Alignment, String
             .filter(|&u| u != s)
             .map(|u| fwd[i][u] + bwd[i][u])
             .fold(inf, f64::min);
-        let other = if i == 0 || i == n - 1 {
+        let other = if (i == 0 && top_pinned) || (i == n - 1 && bottom_pinned) {
             other
         } else {
             other.min(skipped(i))
@@ -190,7 +269,7 @@ pub(crate) fn align_between_ends(discs_z_mm: &[f64]) -> Result<Alignment, String
 }
 
 /// Every consecutive pair of the path must fit the local spacing: the observed / typical
-/// spacing of its neighbouring one-segment pairs (median of the three on each side). A
+/// spacing of the three nearest one-segment pairs (their median). A
 /// one-segment pair within 0.67-1.5 of it, a gap over missed discs within 0.8-1.25 (a gap one
 /// segment longer or shorter falls outside).
 fn check_spacings(z: &[f64], t: &[f64], path: &[(usize, usize)]) -> Result<(), String> {
@@ -202,12 +281,14 @@ fn check_spacings(z: &[f64], t: &[f64], path: &[(usize, usize)]) -> Result<(), S
         })
         .collect();
     for (k, &(r, span)) in pairs.iter().enumerate() {
-        let near: Vec<f64> = pairs
+        let mut singles: Vec<(usize, f64)> = pairs
             .iter()
             .enumerate()
-            .filter(|(q, p)| q.abs_diff(k) <= 3 && p.1 == 1)
-            .map(|(_, p)| p.0)
+            .filter(|(_, p)| p.1 == 1)
+            .map(|(q, p)| (q.abs_diff(k), p.0))
             .collect();
+        singles.sort_by_key(|p| p.0);
+        let near: Vec<f64> = singles.iter().take(3).map(|p| p.1).collect();
         let Some(local) = median(&near) else {
             return Err("too few regular disc spacings".to_owned());
         };
@@ -272,6 +353,43 @@ mod tests {
             }
         }
         assert!(labelled >= 18, "{labelled} labelled: {a:?}");
+    }
+
+    #[test]
+    fn counted_from_the_sacrum_across_missed_thoracic_discs() {
+        // T5/6 .. L5/S1 with T6/7, T8/9, T10/11 and T12/L1 missed (thick slices).
+        let all = spine(0.97);
+        let missed = ["T6/7", "T8/9", "T10/11", "T12/L1"].map(l);
+        let z: Vec<f64> = all
+            .iter()
+            .filter(|(_, d)| *d >= l("T5/6") && !missed.contains(d))
+            .map(|p| p.0)
+            .collect();
+        let a = align_from_end(&z, true).unwrap();
+        assert_eq!(a.missed, 4, "{a:?}");
+        let mut labelled = 0;
+        for m in &a.marks {
+            if let Some(lv) = m.level {
+                labelled += 1;
+                let truth = all.iter().find(|p| (p.0 - m.z_mm).abs() < 1e-9).unwrap();
+                assert_eq!(lv, truth.1);
+            }
+        }
+        assert!(labelled >= 7, "{labelled} labelled: {a:?}");
+        // Counted from C2 instead, the same discs cannot fit.
+        assert!(align_from_end(&z, false).is_err());
+    }
+
+    #[test]
+    fn an_irregular_end_is_not_counted_from() {
+        // L3/4 missed: the spacings next to the sacrum disagree.
+        let all = spine(1.0);
+        let z: Vec<f64> = all
+            .iter()
+            .filter(|(_, d)| *d >= l("T8/9") && *d != l("L3/4"))
+            .map(|p| p.0)
+            .collect();
+        assert!(align_from_end(&z, true).is_err());
     }
 
     #[test]
