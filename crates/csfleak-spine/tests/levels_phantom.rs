@@ -132,3 +132,17 @@ fn cervical_stack_is_counted_from_c2_or_not_at_all() {
         other => assert_eq!(other, LevelStatus::NotCounted),
     }
 }
+
+/// A C1-to-S1 axial stack of 5 mm slices (as a whole-spine survey): counted (from the sacrum,
+/// C2 or both ends) with every level right, or not counted.
+#[test]
+fn whole_spine_axial_stack_is_counted_right_or_not_at_all() {
+    let model = SpineModel::new(Model::default()).unwrap();
+    let a = run(&model, "C1", "S1", 1.0, 5.0, 34, &SpineOptions::default());
+    eprintln!("{:?} {:?}", a.levels.status(), a.levels.reason());
+    let (n, wrong) = errors(&model, &a);
+    match a.levels.status() {
+        LevelStatus::Counted => assert!(n >= 30 && wrong == 0, "{wrong} of {n} wrong"),
+        other => assert_eq!(other, LevelStatus::NotCounted),
+    }
+}
