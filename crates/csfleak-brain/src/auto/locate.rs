@@ -357,14 +357,14 @@ const MIN_TISSUE_RISE: f32 = 0.12;
 /// (the mean of the ray's CSF samples) to the tissue's own local peak (within 2 mm past the
 /// rise, at most twice `z_edge`): a thin or blurred surface, whose peak stays below the
 /// brainstem's level, is placed where it is, not where a fixed level would put it. Returns the
-/// distance in pixels.
+/// distance in pixels and the level.
 fn ray_edge(
     s: &Slab,
     (r0, c0): (f64, f64),
     (dr, dc): (f64, f64),
     z_csf_max: f32,
     z_edge: f32,
-) -> Option<f64> {
+) -> Option<(f64, f32)> {
     const STEP: f64 = 0.1;
     let at = |t: f64| s.bilinear(r0 + dr * t, c0 + dc * t) as f32;
     let max_t = 30.0 / s.px;
@@ -427,11 +427,49 @@ fn ray_edge(
         let (zb, za) = (at(v - STEP), at(v));
         if zb < level && za >= level {
             let f = f64::from((level - zb) / (za - zb)).clamp(0.0, 1.0);
-            return Some(v - STEP + STEP * f);
+            return Some((v - STEP + STEP * f, level));
         }
         v -= STEP;
     }
     None
+}
+
+/// Whether the tissue at or above `level` around `(r, c)` (the pixel nearest to it, or a
+/// neighbour) is 4-connected, within `radius` pixels, to a pixel where `target` holds.
+fn joins(
+    s: &Slab,
+    (r, c): (f64, f64),
+    level: f32,
+    radius: f64,
+    target: impl Fn(isize, isize) -> bool,
+) -> bool {
+    let k = radius.ceil() as isize;
+    let (r0, c0) = (r.round() as isize, c.round() as isize);
+    let n = (2 * k + 1) as usize;
+    let idx = |rr: isize, cc: isize| ((rr - r0 + k) as usize) * n + (cc - c0 + k) as usize;
+    let inside = |rr: isize, cc: isize| (rr - r0).abs() <= k && (cc - c0).abs() <= k;
+    let Some(seed) = [(0, 0), (1, 0), (0, 1), (-1, 0), (0, -1)]
+        .iter()
+        .map(|(a, b)| (r0 + a, c0 + b))
+        .find(|&(rr, cc)| s.at(rr, cc) >= level)
+    else {
+        return false;
+    };
+    let mut seen = vec![false; n * n];
+    seen[idx(seed.0, seed.1)] = true;
+    let mut stack = vec![seed];
+    while let Some((rr, cc)) = stack.pop() {
+        if target(rr, cc) {
+            return true;
+        }
+        for (a, b) in [(rr - 1, cc), (rr + 1, cc), (rr, cc - 1), (rr, cc + 1)] {
+            if inside(a, b) && !seen[idx(a, b)] && s.at(a, b) >= level {
+                seen[idx(a, b)] = true;
+                stack.push((a, b));
+            }
+        }
+    }
+    false
 }
 
 pub(super) fn found(
@@ -757,10 +795,28 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
         if dr < -0.2 {
             continue;
         }
-        let Some(tt) = ray_edge(&s, (mr, mc), (dr, dc), z_mb, z_edge) else {
+        let Some((tt, level)) = ray_edge(&s, (mr, mc), (dr, dc), z_mb, z_edge) else {
             continue;
         };
+        if near.is_some_and(|(d, _, _)| tt >= d) {
+            continue;
+        }
         let (hr, hc) = (mr + dr * tt, mc + dc * tt);
+        // A thin lip dimmer than the pons's level: on the pons when, no higher than the pons
+        // region reaches, its own tissue (at its own edge level) joins the region within 3 mm.
+        let on_pons = |r: f64, c: f64| {
+            on_pons(r, c)
+                || junction.is_some_and(|(ru, _)| r >= ru - PONS_ABOVE_JUNCTION_MM / s.px)
+                    && pons_region.as_ref().is_some_and(|p| {
+                        joins(
+                            &s,
+                            (r + dr * 0.6, c + dc * 0.6),
+                            level,
+                            3.0 / s.px,
+                            |rr, cc| p.contains(rr, cc),
+                        )
+                    })
+        };
         let on_stem = hr >= mr
             && match (junction, &pons_region) {
                 // On the pons, in front of the junction; above the junction's level only
