@@ -329,14 +329,44 @@ fn masked_sum(img: &Array2<f64>, m: &Array2<bool>) -> (f64, usize) {
         .fold((0.0, 0), |(s, n), (v, _)| (s + v, n + 1))
 }
 
-fn masked_median(img: &Array2<f64>, m: &Array2<bool>) -> f64 {
-    let v: Vec<f64> = img
-        .iter()
-        .zip(m.iter())
-        .filter(|(_, b)| **b)
-        .map(|(v, _)| *v)
+/// Background counts per pixel of a ring split into sectors (`sectors[px]` = 1..=N, 0 = not
+/// in the ring): the median of the sector means, over the sectors holding at least half the
+/// pixels of an average sector (the ring is cut where it meets the CSF ROI or the field edge).
+///
+/// A mean per sector, not a median per pixel: late images hold a few tenths of a count per
+/// pixel, where the median of the pixels is 0 and the bladder's own background is left in it;
+/// the median over sectors ignores activity lying in a few of them (a kidney, a leak, a leg).
+fn sector_background(img: &Array2<f64>, sectors: &Array2<u8>) -> f64 {
+    let n = usize::from(anatomy::BLADDER_RING_SECTORS);
+    let mut sum = vec![0.0_f64; n];
+    let mut count = vec![0_usize; n];
+    for (&v, &k) in img.iter().zip(sectors.iter()) {
+        if let Some(i) = usize::from(k).checked_sub(1).filter(|&i| i < n) {
+            sum[i] += v;
+            count[i] += 1;
+        }
+    }
+    let total: usize = count.iter().sum();
+    let means: Vec<f64> = (0..n)
+        .filter(|&i| count[i] > 0 && 2 * n * count[i] >= total)
+        .map(|i| sum[i] / count[i] as f64)
         .collect();
-    median(&v)
+    mean_median(&means)
+}
+
+/// Median of a few values, the mean of the two middle ones for an even count; `0` when empty.
+fn mean_median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 0 {
+        0.5 * (v[m - 1] + v[m])
+    } else {
+        v[m]
+    }
 }
 
 /// Background per row (counts per pixel), from the band outside the canal ROI, each side on
@@ -877,7 +907,7 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
                 let conv_net = net(conv);
                 let bladder = match (bl, blr) {
                     (Some(b), Some(r)) => {
-                        let bgb = masked_median(img, r);
+                        let bgb = sector_background(img, r);
                         let (sb, nb) = masked_sum(img, b);
                         let net = sb - bgb * nb as f64;
                         if bl_first.is_none() {
@@ -1086,9 +1116,11 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
             first_visible_h,
             rule: format!(
                 "anterior view (posterior without one), disc of {} mm radius on the brightest point \
-                 below the thecal sac: net counts over a ring background > {} sqrt(counts) and >= {} % \
+                 below the thecal sac: net counts over a ring background (median of the mean counts of \
+                 {} sectors of a ring 10-25 mm outside the disc) > {} sqrt(counts) and >= {} % \
                  of the whole-CSF counts",
                 o.bladder_radius_mm,
+                anatomy::BLADDER_RING_SECTORS,
                 o.bladder_sigma,
                 o.bladder_min_fraction_of_csf * 100.0
             ),
@@ -1651,5 +1683,68 @@ impl Analysis {
             lateral_frames,
             notes,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ring of 8 sectors around the centre of a 60 x 60 image.
+    fn ring() -> Array2<u8> {
+        Array2::from_shape_fn((60, 60), |(r, c)| {
+            let (dy, dx) = (r as f64 - 30.0, c as f64 - 30.0);
+            let d = dx.hypot(dy);
+            if (20.0..28.0).contains(&d) {
+                let turn = (dy.atan2(dx) / std::f64::consts::TAU).rem_euclid(1.0);
+                let k = csfleak_volume::index_of((turn * 8.0).floor()).unwrap_or(0);
+                1 + u8::try_from(k.min(7)).unwrap_or(0)
+            } else {
+                0
+            }
+        })
+    }
+
+    #[test]
+    fn sector_background_is_the_mean_at_low_counts() {
+        let sectors = ring();
+        // One count in every fifth pixel: a mean of 0.2, a pixel median of 0.
+        let img = Array2::from_shape_fn(
+            (60, 60),
+            |(r, c)| {
+                if (r * 60 + c) % 5 == 0 { 1.0 } else { 0.0 }
+            },
+        );
+        let bg = sector_background(&img, &sectors);
+        assert!((bg - 0.2).abs() < 0.02, "{bg}");
+    }
+
+    #[test]
+    fn sector_background_ignores_a_hot_sector() {
+        let sectors = ring();
+        let img = Array2::from_shape_fn(
+            (60, 60),
+            |(r, c)| {
+                if sectors[(r, c)] == 3 { 50.0 } else { 2.0 }
+            },
+        );
+        assert!((sector_background(&img, &sectors) - 2.0).abs() < 1e-9);
+        // A sector cut down to a few pixels (the ring meets the field edge) does not count.
+        let mut cut = sectors.clone();
+        for ((r, c), k) in cut.indexed_iter_mut() {
+            if *k == 5 && (r + c) % 10 != 0 {
+                *k = 0;
+            }
+        }
+        let img =
+            Array2::from_shape_fn((60, 60), |(r, c)| if cut[(r, c)] == 5 { 0.0 } else { 1.0 });
+        assert!((sector_background(&img, &cut) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn mean_median_of_even_and_odd_counts() {
+        assert_eq!(mean_median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(mean_median(&[5.0, 1.0, 3.0]), 3.0);
+        assert_eq!(mean_median(&[]), 0.0);
     }
 }

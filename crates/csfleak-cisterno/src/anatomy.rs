@@ -44,8 +44,9 @@ pub(crate) struct Anatomy {
     pub(crate) convexity: Array2<bool>,
     /// Bladder ROI, if the pelvis is in the field.
     pub(crate) bladder: Option<Array2<bool>>,
-    /// Ring around the bladder ROI (background).
-    pub(crate) bladder_ring: Option<Array2<bool>>,
+    /// Ring around the bladder ROI (background), split into angular sectors: 0 = not in the
+    /// ring, `1..=BLADDER_RING_SECTORS` = the sector.
+    pub(crate) bladder_ring: Option<Array2<u8>>,
     /// Kidney ROIs (both), if in the field.
     pub(crate) kidneys: Option<Array2<bool>>,
     /// Band just outside the spinal ROI (background of the CSF ROI).
@@ -436,6 +437,11 @@ fn kidney_rois(a: &Anatomy, rows: usize, cols: usize) -> Option<Array2<bool>> {
     Some(m)
 }
 
+/// Angular sectors of the ring around the bladder ROI (its background is the median of the
+/// sector means: robust to activity lying in a few sectors, unbiased at a few tenths of a count
+/// per pixel, where the median of the pixels is 0).
+pub(crate) const BLADDER_RING_SECTORS: u8 = 8;
+
 /// Place the bladder ROI on the brightest point of `late` (smoothed, canonical, reference
 /// frame) below the end of the sac, within 80 mm of the axis; nothing when the sac end is
 /// not in the field.
@@ -463,7 +469,8 @@ pub(crate) fn place_bladder(a: &mut Anatomy, late: &Array2<f64>, radius_mm: f64)
     }
     let (_, br, bc) = best;
     let mut disc = Array2::from_elem((rows, cols), false);
-    let mut ring = disc.clone();
+    let mut ring = Array2::<u8>::zeros((rows, cols));
+    let sectors = f64::from(BLADDER_RING_SECTORS);
     for ((r, c), v) in disc.indexed_iter_mut() {
         let dy = (r as f64 - br as f64) * sr;
         let dx = (c as f64 - bc as f64) * sc;
@@ -474,7 +481,13 @@ pub(crate) fn place_bladder(a: &mut Anatomy, late: &Array2<f64>, radius_mm: f64)
         if d <= radius_mm {
             *v = true;
         } else if d <= radius_mm + 25.0 && d > radius_mm + 10.0 {
-            ring[(r, c)] = true;
+            // Angle 0..1 of a turn -> sector 1..=BLADDER_RING_SECTORS.
+            let turn = (dy.atan2(dx) / std::f64::consts::TAU).rem_euclid(1.0);
+            let k = csfleak_volume::index_of((turn * sectors).floor())
+                .and_then(|k| u8::try_from(k).ok())
+                .unwrap_or(0)
+                .min(BLADDER_RING_SECTORS - 1);
+            ring[(r, c)] = 1 + k;
         }
     }
     a.bladder = Some(disc);
