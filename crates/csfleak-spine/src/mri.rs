@@ -595,7 +595,7 @@ impl MriAnalysis {
                     volume_ml: Some(Ml(round(l.volume_ml, 2))),
                     position: Some(l.position),
                     side: l.side,
-                    continuous_with_sas: Some(l.continuity_slice.is_some()),
+                    continuous_with_sas: continuity_call(l),
                     non_enhancing: l.enhancement_ratio.map(|_| l.mimic.is_none()),
                     floating_dural_sac_sign: Some(!l.fdss_slices.is_empty()),
                     excluded_as: None,
@@ -619,6 +619,16 @@ impl MriAnalysis {
                                 ..Evidence::default()
                             }
                         })
+                        .chain(continuity_call(l).is_none().then(|| Evidence {
+                            series_instance_uid: series_uid.map(str::to_owned),
+                            description: Some(format!(
+                                "continuity with the subarachnoid space not assessed: no dural \
+                                 gap seen on the axial stack, but the collection continues \
+                                 {:.0} mm beyond it (seen on the sagittal series only)",
+                                l.sagittal_mm
+                            )),
+                            ..Evidence::default()
+                        }))
                         .chain(l.t1_coverage.filter(|&c| c < 0.5).map(|c| Evidence {
                             series_instance_uid: series_uid.map(str::to_owned),
                             description: Some(format!(
@@ -692,6 +702,20 @@ impl MriAnalysis {
                 .clone()
                 .transferred_to((lo2, hi2), "collections followed on the sagittal series")
         })
+    }
+}
+
+/// Whether the collection communicates with the subarachnoid space: yes where a dural gap
+/// joins it to the sac on the axial stack; no only when the axial stack covers the whole
+/// collection without a gap; unknown when the collection continues beyond the stack (the gap
+/// may lie in the part seen on the sagittal series only, where it cannot be looked for).
+fn continuity_call(l: &Lesion) -> Option<bool> {
+    if l.continuity_slice.is_some() {
+        Some(true)
+    } else if l.sagittal_mm > 0.0 {
+        None
+    } else {
+        Some(false)
     }
 }
 

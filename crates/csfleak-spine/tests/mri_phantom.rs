@@ -357,6 +357,18 @@ fn collection_beyond_the_axial_block_is_followed_on_the_sagittal() {
     let section = a.to_section(None, false);
     let fluid = section.epidural_fluid.unwrap();
     assert_eq!(fluid.collections.len(), 1);
+    // No dural gap seen on the block, but most of the collection lies beyond it: continuity
+    // is not assessed (a gap there could not be looked for), and the evidence says why.
+    let col = &fluid.collections[0];
+    assert_eq!(col.continuous_with_sas, None);
+    assert!(
+        col.evidence.iter().any(|e| e
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("not assessed"))),
+        "{:?}",
+        col.evidence
+    );
 
     // A collection inside the block and a normal spine: nothing changes.
     let spec = CollectionSpec::new("T7", "T8", Position::Dorsal, 3.0);
