@@ -221,9 +221,10 @@ fn region_landmarks_never_wrong_by_default() {
 }
 
 /// The experimental sellar search (off by default) on the same phantoms: the chiasm and the
-/// diaphragma within 1.5 mm up to a sag of 3 mm (measured 0.6-1.1 mm). Above that it takes
-/// the gland over the sellar floor for the chiasm (7-9 mm off), which is why it is off; the
-/// table shows it.
+/// pituitary top and floor within 1.5 mm at every sag value (measured 0.36-1.37 mm), the
+/// diaphragma within 1.5 mm up to a sag of 3 mm and within 2.5 mm above (measured 0.6-1.95 mm).
+/// It stays off by default: on the independent generator the diaphragma (defined there as the
+/// middle of the sella opening) is 1.5-3.8 mm off and the pituitary height about 1 mm short.
 #[test]
 #[ignore = "renders six 1 mm phantoms (slow in debug builds): run with --release --ignored"]
 fn experimental_sellar_search_table() {
@@ -235,16 +236,17 @@ fn experimental_sellar_search_table() {
         .collect();
     print_table(&rows);
     for (c, (sag, ..)) in rows.iter().zip(CASES) {
-        if sag > 3.0 {
-            continue;
-        }
         for (n, r) in &c.res {
-            if [L::ChiasmInferior, L::DiaphragmaSellae].contains(n) {
-                let e = r
-                    .as_ref()
-                    .unwrap_or_else(|why| panic!("{}: {n} not found: {why}", c.label));
-                assert!(*e <= 1.5, "{}: {n} off by {e:.2} mm", c.label);
-            }
+            let tol = match n {
+                L::ChiasmInferior | L::PituitaryTop | L::PituitaryFloor => 1.5,
+                L::DiaphragmaSellae if sag <= 3.0 => 1.5,
+                L::DiaphragmaSellae => 2.5,
+                _ => continue,
+            };
+            let e = r
+                .as_ref()
+                .unwrap_or_else(|why| panic!("{}: {n} not found: {why}", c.label));
+            assert!(*e <= tol, "{}: {n} off by {e:.2} mm", c.label);
         }
     }
 }

@@ -70,8 +70,12 @@ pub(super) struct Sellar {
 #[derive(Debug, Clone, Copy)]
 struct Cand {
     c: f64,
+    /// Upper edge of the band.
+    top: f64,
     bottom: f64,
     below: f64,
+    /// Highest normalised intensity of the band (CSF 0, white matter 1).
+    peak: f64,
 }
 
 /// Every chiasm candidate of one column (top to bottom).
@@ -94,8 +98,10 @@ fn chiasm_candidates(s: &Slab, c: f64, mr: f64, thr: f64) -> Vec<Cand> {
         })
         .map(|w| Cand {
             c,
+            top: w[0].top,
             bottom: w[0].bottom,
             below: w[2].top,
+            peak: w[0].peak,
         })
         .collect()
 }
@@ -145,9 +151,28 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
         let cistern = median(g.iter().map(|k| k.below - k.bottom).collect());
         (width(g) + cistern.min(8.0 * mm) - 0.5 * (bottom - (mr - 3.0 * mm)).abs()) / mm
     };
+    // The chiasm is white matter (myelinated optic fibres), the anterior lobe of the gland
+    // grey-matter-like: a band lying on the tissue under another band's CSF space (the gland
+    // under the chiasm and the suprasellar cistern) is not the chiasm when it is grey-like and
+    // clearly darker than the band above it. Both conditions: a thin chiasm under a recess of
+    // the third ventricle is darker than the recess's roof by partial volume but still brighter
+    // than grey matter. Medians over the band's columns (the bright posterior lobe covers only
+    // the back of the gland).
+    let peak = |g: &Vec<Cand>| median(g.iter().map(|k| k.peak).collect());
+    let under_brighter = |l: &Vec<Cand>| {
+        let pl = peak(l);
+        pl < z_grey + 0.25 * (1.0 - z_grey)
+            && groups.iter().any(|u| {
+                peak(u) - pl > 0.3 * (1.0 - z_grey)
+                    && u.iter().any(|a| {
+                        l.iter()
+                            .any(|b| (a.c - b.c).abs() < 1e-6 && (a.below - b.top).abs() <= mm)
+                    })
+            })
+    };
     let Some(group) = groups
         .iter()
-        .filter(|g| width(g) >= 2.0 * mm)
+        .filter(|g| width(g) >= 2.0 * mm && !under_brighter(g))
         .max_by(|a, b| score(a).total_cmp(&score(b)))
     else {
         let why = "no optic chiasm: no tissue band over a CSF space over tissue in front of the \
@@ -188,7 +213,8 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
         c: low.c,
         conf: 0.6 * conf,
     };
-    let (pit_top, pit_floor) = if let Some((t, f)) = pituitary(s, diaphragma, thr) {
+    let gland = pituitary(s, diaphragma, thr);
+    let (pit_top, pit_floor) = if let Some((t, f)) = gland {
         (Ok(t), Ok(f))
     } else {
         let why = "no pituitary gland: no tissue of 2-15 mm closed below by a dark sellar floor \
@@ -294,11 +320,18 @@ fn pituitary(s: &Slab, d: Pt, thr: f64) -> Option<(Pt, Pt)> {
         .enumerate()
         .min_by(|a, b| (a.1.0 - d.c).abs().total_cmp(&(b.1.0 - d.c).abs()))
         .map(|(i, _)| i)?;
+    // Neighbours belong to the same gland when the gap is small and its top and floor edges
+    // continue (the dorsum sellae behind the gland starts lower and reaches deeper).
+    let joined = |a: (f64, f64, f64), b: (f64, f64, f64)| {
+        b.0 - a.0 <= 1.0 * mm + 1e-9
+            && (b.1 - a.1).abs() <= 1.0 * mm
+            && (b.2 - a.2).abs() <= 1.5 * mm
+    };
     let (mut lo, mut hi) = (near, near);
-    while lo > 0 && rows[lo].0 - rows[lo - 1].0 <= 1.0 * mm + 1e-9 {
+    while lo > 0 && joined(rows[lo - 1], rows[lo]) {
         lo -= 1;
     }
-    while hi + 1 < rows.len() && rows[hi + 1].0 - rows[hi].0 <= 1.0 * mm + 1e-9 {
+    while hi + 1 < rows.len() && joined(rows[hi], rows[hi + 1]) {
         hi += 1;
     }
     if rows[hi].0 - rows[lo].0 < 3.0 * mm {
