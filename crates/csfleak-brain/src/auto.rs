@@ -43,10 +43,11 @@ pub struct AutoOptions {
     /// Minimum symmetry of the plane ([`MidsagittalPlane::symmetry`]) to try at all.
     pub min_symmetry: f64,
     /// Search the sellar region (chiasm, diaphragma sellae, pituitary top and floor).
-    /// Experimental and off by default: within 1.3 mm of the truth on the independent
-    /// generator's heads, but 7-13 mm off on our own 1 mm phantoms with a sag of 3 mm or more
-    /// (another structure is taken for the chiasm), so its points must not reach the findings
-    /// yet.
+    /// Experimental and off by default: the chiasm is within 1.4 mm on our own 1 mm phantoms
+    /// and mostly within 1.2 mm on the independent generator's heads, but there the diaphragma
+    /// is up to 3.8 mm off and the pituitary height about 1 mm short, and the caller does not
+    /// yet drop the sellar points when the mamillary point is rejected, so its points must not
+    /// reach the findings yet.
     pub sellar: bool,
 }
 

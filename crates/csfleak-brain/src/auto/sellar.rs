@@ -19,11 +19,16 @@
 //!   of its cistern (up to 8 mm) minus half the distance of its lower edge from 3 mm above the
 //!   mamillary bodies' lower edge. Its undersurface point is read in the middle of the group's
 //!   extent (the ends curve up into the optic nerves and the infundibular recess).
-//!   Measured (session 5): independent generator, heads whose mamillary point was right,
-//!   chiasm 0.1-1.2 mm (one head 2.1 mm); our 1 mm phantoms sag 0-3 mm 0.6-1.0 mm, but at a
-//!   sag of 4.5 mm or more the gland over the sellar floor and the sphenoid sinus wins (7-9 mm
-//!   off): neither the stacking of the bands nor the darkness of the "cistern" (air and bone
-//!   darker than CSF) separated the two on both generators, so the search stays off by default.
+//!   A band lying on the tissue under another band's CSF space (the gland under the chiasm and
+//!   the suprasellar cistern) is dropped when it is grey-matter-like (median peak below a
+//!   quarter of the way from grey to white) and clearly darker than the band above it (by 0.3
+//!   of the grey-white step): the chiasm is white matter, the anterior lobe grey-like. Both
+//!   conditions, because a thin chiasm under a recess of the third ventricle is darker than the
+//!   recess's roof by partial volume on the independent generator (0.70-0.93 against 0.9-1.0).
+//!   Measured (session 6, search on): own 1 mm phantoms sag 0-7.5 chiasm 0.36-1.35 mm (was 6-9
+//!   mm at sag >= 4.5); independent generator seeds 100/300/500, chiasm 0.0-1.2 mm on 19 of 24
+//!   heads, 1.9-2.2 mm on 3, and 13.6 / 22.7 mm on the two heads whose mamillary point is
+//!   rejected (the caller must not report sellar points then).
 //! * Only on voxels of at most [`MAX_SELLAR_VOXEL_MM`]: a chiasm of 3-5 mm over a cistern of
 //!   2-8 mm is not resolved on coarser ones (on 2 mm phantoms the candidates scatter).
 //! * Diaphragma sellae: the upper edge of the tissue below the cistern, on the chiasm's column
@@ -34,7 +39,12 @@
 //!   (through at most 8 mm of CSF in the sella), the gland is the next tissue segment (2-15 mm
 //!   long) and the sellar floor its lower end (dark cortex or air below, or the profile rising
 //!   to marrow, half-way between the gland's level and the dip or peak); read in the middle of
-//!   the gland's extent along the sella (the centre of the fossa).
+//!   the gland's extent along the sella (the centre of the fossa); neighbouring columns belong to
+//!   the gland only when its top (within 1 mm) and floor (within 1.5 mm) edges continue (the
+//!   dorsum sellae behind it starts lower and reaches deeper). Own phantoms top and floor
+//!   0.19-1.37 mm; the independent generator's heights come out about 1 mm short (its floor
+//!   lies 1-2 mm below the gland's visible lower edge) and its diaphragma (the middle of the
+//!   sella opening) 0.2-3.8 mm off: why the search stays off by default.
 
 #![allow(
     clippy::cast_possible_truncation,
