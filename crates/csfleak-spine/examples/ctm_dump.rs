@@ -58,9 +58,11 @@ fn main() {
             opts.catheter_entry_level = lines.next().and_then(|l| l.trim().parse().ok());
         }
         let t = std::time::Instant::now();
+        let cpu0 = process_cpu_s();
         let r = analyze_ctm(&v, &opts).unwrap();
+        let cpu = process_cpu_s().zip(cpu0).map_or(f64::NAN, |(b, a)| b - a);
         println!(
-            "{:<28} {:<20} ith {:>5.0} levels {:?} {:.2}s",
+            "{:<28} {:<20} ith {:>5.0} levels {:?} {:.2}s (cpu {cpu:.2}s)",
             dir.file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             r.class.as_str(),
@@ -92,6 +94,15 @@ fn main() {
             );
         }
     }
+}
+
+/// User + system CPU time of this process so far, s (Linux `/proc/self/stat`, 100 ticks/s).
+fn process_cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// The overlay's image with its masks (fill: colour; outline mask: colour where the mask

@@ -173,49 +173,113 @@ pub(crate) fn dilate_each(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<b
     out
 }
 
+fn find_root(parent: &mut [u32], mut x: u32) -> u32 {
+    while parent[x as usize] != x {
+        let p = parent[parent[x as usize] as usize];
+        parent[x as usize] = p;
+        x = p;
+    }
+    x
+}
+
+/// A run of set pixels: row, first column, end column (exclusive), label.
+pub(crate) type Run = (usize, usize, usize, u32);
+
+/// 4-connected components of a row-major `nr` x `nc` mask as runs of set pixels in raster
+/// order, labelled from 1 in raster order of each component's first pixel (as
+/// `crate::image2d::label4`), with the pixel count per label (index 0 unused). Runs of a row
+/// are joined with the overlapping runs of the row above (union-find). `None` beyond 2^32 runs.
+pub(crate) fn label_runs(m: &[bool], nr: usize, nc: usize) -> Option<(Vec<Run>, Vec<usize>)> {
+    // Runs (row, start, end) in raster order; `row_first[r]` = index of the row's first run.
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    let mut row_first = vec![0usize; nr + 1];
+    for r in 0..nr {
+        row_first[r] = runs.len();
+        let row = &m[r * nc..(r + 1) * nc];
+        let mut c = 0;
+        while c < nc {
+            if let Some(off) = row[c..].iter().position(|&b| b) {
+                let s = c + off;
+                let e = row[s..].iter().position(|&b| !b).map_or(nc, |o| s + o);
+                runs.push((r, s, e));
+                c = e;
+            } else {
+                break;
+            }
+        }
+    }
+    row_first[nr] = runs.len();
+    let n_runs = u32::try_from(runs.len()).ok()?;
+    let mut parent: Vec<u32> = (0..n_runs).collect();
+    for r in 1..nr {
+        let (mut i, above_end) = (row_first[r - 1], row_first[r]);
+        for j in row_first[r]..row_first[r + 1] {
+            let (_, s, e) = runs[j];
+            // Runs of the row above overlapping [s, e).
+            while i < above_end && runs[i].2 <= s {
+                i += 1;
+            }
+            let mut k = i;
+            while k < above_end && runs[k].1 < e {
+                let (a, b) = (
+                    find_root(&mut parent, k as u32),
+                    find_root(&mut parent, j as u32),
+                );
+                if a != b {
+                    parent[a.max(b) as usize] = a.min(b);
+                }
+                k += 1;
+            }
+        }
+    }
+    // Final labels in raster order of each component's first run.
+    let mut label_of_root = vec![0u32; runs.len()];
+    let mut sizes = vec![0usize];
+    let mut out: Vec<Run> = Vec::new();
+    out.reserve_exact(runs.len());
+    for (j, &(r, s, e)) in runs.iter().enumerate() {
+        let root = find_root(&mut parent, j as u32) as usize;
+        if label_of_root[root] == 0 {
+            label_of_root[root] = u32::try_from(sizes.len()).ok()?;
+            sizes.push(0);
+        }
+        let l = label_of_root[root];
+        sizes[l as usize] += e - s;
+        out.push((r, s, e, l));
+    }
+    Some((out, sizes))
+}
+
 /// 4-connected components, numbered from 1 in raster order of their first pixel (as
 /// `crate::image2d::label4`), with the pixel count per label (index 0 unused).
 pub(crate) fn label4(mask: &Array2<bool>) -> (Array2<u32>, Vec<usize>) {
     let (nr, nc) = mask.dim();
-    let m = flat(mask);
+    let Some((runs, sizes)) = label_runs(&flat(mask), nr, nc) else {
+        return crate::image2d::label4(mask);
+    };
     let mut labels = vec![0u32; nr * nc];
-    let mut sizes = vec![0usize];
-    let mut stack: Vec<usize> = Vec::new();
-    for start in 0..nr * nc {
-        if !m[start] || labels[start] != 0 {
-            continue;
-        }
-        let id = u32::try_from(sizes.len()).unwrap_or(u32::MAX);
-        let mut n = 0usize;
-        labels[start] = id;
-        stack.push(start);
-        while let Some(i) = stack.pop() {
-            n += 1;
-            let (y, x) = (i / nc, i % nc);
-            let mut visit = |j: usize| {
-                if m[j] && labels[j] == 0 {
-                    labels[j] = id;
-                    stack.push(j);
-                }
-            };
-            if y > 0 {
-                visit(i - nc);
-            }
-            if y + 1 < nr {
-                visit(i + nc);
-            }
-            if x > 0 {
-                visit(i - 1);
-            }
-            if x + 1 < nc {
-                visit(i + 1);
-            }
-        }
-        sizes.push(n);
+    for &(r, s, e, l) in &runs {
+        labels[r * nc + s..r * nc + e].fill(l);
     }
     let labels =
         Array2::from_shape_vec((nr, nc), labels).unwrap_or_else(|_| Array2::zeros((nr, nc)));
     (labels, sizes)
+}
+
+/// The pixels `(row, col)` of each component (index = label, 0 empty), in raster order, for
+/// the labels `wanted` accepts (the others stay empty).
+pub(crate) fn components(
+    runs: &[Run],
+    n_labels: usize,
+    wanted: impl Fn(u32) -> bool,
+) -> Vec<Vec<(usize, usize)>> {
+    let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n_labels];
+    for &(r, s, e, l) in runs {
+        if wanted(l) {
+            out[l as usize].extend((s..e).map(|c| (r, c)));
+        }
+    }
+    out
 }
 
 /// Fill the holes of a region: background not 4-connected to the image border becomes set

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use csfleak_volume::Volume;
 
-use super::morph::{fill_holes, label4};
+use super::morph::{components, fill_holes, label_runs};
 
 /// Absolute floor (HU) of "contrast-dense" used only to find the sac before its own density
 /// is known: above muscle, blood, disc and unenhanced veins (< 100 HU) with noise.
@@ -56,17 +56,18 @@ fn quantile(values: &mut [f32], q: f64) -> f32 {
 
 /// Sac candidates of one slice.
 fn candidates(img: &ndarray::ArrayView2<'_, f32>, px: [f64; 2]) -> Vec<Cand> {
-    let mask = img.mapv(|v| v > FIND_FLOOR_HU);
-    let (labels, sizes) = label4(&mask);
+    let (nr, nc) = img.dim();
+    let mask: Vec<bool> = img.iter().map(|&v| v > FIND_FLOOR_HU).collect();
+    let Some((runs, sizes)) = label_runs(&mask, nr, nc) else {
+        return Vec::new();
+    };
     let pix_area = px[0] * px[1];
-    let mut comps: Vec<Vec<(usize, usize)>> = vec![Vec::new(); sizes.len()];
-    for ((r, c), &l) in labels.indexed_iter() {
-        if l > 0 {
-            comps[l as usize].push((r, c));
-        }
-    }
+    // Pixels (raster order) of the components of a candidate's size only.
+    let comps = components(&runs, sizes.len(), |l| {
+        (12.0..=900.0).contains(&(sizes[l as usize] as f64 * pix_area))
+    });
     let mut out = Vec::new();
-    for pixels in comps.into_iter().skip(1) {
+    for pixels in comps.into_iter().skip(1).filter(|p| !p.is_empty()) {
         let n = pixels.len() as f64;
         let area = n * pix_area;
         if !(12.0..=900.0).contains(&area) {

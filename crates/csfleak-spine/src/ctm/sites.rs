@@ -11,8 +11,8 @@ use rayon::prelude::*;
 
 use csfleak_volume::Volume;
 
-use super::morph::{dilate, erode, fill_holes, label4};
-use super::sac::{SacSlice, slice_image};
+use super::morph::{components, dilate, erode, fill_holes, label_runs, label4};
+use super::sac::SacSlice;
 
 /// Half-size of the search square around the sac centre, mm.
 const CROP_MM: f64 = 40.0;
@@ -74,7 +74,7 @@ pub(crate) fn disc_offsets(r_px: [f64; 2]) -> Vec<(isize, isize)> {
 
 /// Extradural pieces of one slice at threshold `thr`.
 fn slice_sites(
-    img: &Array2<f32>,
+    img: &ndarray::ArrayView2<'_, f32>,
     sac: &SacSlice,
     thr: f32,
     sac_thr: f32,
@@ -182,14 +182,16 @@ fn slice_sites(
     let rest = Array2::from_shape_fn((h, w), |(r, c)| bright[[r, c]] && !ring[[r, c]]);
     let sac_px_n = sac_open.iter().filter(|&&b| b).count() as f64;
     let sac_radius_mm = (sac_px_n * px[0] * px[1] / std::f64::consts::PI).sqrt();
-    let (pl, psz) = label4(&rest);
-    let mut comps: Vec<(Vec<(usize, usize)>, bool)> = vec![(Vec::new(), false); psz.len()];
-    for ((r, c), &l) in pl.indexed_iter() {
-        if l > 0 {
-            comps[l as usize].0.push((r, c));
-        }
-    }
-    comps.remove(0);
+    let (rest_runs, rest_sizes) = rest
+        .as_slice()
+        .and_then(|m| label_runs(m, h, w))
+        .unwrap_or_default();
+    let mut comps: Vec<(Vec<(usize, usize)>, bool)> =
+        components(&rest_runs, rest_sizes.len(), |_| true)
+            .into_iter()
+            .skip(1)
+            .map(|p| (p, false))
+            .collect();
     let pix_area = px[0] * px[1];
     let core_offs = disc_offsets([(1.0 / px[0]).max(1.0), (1.0 / px[1]).max(1.0)]);
     let core_margin = core_offs
@@ -404,7 +406,15 @@ pub(crate) fn slice_pieces(
             let Some(s) = s else {
                 return SliceSites::default();
             };
-            let mut out = slice_sites(&slice_image(v, k), s, thr, sac_thr, bone_above, ith, px);
+            let mut out = slice_sites(
+                &data.index_axis(ndarray::Axis(0), k),
+                s,
+                thr,
+                sac_thr,
+                bone_above,
+                ith,
+                px,
+            );
             for p in &mut out.pieces {
                 p.k = k;
                 p.pixels.sort_unstable();
