@@ -53,7 +53,14 @@ pub fn count_on_sagittal(sag: &Volume) -> Option<LevelScale> {
     }
     let data = sag.data();
     // CSF reference: a high percentile of the whole series.
-    let csf = f64::from(order_statistic(data.iter().copied(), 0.995)?);
+    let mut vals: Vec<f32> = data.iter().copied().filter(|v| v.is_finite()).collect();
+    if vals.is_empty() {
+        return None;
+    }
+    let last = vals.len() - 1;
+    let q = csfleak_volume::index_of((last as f64 * 0.995).round())?.min(last);
+    let (_, csf, _) = vals.select_nth_unstable_by(q, f32::total_cmp);
+    let csf = f64::from(*csf);
     if csf <= 0.0 {
         return None;
     }
@@ -138,48 +145,6 @@ pub fn count_on_sagittal(sag: &Volume) -> Option<LevelScale> {
         sac_area_mm: &area,
     };
     Some(count_from_ends(&ends, covered, METHOD))
-}
-
-/// The value of rank `round((n - 1) * frac)` among the `n` finite values (what sorting them
-/// and indexing would give), found through a histogram so that only the values of one bin
-/// are collected and ordered.
-fn order_statistic<I: Iterator<Item = f32> + Clone>(values: I, frac: f64) -> Option<f32> {
-    const BINS: usize = 4096;
-    let finite = values.filter(|v| v.is_finite());
-    let (lo, hi, n) = finite
-        .clone()
-        .fold((f32::INFINITY, f32::NEG_INFINITY, 0usize), |a, v| {
-            (a.0.min(v), a.1.max(v), a.2 + 1)
-        });
-    let last = n.checked_sub(1)?;
-    let q = csfleak_volume::index_of((last as f64 * frac).round())?.min(last);
-    let width = f64::from(hi) - f64::from(lo);
-    // Non-decreasing in the value, so every value of a lower bin ranks below those of a
-    // higher one.
-    let bin = |v: f32| {
-        if width > 0.0 {
-            csfleak_volume::index_of(((f64::from(v) - f64::from(lo)) / width * BINS as f64).floor())
-                .unwrap_or(0)
-                .min(BINS - 1)
-        } else {
-            0
-        }
-    };
-    let mut hist = vec![0usize; BINS];
-    for v in finite.clone() {
-        hist[bin(v)] += 1;
-    }
-    let (mut below, mut b) = (0usize, 0usize);
-    while b + 1 < BINS && below + hist[b] <= q {
-        below += hist[b];
-        b += 1;
-    }
-    let mut in_bin: Vec<f32> = finite.filter(|&v| bin(v) == b).collect();
-    let rank = q.checked_sub(below)?;
-    if rank >= in_bin.len() {
-        return None;
-    }
-    Some(*in_bin.select_nth_unstable_by(rank, f32::total_cmp).1)
 }
 
 /// Trace the canal on slice `k`: rows from cranial to caudal where the CSF column was found.
@@ -445,36 +410,4 @@ fn trace(sag: &Volume, k: usize, csf: f64) -> Option<Vec<Row>> {
         })
         .collect();
     Some(rows)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn order_statistic_equals_sorting() {
-        let mut x: u64 = 7;
-        let vals: Vec<f32> = (0..5000u32)
-            .map(|i| {
-                x = x
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                let v = f32::from(u16::try_from((x >> 33) % 1000).unwrap()) * 0.37 - 20.0;
-                if i % 97 == 0 { f32::NAN } else { v }
-            })
-            .collect();
-        let mut sorted: Vec<f32> = vals.iter().copied().filter(|v| v.is_finite()).collect();
-        sorted.sort_by(f32::total_cmp);
-        for frac in [0.0, 0.1, 0.5, 0.9, 0.995, 1.0] {
-            let q = csfleak_volume::index_of(((sorted.len() - 1) as f64 * frac).round()).unwrap();
-            assert_eq!(
-                super::order_statistic(vals.iter().copied(), frac),
-                Some(sorted[q]),
-                "{frac}"
-            );
-        }
-        assert_eq!(
-            super::order_statistic([3.0f32; 4].into_iter(), 0.995),
-            Some(3.0)
-        );
-        assert_eq!(super::order_statistic(std::iter::empty(), 0.5), None);
-    }
 }
