@@ -604,6 +604,26 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
     // Without a notch (a midbrain darker than the brainstem column, so the column starts at
     // the pons), the sharpest concave corner of the edge above the bulge stands in for it.
     let vertex = pm_vertex(&s, &ant, ip).map(|(i, c)| (chain.top as f64 + i, c));
+    // The angle's points are not published yet: the notch (deepest point of the edge) lies
+    // 0.8-1.7 mm (mostly above) from the intersection of the two straight arms on an
+    // independent generator's heads, and the upper pons surface in front of the notch is
+    // dome-shaped there (no straight arm to fit).
+    for n in [
+        LandmarkName::PmVertex,
+        LandmarkName::PmMidbrain,
+        LandmarkName::PmPons,
+    ] {
+        set(
+            n,
+            Detection::NotFound {
+                reason: "the pontomesencephalic notch is located but the angle's vertex and \
+                         arms are not published yet (the notch lies up to 1.7 mm from the \
+                         intersection of the arms on independent test heads); import a \
+                         reader's points"
+                    .to_owned(),
+            },
+        );
+    }
     let junction = vertex.or_else(|| {
         levels.and_then(|lv| {
             basal::edge_at(&edge, lv.upper - chain.top as f64).map(|c| (lv.upper, c))
@@ -835,6 +855,9 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
             near = Some((tt, hr, hc));
         }
     }
+    // An MPD beyond adult anatomy: the mamillary bodies or the pons bulge is another
+    // structure, and which one cannot be told: the pons's anterior points are not trusted either.
+    let stem_doubtful = near.is_some_and(|(d, _, _)| d * s.px > MAX_MPD_MM);
     match near {
         Some((d, _, _)) if d * s.px > MAX_MPD_MM => {
             let why = format!(
@@ -875,6 +898,18 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
         basal::edge_at(&edge, mid - chain.top as f64).map(|c| (lv, mid, c))
     });
     match pons_ant {
+        Some(_) if stem_doubtful => {
+            let why = "the pons bulge may be another structure: the tissue taken for the \
+                       mamillary bodies lies beyond adult anatomy from the pons surface";
+            for n in [LandmarkName::PonsAnterior, LandmarkName::ClivusPrepontine] {
+                set(
+                    n,
+                    Detection::NotFound {
+                        reason: why.to_owned(),
+                    },
+                );
+            }
+        }
         None => {
             let why = "the pontomesencephalic and pontomedullary sulci (the corners of the \
                        anterior brainstem edge above and below the pons) were not found";
