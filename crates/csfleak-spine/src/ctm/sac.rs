@@ -57,7 +57,10 @@ fn quantile(values: &mut [f32], q: f64) -> f32 {
 /// Sac candidates of one slice.
 fn candidates(img: &ndarray::ArrayView2<'_, f32>, px: [f64; 2]) -> Vec<Cand> {
     let (nr, nc) = img.dim();
-    let mask: Vec<bool> = img.iter().map(|&v| v > FIND_FLOOR_HU).collect();
+    let mask: Vec<bool> = img.as_slice().map_or_else(
+        || img.iter().map(|&v| v > FIND_FLOOR_HU).collect(),
+        |v| v.iter().map(|&v| v > FIND_FLOOR_HU).collect(),
+    );
     let Some((runs, sizes)) = label_runs(&mask, nr, nc) else {
         return Vec::new();
     };
