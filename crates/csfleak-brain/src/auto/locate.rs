@@ -865,7 +865,15 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
                  surface (more than {MAX_MPD_MM} mm, beyond adult anatomy): another structure",
                 d * s.px
             );
-            for n in [LandmarkName::MamillaryInferior, LandmarkName::PonsSuperior] {
+            // The sellar search is anchored on the mamillary point: its points go with it.
+            for n in [
+                LandmarkName::MamillaryInferior,
+                LandmarkName::PonsSuperior,
+                LandmarkName::ChiasmInferior,
+                LandmarkName::DiaphragmaSellae,
+                LandmarkName::PituitaryTop,
+                LandmarkName::PituitaryFloor,
+            ] {
                 set(
                     n,
                     Detection::NotFound {
