@@ -29,8 +29,6 @@ const MIN_MIMIC_ML: f64 = 0.2;
 /// A collection's mean width (mean cross-section over its thickness) is at least this many
 /// times its thickness.
 const MIN_WIDTH_RATIO: f64 = 1.5;
-/// Fewest lesion pixels crossing the dura line on one slice that show a dural gap.
-const MIN_BRIDGE_PX: usize = 2;
 /// An engorged venous plexus is listed when it spans at least this many slices.
 const MIN_PLEXUS_SLICES: usize = 2;
 
@@ -321,7 +319,6 @@ pub fn analyze_mri(
             let mut bins = [false; 12];
             let (mut ant_k, mut lat_k) = (0.0f64, 0.0f64);
             let cpx = g.voxel_from_world().transform_point3(centre);
-            let mut bridged_here = 0usize;
             for &(r, c, _) in &px {
                 // Is this pixel separated from the sac by a dark line on its ray?
                 if !sl.dura_line.is_empty() {
@@ -353,12 +350,7 @@ pub fn analyze_mri(
                     .min(11);
                 bins[bin] = true;
                 if continuity.is_none() && sl.bridge.contains(&(r, c)) {
-                    bridged_here += 1;
-                    // A dural gap is fluid crossing the dura line over more than one pixel:
-                    // a single pixel is at the level of the noise (a collection's thin end).
-                    if bridged_here >= MIN_BRIDGE_PX {
-                        continuity = Some(k);
-                    }
+                    continuity = Some(k);
                 }
                 if let Some(t1) = contrast_t1 {
                     if img[[r, c]] >= 0.8 * csf {
