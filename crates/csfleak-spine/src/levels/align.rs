@@ -331,6 +331,19 @@ mod tests {
             .collect()
     }
 
+    /// Checks every labelled mark against the level drawn at its z; returns how many were labelled.
+    fn labels_right(a: &Alignment, all: &[(f64, Level)]) -> usize {
+        let mut labelled = 0;
+        for m in &a.marks {
+            if let Some(lv) = m.level {
+                labelled += 1;
+                let truth = all.iter().find(|p| (p.0 - m.z_mm).abs() < 1e-9).unwrap();
+                assert_eq!(lv, truth.1);
+            }
+        }
+        labelled
+    }
+
     #[test]
     fn a_missed_and_a_spurious_disc_are_placed() {
         let all = spine(1.05);
@@ -344,14 +357,7 @@ mod tests {
         z.push(t56 + 0.35 * (t67 - t56));
         let a = align_between_ends(&z).unwrap();
         assert_eq!((a.missed, a.spurious), (2, 1), "{a:?}");
-        let mut labelled = 0;
-        for m in &a.marks {
-            if let Some(lv) = m.level {
-                labelled += 1;
-                let truth = all.iter().find(|p| (p.0 - m.z_mm).abs() < 1e-9).unwrap();
-                assert_eq!(lv, truth.1);
-            }
-        }
+        let labelled = labels_right(&a, &all);
         assert!(labelled >= 18, "{labelled} labelled: {a:?}");
     }
 
@@ -367,14 +373,7 @@ mod tests {
             .collect();
         let a = align_from_end(&z, true).unwrap();
         assert_eq!(a.missed, 4, "{a:?}");
-        let mut labelled = 0;
-        for m in &a.marks {
-            if let Some(lv) = m.level {
-                labelled += 1;
-                let truth = all.iter().find(|p| (p.0 - m.z_mm).abs() < 1e-9).unwrap();
-                assert_eq!(lv, truth.1);
-            }
-        }
+        let labelled = labels_right(&a, &all);
         assert!(labelled >= 7, "{labelled} labelled: {a:?}");
         // Counted from C2 instead, the same discs cannot fit.
         assert!(align_from_end(&z, false).is_err());
