@@ -10,6 +10,8 @@
 use csfleak_brain::midsagittal::{find_plane, reformat};
 use csfleak_phantom::brain::{BrainOptions, BrainPhantom};
 
+mod common;
+
 #[test]
 #[ignore = "writes images for a person to look at; asserts only that they were written"]
 fn dump_midsagittal() {
@@ -27,12 +29,7 @@ fn dump_midsagittal() {
         let plane = find_plane(&v).unwrap();
         let rf = reformat(&v, &plane).unwrap();
         let (h, w) = rf.image.dim();
-        let hi = rf
-            .image
-            .iter()
-            .copied()
-            .filter(|x| x.is_finite())
-            .fold(0f32, f32::max);
+        let hi = common::peak(&rf);
         let img = image::GrayImage::from_fn(
             u32::try_from(w).unwrap(),
             u32::try_from(h).unwrap(),

@@ -19,6 +19,8 @@ use csfleak_brain::midsagittal::{find_plane, reformat};
 use csfleak_phantom::brain::{BrainOptions, BrainPhantom, GridPreset, Phase};
 use csfleak_volume::DVec3;
 
+mod common;
+
 /// The landmarks of this part of the method.
 const REGION: [L; 9] = [
     L::ChiasmInferior,
@@ -73,21 +75,7 @@ fn run(sag: f64, seed: u64, rot: [f64; 3], obl: f64, grid: GridPreset, opts: &Au
     if let Ok(dir) = std::env::var("REGIONS_DUMP") {
         let rf = reformat(&v, &plane).unwrap();
         let (h, w) = rf.image.dim();
-        let hi = rf
-            .image
-            .iter()
-            .copied()
-            .filter(|x| x.is_finite())
-            .fold(0f32, f32::max)
-            .max(1e-6);
-        let grey = |r: usize, c: usize| {
-            let v = rf.image[[r, c]];
-            if v.is_finite() {
-                (v / hi * 250.0).clamp(1.0, 250.0) as u8
-            } else {
-                1
-            }
-        };
+        let hi = common::peak(&rf);
         // Crop around every true point (15 px margin), 4x, truth red, automatic green.
         let pts: Vec<[f64; 2]> = names.iter().map(|n| rf.pixel_of(truth(*n))).collect();
         let r0 = pts.iter().map(|q| q[0]).fold(f64::MAX, f64::min).max(15.0) as usize - 15;
@@ -98,24 +86,8 @@ fn run(sag: f64, seed: u64, rot: [f64; 3], obl: f64, grid: GridPreset, opts: &Au
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(4);
-        let mut img = image::RgbImage::new(((c1 - c0) * z) as u32, ((r1 - r0) * z) as u32);
-        for (x, y, p) in img.enumerate_pixels_mut() {
-            let g = grey(r0 + y as usize / z, c0 + x as usize / z);
-            *p = image::Rgb([g, g, g]);
-        }
-        let mut mark = |q: DVec3, col: [u8; 3]| {
-            let q = rf.pixel_of(q);
-            let (y, x) = ((q[0] - r0 as f64) * z as f64, (q[1] - c0 as f64) * z as f64);
-            for d in -4..=4_i64 {
-                for (yy, xx) in [(y as i64 + d, x as i64), (y as i64, x as i64 + d)] {
-                    if let (Ok(yy), Ok(xx)) = (u32::try_from(yy), u32::try_from(xx)) {
-                        if yy < img.height() && xx < img.width() {
-                            img.put_pixel(xx, yy, image::Rgb(col));
-                        }
-                    }
-                }
-            }
-        };
+        let mut zoom = common::Zoom::new(&rf, hi, (r0, c0), (r1, c1), z);
+        let mut mark = |q: DVec3, col: [u8; 3]| zoom.cross(&rf, q, col, 4);
         for n in &names {
             let t = rf.pixel_of(truth(*n));
             let q = a
@@ -136,7 +108,8 @@ fn run(sag: f64, seed: u64, rot: [f64; 3], obl: f64, grid: GridPreset, opts: &Au
                 mark(q.to_dvec3(), [0, 255, 0]);
             }
         }
-        img.save(format!("{dir}/regions-sag{sag}-{seed}.png"))
+        zoom.img
+            .save(format!("{dir}/regions-sag{sag}-{seed}.png"))
             .unwrap();
     }
     Case {

@@ -17,6 +17,8 @@ use csfleak_brain::midsagittal::{find_plane, reformat};
 use csfleak_phantom::brain::{BrainOptions, BrainPhantom, Phase};
 use csfleak_volume::DVec3;
 
+mod common;
+
 #[test]
 #[ignore = "writes an image for a person to look at; asserts only that it was written"]
 fn sellar_view() {
@@ -36,12 +38,7 @@ fn sellar_view() {
     let a = detect_landmarks(&v, &plane, &AutoOptions::default().with_sellar(true)).unwrap();
     let rf = reformat(&v, &plane).unwrap();
     let (h, w) = rf.image.dim();
-    let hi = rf
-        .image
-        .iter()
-        .copied()
-        .filter(|x| x.is_finite())
-        .fold(0f32, f32::max);
+    let hi = common::peak(&rf);
     let truth = |k: &str| DVec3::from_array(p.truth.landmarks[k]);
     let cp = rf.pixel_of(truth(centre));
     let half = 24.0 / rf.px;
@@ -53,30 +50,8 @@ fn sellar_view() {
         ((cp[0] + half) as usize).min(h - 1),
         ((cp[1] + half) as usize).min(w - 1),
     );
-    let z = 8usize;
-    let mut img = image::RgbImage::new(((c1 - c0) * z) as u32, ((r1 - r0) * z) as u32);
-    for (x, y, px) in img.enumerate_pixels_mut() {
-        let val = rf.image[[r0 + y as usize / z, c0 + x as usize / z]];
-        let g = if val.is_finite() {
-            (val / hi * 250.0).clamp(1.0, 250.0) as u8
-        } else {
-            1
-        };
-        *px = image::Rgb([g, g, g]);
-    }
-    let mut mark = |q: DVec3, col: [u8; 3]| {
-        let q = rf.pixel_of(q);
-        let (y, x) = ((q[0] - r0 as f64) * z as f64, (q[1] - c0 as f64) * z as f64);
-        for d in -6..=6_i64 {
-            for (yy, xx) in [(y as i64 + d, x as i64), (y as i64, x as i64 + d)] {
-                if let (Ok(yy), Ok(xx)) = (u32::try_from(yy), u32::try_from(xx)) {
-                    if yy < img.height() && xx < img.width() {
-                        img.put_pixel(xx, yy, image::Rgb(col));
-                    }
-                }
-            }
-        }
-    };
+    let mut zoom = common::Zoom::new(&rf, hi, (r0, c0), (r1, c1), 8);
+    let mut mark = |q: DVec3, col: [u8; 3]| zoom.cross(&rf, q, col, 6);
     for &name in L::ALL {
         let Some(t) = p.truth.landmarks.get(name.as_str()) else {
             continue;
@@ -114,7 +89,7 @@ fn sellar_view() {
         }
     }
     let path = format!("{dir}/sellar-{}.png", spec.replace(',', "_"));
-    img.save(&path).unwrap();
+    zoom.img.save(&path).unwrap();
     println!("px {} mm, wrote {path}", rf.px);
     assert!(std::path::Path::new(&path).exists());
 }
