@@ -179,6 +179,18 @@ fn mimics_are_excluded() {
     );
 }
 
+/// The collection's evidence has a line saying what was not assessed.
+fn assert_says_not_assessed(col: &csfleak_findings::EpiduralCollection) {
+    assert!(
+        col.evidence.iter().any(|e| e
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("not assessed"))),
+        "{:?}",
+        col.evidence
+    );
+}
+
 #[test]
 fn contrast_t1_that_misses_the_collection_leaves_enhancement_unassessed() {
     let spec = CollectionSpec::new("T6", "T9", Position::Dorsal, 3.5);
@@ -203,14 +215,7 @@ fn contrast_t1_that_misses_the_collection_leaves_enhancement_unassessed() {
     let s = a.to_section(None, true);
     let col = &s.epidural_fluid.unwrap().collections[0];
     assert_eq!(col.non_enhancing, None);
-    assert!(
-        col.evidence.iter().any(|e| e
-            .description
-            .as_deref()
-            .is_some_and(|d| d.contains("not assessed"))),
-        "{:?}",
-        col.evidence
-    );
+    assert_says_not_assessed(col);
 }
 
 /// A hand-drawn axial stack (not the phantom crate): a round sac of CSF (radius 8 mm) in dark
@@ -361,14 +366,7 @@ fn collection_beyond_the_axial_block_is_followed_on_the_sagittal() {
     // is not assessed (a gap there could not be looked for), and the evidence says why.
     let col = &fluid.collections[0];
     assert_eq!(col.continuous_with_sas, None);
-    assert!(
-        col.evidence.iter().any(|e| e
-            .description
-            .as_deref()
-            .is_some_and(|d| d.contains("not assessed"))),
-        "{:?}",
-        col.evidence
-    );
+    assert_says_not_assessed(col);
 
     // A collection inside the block and a normal spine: nothing changes.
     let spec = CollectionSpec::new("T7", "T8", Position::Dorsal, 3.0);
