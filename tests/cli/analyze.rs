@@ -10,23 +10,26 @@ use std::sync::Mutex;
 
 use crate::csfleak;
 
-/// Serialises phantom generation (several tests ask for the same scenario).
+/// Serialises phantom generation within one test process (several tests ask for the same
+/// scenario); across processes (nextest runs each test in its own) the rename below decides.
 static GENERATE: Mutex<()> = Mutex::new(());
 
-/// A generated phantom study (small size), cached under the target's test folder across runs;
-/// `done` marks a complete generation. The seed decides the study UID and the patient.
+/// A generated phantom study (small size), cached under the target's test folder across runs.
+/// Each process generates into its own folder and renames it into place complete, so a test
+/// never reads a study another process is still writing or removing; `done` marks a complete
+/// generation. The seed decides the study UID and the patient.
 pub(crate) fn phantom(scenario: &str, seed: u64) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("h9-phantoms")
-        .join(format!("{scenario}-{seed}"));
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("h9-phantoms");
+    let dir = root.join(format!("{scenario}-{seed}"));
     let _guard = GENERATE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     if dir.join("done").is_file() {
         return dir.join("study");
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = root.join(format!("{scenario}-{seed}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
     let out = csfleak()
         .args([
             "phantom",
@@ -38,11 +41,20 @@ pub(crate) fn phantom(scenario: &str, seed: u64) -> PathBuf {
         ])
         .arg(seed.to_string())
         .arg("--out")
-        .arg(dir.join("study"))
+        .arg(tmp.join("study"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    std::fs::write(dir.join("done"), "").unwrap();
+    std::fs::write(tmp.join("done"), "").unwrap();
+    if std::fs::rename(&tmp, &dir).is_err() {
+        // Another process put its complete copy in place first (or a stale, incomplete folder
+        // from a killed run is in the way: replace that one).
+        if !dir.join("done").is_file() {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::rename(&tmp, &dir).unwrap();
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
     dir.join("study")
 }
 
