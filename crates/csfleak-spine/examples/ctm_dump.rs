@@ -19,33 +19,14 @@
 use std::path::Path;
 
 use csfleak_spine::ctm::{CtmOptions, analyze_ctm};
-use csfleak_volume::{DAffine3, Geometry, Volume};
 
-fn load_raw(dir: &Path) -> Volume {
-    let head = std::fs::read_to_string(dir.join("ct.txt")).unwrap();
-    let nums: Vec<f64> = head
-        .split_whitespace()
-        .map(|s| s.parse().unwrap())
-        .collect();
-    let dims = [nums[0] as usize, nums[1] as usize, nums[2] as usize];
-    let m: [f64; 12] = nums[3..15].try_into().unwrap();
-    let bytes = std::fs::read(dir.join("ct.f32")).unwrap();
-    let data: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    let g = Geometry {
-        dims,
-        world_from_voxel: DAffine3::from_cols_array(&m),
-    };
-    let a = ndarray::Array3::from_shape_vec((dims[2], dims[1], dims[0]), data).unwrap();
-    Volume::new(g, a).unwrap()
-}
+#[path = "common/raw.rs"]
+mod raw;
 
 fn main() {
     for dir in std::env::args().skip(1) {
         let dir = Path::new(&dir);
-        let v = load_raw(dir);
+        let v = raw::load_raw(dir, "ct").unwrap_or_else(|| panic!("{}: no ct.txt", dir.display()));
         let mut opts = CtmOptions::default();
         if let Ok(ctx) = std::fs::read_to_string(dir.join("ctx.txt")) {
             let mut lines = ctx.lines();

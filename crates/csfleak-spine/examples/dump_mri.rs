@@ -20,28 +20,10 @@ use csfleak_phantom::spine::{
 };
 use csfleak_spine::SpineOptions;
 use csfleak_spine::mri::analyze_mri;
-use csfleak_volume::{DAffine3, Geometry, Volume};
+use csfleak_volume::Volume;
 
-fn load_raw(dir: &Path, name: &str) -> Option<Volume> {
-    let head = std::fs::read_to_string(dir.join(format!("{name}.txt"))).ok()?;
-    let nums: Vec<f64> = head
-        .split_whitespace()
-        .map(|s| s.parse().unwrap())
-        .collect();
-    let dims = [nums[0] as usize, nums[1] as usize, nums[2] as usize];
-    let m: [f64; 12] = nums[3..15].try_into().unwrap();
-    let bytes = std::fs::read(dir.join(format!("{name}.f32"))).unwrap();
-    let data: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    let g = Geometry {
-        dims,
-        world_from_voxel: DAffine3::from_cols_array(&m),
-    };
-    let a = ndarray::Array3::from_shape_vec((dims[2], dims[1], dims[0]), data).unwrap();
-    Some(Volume::new(g, a).unwrap())
-}
+#[path = "common/raw.rs"]
+mod raw;
 
 fn phantom(case: &str) -> (Volume, f64) {
     let (spec, top, bottom) = match case {
@@ -88,9 +70,9 @@ fn main() {
     let (t2, t1, sag, truth) = if Path::new(case).join("t2.txt").exists() {
         let dir = Path::new(case);
         (
-            load_raw(dir, "t2").unwrap(),
-            load_raw(dir, "t1"),
-            load_raw(dir, "sag"),
+            raw::load_raw(dir, "t2").unwrap(),
+            raw::load_raw(dir, "t1"),
+            raw::load_raw(dir, "sag"),
             f64::NAN,
         )
     } else {
