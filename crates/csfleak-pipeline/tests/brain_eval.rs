@@ -378,3 +378,100 @@ fn dump_study() {
     println!("reformat px {:.2} mm, {w} x {h}, written {out}", rf.px);
     assert!(std::path::Path::new(&out).exists());
 }
+
+/// Developer aid: automatic landmarks against `truth.json` on studies on disk
+/// (`BRAIN_ALT_STUDIES="<dir> <dir> ..."`, e.g. the independent generator's cached heads),
+/// with every detection whatever its confidence (`min_confidence` 0): per landmark the error
+/// (mm) and the confidence, and the MPD, prepontine width and PM angle against the truth.
+#[test]
+#[ignore = "developer aid: needs BRAIN_ALT_STUDIES"]
+fn alt_errors() {
+    use csfleak_brain::auto::{AutoOptions, Detection, detect_landmarks};
+    use csfleak_brain::midsagittal::find_plane;
+    let Ok(list) = std::env::var("BRAIN_ALT_STUDIES") else {
+        return;
+    };
+    let mut n = 0;
+    for dir in list.split_whitespace() {
+        let report = scan(std::path::Path::new(dir)).unwrap();
+        let study = &report.studies[0];
+        let loaded: Vec<_> = study
+            .series
+            .iter()
+            .map(|s| Arc::new(load_series(s).unwrap()))
+            .collect();
+        let pairs: Vec<(Role, &csfleak_dicom::LoadedSeries)> = study
+            .series
+            .iter()
+            .zip(&loaded)
+            .map(|(s, l)| (s.role.role, l.as_ref()))
+            .collect();
+        let chosen = select(&pairs);
+        let inp = inputs(&chosen, Vec::new());
+        let t1 = inp.t1.expect("a 3D T1");
+        let plane = find_plane(t1).unwrap();
+        let auto =
+            detect_landmarks(t1, &plane, &AutoOptions::default().with_min_confidence(0.0)).unwrap();
+        let truth: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(format!("{dir}/truth.json")).unwrap()).unwrap();
+        let b = truth.get("brain").unwrap_or(&truth);
+        let tp = |k: &str| -> Option<DVec3> {
+            let a = b.get("landmarks")?.get(k)?.as_array()?;
+            Some(DVec3::new(a[0].as_f64()?, a[1].as_f64()?, a[2].as_f64()?))
+        };
+        let ap = |k: LandmarkName| {
+            auto.get(k)
+                .and_then(Detection::position)
+                .map(|p| p.to_dvec3())
+        };
+        let tv = |k: &str| {
+            b.get(k)
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN)
+        };
+        println!(
+            "== {dir}: sag {:.1}",
+            b.get("sag_mm")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN)
+        );
+        for (name, d) in &auto.landmarks {
+            match d {
+                Detection::Found {
+                    position,
+                    confidence,
+                    ..
+                } => {
+                    let e = tp(name.as_str()).map(|t| position.to_dvec3() - t);
+                    println!(
+                        "  {:20} conf {confidence:.2} err {} (LPS {})",
+                        name.as_str(),
+                        e.map_or("-".to_owned(), |e| format!("{:.2}", e.length())),
+                        e.map_or("-".to_owned(), |e| format!(
+                            "{:.1},{:.1},{:.1}",
+                            e.x, e.y, e.z
+                        ))
+                    );
+                }
+                Detection::NotFound { reason }
+                    if tp(name.as_str()).is_some() && !reason.starts_with("not located") =>
+                {
+                    let r: String = reason.chars().take(90).collect();
+                    println!("  {:20} -- {r}", name.as_str());
+                }
+                Detection::NotFound { .. } => {}
+            }
+        }
+        let dist = |a: LandmarkName, b: LandmarkName| Some(ap(a)?.distance(ap(b)?));
+        println!(
+            "  MPD {:?} vs {:.2}; prepontine {:?} vs {:.2}; PMA truth {:.1}",
+            dist(LandmarkName::MamillaryInferior, LandmarkName::PonsSuperior),
+            tv("mamillopontine_distance_mm"),
+            dist(LandmarkName::PonsAnterior, LandmarkName::ClivusPrepontine),
+            tv("prepontine_cistern_mm"),
+            tv("pontomesencephalic_angle_deg")
+        );
+        n += 1;
+    }
+    assert!(n > 0, "no study in BRAIN_ALT_STUDIES");
+}
