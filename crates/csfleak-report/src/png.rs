@@ -235,46 +235,10 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
         }
     }
     let mut img = RgbImage::new(w, h);
-    // Bilinear resampling, separably: each screen row interpolates two source rows into one
-    // (vertical taps), then each pixel between two columns of it (horizontal taps, computed
-    // once per column). Window/level is one multiply-add per pixel.
-    let taps_y = linear_table(h, scale.sy, rows);
-    let taps_x = linear_table(w, scale.sx, cols);
-    let b = &overlay.base;
-    let (lo, hi) = overlay.window;
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let gain = 255.0 / span;
-    let mut mixed = vec![0.0_f32; cols];
-    for ((r0, r1, ty), line) in taps_y.iter().zip(img.chunks_exact_mut(3 * w as usize)) {
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "an interpolation weight in [0, 1]"
-        )]
-        let ty = *ty as f32;
-        for ((m, a), b) in mixed.iter_mut().zip(b.row(*r0)).zip(b.row(*r1)) {
-            *m = a * (1.0 - ty) + b * ty;
-        }
-        for ((c0, c1, tx), px) in taps_x.iter().zip(line.chunks_exact_mut(3)) {
-            #[allow(
-                clippy::cast_possible_truncation,
-                reason = "an interpolation weight in [0, 1]"
-            )]
-            let tx = *tx as f32;
-            let v = mixed[*c0] * (1.0 - tx) + mixed[*c1] * tx;
-            let g = if v.is_finite() {
-                round_to_u8(((v - lo) * gain).clamp(0.0, 255.0))
-            } else {
-                0
-            };
-            px.copy_from_slice(&[g, g, g]);
-        }
-    }
+    draw_base(&mut img, overlay, scale);
     let near_y = nearest_table(h, scale.sy, rows);
     let near_x = nearest_table(w, scale.sx, cols);
     for m in &overlay.masks {
-        if !m.mask.iter().any(|&v| v) {
-            continue;
-        }
         composite_mask(&mut img, m, &near_y, &near_x, opts.mask_alpha);
     }
     let text_scale = if w >= 480 { 2 } else { 1 };
@@ -310,6 +274,57 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
     Ok(img)
 }
 
+/// The windowed base image, resampled bilinearly, separably: each screen row interpolates two
+/// source rows into one (vertical taps), then each pixel between two columns of it (horizontal
+/// taps and weights computed once per column); window/level is one multiply-add per pixel, in
+/// a pass of its own over the row (it vectorises), then the grey is spread to RGB.
+fn draw_base(img: &mut RgbImage, overlay: &Overlay, scale: Scale) {
+    let (w, h) = (img.width(), img.height());
+    let (rows, cols) = overlay.base.dim();
+    let taps_y = linear_table(h, scale.sy, rows);
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "an interpolation weight in [0, 1]"
+    )]
+    let taps_x: Vec<(usize, usize, f32, f32)> = linear_table(w, scale.sx, cols)
+        .into_iter()
+        .map(|(c0, c1, tx)| {
+            let tx = tx as f32;
+            (c0, c1, 1.0 - tx, tx)
+        })
+        .collect();
+    let b = &overlay.base;
+    let (lo, hi) = overlay.window;
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let gain = 255.0 / span;
+    let mut mixed = vec![0.0_f32; cols];
+    let mut values = vec![0.0_f32; w as usize];
+    let mut grey = vec![0_u8; w as usize];
+    for ((r0, r1, ty), line) in taps_y.iter().zip(img.chunks_exact_mut(3 * w as usize)) {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "an interpolation weight in [0, 1]"
+        )]
+        let ty = *ty as f32;
+        for ((m, a), b) in mixed.iter_mut().zip(b.row(*r0)).zip(b.row(*r1)) {
+            *m = a * (1.0 - ty) + b * ty;
+        }
+        for (v, (c0, c1, w0, w1)) in values.iter_mut().zip(&taps_x) {
+            *v = mixed[*c0] * w0 + mixed[*c1] * w1;
+        }
+        for (g, v) in grey.iter_mut().zip(&values) {
+            *g = if v.is_finite() {
+                round_to_u8(((v - lo) * gain).clamp(0.0, 255.0))
+            } else {
+                0
+            };
+        }
+        for (px, g) in line.chunks_exact_mut(3).zip(&grey) {
+            px.copy_from_slice(&[*g, *g, *g]);
+        }
+    }
+}
+
 /// Paint one mask over the image, resampled to the screen by nearest neighbour: filled (blended
 /// with `alpha`) or, for `outline_only`, its edge pixels in the mask colour. Works a screen row
 /// at a time with the rows above and below resampled once each (the outline test needs them).
@@ -335,21 +350,44 @@ fn composite_mask(
     alpha: u8,
 ) {
     let (w, h) = (near_x.len(), near_y.len());
-    let resample = |y: usize, out: &mut Vec<bool>| {
-        let src = m.mask.row(near_y[y]);
-        out.clear();
-        out.extend(near_x.iter().map(|&c| src[c]));
+    // Only the screen rows and columns that map into the mask's bounding box can be painted
+    // (the tables are monotonic): the rest of the image is neither resampled nor visited. The
+    // row buffers are all-false outside those columns, as the mask is.
+    let Some(((r_lo, r_hi), (c_lo, c_hi))) = bounding_box(&m.mask) else {
+        return;
     };
-    let (mut above, mut here, mut below) = (vec![false; w], Vec::new(), Vec::new());
-    resample(0, &mut here);
-    for (y, line) in img.chunks_exact_mut(3 * w).enumerate() {
-        if y + 1 < h {
+    let span = |table: &[usize], lo: usize, hi: usize| {
+        table.partition_point(|&v| v < lo)..table.partition_point(|&v| v <= hi)
+    };
+    let (ys, xs) = (span(near_y, r_lo, r_hi), span(near_x, c_lo, c_hi));
+    if ys.is_empty() || xs.is_empty() {
+        return;
+    }
+    let resample = |y: usize, out: &mut [bool]| {
+        let src = m.mask.row(near_y[y]);
+        for (o, &c) in out[xs.clone()].iter_mut().zip(&near_x[xs.clone()]) {
+            *o = src[c];
+        }
+    };
+    let (mut above, mut here, mut below) = (vec![false; w], vec![false; w], vec![false; w]);
+    resample(ys.start, &mut here);
+    for (y, line) in img
+        .chunks_exact_mut(3 * w)
+        .enumerate()
+        .take(ys.end)
+        .skip(ys.start)
+    {
+        if y + 1 < ys.end {
             resample(y + 1, &mut below);
         } else {
-            below.clear();
-            below.resize(w, false);
+            below.fill(false);
         }
-        for (x, px) in line.chunks_exact_mut(3).enumerate() {
+        for (x, px) in line
+            .chunks_exact_mut(3)
+            .enumerate()
+            .take(xs.end)
+            .skip(xs.start)
+        {
             if !here[x] {
                 continue;
             }
@@ -374,6 +412,22 @@ fn composite_mask(
         std::mem::swap(&mut above, &mut here);
         std::mem::swap(&mut here, &mut below);
     }
+}
+
+/// `((first row, last row), (first column, last column))` of the set pixels of a mask, `None`
+/// when none is set.
+fn bounding_box(mask: &ndarray::Array2<bool>) -> Option<((usize, usize), (usize, usize))> {
+    let mut rows: Option<(usize, usize)> = None;
+    let mut cols: Option<(usize, usize)> = None;
+    for (r, row) in mask.rows().into_iter().enumerate() {
+        let Some(first) = row.iter().position(|&v| v) else {
+            continue;
+        };
+        let last = row.iter().rposition(|&v| v).unwrap_or(first);
+        rows = Some(rows.map_or((r, r), |(lo, _)| (lo, r)));
+        cols = Some(cols.map_or((first, last), |(lo, hi)| (lo.min(first), hi.max(last))));
+    }
+    rows.zip(cols)
 }
 
 /// Encode an image as PNG bytes.
@@ -440,6 +494,143 @@ mod tests {
 
     fn ramp(rows: usize, cols: usize) -> Array2<f32> {
         Array2::from_shape_fn((rows, cols), |(_, c)| c as f32)
+    }
+
+    /// The base image and masks as drawn before the row-pass and bounding-box versions (one
+    /// pixel at a time, every mask over the whole image): the reference they must equal.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "weights in [0, 1], greys in 0..=255, test image sizes"
+    )]
+    fn render_reference(overlay: &Overlay, opts: &PngOptions) -> RgbImage {
+        let (w, h, scale) = layout(overlay, opts).unwrap();
+        let (rows, cols) = overlay.base.dim();
+        let mut img = RgbImage::new(w, h);
+        let taps_y = linear_table(h, scale.sy, rows);
+        let taps_x = linear_table(w, scale.sx, cols);
+        let b = &overlay.base;
+        let (lo, hi) = overlay.window;
+        let gain = 255.0 / if hi > lo { hi - lo } else { 1.0 };
+        let mut mixed = vec![0.0_f32; cols];
+        for ((r0, r1, ty), line) in taps_y.iter().zip(img.chunks_exact_mut(3 * w as usize)) {
+            let ty = *ty as f32;
+            for ((m, a), b) in mixed.iter_mut().zip(b.row(*r0)).zip(b.row(*r1)) {
+                *m = a * (1.0 - ty) + b * ty;
+            }
+            for ((c0, c1, tx), px) in taps_x.iter().zip(line.chunks_exact_mut(3)) {
+                let tx = *tx as f32;
+                let v = mixed[*c0] * (1.0 - tx) + mixed[*c1] * tx;
+                let g = if v.is_finite() {
+                    ((v - lo) * gain).clamp(0.0, 255.0).round() as u8
+                } else {
+                    0
+                };
+                px.copy_from_slice(&[g, g, g]);
+            }
+        }
+        let near_y = nearest_table(h, scale.sy, rows);
+        let near_x = nearest_table(w, scale.sx, cols);
+        let (w, h) = (w as usize, h as usize);
+        for m in &overlay.masks {
+            let at = |y: usize, x: usize| m.mask[[near_y[y], near_x[x]]];
+            for y in 0..h {
+                for x in 0..w {
+                    if !at(y, x) {
+                        continue;
+                    }
+                    let px = img.get_pixel_mut(x as u32, y as u32);
+                    if m.outline_only {
+                        let edge = y == 0
+                            || x == 0
+                            || y + 1 == h
+                            || x + 1 == w
+                            || !at(y - 1, x)
+                            || !at(y + 1, x)
+                            || !at(y, x - 1)
+                            || !at(y, x + 1);
+                        if edge {
+                            *px = image::Rgb(m.color);
+                        }
+                    } else {
+                        blend(px, m.color, opts.mask_alpha);
+                    }
+                }
+            }
+        }
+        img
+    }
+
+    #[test]
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        reason = "small test sizes and pseudo-random values"
+    )]
+    fn base_and_masks_equal_the_reference_renderer() {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut compared = 0;
+        // Enlarged, shrunk, anisotropic; masks touching the borders, blobs, empty, outlines.
+        for (rows, cols, spacing) in [
+            (17, 23, [1.0, 1.0]),
+            (40, 9, [0.7, 2.1]),
+            (300, 1100, [1.0, 1.0]),
+            (64, 64, [3.0, 0.5]),
+            (5, 200, [1.0, 1.0]),
+        ] {
+            for round in 0..4 {
+                let base = Array2::from_shape_fn((rows, cols), |_| match next() % 40 {
+                    0 => f32::NAN,
+                    1 => f32::INFINITY,
+                    2 => f32::NEG_INFINITY,
+                    v => (v as f32) * 3.7 - 20.0,
+                });
+                let mut o = Overlay::new("r", "r", base, (-5.0, 90.0 + f32::from(round)));
+                o.pixel_spacing_mm = Some(spacing);
+                for k in 0..3 {
+                    let (r0, c0) = (next() as usize % rows, next() as usize % cols);
+                    let (r1, c1) = (
+                        (r0 + 1 + next() as usize % rows).min(rows),
+                        (c0 + 1 + next() as usize % cols).min(cols),
+                    );
+                    let mask = Array2::from_shape_fn((rows, cols), |(r, c)| {
+                        (r0..r1).contains(&r) && (c0..c1).contains(&c) && next() % 5 != 0
+                            || (round == 3 && (r == 0 || c + 1 == cols))
+                    });
+                    o.masks.push(OverlayMask {
+                        mask,
+                        color: [200, 40 * k, 10],
+                        label: String::new(),
+                        outline_only: (k + round) % 2 == 0,
+                    });
+                }
+                if round == 1 {
+                    o.masks.push(OverlayMask {
+                        mask: Array2::from_elem((rows, cols), false),
+                        color: colors::SAC,
+                        label: String::new(),
+                        outline_only: false,
+                    });
+                }
+                for opts in [
+                    PngOptions::default(),
+                    PngOptions::default()
+                        .with_min_side_px(16)
+                        .with_max_side_px(64),
+                ] {
+                    let got = render(&o, &opts).unwrap();
+                    assert_eq!(got, render_reference(&o, &opts), "{rows}x{cols} {round}");
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 40);
     }
 
     #[test]
