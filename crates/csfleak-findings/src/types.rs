@@ -459,6 +459,43 @@ pub struct CtMyelography {
     /// `spine.levels`); the sites' levels come from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub levels: Option<LevelLabelling>,
+    /// Hyperdense paraspinal veins (CSF-venous fistula sign; research flag, not part of the
+    /// MHLW 2011 grading).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paraspinal_veins: Option<ParaspinalVeins>,
+}
+
+/// Hyperdense paraspinal veins on CT myelography (clinical.md §8, §11: a CSF-venous fistula
+/// drains contrast into the foraminal and paraspinal veins; > 70 HU in Kranz et al. 2018).
+/// Research flag only: no criterion uses it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ParaspinalVeins {
+    /// Veins denser than `threshold_hu` seen beside the spine; `null` when the stack does
+    /// not allow the question (`reason` says why).
+    #[serde(default)]
+    pub hyperdense: Option<bool>,
+    /// Mean HU of the densest hyperdense vein segment (absolute HU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_hu: Option<Hu>,
+    /// Threshold used, HU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_hu: Option<Hu>,
+    /// Levels (nerve-root levels) of the hyperdense segments, cranial first; empty when
+    /// none or when levels were not counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<Level>,
+    /// Sides of the hyperdense segments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sides: Vec<Side>,
+    /// Method name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Why `hyperdense` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Key slices of the segments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
 }
 
 /// View of a planar NM image.

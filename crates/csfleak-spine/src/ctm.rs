@@ -34,12 +34,15 @@ mod morph;
 mod overlays;
 mod sac;
 mod sites;
+mod veins;
+
+pub use veins::{METHOD as VEINS_METHOD, VEIN_HU, VeinSegment, Veins};
 
 use std::fmt::Write as _;
 
 use csfleak_findings::{
-    ContrastSite, CtMyelography, EpiduralContrast, Evidence, FieldStatus, Hu, Level, Provenance,
-    Region, Side, Status, Vertebra,
+    ContrastSite, CtMyelography, EpiduralContrast, Evidence, FieldStatus, Hu, Level,
+    ParaspinalVeins, Provenance, Region, Side, Status, Vertebra,
 };
 use csfleak_volume::overlay::Overlay;
 use csfleak_volume::{DVec3, Volume};
@@ -215,6 +218,8 @@ pub struct CtmAnalysis {
     pub overlays: Vec<Overlay>,
     /// Name of the sagittal overview overlay (when drawn).
     pub overview: Option<String>,
+    /// Hyperdense paraspinal veins (research flag).
+    pub veins: Veins,
 }
 
 fn slice_z(v: &Volume, k: usize) -> f64 {
@@ -247,6 +252,7 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
         levels: LevelScale::not_counted(covered, &[], levels::METHOD, reason),
         overlays: Vec::new(),
         overview: None,
+        veins: Veins::not_assessable(reason),
     };
     if ct.geometry().directions()[2].z.abs() < 0.7 {
         return Ok(not_assessable(
@@ -279,11 +285,12 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
         ith as f32,
     );
     let groups = sites::group(&slices);
+    let veins = veins::find_veins(ct, &sacs, &slices, (opts.sac_fraction * ith) as f32);
     let mut scale = levels::detect_levels(ct, &sacs);
     if let Some(a) = opts.level_anchor {
         scale = scale.with_anchor(a);
     }
-    let mut found_sites = measure_sites(ct, &sacs, &slices, &groups, opts, &scale, ith);
+    let mut found_sites = measure_sites(ct, &sacs, &slices, &groups, opts, &scale, ith, &veins);
     found_sites.sort_by(|a, b| b.z_mm.total_cmp(&a.z_mm));
     for (n, s) in found_sites.iter_mut().enumerate() {
         s.overlay = format!("ctm_site_{}_axial", n + 1);
@@ -299,6 +306,7 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
         levels: scale,
         overlays: Vec::new(),
         overview: None,
+        veins,
     };
     let (overlays, overview) = overlays::draw(ct, &sacs, &slices, &analysis);
     analysis.overlays = overlays;
@@ -349,6 +357,8 @@ struct GroupStats {
     near_bone: bool,
     /// Fraction of the pixels inside the sac of an adjacent slice.
     sac_cover: f64,
+    /// Fraction of the pixels on a hyperdense paraspinal vein.
+    vein_cover: f64,
 }
 
 impl GroupStats {
@@ -364,6 +374,7 @@ fn group_stats(
     sacs: &[Option<sac::SacSlice>],
     slices: &[sites::SliceSites],
     group: &[(usize, usize)],
+    veins: &Veins,
 ) -> GroupStats {
     let g = ct.geometry();
     let [sx, sy, sz] = g.spacing_mm();
@@ -477,7 +488,18 @@ fn group_stats(
             .count();
     }
     let gap = gap.sqrt();
+    let on_vein = group
+        .iter()
+        .map(|&(k, i)| {
+            slices[k].pieces[i]
+                .pixels
+                .iter()
+                .filter(|&&(r, c)| veins.contains(k, r, c))
+                .count()
+        })
+        .sum::<usize>();
     GroupStats {
+        vein_cover: on_vein as f64 / n,
         sac_cover: covered as f64 / n,
         gap_mm: gap,
         at_stack_end: group.iter().all(|&(k, _)| k == 0 || k + 1 == slices.len()),
@@ -530,6 +552,10 @@ fn connection_of(s: &GroupStats, ith: f64, opts: &CtmOptions) -> Connection {
     }
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the per-study inputs of the site measurement, all read-only"
+)]
 fn measure_sites(
     ct: &Volume,
     sacs: &[Option<sac::SacSlice>],
@@ -538,11 +564,12 @@ fn measure_sites(
     opts: &CtmOptions,
     scale: &LevelScale,
     ith: f64,
+    veins: &Veins,
 ) -> Vec<CtmSite> {
     let slice_mm = ct.geometry().spacing_mm()[2];
     let stats: Vec<GroupStats> = groups
         .iter()
-        .map(|g| group_stats(ct, sacs, slices, g))
+        .map(|g| group_stats(ct, sacs, slices, g, veins))
         // A site seen on one slice only or spanning less than 4 mm along the stack is a
         // partial-volume edge (an endplate or a cortical rim cut obliquely); real collections
         // span several millimetres. A piece beside the canal (foramen, paraspinal), clear of
@@ -586,11 +613,17 @@ fn measure_sites(
     stats
         .into_iter()
         .filter(|s| !s.lateral_contact() || s.side_mm3[0].max(s.side_mm3[1]) >= attached_min)
-        .map(|s| {
+        .filter_map(|s| {
+            let connection = connection_of(&s, ith, opts);
+            // Contrast that is not continuous with the sac and lies on a hyperdense paraspinal
+            // vein (a thin tube outside the canal) is the vein itself: a CSF-venous fistula
+            // drains contrast into veins, not into the epidural space.
+            if connection == Connection::None && s.vein_cover >= 0.5 {
+                return None;
+            }
             let at = s.contact.unwrap_or(s.centre);
             let dx = s.centre.x - s.sac_centre.x;
             let dy = s.centre.y - s.sac_centre.y;
-            let connection = connection_of(&s, ith, opts);
             // Beside the sac, contrast follows a nerve root: name the site by its root.
             let level = scale.level_at(at.z).map(|l| {
                 if connection == Connection::RootSleeve || dx.abs() > dy.abs() {
@@ -624,7 +657,7 @@ fn measure_sites(
             } else {
                 from_entry.map(|d| d <= tol)
             };
-            CtmSite {
+            Some(CtmSite {
                 level,
                 z_mm: at.z,
                 z_range_mm: s.z_range,
@@ -640,7 +673,7 @@ fn measure_sites(
                 levels_from_catheter_entry: from_entry,
                 key_slice: s.key_slice,
                 overlay: String::new(),
-            }
+            })
         })
         .collect()
 }
@@ -673,6 +706,7 @@ impl CtmAnalysis {
                 intrathecal_median_hu: None,
                 intrathecal_median_hu_status: Some(FieldStatus::not_assessable(reason)),
                 levels: Some(self.levels.to_findings()),
+                paraspinal_veins: Some(self.veins_findings(series_instance_uid)),
             };
         }
         let sites: Vec<ContrastSite> = self
@@ -723,6 +757,57 @@ impl CtmAnalysis {
             intrathecal_median_hu: self.intrathecal_median_hu.map(|h| Hu(round1(h))),
             intrathecal_median_hu_status: None,
             levels: Some(self.levels.to_findings()),
+            paraspinal_veins: Some(self.veins_findings(series_instance_uid)),
+        }
+    }
+
+    /// The `paraspinal_veins` findings: the flag, the densest segment's HU, the segments'
+    /// root levels and sides, one evidence item per segment.
+    fn veins_findings(&self, uid: Option<&str>) -> ParaspinalVeins {
+        let v = &self.veins;
+        let mut by_z: Vec<&VeinSegment> = v.segments.iter().collect();
+        by_z.sort_by(|a, b| b.z_mm.total_cmp(&a.z_mm));
+        let level_of = |s: &VeinSegment| self.levels.level_at(s.z_mm).map(root_level);
+        let mut levels: Vec<Level> = Vec::new();
+        let mut sides: Vec<Side> = Vec::new();
+        for s in &by_z {
+            if let Some(l) = level_of(s)
+                && !levels.contains(&l)
+            {
+                levels.push(l);
+            }
+            if !sides.contains(&s.side) {
+                sides.push(s.side);
+            }
+        }
+        let evidence = by_z
+            .iter()
+            .map(|s| Evidence {
+                series_instance_uid: uid.map(str::to_owned),
+                slice_index: u32::try_from(s.key_slice).ok(),
+                level: level_of(s),
+                description: Some(format!(
+                    "hyperdense paraspinal vein {}, {}, mean {:.0} HU, {:.0} mm long",
+                    level_of(s).map_or_else(
+                        || format!("z {:.0} mm (levels not counted)", s.z_mm),
+                        |l| l.to_string()
+                    ),
+                    side_word(s.side),
+                    s.mean_hu,
+                    s.length_mm
+                )),
+                ..Evidence::default()
+            })
+            .collect();
+        ParaspinalVeins {
+            hyperdense: v.hyperdense,
+            max_hu: v.segments.first().map(|s| Hu(round1(s.mean_hu))),
+            threshold_hu: v.hyperdense.map(|_| Hu(VEIN_HU)),
+            levels,
+            sides,
+            method: Some(veins::METHOD.to_owned()),
+            reason: v.reason.clone(),
+            evidence,
         }
     }
 }

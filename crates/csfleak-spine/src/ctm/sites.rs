@@ -555,7 +555,7 @@ fn split_off_bone(
 
 /// Whether two pieces of adjacent slices touch in-plane (8-neighbourhood: oblique thin
 /// structures such as root sleeves shift by a pixel between slices).
-fn overlaps(a: &[(usize, usize)], b: &[(usize, usize)]) -> bool {
+pub(crate) fn overlaps(a: &[(usize, usize)], b: &[(usize, usize)]) -> bool {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     small.iter().any(|&(r, c)| {
         (r.saturating_sub(1)..=r + 1).any(|rr| {

@@ -1,0 +1,471 @@
+//! Hyperdense paraspinal veins (research flag; clinical.md §8 "hyperdense paraspinal vein
+//! sign", §11 `CVF_VEIN_HU`): a CSF-venous fistula drains intrathecal contrast into the
+//! foraminal and paraspinal veins, which then read above 70 HU on the myelogram (unenhanced
+//! veins and muscle stay near 40-60 HU).
+//!
+//! A paraspinal vein is a thin tube of soft-tissue-to-contrast density outside the canal,
+//! beside the vertebra (foramen, along the transverse process, in the paraspinal muscle):
+//! * outside the canal (beyond the sac's equivalent radius plus the epidural space) and
+//!   not in front of the vertebral body (the body, the aorta and the cava lie there);
+//! * clear of bone: cortex is far denser than any vein and its partial-volume rim is removed
+//!   with a margin; what is left of a bone (marrow) is walled in by cortex on most of its
+//!   outline, a vein touches bone on one side at most;
+//! * thin (no pixel farther than [`MAX_RADIUS_MM`] from its outline) and small per slice;
+//! * a tube: its pieces on adjacent slices join into a segment at least [`MIN_LENGTH_MM`]
+//!   long (noise specks do not continue);
+//! * not the sac's own contrast: a piece reaching the canal with contrast as dense as the
+//!   sac's is a root sleeve or leaking contrast (judged as extradural contrast).
+//!
+//! Densities are smoothed over about 2 mm before the threshold (noise of the muscle).
+
+use ndarray::{Array2, ArrayView2, Axis};
+use rayon::prelude::*;
+
+use csfleak_findings::Side;
+use csfleak_volume::{DVec3, Volume};
+
+use super::morph::{dilate, erode, label_runs};
+use super::sac::SacSlice;
+use super::sites::{SliceSites, disc_offsets};
+
+/// Method name of the veins flag.
+pub const METHOD: &str = "ct_myelography.paraspinal_veins/1";
+/// Hyperdense vein threshold, HU (Kranz et al., AJR 2018: 70 HU separated fistula veins from
+/// control veins in that series; research use only).
+pub const VEIN_HU: f64 = 70.0;
+/// Cortical bone: denser than this (HU) is never a vein's contrast.
+const CORTEX_HU: f32 = 450.0;
+/// Bone rim removed around cortex, mm.
+const BONE_MARGIN_MM: f64 = 1.5;
+/// Search radius around the sac centre, mm (foramina and the paraspinal muscles).
+const REACH_MM: f64 = 40.0;
+/// The canal: the sac's equivalent radius plus this much epidural space, mm.
+const EPIDURAL_MM: f64 = 3.0;
+/// Pieces centred farther in front of the sac centre than this (mm) are vertebral body or
+/// prevertebral (aorta, cava).
+const ANTERIOR_MM: f64 = 20.0;
+/// Thickest vein (largest inscribed radius), mm.
+const MAX_RADIUS_MM: f64 = 3.0;
+/// Largest cross-section of one piece, mm².
+const MAX_PIECE_MM2: f64 = 150.0;
+/// Smallest cross-section of one piece, mm².
+const MIN_PIECE_MM2: f64 = 2.0;
+/// Shortest segment (extent of its 3D bounding box), mm.
+const MIN_LENGTH_MM: f64 = 8.0;
+/// Smallest segment volume, mm³.
+const MIN_VOLUME_MM3: f64 = 15.0;
+/// A piece whose outline lies against bone on more than this fraction is marrow.
+const WALLED_FRACTION: f64 = 0.6;
+/// Lateral half-width of the image needed around the sac centre, mm (else not assessable).
+const NEEDED_MM: f64 = 30.0;
+
+/// One hyperdense vein segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VeinSegment {
+    /// Patient z (LPS, mm) of the segment centre.
+    pub z_mm: f64,
+    /// Side (patient), from the segment centre relative to the sac centre.
+    pub side: Side,
+    /// Mean HU of its pixels.
+    pub mean_hu: f64,
+    /// Extent (3D bounding box diagonal), mm.
+    pub length_mm: f64,
+    /// Volume, mm³.
+    pub volume_mm3: f64,
+    /// Slice with the largest piece.
+    pub key_slice: usize,
+}
+
+/// The veins flag of a study.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Veins {
+    /// Hyperdense paraspinal veins seen; `None` when the stack does not allow the question.
+    pub hyperdense: Option<bool>,
+    /// Segments above [`VEIN_HU`] (densest first).
+    pub segments: Vec<VeinSegment>,
+    /// Why not assessable.
+    pub reason: Option<String>,
+    /// Voxels `(slice, row, col)` of the segments, sorted.
+    pub(crate) voxels: Vec<(usize, usize, usize)>,
+}
+
+impl Veins {
+    /// Whether voxel `(k, r, c)` lies on a hyperdense vein segment.
+    pub(crate) fn contains(&self, k: usize, r: usize, c: usize) -> bool {
+        self.voxels.binary_search(&(k, r, c)).is_ok()
+    }
+
+    /// Not assessable, with the reason.
+    pub(crate) fn not_assessable(reason: &str) -> Self {
+        Self {
+            hyperdense: None,
+            segments: Vec::new(),
+            reason: Some(reason.to_owned()),
+            voxels: Vec::new(),
+        }
+    }
+}
+
+/// One vein piece on one slice.
+#[derive(Debug, Clone)]
+struct VeinPiece {
+    /// Sorted pixels `(row, col)` of the whole image.
+    pixels: Vec<(usize, usize)>,
+    sum_hu: f64,
+}
+
+/// What one slice gives.
+#[derive(Debug, Clone, Default)]
+struct SliceVeins {
+    /// The image reaches [`NEEDED_MM`] on both sides of the sac.
+    covered: bool,
+    pieces: Vec<VeinPiece>,
+}
+
+/// In-plane geometry of the stack: world offset (mm) of one row / one column step.
+#[derive(Debug, Clone, Copy)]
+struct Plane {
+    row: DVec3,
+    col: DVec3,
+    px: [f64; 2],
+}
+
+impl Plane {
+    fn offset(self, dr: f64, dc: f64) -> DVec3 {
+        self.row * dr + self.col * dc
+    }
+}
+
+/// Box mean of `img` over `(2 h + 1)²` pixels (clipped at the border), via a summed-area table.
+fn box_mean(img: &ArrayView2<'_, f32>, h: usize) -> Array2<f32> {
+    let (nr, nc) = img.dim();
+    let mut sat = vec![0.0f64; (nr + 1) * (nc + 1)];
+    for r in 0..nr {
+        let mut row = 0.0;
+        for c in 0..nc {
+            row += f64::from(img[[r, c]]);
+            sat[(r + 1) * (nc + 1) + c + 1] = sat[r * (nc + 1) + c + 1] + row;
+        }
+    }
+    Array2::from_shape_fn((nr, nc), |(r, c)| {
+        let (r0, r1) = (r.saturating_sub(h), (r + h + 1).min(nr));
+        let (c0, c1) = (c.saturating_sub(h), (c + h + 1).min(nc));
+        let s = sat[r1 * (nc + 1) + c1] - sat[r0 * (nc + 1) + c1] - sat[r1 * (nc + 1) + c0]
+            + sat[r0 * (nc + 1) + c0];
+        (s / ((r1 - r0) * (c1 - c0)) as f64) as f32
+    })
+}
+
+/// Vein pieces of one slice.
+fn slice_veins(
+    img: &ArrayView2<'_, f32>,
+    sac: &SacSlice,
+    site: &SliceSites,
+    plane: Plane,
+    sac_dense: f32,
+) -> SliceVeins {
+    let (nr, nc) = img.dim();
+    let px = plane.px;
+    let half = [REACH_MM / px[0] + 2.0, REACH_MM / px[1] + 2.0];
+    let (cr, cc) = sac.centroid;
+    // The image must reach the paraspinal region on both sides (columns and rows may be
+    // either patient axis: ask in world terms).
+    let lateral_reach = |sign: f64| {
+        // The image axis closest to the patient x axis, stepped NEEDED_MM that way.
+        let (d, e) = (plane.offset(1.0, 0.0).x, plane.offset(0.0, 1.0).x);
+        let (dr, dc) = if d.abs() > e.abs() {
+            (sign * d.signum() * NEEDED_MM / px[0], 0.0)
+        } else {
+            (0.0, sign * e.signum() * NEEDED_MM / px[1])
+        };
+        let (r, c) = (cr + dr, cc + dc);
+        r >= 0.0 && c >= 0.0 && r < nr as f64 && c < nc as f64
+    };
+    let covered = lateral_reach(1.0) && lateral_reach(-1.0);
+    let r0 = (cr - half[0]).max(0.0) as usize;
+    let c0 = (cc - half[1]).max(0.0) as usize;
+    let r1 = ((cr + half[0]).ceil() as usize).min(nr.saturating_sub(1));
+    let c1 = ((cc + half[1]).ceil() as usize).min(nc.saturating_sub(1));
+    if r1 <= r0 || c1 <= c0 {
+        return SliceVeins::default();
+    }
+    let win = img.slice(ndarray::s![r0..=r1, c0..=c1]);
+    let (h, w) = win.dim();
+    let smooth_half = ((1.0 / px[0].max(px[1])).round() as usize).max(1);
+    let smooth = box_mean(&win, smooth_half);
+    let cortex = win.mapv(|v| v > CORTEX_HU);
+    let near_bone = dilate(
+        &cortex,
+        &disc_offsets([BONE_MARGIN_MM / px[0], BONE_MARGIN_MM / px[1]]),
+    );
+    let sac_n = site.sac.len().max(sac.pixels.len()) as f64;
+    let canal_mm = (sac_n * px[0] * px[1] / std::f64::consts::PI).sqrt() + EPIDURAL_MM;
+    let dist_mm = |r: usize, c: usize| {
+        plane
+            .offset(
+                (r + r0) as f64 - sac.centroid.0,
+                (c + c0) as f64 - sac.centroid.1,
+            )
+            .length()
+    };
+    let mut mask = vec![false; h * w];
+    for r in 0..h {
+        for c in 0..w {
+            mask[r * w + c] =
+                smooth[[r, c]] > VEIN_HU as f32 && !near_bone[[r, c]] && dist_mm(r, c) > canal_mm;
+        }
+    }
+    let Some((runs, sizes)) = label_runs(&mask, h, w) else {
+        return SliceVeins {
+            covered,
+            pieces: Vec::new(),
+        };
+    };
+    let pix_mm2 = px[0] * px[1];
+    let mut comps: Vec<Vec<(usize, usize)>> = vec![Vec::new(); sizes.len()];
+    for &(r, s, e, l) in &runs {
+        let a = sizes[l as usize] as f64 * pix_mm2;
+        if (MIN_PIECE_MM2..=MAX_PIECE_MM2).contains(&a) {
+            comps[l as usize].extend((s..e).map(|c| (r, c)));
+        }
+    }
+    let thick = disc_offsets([MAX_RADIUS_MM / px[0], MAX_RADIUS_MM / px[1]]);
+    let margin = thick
+        .iter()
+        .map(|&(a, b)| a.unsigned_abs().max(b.unsigned_abs()))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut pieces = Vec::new();
+    for comp in comps.into_iter().filter(|c| !c.is_empty()) {
+        let n = comp.len() as f64;
+        let (sr, sc) = comp
+            .iter()
+            .fold((0.0, 0.0), |a, &(r, c)| (a.0 + r as f64, a.1 + c as f64));
+        let centre = plane.offset(
+            sr / n + r0 as f64 - sac.centroid.0,
+            sc / n + c0 as f64 - sac.centroid.1,
+        );
+        // Within reach, not at the crop border, not in front of the vertebral body.
+        if -centre.y > ANTERIOR_MM
+            || comp.iter().any(|&(r, c)| {
+                dist_mm(r, c) > REACH_MM || r == 0 || c == 0 || r + 1 == h || c + 1 == w
+            })
+        {
+            continue;
+        }
+        // Thin: nothing left after eroding by the thickest vein's radius.
+        let (mut a, mut b) = ((usize::MAX, usize::MAX), (0, 0));
+        for &(r, c) in &comp {
+            a = (a.0.min(r), a.1.min(c));
+            b = (b.0.max(r), b.1.max(c));
+        }
+        let (lr, lc) = (a.0.saturating_sub(margin), a.1.saturating_sub(margin));
+        let mut local = Array2::from_elem((b.0 + margin + 1 - lr, b.1 + margin + 1 - lc), false);
+        for &(r, c) in &comp {
+            local[[r - lr, c - lc]] = true;
+        }
+        if erode(&local, &thick).iter().any(|&x| x) {
+            continue;
+        }
+        // Marrow is walled in by cortex; a vein touches bone on one side at most.
+        let (mut edge, mut walled) = (0usize, 0usize);
+        let in_comp = |y: usize, x: usize| {
+            y >= lr
+                && x >= lc
+                && y - lr < local.dim().0
+                && x - lc < local.dim().1
+                && local[[y - lr, x - lc]]
+        };
+        for &(r, c) in &comp {
+            let nb = [
+                (r.wrapping_sub(1), c),
+                (r + 1, c),
+                (r, c.wrapping_sub(1)),
+                (r, c + 1),
+            ];
+            let outside: Vec<(usize, usize)> = nb
+                .into_iter()
+                .filter(|&(y, x)| y < h && x < w && !in_comp(y, x))
+                .collect();
+            if !outside.is_empty() {
+                edge += 1;
+                walled += usize::from(outside.iter().any(|&(y, x)| near_bone[[y, x]]));
+            }
+        }
+        if walled as f64 > WALLED_FRACTION * edge.max(1) as f64 {
+            continue;
+        }
+        // The sac's own contrast reaching out (a root sleeve, leaking contrast).
+        let reaches_canal = comp
+            .iter()
+            .any(|&(r, c)| dist_mm(r, c) <= canal_mm + px[0].max(px[1]) * 1.5);
+        let max_raw = comp
+            .iter()
+            .map(|&(r, c)| win[[r, c]])
+            .fold(f32::NEG_INFINITY, f32::max);
+        if reaches_canal && max_raw >= sac_dense {
+            continue;
+        }
+        let sum_hu = comp.iter().map(|&(r, c)| f64::from(win[[r, c]])).sum();
+        let mut pixels: Vec<(usize, usize)> = comp.iter().map(|&(r, c)| (r + r0, c + c0)).collect();
+        pixels.sort_unstable();
+        pieces.push(VeinPiece { pixels, sum_hu });
+    }
+    SliceVeins { covered, pieces }
+}
+
+/// The veins flag of a study: vein pieces on every slice with a sac, joined across adjacent
+/// slices (in-plane overlap) into segments.
+pub(crate) fn find_veins(
+    ct: &Volume,
+    sacs: &[Option<SacSlice>],
+    slices: &[SliceSites],
+    sac_dense: f32,
+) -> Veins {
+    let g = ct.geometry();
+    let [sx, sy, sz] = g.spacing_mm();
+    let origin = g.world_from_voxel_point(DVec3::ZERO).to_dvec3();
+    let plane = Plane {
+        row: g
+            .world_from_voxel_point(DVec3::new(0.0, 1.0, 0.0))
+            .to_dvec3()
+            - origin,
+        col: g
+            .world_from_voxel_point(DVec3::new(1.0, 0.0, 0.0))
+            .to_dvec3()
+            - origin,
+        px: [sy, sx],
+    };
+    let data = ct.data();
+    let per_slice: Vec<SliceVeins> = sacs
+        .par_iter()
+        .zip(slices.par_iter())
+        .enumerate()
+        .map(|(k, (sac, site))| {
+            sac.as_ref().map_or_else(SliceVeins::default, |s| {
+                slice_veins(&data.index_axis(Axis(0), k), s, site, plane, sac_dense)
+            })
+        })
+        .collect();
+    let with_sac = sacs.iter().filter(|s| s.is_some()).count();
+    let covered = per_slice.iter().filter(|s| s.covered).count();
+    if with_sac == 0 || 2 * covered < with_sac {
+        return Veins::not_assessable(&format!(
+            "the field of view does not reach {NEEDED_MM:.0} mm on both sides of the canal \
+             (paraspinal veins not imaged)"
+        ));
+    }
+    // Join pieces of adjacent slices (union-find over (slice, piece)).
+    let ids: Vec<(usize, usize)> = per_slice
+        .iter()
+        .enumerate()
+        .flat_map(|(k, s)| (0..s.pieces.len()).map(move |i| (k, i)))
+        .collect();
+    let index_of = |k: usize, i: usize| ids.binary_search(&(k, i)).unwrap_or(0);
+    let mut parent: Vec<usize> = (0..ids.len()).collect();
+    let root = |p: &mut Vec<usize>, mut x: usize| {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    };
+    for k in 1..per_slice.len() {
+        for (i, a) in per_slice[k].pieces.iter().enumerate() {
+            for (j, b) in per_slice[k - 1].pieces.iter().enumerate() {
+                if super::sites::overlaps(&a.pixels, &b.pixels) {
+                    let (x, y) = (
+                        root(&mut parent, index_of(k, i)),
+                        root(&mut parent, index_of(k - 1, j)),
+                    );
+                    if x != y {
+                        parent[x.max(y)] = x.min(y);
+                    }
+                }
+            }
+        }
+    }
+    let mut groups: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
+    for (n, &id) in ids.iter().enumerate() {
+        let r = root(&mut parent, n);
+        if let Some(gr) = groups.iter_mut().find(|gr| gr.0 == r) {
+            gr.1.push(id);
+        } else {
+            groups.push((r, vec![id]));
+        }
+    }
+    let pix_mm3 = sx * sy * sz;
+    let mut voxels: Vec<(usize, usize, usize)> = Vec::new();
+    let mut segments: Vec<VeinSegment> = groups
+        .into_iter()
+        .filter_map(|(_, members)| {
+            let (mut lo, mut hi) = (DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY));
+            let (mut n, mut sum, mut centre, mut sac_centre) = (0.0, 0.0, DVec3::ZERO, DVec3::ZERO);
+            let (mut key, mut best) = (0usize, 0usize);
+            for &(k, i) in &members {
+                let p = &per_slice[k].pieces[i];
+                let sc = sacs[k].as_ref().map_or(DVec3::ZERO, |s| {
+                    g.world_from_voxel_point(DVec3::new(s.centroid.1, s.centroid.0, k as f64))
+                        .to_dvec3()
+                });
+                for &(r, c) in &p.pixels {
+                    let w = g
+                        .world_from_voxel_point(DVec3::new(c as f64, r as f64, k as f64))
+                        .to_dvec3();
+                    lo = lo.min(w);
+                    hi = hi.max(w);
+                    centre += w;
+                    sac_centre += sc;
+                }
+                n += p.pixels.len() as f64;
+                sum += p.sum_hu;
+                if p.pixels.len() > best {
+                    best = p.pixels.len();
+                    key = k;
+                }
+            }
+            // The bounding box spans pixel centres: add one voxel along each axis.
+            let extent = hi - lo + DVec3::new(sx, sy, sz).abs();
+            let length_mm = extent.length();
+            let volume_mm3 = n * pix_mm3;
+            let mean_hu = sum / n.max(1.0);
+            if length_mm < MIN_LENGTH_MM || volume_mm3 < MIN_VOLUME_MM3 || mean_hu <= VEIN_HU {
+                return None;
+            }
+            let centre = centre / n;
+            for &(k, i) in &members {
+                voxels.extend(
+                    per_slice[k].pieces[i]
+                        .pixels
+                        .iter()
+                        .map(|&(r, c)| (k, r, c)),
+                );
+            }
+            let dx = centre.x - sac_centre.x / n;
+            let side = if dx > 2.5 {
+                Side::Left
+            } else if dx < -2.5 {
+                Side::Right
+            } else {
+                Side::Midline
+            };
+            Some(VeinSegment {
+                z_mm: centre.z,
+                side,
+                mean_hu,
+                length_mm,
+                volume_mm3,
+                key_slice: key,
+            })
+        })
+        .collect();
+    segments.sort_by(|a, b| b.mean_hu.total_cmp(&a.mean_hu));
+    voxels.sort_unstable();
+    Veins {
+        hyperdense: Some(!segments.is_empty()),
+        segments,
+        reason: None,
+        voxels,
+    }
+}

@@ -1,0 +1,191 @@
+//! Hyperdense paraspinal veins flag on CT myelograms rendered in memory, with the vein or its
+//! mimic painted into the volume by this test (the phantom draws neither): a contrast-dense
+//! vein beside the spine is flagged with its level and side; a normal study, an unenhanced
+//! vein and a bony rod (cortex around marrow) are not; a field of view that does not reach the
+//! paraspinal muscles is not assessable.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stderr,
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss,
+    reason = "test helpers: a phantom that cannot be built is a test bug; diagnostics on failure"
+)]
+
+use csfleak_findings::Side;
+use csfleak_phantom::spine::{SpineModel, SpineOptions as Model, axial_grid, render_ct};
+use csfleak_spine::ctm::{CtmAnalysis, CtmOptions, analyze_ctm};
+use csfleak_volume::{DVec3, Volume};
+
+/// A straight tube from `a` to `b` (patient mm, relative to the canal centre of each end's
+/// height), radius `r`; `hu(d)` gives the value at distance `d` from its axis (`None` leaves
+/// the voxel as rendered). Voxels are supersampled 3 x 3 in-plane for a partial-volume edge.
+fn paint_tube(
+    v: &mut Volume,
+    m: &SpineModel,
+    a: DVec3,
+    b: DVec3,
+    r: f64,
+    hu: impl Fn(f64) -> Option<f64>,
+) {
+    let g = *v.geometry();
+    let centre = |p: DVec3| DVec3::new(p.x, p.y + m.centreline(p.z).0, p.z);
+    let (a, b) = (centre(a), centre(b));
+    let ab = b - a;
+    let [nk, nr, nc] = [v.dims()[2], v.dims()[1], v.dims()[0]];
+    let data = v.data_mut();
+    for k in 0..nk {
+        for row in 0..nr {
+            for col in 0..nc {
+                let mut acc = 0.0;
+                let mut inside = 0usize;
+                for (sr, sc) in (0..9).map(|s| (s / 3, s % 3)) {
+                    let p = g
+                        .world_from_voxel_point(DVec3::new(
+                            col as f64 + (f64::from(sc) - 1.0) / 3.0,
+                            row as f64 + (f64::from(sr) - 1.0) / 3.0,
+                            k as f64,
+                        ))
+                        .to_dvec3();
+                    let t = ((p - a).dot(ab) / ab.length_squared()).clamp(0.0, 1.0);
+                    let d = (p - (a + ab * t)).length();
+                    if d <= r
+                        && let Some(h) = hu(d)
+                    {
+                        acc += h;
+                        inside += 1;
+                    }
+                }
+                if inside > 0 {
+                    let old = f64::from(data[[k, row, col]]);
+                    let f = inside as f64 / 9.0;
+                    data[[k, row, col]] = (acc / inside as f64 * f + old * (1.0 - f)) as f32;
+                }
+            }
+        }
+    }
+}
+
+/// A normal study T11..S1 (levels countable from the sacrum) at `ith` HU (`matrix` pixels of 1 mm), optionally edited.
+fn study(
+    ith: f64,
+    matrix: usize,
+    seed: u64,
+    edit: impl Fn(&mut Volume, &SpineModel),
+) -> CtmAnalysis {
+    let m = SpineModel::new(Model::default()).unwrap();
+    let a = &m.levels()[m.level_index("T11").unwrap()];
+    let b = &m.levels()[m.level_index("S1").unwrap()];
+    let g = axial_grid(
+        &m,
+        (b.body_bottom_z_mm, a.body_top_z_mm),
+        [matrix, matrix],
+        1.0,
+        2.5,
+        false,
+    )
+    .unwrap();
+    let mut v = render_ct(&m, ith, &g, 2, 12.0, seed, "ctm-veins-test").unwrap();
+    edit(&mut v, &m);
+    let r = analyze_ctm(&v, &CtmOptions::default()).unwrap();
+    eprintln!(
+        "ith {ith}: class {:?} veins {:?} {:?} sites {}",
+        r.class,
+        r.veins.hyperdense,
+        r.veins.segments,
+        r.sites.len()
+    );
+    r
+}
+
+/// Height (patient z, mm) of the middle of L2.
+fn l2_mid(m: &SpineModel) -> f64 {
+    m.levels()[m.level_index("L2").unwrap()].body_mid_z()
+}
+
+/// A vein leaving the left L2 foramen dorsolaterally into the muscle over 14 mm of height.
+fn vein(v: &mut Volume, m: &SpineModel, hu: f64) {
+    let z = l2_mid(m);
+    paint_tube(
+        v,
+        m,
+        DVec3::new(14.0, 4.0, z - 9.0),
+        DVec3::new(32.0, 14.0, z + 5.0),
+        2.0,
+        |_| Some(hu),
+    );
+}
+
+#[test]
+fn contrast_dense_vein_is_flagged_with_level_and_side() {
+    for (n, ith) in [260.0, 880.0].into_iter().enumerate() {
+        let r = study(ith, 160, 9300 + n as u64, |v, m| vein(v, m, 150.0));
+        assert_eq!(r.veins.hyperdense, Some(true), "vein at {ith}");
+        let s = &r.veins.segments[0];
+        assert_eq!(s.side, Side::Left, "side at {ith}");
+        assert!(
+            (s.mean_hu - 150.0).abs() < 40.0,
+            "mean {} at {ith}",
+            s.mean_hu
+        );
+        let f = r.to_findings(None).paraspinal_veins.unwrap();
+        assert_eq!(f.hyperdense, Some(true));
+        assert!(f.max_hu.is_some_and(|h| h.get() > 70.0));
+        // The painted vein spans L1/2..L2; its root level is L1 or L2.
+        assert!(
+            f.levels
+                .iter()
+                .all(|l| ["L1", "L2"].contains(&l.to_string().as_str())),
+            "levels {:?}",
+            f.levels
+        );
+        assert!(!f.levels.is_empty());
+        assert_eq!(f.sides, vec![Side::Left]);
+        // The vein is not extradural contrast.
+        assert!(r.sites.is_empty(), "sites at {ith}: {:?}", r.sites);
+    }
+}
+
+#[test]
+fn normal_unenhanced_vein_and_bony_rod_are_not_flagged() {
+    for (n, ith) in [260.0, 880.0].into_iter().enumerate() {
+        let normal = study(ith, 160, 9310 + n as u64, |_, _| {});
+        assert_eq!(normal.veins.hyperdense, Some(false), "normal at {ith}");
+        let f = normal.to_findings(None).paraspinal_veins.unwrap();
+        assert_eq!(f.hyperdense, Some(false));
+        assert_eq!(f.threshold_hu.map(csfleak_findings::Hu::get), Some(70.0));
+        assert!(f.levels.is_empty() && f.reason.is_none());
+        // An unenhanced vein (55 HU) is a normal vein.
+        let plain = study(ith, 160, 9320 + n as u64, |v, m| vein(v, m, 55.0));
+        assert_eq!(plain.veins.hyperdense, Some(false), "plain vein at {ith}");
+        // A bony rod beside the spine (a transverse process or rib: 1 mm cortex at 900 HU
+        // around 220 HU marrow, 4 mm radius), tubular like a vein: bone, not a vein.
+        let rod = study(ith, 160, 9330 + n as u64, |v, m| {
+            let z = l2_mid(m);
+            paint_tube(
+                v,
+                m,
+                DVec3::new(-16.0, 2.0, z - 8.0),
+                DVec3::new(-36.0, 8.0, z + 6.0),
+                4.0,
+                |d| Some(if d > 3.0 { 900.0 } else { 220.0 }),
+            );
+        });
+        assert_eq!(rod.veins.hyperdense, Some(false), "bony rod at {ith}");
+    }
+}
+
+#[test]
+fn narrow_field_of_view_is_not_assessable() {
+    let r = study(400.0, 48, 9340, |_, _| {});
+    // The sac is found (the stack is assessable) but the paraspinal region is not imaged.
+    if r.intrathecal_median_hu.is_some() {
+        assert_eq!(r.veins.hyperdense, None);
+        let f = r.to_findings(None).paraspinal_veins.unwrap();
+        assert_eq!(f.hyperdense, None);
+        assert!(f.reason.is_some_and(|s| s.contains("field of view")));
+    } else {
+        // Not assessable as a whole: the flag says so too.
+        assert_eq!(r.veins.hyperdense, None);
+        assert!(r.veins.reason.is_some());
+    }
+}
