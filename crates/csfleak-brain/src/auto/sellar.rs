@@ -31,20 +31,34 @@
 //!   rejected (the caller must not report sellar points then).
 //! * Only on voxels of at most [`MAX_SELLAR_VOXEL_MM`]: a chiasm of 3-5 mm over a cistern of
 //!   2-8 mm is not resolved on coarser ones (on 2 mm phantoms the candidates scatter).
-//! * Diaphragma sellae: the upper edge of the tissue below the cistern, on the chiasm's column
-//!   (the gland's top or the diaphragma where it is resolved; over a partly empty sella, where
-//!   a thin diaphragma lies on intrasellar CSF, this reads the gland's top instead: the sella
-//!   opening between the tuberculum and the dorsum is not located yet).
-//! * Pituitary: on columns within 8 mm of the chiasm's, walking down from the diaphragma
-//!   (through at most 8 mm of CSF in the sella), the gland is the next tissue segment (2-15 mm
-//!   long) and the sellar floor its lower end (dark cortex or air below, or the profile rising
-//!   to marrow, half-way between the gland's level and the dip or peak); read in the middle of
-//!   the gland's extent along the sella (the centre of the fossa); neighbouring columns belong to
-//!   the gland only when its top (within 1 mm) and floor (within 1.5 mm) edges continue (the
-//!   dorsum sellae behind it starts lower and reaches deeper). Own phantoms top and floor
-//!   0.19-1.37 mm; the independent generator's heights come out about 1 mm short (its floor
-//!   lies 1-2 mm below the gland's visible lower edge) and its diaphragma (the middle of the
-//!   sella opening) 0.2-3.8 mm off: why the search stays off by default.
+//! * Pituitary: on columns within 8 mm of the chiasm's, walking down from the tissue under the
+//!   cistern (through at most 8 mm of CSF in the sella), the gland is the next tissue segment
+//!   (2-15 mm long) and the sellar floor its lower end; neighbouring columns belong to the gland
+//!   when its top (within 1 mm) and floor (within 1.5 mm) edges continue (the dorsum sellae
+//!   behind it starts lower and reaches deeper; where the stalk joins the gland its top jumps
+//!   up), and the gland is the longest such run of columns. Top and floor are read in the middle
+//!   of the run (the centre of the fossa). The floor is the bone's surface: onto a cortex or
+//!   sinus air darker than the cistern's CSF, where the profile falls below the CSF level (under
+//!   the thin dura / CSF layer that lines the fossa and blurs into the gland's lower edge); onto
+//!   marrow, half-way between the gland's level and the marrow.
+//! * Tuberculum sellae: the top of the fossa's anterior wall. The wall (cortex darker than the
+//!   cistern's CSF by at least [`MIN_BONE_CONTRAST`]) is traced upwards from 1.5 mm under the
+//!   gland's top, row by row, at the level half-way between the CSF and the wall's darkest value
+//!   (its first crossing walking forwards from the fossa's middle), while it continues (no jump
+//!   over 1.5 mm); the tuberculum is the traced point farthest up and back (where the outline
+//!   turns through 45 degrees from the wall into the chiasmatic sulcus).
+//! * Diaphragma sellae: its centre (the aperture for the stalk) over the middle of the fossa, at
+//!   the height of the sella's opening (the tuberculum's level), or on the gland's top where an
+//!   engorged gland fills the sella and pushes the diaphragma up. The dorsum sellae (the other
+//!   end of the opening) is not located: on T1 the posterior lobe and the dorsum's marrow are
+//!   both bright and the cortex between them is not resolved on 1 mm voxels, so the opening is
+//!   taken as level with the tuberculum in the slab (the truth lies 0.0-0.9 mm lower on the
+//!   independent generator's heads).
+//! * Measured (session 7, search on): own 1 mm phantoms (`tests/auto_regions.rs`) tuberculum
+//!   0.56-1.33 mm, pituitary top 0.28-1.26 and floor 0.21-1.55 mm (mostly along the sella: the
+//!   run's middle), heights within 0.5 mm; independent generator seeds 100/300/500: tuberculum
+//!   0.1-0.9 mm, pituitary height -1.0..+0.1 mm, suprasellar -1.3..+0.9 mm, the fossa's middle
+//!   about 1.1 mm in front of the truth (the back of the gland merges into the dorsum's marrow).
 
 #![allow(
     clippy::cast_possible_truncation,
@@ -73,6 +87,20 @@ pub(super) struct Sellar {
     pub(super) diaphragma: Result<Pt, String>,
     pub(super) pit_top: Result<Pt, String>,
     pub(super) pit_floor: Result<Pt, String>,
+    pub(super) tuberculum: Result<Pt, String>,
+}
+
+impl Sellar {
+    /// Every sellar point not found, for one reason.
+    pub(super) fn missing(why: &str) -> Self {
+        Self {
+            chiasm: Err(why.to_owned()),
+            diaphragma: Err(why.to_owned()),
+            pit_top: Err(why.to_owned()),
+            pit_floor: Err(why.to_owned()),
+            tuberculum: Err(why.to_owned()),
+        }
+    }
 }
 
 /// One column's chiasm candidate: column, undersurface row, row of the tissue below the
@@ -185,15 +213,10 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
         .filter(|g| width(g) >= 2.0 * mm && !under_brighter(g))
         .max_by(|a, b| score(a).total_cmp(&score(b)))
     else {
-        let why = "no optic chiasm: no tissue band over a CSF space over tissue in front of the \
-                   mamillary bodies (suprasellar cistern)"
-            .to_owned();
-        return Sellar {
-            chiasm: Err(why.clone()),
-            diaphragma: Err(why.clone()),
-            pit_top: Err(why.clone()),
-            pit_floor: Err(why),
-        };
+        return Sellar::missing(
+            "no optic chiasm: no tissue band over a CSF space over tissue in front of the \
+             mamillary bodies (suprasellar cistern)",
+        );
     };
     // The undersurface is read in the middle of the band's extent along the cistern (its ends
     // curve up into the optic nerves in front and the infundibular recess behind).
@@ -203,13 +226,7 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
         .min_by(|a, b| (a.c - mid_c).abs().total_cmp(&(b.c - mid_c).abs()))
         .copied()
     else {
-        let why = "no optic chiasm candidate".to_owned();
-        return Sellar {
-            chiasm: Err(why.clone()),
-            diaphragma: Err(why.clone()),
-            pit_top: Err(why.clone()),
-            pit_floor: Err(why),
-        };
+        return Sellar::missing("no optic chiasm candidate");
     };
     let width_mm = (group.last().map_or(0.0, |l| l.c) - group[0].c) / mm;
     let conf = (width_mm / 6.0).clamp(0.3, 1.0);
@@ -218,30 +235,158 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
         c: low.c,
         conf: 0.7 * conf,
     };
-    let diaphragma = Pt {
+    // The tissue under the cistern on the chiasm's column: where the gland search starts.
+    let under = Pt {
         r: low.below,
         c: low.c,
         conf: 0.6 * conf,
     };
-    let gland = pituitary(s, diaphragma, thr);
-    let (pit_top, pit_floor) = if let Some((t, f)) = gland {
-        (Ok(t), Ok(f))
-    } else {
+    let z_csf = cistern_level(s, group);
+    let gland = pituitary(s, under, thr, z_csf);
+    let Some((top, floor)) = gland else {
         let why = "no pituitary gland: no tissue of 2-15 mm closed below by a dark sellar floor \
-                   under the diaphragma sellae"
+                   under the suprasellar cistern"
             .to_owned();
-        (Err(why.clone()), Err(why))
+        return Sellar {
+            chiasm: Ok(chiasm),
+            diaphragma: Err(format!("{why}: the sella is not located")),
+            pit_top: Err(why.clone()),
+            pit_floor: Err(why.clone()),
+            tuberculum: Err(why),
+        };
+    };
+    let tub = tuberculum(s, top, floor, z_csf);
+    let diaphragma = match &tub {
+        Ok(tub) => {
+            // The diaphragma's centre (its opening for the stalk) over the middle of the fossa,
+            // at the height of the sella's opening (the tuberculum's level), or on the gland
+            // where an engorged gland fills the sella and pushes the diaphragma up.
+            let r = tub.r.min(top.r);
+            Ok(Pt {
+                r,
+                c: top.c,
+                conf: top.conf.min(tub.conf),
+            })
+        }
+        Err(why) => Err(format!("the sella's opening is not located: {why}")),
     };
     Sellar {
         chiasm: Ok(chiasm),
-        diaphragma: Ok(diaphragma),
-        pit_top,
-        pit_floor,
+        diaphragma,
+        pit_top: Ok(top),
+        pit_floor: Ok(floor),
+        tuberculum: tub,
     }
 }
 
+/// The CSF level of the suprasellar cistern: the median of the middle half of the dark span
+/// under the chiasm band, over the band's columns.
+fn cistern_level(s: &Slab, group: &[Cand]) -> f64 {
+    let mut v: Vec<f64> = Vec::new();
+    for k in group {
+        let (a, b) = (k.bottom, k.below);
+        let n = ((b - a) / 0.25).floor() as usize;
+        for i in 0..=n {
+            let r = a + (b - a) * (i as f64 / n.max(1) as f64);
+            if (r - a) >= 0.25 * (b - a) && (b - r) >= 0.25 * (b - a) {
+                let z = s.bilinear(r, k.c);
+                if z.is_finite() {
+                    v.push(z);
+                }
+            }
+        }
+    }
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Smallest darkness of the bone (cortex, sinus air) below the cistern's CSF level, as a
+/// fraction of the CSF-white contrast, for the bony outline of the sella to be traced.
+const MIN_BONE_CONTRAST: f64 = 0.05;
+
+/// The tuberculum sellae: the top of the anterior wall of the pituitary fossa. The wall is the
+/// bone's cortex (darker than the cistern's CSF) met walking forwards from the middle of the
+/// gland; it is traced upwards row by row (its first crossing, walking forwards from the
+/// fossa's middle, of the level half-way between the CSF and the wall's own darkest value)
+/// while it continues (no jump of more than 1.5 mm from one row to the next); the tuberculum is
+/// its last point, where the wall turns forwards into the chiasmatic sulcus and the planum.
+fn tuberculum(s: &Slab, top: Pt, floor: Pt, z_csf: f64) -> Result<Pt, String> {
+    let mm = 1.0 / s.px;
+    let step = 0.1;
+    let r_seed = top.r + 1.5 * mm;
+    if r_seed >= floor.r {
+        return Err("the gland is too flat to reach its anterior wall".to_owned());
+    }
+    // The anterior wall's darkest value within 12 mm in front of the gland's middle.
+    let mut z_wall = f64::INFINITY;
+    let mut c = top.c;
+    while top.c - c <= 12.0 * mm {
+        let z = s.bilinear(r_seed, c);
+        if !z.is_finite() {
+            return Err("the sella lies at the edge of the image".to_owned());
+        }
+        z_wall = z_wall.min(z);
+        c -= step;
+    }
+    if z_csf - z_wall < MIN_BONE_CONTRAST {
+        return Err(format!(
+            "the anterior wall of the fossa is not darker than the cistern's CSF \
+             ({z_wall:.2} against {z_csf:.2}): bone and CSF cannot be told apart"
+        ));
+    }
+    let level = 0.5 * (z_csf + z_wall);
+    // The first crossing of the level walking forwards from the fossa's middle on row `r`.
+    let wall = |r: f64| -> Option<f64> {
+        let mut c = top.c;
+        let mut prev = s.bilinear(r, c);
+        while top.c - c <= 12.0 * mm {
+            let z = s.bilinear(r, c - step);
+            if !z.is_finite() || !prev.is_finite() {
+                return None;
+            }
+            if z < level && prev >= level {
+                return Some(c - step * (prev - level) / (prev - z));
+            }
+            prev = z;
+            c -= step;
+        }
+        None
+    };
+    let mut last = wall(r_seed).ok_or_else(|| "the anterior wall is not resolved".to_owned())?;
+    // The corner: the traced point farthest up and back (where the outline's tangent turns
+    // through 45 degrees from the wall to the sulcus).
+    let mut best = (r_seed, last);
+    let mut r = r_seed;
+    while r_seed - r < 14.0 * mm {
+        r -= 0.25;
+        match wall(r) {
+            Some(w) if (w - last).abs() <= 1.5 * mm => {
+                last = w;
+                if w - r > best.1 - best.0 {
+                    best = (r, w);
+                }
+            }
+            _ => break,
+        }
+    }
+    if best.0 > top.r + 0.5 * mm {
+        return Err("the anterior wall's corner lies below the gland's top".to_owned());
+    }
+    if r_seed - best.0 >= 13.5 * mm {
+        return Err("the anterior wall of the fossa does not turn within 14 mm".to_owned());
+    }
+    Ok(Pt {
+        r: best.0,
+        c: best.1,
+        conf: top.conf,
+    })
+}
+
 /// The gland on one column below the diaphragma row `rd`: (top, floor) rows.
-fn gland_on_column(s: &Slab, c: f64, rd: f64, thr: f64) -> Option<(f64, f64)> {
+fn gland_on_column(s: &Slab, c: f64, rd: f64, thr: f64, z_csf: f64) -> Option<(f64, f64)> {
     let mm = 1.0 / s.px;
     let segs = column_segments(s, c, rd - 1.0 * mm, rd + 25.0 * mm, thr, 0.4 * mm)?;
     // The first tissue segment below the diaphragma row; a thin one right at that row (the
@@ -258,7 +403,7 @@ fn gland_on_column(s: &Slab, c: f64, rd: f64, thr: f64) -> Option<(f64, f64)> {
     if gland.top > rd + 8.0 * mm || gland.len() < 2.0 * mm {
         return None;
     }
-    let floor = sellar_floor(s, c, gland.top)?;
+    let floor = sellar_floor(s, c, gland.top, z_csf)?;
     (2.0 * mm..=15.0 * mm)
         .contains(&(floor - gland.top))
         .then_some((gland.top, floor))
@@ -267,7 +412,7 @@ fn gland_on_column(s: &Slab, c: f64, rd: f64, thr: f64) -> Option<(f64, f64)> {
 /// The sellar floor below the gland's top edge on column `c`: the first dip of the profile
 /// (the floor's cortex, then air or marrow) to below 70 % of the gland's own level, at the
 /// half-way crossing between the gland level and the dip's minimum.
-fn sellar_floor(s: &Slab, c: f64, top: f64) -> Option<f64> {
+fn sellar_floor(s: &Slab, c: f64, top: f64, z_csf: f64) -> Option<f64> {
     let mm = 1.0 / s.px;
     let step = 0.1;
     let n = (16.0 * mm / step).round() as u32;
@@ -300,8 +445,16 @@ fn sellar_floor(s: &Slab, c: f64, top: f64) -> Option<f64> {
         (z < 0.7 * g && prof[lo..=hi].iter().all(|q| q.1 >= z))
             || (z > 1.4 * g && prof[lo..=hi].iter().all(|q| q.1 <= z))
     })?;
-    let half = 0.5 * (g + prof[imin].1);
     let up = prof[imin].1 > g;
+    // Onto dark bone (cortex, sinus air: darker than the cistern's CSF) the floor is where the
+    // profile falls below the CSF level: the bone's own surface, under whatever thin layer
+    // (dura, CSF) lines the fossa below the gland and blurs into it. Onto marrow, or a cortex
+    // not darker than CSF, half-way between the gland's level and the extreme.
+    let half = if !up && prof[imin].1 < z_csf - MIN_BONE_CONTRAST {
+        z_csf
+    } else {
+        0.5 * (g + prof[imin].1)
+    };
     let j = (start..imin).rev().find(|&j| (prof[j].1 >= half) != up)?;
     let (r0, z0) = prof[j];
     let (r1, z1) = prof[j + 1];
@@ -309,12 +462,12 @@ fn sellar_floor(s: &Slab, c: f64, top: f64) -> Option<f64> {
     Some(r0 + (r1 - r0) * f)
 }
 
-fn pituitary(s: &Slab, d: Pt, thr: f64) -> Option<(Pt, Pt)> {
+fn pituitary(s: &Slab, d: Pt, thr: f64, z_csf: f64) -> Option<(Pt, Pt)> {
     let mm = 1.0 / s.px;
     let mut rows: Vec<(f64, f64, f64)> = Vec::new();
     let mut c = d.c - 8.0 * mm;
     while c <= d.c + 8.0 * mm {
-        if let Some((t, f)) = gland_on_column(s, c, d.r, thr) {
+        if let Some((t, f)) = gland_on_column(s, c, d.r, thr, z_csf) {
             rows.push((c, t, f));
         }
         c += 0.5;
@@ -322,28 +475,35 @@ fn pituitary(s: &Slab, d: Pt, thr: f64) -> Option<(Pt, Pt)> {
     if rows.len() < 3 {
         return None;
     }
-    // The gland's extent along the sella: the run of neighbouring columns (gaps up to 1 mm)
-    // around the diaphragma's column; its height is read in the middle of that run (the centre
-    // of the fossa), as the median of the columns within 1 mm of it.
-    let near = rows
-        .iter()
-        .enumerate()
-        .min_by(|a, b| (a.1.0 - d.c).abs().total_cmp(&(b.1.0 - d.c).abs()))
-        .map(|(i, _)| i)?;
     // Neighbours belong to the same gland when the gap is small and its top and floor edges
-    // continue (the dorsum sellae behind the gland starts lower and reaches deeper).
+    // continue (the dorsum sellae behind the gland starts lower and reaches deeper; where the
+    // stalk joins the gland the top jumps up).
     let joined = |a: (f64, f64, f64), b: (f64, f64, f64)| {
         b.0 - a.0 <= 1.0 * mm + 1e-9
             && (b.1 - a.1).abs() <= 1.0 * mm
             && (b.2 - a.2).abs() <= 1.5 * mm
     };
-    let (mut lo, mut hi) = (near, near);
-    while lo > 0 && joined(rows[lo - 1], rows[lo]) {
-        lo -= 1;
+    // The gland's extent along the sella: the longest run of joined columns (the nearer to
+    // the chiasm's column of two as long); its height is read in the middle of that run (the
+    // centre of the fossa), as the median of the columns within 1 mm of it.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for i in 1..=rows.len() {
+        if i == rows.len() || !joined(rows[i - 1], rows[i]) {
+            runs.push((start, i - 1));
+            start = i;
+        }
     }
-    while hi + 1 < rows.len() && joined(rows[hi], rows[hi + 1]) {
-        hi += 1;
-    }
+    let span = |r: &(usize, usize)| rows[r.1].0 - rows[r.0].0;
+    let off = |r: &(usize, usize)| {
+        let m = 0.5 * (rows[r.0].0 + rows[r.1].0);
+        (m - d.c).abs()
+    };
+    let (lo, hi) = runs.into_iter().max_by(|a, b| {
+        span(a)
+            .total_cmp(&span(b))
+            .then_with(|| off(b).total_cmp(&off(a)))
+    })?;
     if rows[hi].0 - rows[lo].0 < 3.0 * mm {
         return None;
     }
