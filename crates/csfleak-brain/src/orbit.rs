@@ -16,6 +16,8 @@
 //!
 //! A side without a clear ring, or whose globe cannot be located, is not assessable.
 
+use std::ops::Range;
+
 use csfleak_volume::{DVec3, PointLps, Volume, VoxelIdx};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -195,16 +197,45 @@ impl PaddedSlice {
         di + dj * self.width as isize
     }
 
-    /// Sums over the circle `offs` around every pixel of the slice (`nj` rows of `ni`), added
-    /// in the order of `offs` (a row at a time, so the additions vectorise).
-    fn circle_sums(&self, offs: &[(isize, isize)], ni: usize, nj: usize, out: &mut [f64]) {
-        out.fill(0.0);
-        for j in 0..nj {
-            let row = &mut out[j * ni..][..ni];
-            for &o in offs {
-                let src = &self.data[self.at(0, j).wrapping_add_signed(self.offset(o))..][..ni];
-                for (a, x) in row.iter_mut().zip(src) {
-                    *a += *x;
+    /// Sums over the circle `offs` around the pixels `(i, j)`, `i` in `cols`, `j` in `rows`, of
+    /// the slice (rows of `ni` in `out`), added in the order of `offs` starting from zero; the
+    /// rest of `out` is left as it was. Eight neighbouring pixels are summed at once in
+    /// registers (the additions vectorise, without a store per circle sample).
+    fn circle_sums(
+        &self,
+        offs: &[(isize, isize)],
+        ni: usize,
+        (cols, rows): (&Range<usize>, &Range<usize>),
+        out: &mut [f64],
+    ) {
+        const LANES: usize = 8;
+        let n = cols.len();
+        for j in rows.clone() {
+            let row = &mut out[j * ni..][cols.clone()];
+            let base = self.at(cols.start, j);
+            // Each circle sample's source row, checked once.
+            let srcs: Vec<&[f64]> = offs
+                .iter()
+                .map(|o| &self.data[base.wrapping_add_signed(self.offset(*o))..][..n])
+                .collect();
+            let mut blocks = row.chunks_exact_mut(LANES);
+            for (b, block) in (&mut blocks).enumerate() {
+                let mut acc = [0.0_f64; LANES];
+                for src in &srcs {
+                    let Some(x) = src.get(b * LANES..(b + 1) * LANES) else {
+                        continue;
+                    };
+                    for (a, x) in acc.iter_mut().zip(x) {
+                        *a += *x;
+                    }
+                }
+                block.copy_from_slice(&acc);
+            }
+            let done = n - blocks.into_remainder().len();
+            for (i, a) in row.iter_mut().enumerate().skip(done) {
+                *a = 0.0;
+                for src in &srcs {
+                    *a += src[i];
                 }
             }
         }
@@ -219,6 +250,9 @@ impl PaddedSlice {
         s / offs.len() as f64
     }
 }
+
+/// Circle offsets and the columns and rows of the pixels summed over them.
+type Summed<'a> = (&'a [(isize, isize)], Range<usize>, Range<usize>);
 
 /// Ring radii searched, mm.
 const RING_RADII_MM: [f64; 9] = [1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5];
@@ -256,17 +290,28 @@ fn find_rings(v: &Volume) -> Vec<Ring> {
             let n = ni * nj;
             let mut best = vec![f64::MIN; n];
             let (mut ring_sum, mut centre_sum) = (vec![0.0; n], vec![0.0; n]);
-            // Neighbouring radii often share their centre disc: summed once then.
-            let mut centre_of: Option<&[(isize, isize)]> = None;
+            // Sums only where the radius is scored (every sample in the slice). Neighbouring
+            // radii often share their centre disc: summed once then, when the pixels scored at
+            // the next radius were summed already (the larger radius fits fewer of them).
+            let mut centre_of: Option<Summed<'_>> = None;
             for set in &sets {
-                slice.circle_sums(&set.ring, ni, nj, &mut ring_sum);
-                if centre_of != Some(set.centre.as_slice()) {
-                    slice.circle_sums(&set.centre, ni, nj, &mut centre_sum);
-                    centre_of = Some(&set.centre);
+                let (cols, rows) = set.fitting(ni, nj);
+                slice.circle_sums(&set.ring, ni, (&cols, &rows), &mut ring_sum);
+                let reuse = centre_of.as_ref().is_some_and(|(offs, c, r)| {
+                    *offs == set.centre.as_slice()
+                        && (cols.is_empty()
+                            || rows.is_empty()
+                            || (c.start <= cols.start
+                                && cols.end <= c.end
+                                && r.start <= rows.start
+                                && rows.end <= r.end))
+                });
+                if !reuse {
+                    slice.circle_sums(&set.centre, ni, (&cols, &rows), &mut centre_sum);
+                    centre_of = Some((&set.centre, cols.clone(), rows.clone()));
                 }
                 let outer: Vec<isize> = set.outer.iter().map(|o| slice.offset(*o)).collect();
                 let (n_ring, n_centre) = (set.ring.len() as f64, set.centre.len() as f64);
-                let (cols, rows) = set.fitting(ni, nj);
                 for j in rows {
                     for i in cols.clone() {
                         let p = j * ni + i;
