@@ -583,7 +583,8 @@ fn every_midline_landmark_sits_on_its_structure_in_the_rendered_midsagittal_imag
         let behind = 0.5 * (v(Tissue::Bone) + m.at(back + m.post * 1.0));
         failures.extend(edge("tuberculum_sellae back", back, m.post, behind, 0.2));
         // Diaphragma sellae: on the dural sheet over the sella (brightest between the CSF
-        // above and below it), directly under the chiasm.
+        // above and below it), over the middle of the fossa (its aperture for the stalk,
+        // directly over the gland's top).
         let ds = e("diaphragma_sellae");
         let probe = ds - m.post * 4.0;
         let dura_level = mid(Tissue::Dura, csf);
@@ -592,11 +593,13 @@ fn every_midline_landmark_sits_on_its_structure_in_the_rendered_midsagittal_imag
             .filter(|a| m.at(probe + m.up * *a) > dura_level)
             .collect();
         let peak = above.iter().sum::<f64>() / above.len().max(1) as f64;
-        if peak.abs() > 0.15 {
+        let off = ds - e("pituitary_top");
+        // (An engorged gland bulging over the sheet carries the diaphragma on its top.)
+        if off.length() > 1e-9 && peak.abs() > 0.15 {
             failures.push(format!("diaphragma_sellae: dura peak {peak} mm off"));
         }
-        if (ch - ds).normalize_or_zero().dot(m.up) < 0.9999 {
-            failures.push("diaphragma_sellae: not under the chiasm".into());
+        if (off - m.up * off.dot(m.up)).length() > 1e-6 || off.dot(m.up) < 0.0 {
+            failures.push("diaphragma_sellae: not over the gland's top".into());
         }
         // Iter: the upper opening of the aqueduct, on the posterior wall of the third
         // ventricle: fluid, the aqueduct wall behind it at the aqueduct radius, the ventricle

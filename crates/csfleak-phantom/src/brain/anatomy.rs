@@ -416,7 +416,9 @@ impl Head {
             pm_midbrain,
             pm_pons,
             chiasm_inferior: DVec3::new(0.0, chiasm.c.y, chiasm.c.z - chiasm.semi.z),
-            diaphragma_sellae: DVec3::new(0.0, chiasm.c.y, 40.0),
+            // The diaphragma's centre (its aperture for the stalk) over the middle of the
+            // fossa, on its plane, or on the gland where an engorged gland pushes it up.
+            diaphragma_sellae: DVec3::new(0.0, SELLA.c.y, 40.0_f64.max(32.0 + h)),
             clivus_prepontine,
             pons_anterior,
             basion: DVec3::ZERO,
