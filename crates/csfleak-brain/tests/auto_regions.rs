@@ -2,7 +2,8 @@
 //! phantom T1 volumes (rendered directly, no DICOM) with seeds, sag values and head poses not
 //! used while developing the method. The method never sees the truth; the test compares
 //! afterwards. Run with `--nocapture` for the table; `REGIONS_DUMP=/tmp/x` also writes a PGM of
-//! each midsagittal reformat with the automatic (white) and true (black) points.
+//! each midsagittal reformat with the automatic (white) and true (black) points;
+//! `REGIONS_DELTA=1` prints each found point's error vector (LPS mm).
 #![allow(
     clippy::unwrap_used,
     clippy::print_stdout,
@@ -62,6 +63,14 @@ fn run(sag: f64, seed: u64, rot: [f64; 3], obl: f64, grid: GridPreset, opts: &Au
                     ..
                 } => {
                     assert!((0.0..=1.0).contains(confidence));
+                    if std::env::var("REGIONS_DELTA").is_ok() {
+                        // Automatic minus true point (LPS mm: y posterior, z superior).
+                        let d = position.to_dvec3() - truth(*n);
+                        println!(
+                            "sag {sag} seed {seed} {n}: dy {:+.2} dz {:+.2} (dx {:+.2})",
+                            d.y, d.z, d.x
+                        );
+                    }
                     Ok(position.to_dvec3().distance(truth(*n)))
                 }
                 Detection::NotFound { reason } => {
@@ -193,11 +202,13 @@ fn region_landmarks_never_wrong_by_default() {
     }
 }
 
-/// The experimental sellar search (off by default) on the same phantoms: the chiasm and the
-/// pituitary top and floor within 1.5 mm at every sag value (measured 0.36-1.37 mm), the
-/// diaphragma within 1.5 mm up to a sag of 3 mm and within 2.5 mm above (measured 0.6-1.95 mm).
-/// It stays off by default: on the independent generator the diaphragma (defined there as the
-/// middle of the sella opening) is 1.5-3.8 mm off and the pituitary height about 1 mm short.
+/// The experimental sellar search (off by default) on the same phantoms: the chiasm within
+/// 1.5 mm, the pituitary top and floor, the diaphragma and the tuberculum within 1.75 mm at
+/// every sag value (measured session 7: chiasm 0.36-1.35, top 0.28-1.26, floor 0.21-1.55 (along
+/// the sella: the gland's run of columns is read in its middle), diaphragma 0.44-1.57,
+/// tuberculum 0.56-1.33 mm). It stays off by default: on the independent generator's heads it
+/// still gives a wrong suprasellar height or pituitary height on 2 of 8 heads at seed base 500
+/// (the opening of the sella is taken as level with the tuberculum; the dorsum is not located).
 #[test]
 #[ignore = "renders six 1 mm phantoms (slow in debug builds): run with --release --ignored"]
 fn experimental_sellar_search_table() {
@@ -208,12 +219,13 @@ fn experimental_sellar_search_table() {
         .map(|(s, seed, r, o)| run(*s, *seed, *r, *o, g, &on))
         .collect();
     print_table(&rows);
-    for (c, (sag, ..)) in rows.iter().zip(CASES) {
+    for c in &rows {
         for (n, r) in &c.res {
             let tol = match n {
-                L::ChiasmInferior | L::PituitaryTop | L::PituitaryFloor => 1.5,
-                L::DiaphragmaSellae if sag <= 3.0 => 1.5,
-                L::DiaphragmaSellae => 2.5,
+                L::ChiasmInferior => 1.5,
+                L::PituitaryTop | L::PituitaryFloor | L::DiaphragmaSellae | L::TuberculumSellae => {
+                    1.75
+                }
                 _ => continue,
             };
             let e = r
