@@ -753,24 +753,14 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
                    mistakes another structure for the chiasm on some heads; import a reader's \
                    point"
             .to_owned();
-        sellar::Sellar {
-            chiasm: Err(why.clone()),
-            diaphragma: Err(why.clone()),
-            pit_top: Err(why.clone()),
-            pit_floor: Err(why),
-        }
+        sellar::Sellar::missing(&why)
     } else if coarsest > sellar::MAX_SELLAR_VOXEL_MM {
         let why = format!(
             "T1 voxels up to {coarsest:.1} mm: the optic chiasm (3-5 mm) and the suprasellar \
              cistern are not resolved; the sellar region needs voxels of at most {:.1} mm",
             sellar::MAX_SELLAR_VOXEL_MM
         );
-        sellar::Sellar {
-            chiasm: Err(why.clone()),
-            diaphragma: Err(why.clone()),
-            pit_top: Err(why.clone()),
-            pit_floor: Err(why),
-        }
+        sellar::Sellar::missing(&why)
     } else {
         sellar::locate(&s, mr, mc, f64::from(z_grey))
     };
@@ -795,6 +785,12 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
             LandmarkName::PituitaryFloor,
             &sel.pit_floor,
             "lower edge of the pituitary gland (sellar floor) where it is highest",
+        ),
+        (
+            LandmarkName::TuberculumSellae,
+            &sel.tuberculum,
+            "posterior-superior corner of the bone in front of the pituitary fossa (cortex \
+             darker than the suprasellar CSF)",
         ),
     ] {
         set(
@@ -873,6 +869,7 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
                 LandmarkName::DiaphragmaSellae,
                 LandmarkName::PituitaryTop,
                 LandmarkName::PituitaryFloor,
+                LandmarkName::TuberculumSellae,
             ] {
                 set(
                     n,
