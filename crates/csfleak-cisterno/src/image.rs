@@ -5,18 +5,41 @@ use csfleak_volume::index_of;
 use ndarray::Array2;
 
 /// Box blur of half-width `r` along both axes (edges use the pixels that exist).
-///
-/// Rows first, then columns, both by prefix sums over a contiguous row-major buffer (the
-/// column pass keeps one running prefix row, so memory is read in order).
+#[cfg(test)]
 fn box_blur(img: &Array2<f64>, r: usize) -> Array2<f64> {
     if r == 0 {
         return img.clone();
     }
     let (rows, cols) = img.dim();
     let mut data: Vec<f64> = img.iter().copied().collect();
+    let mut scratch = BlurScratch::default();
+    box_blur_in_place(&mut data, rows, cols, r, &mut scratch);
+    Array2::from_shape_vec((rows, cols), data).unwrap_or_else(|_| img.clone())
+}
+
+/// Buffers reused by the passes of [`box_blur_in_place`].
+#[derive(Default)]
+struct BlurScratch {
+    /// Prefix sums of one row.
+    prefix: Vec<f64>,
+    /// A ring of prefix rows for the column pass.
+    ring: Vec<f64>,
+}
+
+/// Box blur of a row-major `rows x cols` buffer in place: rows first, then columns, both by
+/// prefix sums. The column pass keeps only the prefix rows it still needs (a ring of
+/// `2 r + 2` rows of `cols`): prefix row `P[k]` = sum of the rows before `k`, computed in row
+/// order as it is first needed; row `i` is overwritten once `P[i + r + 1]` (which reads row
+/// `i + r`) is known, and `P[i - r]` is still in the ring.
+fn box_blur_in_place(data: &mut [f64], rows: usize, cols: usize, r: usize, s: &mut BlurScratch) {
+    if r == 0 || rows == 0 || cols == 0 {
+        return;
+    }
     // Along each row.
-    let mut prefix = vec![0.0_f64; cols.max(rows) + 1];
-    for line in data.chunks_exact_mut(cols.max(1)) {
+    s.prefix.clear();
+    s.prefix.resize(cols + 1, 0.0);
+    let prefix = &mut s.prefix;
+    for line in data.chunks_exact_mut(cols) {
         for (i, &v) in line.iter().enumerate() {
             prefix[i + 1] = prefix[i] + v;
         }
@@ -26,29 +49,47 @@ fn box_blur(img: &Array2<f64>, r: usize) -> Array2<f64> {
             *out = (prefix[hi] - prefix[lo]) / (hi - lo) as f64;
         }
     }
-    // Along each column: prefix rows P[k] = sum of rows < k, one row of `cols` per k.
-    let mut p = vec![0.0_f64; (rows + 1) * cols];
-    for k in 0..rows {
-        let (done, rest) = p.split_at_mut((k + 1) * cols);
-        let prev = &done[k * cols..];
-        let src = &data[k * cols..(k + 1) * cols];
-        for ((dst, &a), &b) in rest[..cols].iter_mut().zip(prev).zip(src) {
-            *dst = a + b;
-        }
-    }
+    // Along each column.
+    let slots = (2 * r + 2).min(rows + 1);
+    s.ring.clear();
+    s.ring.resize(slots * cols, 0.0);
+    let ring = &mut s.ring;
+    // P[0] = 0 is in slot 0 already; `known` = the highest k with P[k] in the ring.
+    let mut known = 0;
     for i in 0..rows {
         let lo = i.saturating_sub(r);
         let hi = (i + r + 1).min(rows);
+        while known < hi {
+            let k = known + 1;
+            let (src, dst) = ((k - 1) % slots, k % slots);
+            let row = &data[(k - 1) * cols..k * cols];
+            if src < dst {
+                let (a, b) = ring.split_at_mut(dst * cols);
+                let prev = &a[src * cols..(src + 1) * cols];
+                for ((d, &p), &v) in b[..cols].iter_mut().zip(prev).zip(row) {
+                    *d = p + v;
+                }
+            } else {
+                let (a, b) = ring.split_at_mut(src * cols);
+                let prev = &b[..cols];
+                for ((d, &p), &v) in a[dst * cols..(dst + 1) * cols]
+                    .iter_mut()
+                    .zip(prev)
+                    .zip(row)
+                {
+                    *d = p + v;
+                }
+            }
+            known = k;
+        }
         let n = (hi - lo) as f64;
-        let (plo, phi) = (
-            &p[lo * cols..(lo + 1) * cols],
-            &p[hi * cols..(hi + 1) * cols],
-        );
+        let (slo, shi) = (lo % slots, hi % slots);
+        let plo = &ring[slo * cols..(slo + 1) * cols];
+        let phi = &ring[shi * cols..(shi + 1) * cols];
         for ((out, &a), &b) in data[i * cols..(i + 1) * cols].iter_mut().zip(plo).zip(phi) {
             *out = (b - a) / n;
         }
     }
-    Array2::from_shape_vec((rows, cols), data).unwrap_or_else(|_| img.clone())
 }
 
 /// Approximate Gaussian smoothing with FWHM `fwhm_px` pixels (three box passes).
@@ -57,11 +98,13 @@ pub(crate) fn smooth(img: &Array2<f64>, fwhm_px: f64) -> Array2<f64> {
     let sigma = fwhm_px / 2.355;
     let w = (4.0 * sigma * sigma + 1.0).sqrt();
     let r = index_of(((w - 1.0) / 2.0).round()).unwrap_or(0);
-    let mut out = img.clone();
+    let (rows, cols) = img.dim();
+    let mut data: Vec<f64> = img.iter().copied().collect();
+    let mut scratch = BlurScratch::default();
     for _ in 0..3 {
-        out = box_blur(&out, r);
+        box_blur_in_place(&mut data, rows, cols, r, &mut scratch);
     }
-    out
+    Array2::from_shape_vec((rows, cols), data).unwrap_or_else(|_| img.clone())
 }
 
 /// The `q` quantile (0..1) of the finite values, `0` when there are none.
@@ -86,13 +129,29 @@ pub(crate) fn median(values: &[f64]) -> f64 {
 pub(crate) fn shift(img: &Array2<f64>, dr: isize, dc: isize) -> Array2<f64> {
     let (rows, cols) = img.dim();
     let mut out = Array2::zeros((rows, cols));
-    for ((r, c), v) in out.indexed_iter_mut() {
-        let (sr, sc) = (r.checked_add_signed(-dr), c.checked_add_signed(-dc));
-        if let (Some(sr), Some(sc)) = (sr, sc) {
-            if let Some(x) = img.get((sr, sc)) {
-                *v = *x;
-            }
-        }
+    // Destination columns whose source column exists: c - dc in 0..cols.
+    let c0 = usize::try_from(dc).unwrap_or(0).min(cols);
+    let c1 = usize::try_from(
+        isize::try_from(cols)
+            .unwrap_or(isize::MAX)
+            .saturating_add(dc),
+    )
+    .unwrap_or(0)
+    .min(cols);
+    if c0 >= c1 {
+        return out;
+    }
+    let (s0, s1) = (
+        c0.checked_add_signed(-dc).unwrap_or(0),
+        c1.checked_add_signed(-dc).unwrap_or(0),
+    );
+    for (r, mut row) in out.rows_mut().into_iter().enumerate() {
+        let Some(sr) = r.checked_add_signed(-dr).filter(|&x| x < rows) else {
+            continue;
+        };
+        let src = img.row(sr);
+        row.slice_mut(ndarray::s![c0..c1])
+            .assign(&src.slice(ndarray::s![s0..s1]));
     }
     out
 }
@@ -101,21 +160,34 @@ pub(crate) fn shift(img: &Array2<f64>, dr: isize, dc: isize) -> Array2<f64> {
 fn ncc(a: &Array2<f64>, b: &Array2<f64>, dr: isize, dc: isize) -> f64 {
     let (rows, cols) = a.dim();
     let (mut sa, mut sb, mut saa, mut sbb, mut sab, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-    for r in 0..rows {
-        let Some(br) = r.checked_add_signed(-dr).filter(|&x| x < rows) else {
-            continue;
-        };
-        for c in 0..cols {
-            let Some(bc) = c.checked_add_signed(-dc).filter(|&x| x < cols) else {
+    // Columns of `a` whose partner column c - dc of `b` exists.
+    let c0 = usize::try_from(dc).unwrap_or(0).min(cols);
+    let c1 = usize::try_from(
+        isize::try_from(cols)
+            .unwrap_or(isize::MAX)
+            .saturating_add(dc),
+    )
+    .unwrap_or(0)
+    .min(cols);
+    if c0 < c1 {
+        let b0 = c0.checked_add_signed(-dc).unwrap_or(0);
+        for r in 0..rows {
+            let Some(br) = r.checked_add_signed(-dr).filter(|&x| x < rows) else {
                 continue;
             };
-            let (x, y) = (a[(r, c)], b[(br, bc)]);
-            sa += x;
-            sb += y;
-            saa += x * x;
-            sbb += y * y;
-            sab += x * y;
-            n += 1.0;
+            let (ra, rb) = (a.row(r), b.row(br));
+            let (ra, rb) = (
+                ra.slice(ndarray::s![c0..c1]),
+                rb.slice(ndarray::s![b0..b0 + (c1 - c0)]),
+            );
+            for (&x, &y) in ra.iter().zip(rb.iter()) {
+                sa += x;
+                sb += y;
+                saa += x * x;
+                sbb += y * y;
+                sab += x * y;
+                n += 1.0;
+            }
         }
     }
     if n < 2.0 {
@@ -232,6 +304,73 @@ mod tests {
             let direct = acc / (c1 - c0) as f64;
             assert!((v - direct).abs() < 1e-9, "{i},{j}: {v} vs {direct}");
         }
+    }
+
+    #[test]
+    fn shift_moves_by_the_given_pixels() {
+        let img = Array2::from_shape_fn((7, 5), |(r, c)| (r * 10 + c) as f64 + 1.0);
+        for (dr, dc) in [(0, 0), (2, -1), (-3, 2), (0, 5), (-7, 0), (1, -6)] {
+            let m = shift(&img, dr, dc);
+            for ((r, c), &v) in m.indexed_iter() {
+                let want = r
+                    .checked_add_signed(-dr)
+                    .zip(c.checked_add_signed(-dc))
+                    .and_then(|(sr, sc)| img.get((sr, sc)).copied())
+                    .unwrap_or(0.0);
+                assert_eq!(v, want, "({dr},{dc}) at {r},{c}");
+            }
+        }
+    }
+
+    #[test]
+    fn smoothing_is_three_box_blurs_bit_for_bit() {
+        // The in-place passes with a ring of prefix rows give the very same numbers as a box
+        // blur applied three times (a radius wider than the image included).
+        let img = Array2::from_shape_fn((37, 23), |(r, c)| ((r * 37 + c * 11) % 17) as f64 * 0.7);
+        for fwhm in [0.5, 3.0, 9.0, 60.0] {
+            let sigma = fwhm / 2.355;
+            let w = (4.0_f64 * sigma * sigma + 1.0).sqrt();
+            let r = index_of(((w - 1.0) / 2.0).round()).unwrap_or(0);
+            let mut want = img.clone();
+            for _ in 0..3 {
+                want = reference_box_blur(&want, r);
+            }
+            assert_eq!(smooth(&img, fwhm), want, "fwhm {fwhm}");
+        }
+    }
+
+    /// The box blur with full prefix arrays (the former implementation).
+    fn reference_box_blur(img: &Array2<f64>, r: usize) -> Array2<f64> {
+        if r == 0 {
+            return img.clone();
+        }
+        let (rows, cols) = img.dim();
+        let mut data: Vec<f64> = img.iter().copied().collect();
+        let mut prefix = vec![0.0_f64; cols + 1];
+        for line in data.chunks_exact_mut(cols) {
+            for (i, &v) in line.iter().enumerate() {
+                prefix[i + 1] = prefix[i] + v;
+            }
+            for (i, out) in line.iter_mut().enumerate() {
+                let lo = i.saturating_sub(r);
+                let hi = (i + r + 1).min(cols);
+                *out = (prefix[hi] - prefix[lo]) / (hi - lo) as f64;
+            }
+        }
+        let mut p = vec![0.0_f64; (rows + 1) * cols];
+        for k in 0..rows {
+            for c in 0..cols {
+                p[(k + 1) * cols + c] = p[k * cols + c] + data[k * cols + c];
+            }
+        }
+        for i in 0..rows {
+            let lo = i.saturating_sub(r);
+            let hi = (i + r + 1).min(rows);
+            for c in 0..cols {
+                data[i * cols + c] = (p[hi * cols + c] - p[lo * cols + c]) / (hi - lo) as f64;
+            }
+        }
+        Array2::from_shape_vec((rows, cols), data).unwrap()
     }
 
     #[test]
