@@ -62,6 +62,11 @@ median() { sort -n -k"$2" "$work/$1" | awk -v c="$2" '{v[NR]=$c} END {print v[in
 
 bytes=$(du -sb "$cache/full" | cut -f1)
 echo "bench: $(nproc) CPUs, $(free -m | awk '/Mem:/{print $2}') MiB RAM, study $((bytes / 1048576)) MiB, $rounds rounds, $(date -u +%FT%TZ)"
+# Warm-up, not timed: the first runs after a build or a generation pay for a cold page cache
+# (study files, the binary); round 1 would otherwise be slower than the rest for that alone.
+"$bin" convert "$cache/full" --out "$work/conv" --no-compress >/dev/null 2>&1 || true
+"$bin" analyze "$cache/full" --out "$work/an" >/dev/null 2>&1 || true
+"$bin" batch "$cache/batch" --out "$work/b1" --jobs 2 >/dev/null 2>&1 || true
 for r in $(seq "$rounds"); do
   rm -rf "$work/conv" "$work/an" "$work/b1" "$work/b2"
   measure convert "$bin" convert "$cache/full" --out "$work/conv" --no-compress
