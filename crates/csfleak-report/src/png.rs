@@ -276,30 +276,17 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
 
 /// The windowed base image, resampled bilinearly, separably: each screen row interpolates two
 /// source rows into one (vertical taps), then each pixel between two columns of it (horizontal
-/// taps and weights computed once per column); window/level is one multiply-add per pixel, in
-/// a pass of its own over the row (it vectorises), then the grey is spread to RGB.
+/// taps computed once per column). Window/level is one multiply-add per pixel.
 fn draw_base(img: &mut RgbImage, overlay: &Overlay, scale: Scale) {
     let (w, h) = (img.width(), img.height());
     let (rows, cols) = overlay.base.dim();
     let taps_y = linear_table(h, scale.sy, rows);
-    #[allow(
-        clippy::cast_possible_truncation,
-        reason = "an interpolation weight in [0, 1]"
-    )]
-    let taps_x: Vec<(usize, usize, f32, f32)> = linear_table(w, scale.sx, cols)
-        .into_iter()
-        .map(|(c0, c1, tx)| {
-            let tx = tx as f32;
-            (c0, c1, 1.0 - tx, tx)
-        })
-        .collect();
+    let taps_x = linear_table(w, scale.sx, cols);
     let b = &overlay.base;
     let (lo, hi) = overlay.window;
     let span = if hi > lo { hi - lo } else { 1.0 };
     let gain = 255.0 / span;
     let mut mixed = vec![0.0_f32; cols];
-    let mut values = vec![0.0_f32; w as usize];
-    let mut grey = vec![0_u8; w as usize];
     for ((r0, r1, ty), line) in taps_y.iter().zip(img.chunks_exact_mut(3 * w as usize)) {
         #[allow(
             clippy::cast_possible_truncation,
@@ -309,18 +296,19 @@ fn draw_base(img: &mut RgbImage, overlay: &Overlay, scale: Scale) {
         for ((m, a), b) in mixed.iter_mut().zip(b.row(*r0)).zip(b.row(*r1)) {
             *m = a * (1.0 - ty) + b * ty;
         }
-        for (v, (c0, c1, w0, w1)) in values.iter_mut().zip(&taps_x) {
-            *v = mixed[*c0] * w0 + mixed[*c1] * w1;
-        }
-        for (g, v) in grey.iter_mut().zip(&values) {
-            *g = if v.is_finite() {
+        for ((c0, c1, tx), px) in taps_x.iter().zip(line.chunks_exact_mut(3)) {
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "an interpolation weight in [0, 1]"
+            )]
+            let tx = *tx as f32;
+            let v = mixed[*c0] * (1.0 - tx) + mixed[*c1] * tx;
+            let g = if v.is_finite() {
                 round_to_u8(((v - lo) * gain).clamp(0.0, 255.0))
             } else {
                 0
             };
-        }
-        for (px, g) in line.chunks_exact_mut(3).zip(&grey) {
-            px.copy_from_slice(&[*g, *g, *g]);
+            px.copy_from_slice(&[g, g, g]);
         }
     }
 }
