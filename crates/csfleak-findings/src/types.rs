@@ -463,6 +463,29 @@ pub struct CtMyelography {
     /// MHLW 2011 grading).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paraspinal_veins: Option<ParaspinalVeins>,
+    /// An intrathecal catheter seen on the CT and the level where it enters the sac
+    /// (clinical.md §11; a site at that level is treated like one at a catheter entry when the
+    /// clinical context names none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catheter: Option<CtCatheter>,
+}
+
+/// An intrathecal catheter seen on CT myelography.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CtCatheter {
+    /// The catheter's extradural course was seen (a straight radio-opaque tube).
+    #[serde(default)]
+    pub seen: Option<bool>,
+    /// Level where it enters the sac; `null` when the entry was not seen or levels were not
+    /// counted.
+    #[serde(default)]
+    pub entry_level: Option<Level>,
+    /// Method name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The slice of the entry (or of the end nearest the sac).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
 }
 
 /// Hyperdense paraspinal veins on CT myelography (clinical.md §8, §11: a CSF-venous fistula

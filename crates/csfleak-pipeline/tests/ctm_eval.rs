@@ -7,6 +7,7 @@
 //! `CTM_EVAL_ROUNDS` (default 1). Each case draws its intrathecal contrast in 250..900 HU, the
 //! leaked contrast at 0.45-0.7 of it, pixel size, slice step, noise, curvature, leak level and
 //! side. The documented puncture (L3/4) is given as clinical context, as a user would.
+//! `CTM_EVAL_RAW=<dir>` also writes each case as a raw dump for the `ctm_dump` example.
 //! The default (non-ignored) test runs a small set at low contrast and asserts what is met.
 #![allow(
     clippy::unwrap_used,
@@ -148,6 +149,29 @@ fn load_ct(dir: &std::path::Path) -> Volume {
     }
 }
 
+/// `CTM_EVAL_RAW=<dir>`: each case's CT as read back from DICOM, written as a raw dump
+/// (`ct.txt`, `ct.f32`, `ctx.txt` with the documented puncture) for
+/// `cargo run --release -p csfleak-spine --example ctm_dump -- <dir>/<case>-<seed>`.
+fn write_raw(dir: &std::path::Path, v: &Volume) {
+    std::fs::create_dir_all(dir).unwrap();
+    let g = v.geometry();
+    let head: Vec<String> = g
+        .dims
+        .iter()
+        .map(ToString::to_string)
+        .chain(
+            g.world_from_voxel
+                .to_cols_array()
+                .iter()
+                .map(ToString::to_string),
+        )
+        .collect();
+    std::fs::write(dir.join("ct.txt"), head.join(" ")).unwrap();
+    let bytes: Vec<u8> = v.data().iter().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(dir.join("ct.f32"), bytes).unwrap();
+    std::fs::write(dir.join("ctx.txt"), "L3/4\n").unwrap();
+}
+
 fn run_case(c: &Case, seed: u64) -> Row {
     let model = SpineModel::new(c.model.clone()).unwrap();
     let a = &model.levels()[model.level_index(c.top).unwrap()];
@@ -170,6 +194,12 @@ fn run_case(c: &Case, seed: u64) -> Row {
     ctx.write_volume(&spec, &v, "ct_myelography", serde_json::Value::Null)
         .unwrap();
     let ct = load_ct(dir.path());
+    if let Ok(raw) = std::env::var("CTM_EVAL_RAW") {
+        write_raw(
+            &std::path::Path::new(&raw).join(format!("{}-{seed}", c.name)),
+            &ct,
+        );
+    }
     let mut opts = CtmOptions::default();
     opts.puncture_levels = vec!["L3/4".parse().unwrap()];
     let t0 = Instant::now();

@@ -29,6 +29,7 @@
     reason = "pixel and slice coordinates: non-negative, clamped to the image, far below 2^52"
 )]
 
+mod catheter;
 mod levels;
 mod morph;
 mod overlays;
@@ -36,12 +37,13 @@ mod sac;
 mod sites;
 mod veins;
 
+pub use catheter::{Catheter, METHOD as CATHETER_METHOD};
 pub use veins::{METHOD as VEINS_METHOD, VEIN_HU, VeinSegment, Veins};
 
 use std::fmt::Write as _;
 
 use csfleak_findings::{
-    ContrastSite, CtMyelography, EpiduralContrast, Evidence, FieldStatus, Hu, Level,
+    ContrastSite, CtCatheter, CtMyelography, EpiduralContrast, Evidence, FieldStatus, Hu, Level,
     ParaspinalVeins, Provenance, Region, Side, Status, Vertebra,
 };
 use csfleak_volume::overlay::Overlay;
@@ -220,6 +222,10 @@ pub struct CtmAnalysis {
     pub overview: Option<String>,
     /// Hyperdense paraspinal veins (research flag).
     pub veins: Veins,
+    /// An intrathecal catheter seen on the CT (its extradural course).
+    pub catheter: Option<Catheter>,
+    /// Level where the catheter seen enters the sac.
+    pub catheter_entry_level: Option<Level>,
 }
 
 fn slice_z(v: &Volume, k: usize) -> f64 {
@@ -253,6 +259,8 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
         overlays: Vec::new(),
         overview: None,
         veins: Veins::not_assessable(reason),
+        catheter: None,
+        catheter_entry_level: None,
     };
     if ct.geometry().directions()[2].z.abs() < 0.7 {
         return Ok(not_assessable(
@@ -290,7 +298,24 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
     if let Some(a) = opts.level_anchor {
         scale = scale.with_anchor(a);
     }
-    let mut found_sites = measure_sites(ct, &sacs, &slices, &groups, opts, &scale, ith, &veins);
+    let catheter = catheter::find_catheter(ct, &sacs, &slices);
+    let catheter_entry_level = catheter
+        .as_ref()
+        .and_then(|c| c.entry_z_mm)
+        .and_then(|z| scale.level_at(z));
+    // A catheter seen entering the sac is a catheter entry even when the clinical context
+    // does not name it (clinical.md §11).
+    let mut site_opts = opts.clone();
+    if site_opts.catheter_entry_level.is_none() {
+        site_opts.catheter_entry_level = catheter_entry_level;
+    }
+    let not_sites = NotSites {
+        veins: &veins,
+        catheter: catheter.as_ref(),
+    };
+    let mut found_sites = measure_sites(
+        ct, &sacs, &slices, &groups, &site_opts, &scale, ith, &not_sites,
+    );
     found_sites.sort_by(|a, b| b.z_mm.total_cmp(&a.z_mm));
     for (n, s) in found_sites.iter_mut().enumerate() {
         s.overlay = format!("ctm_site_{}_axial", n + 1);
@@ -307,6 +332,8 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
         overlays: Vec::new(),
         overview: None,
         veins,
+        catheter,
+        catheter_entry_level,
     };
     let (overlays, overview) = overlays::draw(ct, &sacs, &slices, &analysis);
     analysis.overlays = overlays;
@@ -359,6 +386,14 @@ struct GroupStats {
     sac_cover: f64,
     /// Fraction of the pixels on a hyperdense paraspinal vein.
     vein_cover: f64,
+    /// Fraction of the pixels on (or next to) the catheter seen.
+    catheter_cover: f64,
+}
+
+/// Dense structures that are not extradural contrast.
+struct NotSites<'a> {
+    veins: &'a Veins,
+    catheter: Option<&'a Catheter>,
 }
 
 impl GroupStats {
@@ -374,7 +409,7 @@ fn group_stats(
     sacs: &[Option<sac::SacSlice>],
     slices: &[sites::SliceSites],
     group: &[(usize, usize)],
-    veins: &Veins,
+    not_sites: &NotSites<'_>,
 ) -> GroupStats {
     let g = ct.geometry();
     let [sx, sy, sz] = g.spacing_mm();
@@ -494,11 +529,25 @@ fn group_stats(
             slices[k].pieces[i]
                 .pixels
                 .iter()
-                .filter(|&&(r, c)| veins.contains(k, r, c))
+                .filter(|&&(r, c)| not_sites.veins.contains(k, r, c))
                 .count()
         })
         .sum::<usize>();
+    // The catheter's partial volume reaches about a pixel around its dots.
+    let on_catheter = not_sites.catheter.map_or(0, |cat| {
+        group
+            .iter()
+            .map(|&(k, i)| {
+                slices[k].pieces[i]
+                    .pixels
+                    .iter()
+                    .filter(|&&(r, c)| cat.near(k, r, c, 1))
+                    .count()
+            })
+            .sum::<usize>()
+    });
     GroupStats {
+        catheter_cover: on_catheter as f64 / n,
         vein_cover: on_vein as f64 / n,
         sac_cover: covered as f64 / n,
         gap_mm: gap,
@@ -564,12 +613,14 @@ fn measure_sites(
     opts: &CtmOptions,
     scale: &LevelScale,
     ith: f64,
-    veins: &Veins,
+    not_sites: &NotSites<'_>,
 ) -> Vec<CtmSite> {
     let slice_mm = ct.geometry().spacing_mm()[2];
     let stats: Vec<GroupStats> = groups
         .iter()
-        .map(|g| group_stats(ct, sacs, slices, g, veins))
+        .map(|g| group_stats(ct, sacs, slices, g, not_sites))
+        // The catheter itself is radio-opaque, not contrast.
+        .filter(|s| s.catheter_cover < 0.5)
         // A site seen on one slice only or spanning less than 4 mm along the stack is a
         // partial-volume edge (an endplate or a cortical rim cut obliquely); real collections
         // span several millimetres. A piece beside the canal (foramen, paraspinal), clear of
@@ -707,6 +758,7 @@ impl CtmAnalysis {
                 intrathecal_median_hu_status: Some(FieldStatus::not_assessable(reason)),
                 levels: Some(self.levels.to_findings()),
                 paraspinal_veins: Some(self.veins_findings(series_instance_uid)),
+                catheter: None,
             };
         }
         let sites: Vec<ContrastSite> = self
@@ -758,6 +810,38 @@ impl CtmAnalysis {
             intrathecal_median_hu_status: None,
             levels: Some(self.levels.to_findings()),
             paraspinal_veins: Some(self.veins_findings(series_instance_uid)),
+            catheter: Some(self.catheter_findings(series_instance_uid)),
+        }
+    }
+
+    /// The `catheter` findings: seen or not, the entry level, the entry slice.
+    fn catheter_findings(&self, uid: Option<&str>) -> CtCatheter {
+        let evidence = self
+            .catheter
+            .iter()
+            .map(|c| Evidence {
+                series_instance_uid: uid.map(str::to_owned),
+                slice_index: u32::try_from(c.entry_slice).ok(),
+                level: self.catheter_entry_level,
+                description: Some(format!(
+                    "radio-opaque catheter, {:.0} mm of its extradural course seen, {}",
+                    c.length_mm,
+                    match (c.entry_z_mm, self.catheter_entry_level) {
+                        (Some(_), Some(l)) => format!("entering the sac at {l}"),
+                        (Some(z), None) => {
+                            format!("entering the sac at z {z:.0} mm (levels not counted)")
+                        }
+                        (None, _) => "its entry into the sac not seen".to_owned(),
+                    }
+                )),
+                ..Evidence::default()
+            })
+            .collect();
+        CtCatheter {
+            seen: Some(self.catheter.is_some()),
+            entry_level: self.catheter_entry_level,
+            method: Some(catheter::METHOD.to_owned()),
+            evidence,
         }
     }
 

@@ -5,8 +5,9 @@
 //!
 //! A paraspinal vein is a thin tube of soft-tissue-to-contrast density outside the canal,
 //! beside the vertebra (foramen, along the transverse process, in the paraspinal muscle):
-//! * outside the canal (beyond the sac's equivalent radius plus the epidural space) and
-//!   not in front of the vertebral body (the body, the aorta and the cava lie there);
+//! * outside the canal (beyond the sac's equivalent radius plus the epidural space), beside
+//!   the spine (not in the midline band) and not in front of the vertebral body (the body,
+//!   the aorta and the cava lie there);
 //! * clear of bone: cortex is far denser than any vein and its partial-volume rim is removed
 //!   with a margin; what is left of a bone (marrow) is walled in by cortex on most of its
 //!   outline, a vein touches bone on one side at most;
@@ -33,6 +34,9 @@ pub const METHOD: &str = "ct_myelography.paraspinal_veins/1";
 /// Hyperdense vein threshold, HU (Kranz et al., AJR 2018: 70 HU separated fistula veins from
 /// control veins in that series; research use only).
 pub const VEIN_HU: f64 = 70.0;
+/// Pixels are chosen above [`VEIN_HU`] after smoothing, which biases a segment's mean up by
+/// the noise: a segment counts when its mean exceeds the threshold by this margin, HU.
+const SELECTION_MARGIN_HU: f64 = 10.0;
 /// Cortical bone: denser than this (HU) is never a vein's contrast.
 const CORTEX_HU: f32 = 450.0;
 /// Bone rim removed around cortex, mm.
@@ -44,6 +48,10 @@ const EPIDURAL_MM: f64 = 3.0;
 /// Pieces centred farther in front of the sac centre than this (mm) are vertebral body or
 /// prevertebral (aorta, cava).
 const ANTERIOR_MM: f64 = 20.0;
+/// Pieces centred within this distance of the midline (mm, patient x) are spinous
+/// processes, interspinous ligaments or the dorsal epidural fat: paraspinal veins run beside
+/// the spine.
+const MIDLINE_MM: f64 = 8.0;
 /// Thickest vein (largest inscribed radius), mm.
 const MAX_RADIUS_MM: f64 = 3.0;
 /// Largest cross-section of one piece, mm².
@@ -52,6 +60,9 @@ const MAX_PIECE_MM2: f64 = 150.0;
 const MIN_PIECE_MM2: f64 = 2.0;
 /// Shortest segment (extent of its 3D bounding box), mm.
 const MIN_LENGTH_MM: f64 = 8.0;
+/// A segment reaches at least this far beyond the canal (mm): the tips of contrast-filled
+/// root sleeves end in the foramen, paraspinal veins run on into the muscle.
+const MIN_REACH_MM: f64 = 12.0;
 /// Smallest segment volume, mm³.
 const MIN_VOLUME_MM3: f64 = 15.0;
 /// A piece whose outline lies against bone on more than this fraction is marrow.
@@ -112,6 +123,8 @@ struct VeinPiece {
     /// Sorted pixels `(row, col)` of the whole image.
     pixels: Vec<(usize, usize)>,
     sum_hu: f64,
+    /// Farthest pixel beyond the canal, mm.
+    reach_mm: f64,
 }
 
 /// What one slice gives.
@@ -246,8 +259,10 @@ fn slice_veins(
             sr / n + r0 as f64 - sac.centroid.0,
             sc / n + c0 as f64 - sac.centroid.1,
         );
-        // Within reach, not at the crop border, not in front of the vertebral body.
+        // Within reach, not at the crop border, not in front of the vertebral body, beside
+        // the spine (the midline holds spinous processes and ligaments, no paraspinal vein).
         if -centre.y > ANTERIOR_MM
+            || centre.x.abs() < MIDLINE_MM
             || comp.iter().any(|&(r, c)| {
                 dist_mm(r, c) > REACH_MM || r == 0 || c == 0 || r + 1 == h || c + 1 == w
             })
@@ -308,9 +323,17 @@ fn slice_veins(
             continue;
         }
         let sum_hu = comp.iter().map(|&(r, c)| f64::from(win[[r, c]])).sum();
+        let reach_mm = comp
+            .iter()
+            .map(|&(r, c)| dist_mm(r, c) - canal_mm)
+            .fold(0.0, f64::max);
         let mut pixels: Vec<(usize, usize)> = comp.iter().map(|&(r, c)| (r + r0, c + c0)).collect();
         pixels.sort_unstable();
-        pieces.push(VeinPiece { pixels, sum_hu });
+        pieces.push(VeinPiece {
+            pixels,
+            sum_hu,
+            reach_mm,
+        });
     }
     SliceVeins { covered, pieces }
 }
@@ -403,6 +426,7 @@ pub(crate) fn find_veins(
             let (mut lo, mut hi) = (DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY));
             let (mut n, mut sum, mut centre, mut sac_centre) = (0.0, 0.0, DVec3::ZERO, DVec3::ZERO);
             let (mut key, mut best) = (0usize, 0usize);
+            let mut reach = 0.0f64;
             for &(k, i) in &members {
                 let p = &per_slice[k].pieces[i];
                 let sc = sacs[k].as_ref().map_or(DVec3::ZERO, |s| {
@@ -420,6 +444,7 @@ pub(crate) fn find_veins(
                 }
                 n += p.pixels.len() as f64;
                 sum += p.sum_hu;
+                reach = reach.max(p.reach_mm);
                 if p.pixels.len() > best {
                     best = p.pixels.len();
                     key = k;
@@ -430,7 +455,11 @@ pub(crate) fn find_veins(
             let length_mm = extent.length();
             let volume_mm3 = n * pix_mm3;
             let mean_hu = sum / n.max(1.0);
-            if length_mm < MIN_LENGTH_MM || volume_mm3 < MIN_VOLUME_MM3 || mean_hu <= VEIN_HU {
+            if length_mm < MIN_LENGTH_MM
+                || reach < MIN_REACH_MM
+                || volume_mm3 < MIN_VOLUME_MM3
+                || mean_hu <= VEIN_HU + SELECTION_MARGIN_HU
+            {
                 return None;
             }
             let centre = centre / n;
