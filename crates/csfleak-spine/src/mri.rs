@@ -276,8 +276,19 @@ pub fn analyze_mri(
         g.world_from_voxel
             .transform_point3(DVec3::new(c as f64, r as f64, k as f64))
     };
+    // A component's summed anterior and left offsets from the sac centre (mm) and its size.
+    let direction = |k: usize, j: usize| -> (f64, f64, usize) {
+        let centre = canal.slices[k].centre.to_dvec3();
+        let px = &cands[k].pixels[j];
+        let (a, l) = px.iter().fold((0.0, 0.0), |(a, l), &(r, c, _)| {
+            let d = world(k, r, c) - centre;
+            (a - d.y, l + d.x)
+        });
+        (a, l, px.len())
+    };
     let mut lesions = Vec::new();
     for members in groups.values() {
+        let members = without_side_pieces(members, direction);
         let k0 = members.iter().map(|m| m.0).min().unwrap_or(0);
         let k1 = members.iter().map(|m| m.0).max().unwrap_or(0);
         let mut n_px = 0usize;
@@ -770,6 +781,50 @@ fn per_level(l: &Lesion, lv: &LevelScale) -> Vec<CollectionLevel> {
         .collect()
 }
 
+/// Smallest mean offset (mm) of a lesion's pixels from the sac centre, ventral or dorsal, for
+/// its pieces beside the sac to be told apart from it.
+const MIN_SIDED_OFFSET_MM: f64 = 2.0;
+
+/// The members of a ventral or dorsal lesion without its pieces beside the sac on slices where
+/// the crescent is not seen: a root sleeve (normal, at every level) that touches the crescent's
+/// edge on a neighbouring slice joins it across slices, adding its volume and lengthening the
+/// collection. `direction` gives a
+/// member's summed anterior and left offsets (mm) and its pixel count. Lesions that lie beside
+/// or all round the sac, and lesions made of side pieces only, are left whole.
+fn without_side_pieces(
+    members: &[(usize, usize)],
+    direction: impl Fn(usize, usize) -> (f64, f64, usize),
+) -> Vec<(usize, usize)> {
+    let dirs: Vec<(f64, f64, usize)> = members.iter().map(|&(k, j)| direction(k, j)).collect();
+    // Sideways offsets summed per piece: pieces on the left and on the right do not cancel.
+    let (sa, sl, n) = dirs.iter().fold((0.0, 0.0, 0usize), |(a, l, n), d| {
+        (a + d.0, l + d.1.abs(), n + d.2)
+    });
+    if sa.abs() <= sl || sa.abs() < MIN_SIDED_OFFSET_MM * n.max(1) as f64 {
+        return members.to_vec();
+    }
+    let side = |d: &(f64, f64, usize)| d.1.abs() > d.0.abs();
+    let side_px: usize = dirs.iter().filter(|d| side(d)).map(|d| d.2).sum();
+    // Side pieces are a minority of the lesion (a few root sleeves), else it is no crescent.
+    if side_px * 3 > n {
+        return members.to_vec();
+    }
+    // Only on slices where the crescent itself is not seen: beside a crescent piece a side piece
+    // may be its horn, cut off where the crescent thins round the sac.
+    let crescent_slices: Vec<usize> = members
+        .iter()
+        .zip(&dirs)
+        .filter(|(_, d)| !side(d))
+        .map(|(m, _)| m.0)
+        .collect();
+    members
+        .iter()
+        .zip(&dirs)
+        .filter(|(m, d)| !side(d) || crescent_slices.contains(&m.0))
+        .map(|(m, _)| *m)
+        .collect()
+}
+
 /// Union-find root with path halving.
 fn find(p: &mut [usize], mut x: usize) -> usize {
     while p[x] != x {
@@ -782,4 +837,59 @@ fn find(p: &mut [usize], mut x: usize) -> usize {
 fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dorsal crescent loses the root sleeve that joined it beside the sac on a slice without
+    /// crescent; lesions beside or round the sac, and a "crescent" made mostly of side pieces,
+    /// are left whole.
+    #[test]
+    fn side_pieces_are_dropped_from_ventral_and_dorsal_lesions_only() {
+        // Per member (slice, piece): summed anterior and left offsets (mm) and pixel count.
+        let dorsal = |k: usize, j: usize| match (k, j) {
+            (3, _) | (_, 1) => (4.0, 40.0, 6),
+            _ => (-60.0, 5.0, 10),
+        };
+        // The side piece on slice 3 goes; the one beside the crescent on slice 2 stays.
+        let m = [(0, 0), (1, 0), (2, 0), (2, 1), (3, 0)];
+        assert_eq!(
+            without_side_pieces(&m, dorsal),
+            vec![(0, 0), (1, 0), (2, 0), (2, 1)]
+        );
+        // Beside the sac: whole.
+        let lateral = |_: usize, j: usize| {
+            if j == 0 {
+                (3.0, 50.0, 8)
+            } else {
+                (-2.0, 30.0, 5)
+            }
+        };
+        assert_eq!(
+            without_side_pieces(&[(0, 0), (1, 1)], lateral),
+            [(0, 0), (1, 1)]
+        );
+        // Left and right strips of a ventral lesion do not cancel: mostly side pieces, whole.
+        let strips = |_: usize, j: usize| match j {
+            0 => (30.0, 40.0, 8),
+            1 => (30.0, -40.0, 8),
+            _ => (20.0, 2.0, 4),
+        };
+        let m = [(0, 0), (0, 1), (1, 2)];
+        assert_eq!(without_side_pieces(&m, strips), m);
+        // Round the sac (offsets cancel): whole.
+        let ring = |_: usize, j: usize| {
+            if j == 0 {
+                (40.0, 0.0, 20)
+            } else if j == 1 {
+                (-39.0, 0.0, 20)
+            } else {
+                (0.0, 0.5, 5)
+            }
+        };
+        let m = [(0, 0), (0, 1), (0, 2)];
+        assert_eq!(without_side_pieces(&m, ring), m);
+    }
 }
