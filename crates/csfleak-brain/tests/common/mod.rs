@@ -71,3 +71,55 @@ impl Zoom {
         }
     }
 }
+
+/// A volume from a folder written by `csfleak convert --no-compress`: the first `.json`
+/// sidecar with a `csfleak.nifti` block (dims, `sform_ras`, `int16` / `uint16` / `float32`)
+/// and its `.nii` (data after the 352-byte header). The RAS sform is turned into LPS.
+pub(crate) fn read_converted_nifti(dir: &std::path::Path) -> csfleak_volume::Volume {
+    use csfleak_volume::{Geometry, PointLps, VecLps, Volume};
+    let mut sidecars: Vec<_> = std::fs::read_dir(dir)
+        .expect("folder readable")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    sidecars.sort();
+    let (meta, path) = sidecars
+        .iter()
+        .find_map(|p| {
+            let j: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+            let n = j["csfleak"]["nifti"].clone();
+            n.is_object().then(|| (n, p.clone()))
+        })
+        .expect("a converted sidecar");
+    let dims: [usize; 3] = serde_json::from_value(meta["dims"].clone()).expect("dims");
+    let s: [[f64; 4]; 3] = serde_json::from_value(meta["sform_ras"].clone()).expect("sform");
+    // RAS -> LPS: negate the first two rows.
+    let col = |c: usize| DVec3::new(-s[0][c], -s[1][c], s[2][c]);
+    let g = Geometry::from_steps(
+        dims,
+        PointLps::from_dvec3(col(3)),
+        VecLps::from_dvec3(col(0)),
+        VecLps::from_dvec3(col(1)),
+        VecLps::from_dvec3(col(2)),
+    )
+    .expect("geometry");
+    let file = path.with_file_name(meta["file"].as_str().expect("file name"));
+    let bytes = std::fs::read(file).expect("nii readable");
+    let data = &bytes[352..];
+    let vox: Vec<f32> = match meta["data_type"].as_str() {
+        Some("int16") => data
+            .chunks_exact(2)
+            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])))
+            .collect(),
+        Some("uint16") => data
+            .chunks_exact(2)
+            .map(|b| f32::from(u16::from_le_bytes([b[0], b[1]])))
+            .collect(),
+        _ => data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    };
+    Volume::from_vec(g, vox).expect("voxel count")
+}
