@@ -558,12 +558,14 @@ fn bridge_bumps(out: &mut [f64], raw: &[f64], top: usize, bottom: usize, sr: f64
 /// extrathecal activity lying against the canal (root-sleeve streaks, epidural collections).
 /// Per row, the ROI counts are compared with the canal core (within `CORE_MM` of the axis)
 /// times the ROI-to-core ratio of the canal itself (running median over ±`RATIO_WINDOW_MM`
-/// of rows: a leak spans a few levels, the canal's cross-section changes slowly). Where the
+/// of rows: a leak spans a few levels, the canal's cross-section changes slowly; at ±100 mm a
+/// cervicothoracic accumulation of a few levels filled ~40 % of the window near the top of the
+/// spinal ROI and pushed the median up, so its own excess was kept). Where the
 /// ROI holds significantly more (3 Poisson standard deviations and `MIN_RELATIVE_EXCESS` of
 /// the expected counts over ±`GATE_MM` of rows), the excess is extrathecal and is left out.
 fn csf_net_counts(img: &Array2<f64>, bg: &[f64], a: &Anatomy, o: &CisternoOptions) -> (f64, usize) {
     const CORE_MM: f64 = 8.0;
-    const RATIO_WINDOW_MM: f64 = 100.0;
+    const RATIO_WINDOW_MM: f64 = 150.0;
     const GATE_MM: f64 = 6.0;
     const MIN_RELATIVE_EXCESS: f64 = 0.15;
     let rows = img.nrows();
