@@ -235,10 +235,46 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
         }
     }
     let mut img = RgbImage::new(w, h);
-    draw_base(&mut img, overlay, scale);
+    // Bilinear resampling, separably: each screen row interpolates two source rows into one
+    // (vertical taps), then each pixel between two columns of it (horizontal taps, computed
+    // once per column). Window/level is one multiply-add per pixel.
+    let taps_y = linear_table(h, scale.sy, rows);
+    let taps_x = linear_table(w, scale.sx, cols);
+    let b = &overlay.base;
+    let (lo, hi) = overlay.window;
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let gain = 255.0 / span;
+    let mut mixed = vec![0.0_f32; cols];
+    for ((r0, r1, ty), line) in taps_y.iter().zip(img.chunks_exact_mut(3 * w as usize)) {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "an interpolation weight in [0, 1]"
+        )]
+        let ty = *ty as f32;
+        for ((m, a), b) in mixed.iter_mut().zip(b.row(*r0)).zip(b.row(*r1)) {
+            *m = a * (1.0 - ty) + b * ty;
+        }
+        for ((c0, c1, tx), px) in taps_x.iter().zip(line.chunks_exact_mut(3)) {
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "an interpolation weight in [0, 1]"
+            )]
+            let tx = *tx as f32;
+            let v = mixed[*c0] * (1.0 - tx) + mixed[*c1] * tx;
+            let g = if v.is_finite() {
+                round_to_u8(((v - lo) * gain).clamp(0.0, 255.0))
+            } else {
+                0
+            };
+            px.copy_from_slice(&[g, g, g]);
+        }
+    }
     let near_y = nearest_table(h, scale.sy, rows);
     let near_x = nearest_table(w, scale.sx, cols);
     for m in &overlay.masks {
+        if !m.mask.iter().any(|&v| v) {
+            continue;
+        }
         composite_mask(&mut img, m, &near_y, &near_x, opts.mask_alpha);
     }
     let text_scale = if w >= 480 { 2 } else { 1 };
@@ -274,45 +310,6 @@ pub fn render(overlay: &Overlay, opts: &PngOptions) -> Result<RgbImage> {
     Ok(img)
 }
 
-/// The windowed base image, resampled bilinearly, separably: each screen row interpolates two
-/// source rows into one (vertical taps), then each pixel between two columns of it (horizontal
-/// taps computed once per column). Window/level is one multiply-add per pixel.
-fn draw_base(img: &mut RgbImage, overlay: &Overlay, scale: Scale) {
-    let (w, h) = (img.width(), img.height());
-    let (rows, cols) = overlay.base.dim();
-    let taps_y = linear_table(h, scale.sy, rows);
-    let taps_x = linear_table(w, scale.sx, cols);
-    let b = &overlay.base;
-    let (lo, hi) = overlay.window;
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let gain = 255.0 / span;
-    let mut mixed = vec![0.0_f32; cols];
-    for ((r0, r1, ty), line) in taps_y.iter().zip(img.chunks_exact_mut(3 * w as usize)) {
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "an interpolation weight in [0, 1]"
-        )]
-        let ty = *ty as f32;
-        for ((m, a), b) in mixed.iter_mut().zip(b.row(*r0)).zip(b.row(*r1)) {
-            *m = a * (1.0 - ty) + b * ty;
-        }
-        for ((c0, c1, tx), px) in taps_x.iter().zip(line.chunks_exact_mut(3)) {
-            #[allow(
-                clippy::cast_possible_truncation,
-                reason = "an interpolation weight in [0, 1]"
-            )]
-            let tx = *tx as f32;
-            let v = mixed[*c0] * (1.0 - tx) + mixed[*c1] * tx;
-            let g = if v.is_finite() {
-                round_to_u8(((v - lo) * gain).clamp(0.0, 255.0))
-            } else {
-                0
-            };
-            px.copy_from_slice(&[g, g, g]);
-        }
-    }
-}
-
 /// Paint one mask over the image, resampled to the screen by nearest neighbour: filled (blended
 /// with `alpha`) or, for `outline_only`, its edge pixels in the mask colour. Works a screen row
 /// at a time with the rows above and below resampled once each (the outline test needs them).
@@ -338,44 +335,21 @@ fn composite_mask(
     alpha: u8,
 ) {
     let (w, h) = (near_x.len(), near_y.len());
-    // Only the screen rows and columns that map into the mask's bounding box can be painted
-    // (the tables are monotonic): the rest of the image is neither resampled nor visited. The
-    // row buffers are all-false outside those columns, as the mask is.
-    let Some(((r_lo, r_hi), (c_lo, c_hi))) = bounding_box(&m.mask) else {
-        return;
-    };
-    let span = |table: &[usize], lo: usize, hi: usize| {
-        table.partition_point(|&v| v < lo)..table.partition_point(|&v| v <= hi)
-    };
-    let (ys, xs) = (span(near_y, r_lo, r_hi), span(near_x, c_lo, c_hi));
-    if ys.is_empty() || xs.is_empty() {
-        return;
-    }
-    let resample = |y: usize, out: &mut [bool]| {
+    let resample = |y: usize, out: &mut Vec<bool>| {
         let src = m.mask.row(near_y[y]);
-        for (o, &c) in out[xs.clone()].iter_mut().zip(&near_x[xs.clone()]) {
-            *o = src[c];
-        }
+        out.clear();
+        out.extend(near_x.iter().map(|&c| src[c]));
     };
-    let (mut above, mut here, mut below) = (vec![false; w], vec![false; w], vec![false; w]);
-    resample(ys.start, &mut here);
-    for (y, line) in img
-        .chunks_exact_mut(3 * w)
-        .enumerate()
-        .take(ys.end)
-        .skip(ys.start)
-    {
-        if y + 1 < ys.end {
+    let (mut above, mut here, mut below) = (vec![false; w], Vec::new(), Vec::new());
+    resample(0, &mut here);
+    for (y, line) in img.chunks_exact_mut(3 * w).enumerate() {
+        if y + 1 < h {
             resample(y + 1, &mut below);
         } else {
-            below.fill(false);
+            below.clear();
+            below.resize(w, false);
         }
-        for (x, px) in line
-            .chunks_exact_mut(3)
-            .enumerate()
-            .take(xs.end)
-            .skip(xs.start)
-        {
+        for (x, px) in line.chunks_exact_mut(3).enumerate() {
             if !here[x] {
                 continue;
             }
@@ -400,22 +374,6 @@ fn composite_mask(
         std::mem::swap(&mut above, &mut here);
         std::mem::swap(&mut here, &mut below);
     }
-}
-
-/// `((first row, last row), (first column, last column))` of the set pixels of a mask, `None`
-/// when none is set.
-fn bounding_box(mask: &ndarray::Array2<bool>) -> Option<((usize, usize), (usize, usize))> {
-    let mut rows: Option<(usize, usize)> = None;
-    let mut cols: Option<(usize, usize)> = None;
-    for (r, row) in mask.rows().into_iter().enumerate() {
-        let Some(first) = row.iter().position(|&v| v) else {
-            continue;
-        };
-        let last = row.iter().rposition(|&v| v).unwrap_or(first);
-        rows = Some(rows.map_or((r, r), |(lo, _)| (lo, r)));
-        cols = Some(cols.map_or((first, last), |(lo, hi)| (lo.min(first), hi.max(last))));
-    }
-    rows.zip(cols)
 }
 
 /// Encode an image as PNG bytes.
@@ -484,8 +442,8 @@ mod tests {
         Array2::from_shape_fn((rows, cols), |(_, c)| c as f32)
     }
 
-    /// The base image and masks as drawn before the row-pass and bounding-box versions (one
-    /// pixel at a time, every mask over the whole image): the reference they must equal.
+    /// The base image and masks drawn the plainest way (one pixel at a time, every mask over
+    /// the whole image): the reference any faster renderer must equal.
     #[allow(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
