@@ -310,7 +310,6 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
         site_opts.catheter_entry_level = catheter_entry_level;
     }
     let not_sites = NotSites {
-        veins: &veins,
         catheter: catheter.as_ref(),
     };
     let mut found_sites = measure_sites(
@@ -384,15 +383,14 @@ struct GroupStats {
     near_bone: bool,
     /// Fraction of the pixels inside the sac of an adjacent slice.
     sac_cover: f64,
-    /// Fraction of the pixels on a hyperdense paraspinal vein.
-    vein_cover: f64,
     /// Fraction of the pixels on (or next to) the catheter seen.
     catheter_cover: f64,
 }
 
-/// Dense structures that are not extradural contrast.
+/// Dense structures that are not extradural contrast. (Contrast lying on a hyperdense
+/// paraspinal vein is not dropped: a leak's contrast tracking out of the foramen looks the
+/// same.)
 struct NotSites<'a> {
-    veins: &'a Veins,
     catheter: Option<&'a Catheter>,
 }
 
@@ -523,16 +521,6 @@ fn group_stats(
             .count();
     }
     let gap = gap.sqrt();
-    let on_vein = group
-        .iter()
-        .map(|&(k, i)| {
-            slices[k].pieces[i]
-                .pixels
-                .iter()
-                .filter(|&&(r, c)| not_sites.veins.contains(k, r, c))
-                .count()
-        })
-        .sum::<usize>();
     // The catheter's partial volume reaches about a pixel around its dots.
     let on_catheter = not_sites.catheter.map_or(0, |cat| {
         group
@@ -548,7 +536,6 @@ fn group_stats(
     });
     GroupStats {
         catheter_cover: on_catheter as f64 / n,
-        vein_cover: on_vein as f64 / n,
         sac_cover: covered as f64 / n,
         gap_mm: gap,
         at_stack_end: group.iter().all(|&(k, _)| k == 0 || k + 1 == slices.len()),
@@ -664,14 +651,8 @@ fn measure_sites(
     stats
         .into_iter()
         .filter(|s| !s.lateral_contact() || s.side_mm3[0].max(s.side_mm3[1]) >= attached_min)
-        .filter_map(|s| {
+        .map(|s| {
             let connection = connection_of(&s, ith, opts);
-            // Contrast that is not continuous with the sac and lies on a hyperdense paraspinal
-            // vein (a thin tube outside the canal) is the vein itself: a CSF-venous fistula
-            // drains contrast into veins, not into the epidural space.
-            if connection == Connection::None && s.vein_cover >= 0.5 {
-                return None;
-            }
             let at = s.contact.unwrap_or(s.centre);
             let dx = s.centre.x - s.sac_centre.x;
             let dy = s.centre.y - s.sac_centre.y;
@@ -708,7 +689,7 @@ fn measure_sites(
             } else {
                 from_entry.map(|d| d <= tol)
             };
-            Some(CtmSite {
+            CtmSite {
                 level,
                 z_mm: at.z,
                 z_range_mm: s.z_range,
@@ -724,7 +705,7 @@ fn measure_sites(
                 levels_from_catheter_entry: from_entry,
                 key_slice: s.key_slice,
                 overlay: String::new(),
-            })
+            }
         })
         .collect()
 }

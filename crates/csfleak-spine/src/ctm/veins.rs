@@ -102,7 +102,8 @@ pub struct Veins {
 
 impl Veins {
     /// Whether voxel `(k, r, c)` lies on a hyperdense vein segment.
-    pub(crate) fn contains(&self, k: usize, r: usize, c: usize) -> bool {
+    #[must_use]
+    pub fn contains(&self, k: usize, r: usize, c: usize) -> bool {
         self.voxels.binary_search(&(k, r, c)).is_ok()
     }
 
