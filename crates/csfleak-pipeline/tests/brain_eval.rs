@@ -422,7 +422,7 @@ fn alt_errors() {
         let ap = |k: LandmarkName| {
             auto.get(k)
                 .and_then(Detection::position)
-                .map(|p| p.to_dvec3())
+                .map(csfleak_volume::PointLps::to_dvec3)
         };
         let tv = |k: &str| {
             b.get(k)
