@@ -575,23 +575,37 @@ fn find(p: &mut [usize], mut x: usize) -> usize {
 /// Group pieces of adjacent slices that overlap in-plane (3D connectivity). Returns groups of
 /// `(slice, piece index)`, in order of their first slice (deterministic).
 pub(crate) fn group(slices: &[SliceSites]) -> Vec<Vec<(usize, usize)>> {
-    let ids: Vec<(usize, usize)> = slices
+    let counts: Vec<usize> = slices.iter().map(|s| s.pieces.len()).collect();
+    // Pieces one slice apart join too: at high contrast the middle slice's piece can merge
+    // with bone and be dropped there.
+    group_across_slices(&counts, 2, |(k, i), (kb, j)| {
+        overlaps(&slices[k].pieces[i].pixels, &slices[kb].pieces[j].pixels)
+    })
+}
+
+/// Union-find over the pieces of a stack (`counts[k]` pieces on slice `k`): piece `(k, i)`
+/// joins piece `(k - back, j)`, `back` in `1..=max_back`, when `joined((k, i), (k - back, j))`.
+/// Returns groups of `(slice, piece index)` in order of their first member (deterministic).
+pub(crate) fn group_across_slices(
+    counts: &[usize],
+    max_back: usize,
+    joined: impl Fn((usize, usize), (usize, usize)) -> bool,
+) -> Vec<Vec<(usize, usize)>> {
+    let ids: Vec<(usize, usize)> = counts
         .iter()
         .enumerate()
-        .flat_map(|(k, s)| (0..s.pieces.len()).map(move |i| (k, i)))
+        .flat_map(|(k, &n)| (0..n).map(move |i| (k, i)))
         .collect();
     let index_of = |k: usize, i: usize| ids.binary_search(&(k, i)).unwrap_or(0);
     let mut parent: Vec<usize> = (0..ids.len()).collect();
-    // Pieces one slice apart join too: at high contrast the middle slice's piece can merge
-    // with bone and be dropped there.
-    for k in 1..slices.len() {
-        for back in 1..=2 {
+    for k in 1..counts.len() {
+        for back in 1..=max_back {
             let Some(kb) = k.checked_sub(back) else {
                 continue;
             };
-            for (i, a) in slices[k].pieces.iter().enumerate() {
-                for (j, b) in slices[kb].pieces.iter().enumerate() {
-                    if overlaps(&a.pixels, &b.pixels) {
+            for i in 0..counts[k] {
+                for j in 0..counts[kb] {
+                    if joined((k, i), (kb, j)) {
                         let (x, y) = (
                             find(&mut parent, index_of(k, i)),
                             find(&mut parent, index_of(kb, j)),

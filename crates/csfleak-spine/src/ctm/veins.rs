@@ -380,50 +380,19 @@ pub(crate) fn find_veins(
              (paraspinal veins not imaged)"
         ));
     }
-    // Join pieces of adjacent slices (union-find over (slice, piece)).
-    let ids: Vec<(usize, usize)> = per_slice
-        .iter()
-        .enumerate()
-        .flat_map(|(k, s)| (0..s.pieces.len()).map(move |i| (k, i)))
-        .collect();
-    let index_of = |k: usize, i: usize| ids.binary_search(&(k, i)).unwrap_or(0);
-    let mut parent: Vec<usize> = (0..ids.len()).collect();
-    let root = |p: &mut Vec<usize>, mut x: usize| {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
-        }
-        x
-    };
-    for k in 1..per_slice.len() {
-        for (i, a) in per_slice[k].pieces.iter().enumerate() {
-            for (j, b) in per_slice[k - 1].pieces.iter().enumerate() {
-                if super::sites::overlaps(&a.pixels, &b.pixels) {
-                    let (x, y) = (
-                        root(&mut parent, index_of(k, i)),
-                        root(&mut parent, index_of(k - 1, j)),
-                    );
-                    if x != y {
-                        parent[x.max(y)] = x.min(y);
-                    }
-                }
-            }
-        }
-    }
-    let mut groups: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
-    for (n, &id) in ids.iter().enumerate() {
-        let r = root(&mut parent, n);
-        if let Some(gr) = groups.iter_mut().find(|gr| gr.0 == r) {
-            gr.1.push(id);
-        } else {
-            groups.push((r, vec![id]));
-        }
-    }
+    // Join pieces of adjacent slices.
+    let counts: Vec<usize> = per_slice.iter().map(|s| s.pieces.len()).collect();
+    let groups = super::sites::group_across_slices(&counts, 1, |(k, i), (kb, j)| {
+        super::sites::overlaps(
+            &per_slice[k].pieces[i].pixels,
+            &per_slice[kb].pieces[j].pixels,
+        )
+    });
     let pix_mm3 = sx * sy * sz;
     let mut voxels: Vec<(usize, usize, usize)> = Vec::new();
     let mut segments: Vec<VeinSegment> = groups
         .into_iter()
-        .filter_map(|(_, members)| {
+        .filter_map(|members| {
             let (mut lo, mut hi) = (DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY));
             let (mut n, mut sum, mut centre, mut sac_centre) = (0.0, 0.0, DVec3::ZERO, DVec3::ZERO);
             let (mut key, mut best) = (0usize, 0usize);
