@@ -972,7 +972,7 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
         ),
     }
     // The pontomesencephalic angle: the anterior midbrain line and the upper pons border.
-    match (vertex, near) {
+    let pm_why = match (vertex, near) {
         (Some(notch), Some((d, pr, pc))) if d * s.px <= MAX_MPD_MM => {
             match pm_angle(&s, notch, &ant_at, (pr, pc)) {
                 // Not published: on the independent generator's heads the angle came out
@@ -984,62 +984,34 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
                     if deg > 180.0 {
                         deg = 360.0 - deg;
                     }
-                    let why = format!(
+                    format!(
                         "the pontomesencephalic angle's points are computed (angle {deg:.0} \
                          degrees) but not published: the vertex (line fits at the notch) is off \
                          by up to 1.5 mm and the angle by up to 10 degrees on independent test \
                          heads; import a reader's points"
-                    );
-                    for n in [
-                        LandmarkName::PmVertex,
-                        LandmarkName::PmMidbrain,
-                        LandmarkName::PmPons,
-                    ] {
-                        set(
-                            n,
-                            Detection::NotFound {
-                                reason: why.clone(),
-                            },
-                        );
-                    }
+                    )
                 }
-                Err(why) => {
-                    for n in [
-                        LandmarkName::PmVertex,
-                        LandmarkName::PmMidbrain,
-                        LandmarkName::PmPons,
-                    ] {
-                        set(
-                            n,
-                            Detection::NotFound {
-                                reason: why.clone(),
-                            },
-                        );
-                    }
-                }
+                Err(why) => why,
             }
         }
-        _ => {
-            let why = if vertex.is_none() {
-                "no pontomesencephalic notch (the anterior brainstem edge does not come forward \
-                 again above the pons)"
-            } else {
-                "the upper pons surface was not found (or lies beyond adult anatomy from the \
-                 mamillary bodies)"
-            };
-            for n in [
-                LandmarkName::PmVertex,
-                LandmarkName::PmMidbrain,
-                LandmarkName::PmPons,
-            ] {
-                set(
-                    n,
-                    Detection::NotFound {
-                        reason: why.to_owned(),
-                    },
-                );
-            }
-        }
+        _ if vertex.is_none() => "no pontomesencephalic notch (the anterior brainstem edge does \
+                                  not come forward again above the pons)"
+            .to_owned(),
+        _ => "the upper pons surface was not found (or lies beyond adult anatomy from the \
+              mamillary bodies)"
+            .to_owned(),
+    };
+    for n in [
+        LandmarkName::PmVertex,
+        LandmarkName::PmMidbrain,
+        LandmarkName::PmPons,
+    ] {
+        set(
+            n,
+            Detection::NotFound {
+                reason: pm_why.clone(),
+            },
+        );
     }
     // Mid-pons, the anterior surface of the pons and the clivus (prepontine cistern).
     let pons_ant = levels.and_then(|lv| {
