@@ -125,11 +125,9 @@ pub(crate) fn median(values: &[f64]) -> f64 {
     quantile(values.iter().copied(), 0.5)
 }
 
-/// `img` moved by `(dr, dc)` pixels: `out[r, c] = img[r - dr, c - dc]`, zero outside.
-pub(crate) fn shift(img: &Array2<f64>, dr: isize, dc: isize) -> Array2<f64> {
-    let (rows, cols) = img.dim();
-    let mut out = Array2::zeros((rows, cols));
-    // Destination columns whose source column exists: c - dc in 0..cols.
+/// The columns `c0..c1` of a row of `cols` whose column `c - dc` also lies in `0..cols`
+/// (empty when `c0 >= c1`).
+fn shifted_columns(cols: usize, dc: isize) -> (usize, usize) {
     let c0 = usize::try_from(dc).unwrap_or(0).min(cols);
     let c1 = usize::try_from(
         isize::try_from(cols)
@@ -138,6 +136,15 @@ pub(crate) fn shift(img: &Array2<f64>, dr: isize, dc: isize) -> Array2<f64> {
     )
     .unwrap_or(0)
     .min(cols);
+    (c0, c1)
+}
+
+/// `img` moved by `(dr, dc)` pixels: `out[r, c] = img[r - dr, c - dc]`, zero outside.
+pub(crate) fn shift(img: &Array2<f64>, dr: isize, dc: isize) -> Array2<f64> {
+    let (rows, cols) = img.dim();
+    let mut out = Array2::zeros((rows, cols));
+    // Destination columns whose source column exists: c - dc in 0..cols.
+    let (c0, c1) = shifted_columns(cols, dc);
     if c0 >= c1 {
         return out;
     }
@@ -161,14 +168,7 @@ fn ncc(a: &Array2<f64>, b: &Array2<f64>, dr: isize, dc: isize) -> f64 {
     let (rows, cols) = a.dim();
     let (mut sa, mut sb, mut saa, mut sbb, mut sab, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     // Columns of `a` whose partner column c - dc of `b` exists.
-    let c0 = usize::try_from(dc).unwrap_or(0).min(cols);
-    let c1 = usize::try_from(
-        isize::try_from(cols)
-            .unwrap_or(isize::MAX)
-            .saturating_add(dc),
-    )
-    .unwrap_or(0)
-    .min(cols);
+    let (c0, c1) = shifted_columns(cols, dc);
     if c0 < c1 {
         let b0 = c0.checked_add_signed(-dc).unwrap_or(0);
         for r in 0..rows {
