@@ -269,28 +269,9 @@ fn slice_sites(
                 .fold(f32::NEG_INFINITY, f32::max);
             // ... and not enclosed by bone: marrow is walled in by cortex, contrast beside a
             // pedicle touches it on one side only.
-            let (mut edge, mut walled) = (0usize, 0usize);
-            for &(r, c) in &comp {
-                let nb = [
-                    (r.wrapping_sub(1), c),
-                    (r + 1, c),
-                    (r, c.wrapping_sub(1)),
-                    (r, c + 1),
-                ];
-                let outside: Vec<(usize, usize)> = nb
-                    .into_iter()
-                    .filter(|&(y, x)| y < h && x < w && !in_piece(y, x))
-                    .collect();
-                if !outside.is_empty() {
-                    edge += 1;
-                    if outside
-                        .iter()
-                        .any(|&(y, x)| near_bone_cache.as_ref().is_some_and(|nb| nb[[y, x]]))
-                    {
-                        walled += 1;
-                    }
-                }
-            }
+            let (edge, walled) = walled_edges(&comp, (h, w), in_piece, |y, x| {
+                near_bone_cache.as_ref().is_some_and(|nb| nb[[y, x]])
+            });
             if max > 0.9 * ith || 10 * walled > 7 * edge {
                 continue;
             }
@@ -562,6 +543,35 @@ pub(crate) fn overlaps(a: &[(usize, usize)], b: &[(usize, usize)]) -> bool {
             (c.saturating_sub(1)..=c + 1).any(|cc| large.binary_search(&(rr, cc)).is_ok())
         })
     })
+}
+
+/// The edge pixels of a component (a 4-neighbour outside it, within the `(h, w)` image) and
+/// how many of them touch `bone` there: `(edge, walled)`. Marrow is walled in by cortex;
+/// fluid beside bone touches it on one side only.
+pub(crate) fn walled_edges(
+    comp: &[(usize, usize)],
+    (h, w): (usize, usize),
+    inside: impl Fn(usize, usize) -> bool,
+    bone: impl Fn(usize, usize) -> bool,
+) -> (usize, usize) {
+    let (mut edge, mut walled) = (0usize, 0usize);
+    for &(r, c) in comp {
+        let nb = [
+            (r.wrapping_sub(1), c),
+            (r + 1, c),
+            (r, c.wrapping_sub(1)),
+            (r, c + 1),
+        ];
+        let mut outside = nb
+            .into_iter()
+            .filter(|&(y, x)| y < h && x < w && !inside(y, x))
+            .peekable();
+        if outside.peek().is_some() {
+            edge += 1;
+            walled += usize::from(outside.any(|(y, x)| bone(y, x)));
+        }
+    }
+    (edge, walled)
 }
 
 fn find(p: &mut [usize], mut x: usize) -> usize {

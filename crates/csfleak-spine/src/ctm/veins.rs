@@ -285,7 +285,6 @@ fn slice_veins(
             continue;
         }
         // Marrow is walled in by cortex; a vein touches bone on one side at most.
-        let (mut edge, mut walled) = (0usize, 0usize);
         let in_comp = |y: usize, x: usize| {
             y >= lr
                 && x >= lc
@@ -293,22 +292,8 @@ fn slice_veins(
                 && x - lc < local.dim().1
                 && local[[y - lr, x - lc]]
         };
-        for &(r, c) in &comp {
-            let nb = [
-                (r.wrapping_sub(1), c),
-                (r + 1, c),
-                (r, c.wrapping_sub(1)),
-                (r, c + 1),
-            ];
-            let outside: Vec<(usize, usize)> = nb
-                .into_iter()
-                .filter(|&(y, x)| y < h && x < w && !in_comp(y, x))
-                .collect();
-            if !outside.is_empty() {
-                edge += 1;
-                walled += usize::from(outside.iter().any(|&(y, x)| near_bone[[y, x]]));
-            }
-        }
+        let (edge, walled) =
+            super::sites::walled_edges(&comp, (h, w), in_comp, |y, x| near_bone[[y, x]]);
         if walled as f64 > WALLED_FRACTION * edge.max(1) as f64 {
             continue;
         }
