@@ -4,12 +4,14 @@
 use csfleak_findings::{AccumulationPattern, Level, NmView, Region, Side};
 use csfleak_volume::Overlay;
 use csfleak_volume::overlay::{OverlayMask, OverlayText, colors};
+use std::borrow::Cow;
+
 use ndarray::{Array2, s};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::anatomy::{self, Anatomy};
-use crate::image::{median, quantile, register, shift, smooth};
+use crate::image::{median, quantile, quantile_of, register, shift, smooth};
 use crate::input::{CisternoInput, CisternoOptions, Frame, ViewKind};
 use crate::{Error, Result};
 
@@ -47,18 +49,10 @@ struct Tp {
     shift: (isize, isize),
 }
 
-impl Tp {
-    fn view(&self, v: ViewKind) -> Option<&Canon> {
-        match v {
-            ViewKind::Anterior => self.ant.as_ref(),
-            ViewKind::Posterior => self.post.as_ref(),
-            ViewKind::Lateral => None,
-        }
-    }
-}
-
 /// A smoothed frame in the reference frame and its 99.5th percentile.
 type Smoothed = (Array2<f64>, f64);
+/// A frame, its counts moved into the reference frame, and their row background.
+type Moved<'a> = (&'a Canon, Cow<'a, Array2<f64>>, Vec<f64>);
 /// Counts of one time point (every view), its bladder test values (net, total raw, csf;
 /// anterior first) and the number of rows where extrathecal activity was excluded.
 type TpCounts = (Vec<TimePointCounts>, Option<(f64, f64, f64)>, usize);
@@ -322,11 +316,82 @@ fn shift_mask(m: &Array2<bool>, dr: isize, dc: isize) -> Array2<bool> {
     shift(&f, dr, dc).mapv(|x| x > 0.5)
 }
 
-fn masked_sum(img: &Array2<f64>, m: &Array2<bool>) -> (f64, usize) {
-    img.iter()
-        .zip(m.iter())
-        .filter(|(_, b)| **b)
-        .fold((0.0, 0), |(s, n), (v, _)| (s + v, n + 1))
+/// The pixels of a mask as runs along its rows, `(row, first column, end column)` in row-major
+/// order: sums over the runs add the same values in the same order as a pass over the whole
+/// image that skips the pixels outside the mask.
+#[derive(Debug, Clone, Default)]
+struct Runs(Vec<(usize, usize, usize)>);
+
+impl Runs {
+    /// The runs of the pixels where `on` holds.
+    fn of<T>(m: &Array2<T>, on: impl Fn(&T) -> bool) -> Self {
+        let mut runs = Vec::new();
+        for (r, row) in m.rows().into_iter().enumerate() {
+            let mut start = None;
+            for (c, x) in row.iter().enumerate() {
+                match (on(x), start) {
+                    (true, None) => start = Some(c),
+                    (false, Some(c0)) => {
+                        runs.push((r, c0, c));
+                        start = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(c0) = start {
+                runs.push((r, c0, row.len()));
+            }
+        }
+        Self(runs)
+    }
+
+    /// Every pixel `(row, column, value)` of the runs in `img`, in row-major order.
+    fn pixels<'a>(
+        &'a self,
+        img: &'a Array2<f64>,
+    ) -> impl Iterator<Item = (usize, usize, f64)> + 'a {
+        self.0.iter().flat_map(move |&(r, c0, c1)| {
+            img.row(r)
+                .slice_move(s![c0..c1])
+                .into_iter()
+                .enumerate()
+                .map(move |(k, &v)| (r, c0 + k, v))
+        })
+    }
+}
+
+/// The ROIs of an [`Anatomy`] as runs (see [`Runs`]).
+struct RoiRuns {
+    csf: Runs,
+    head: Runs,
+    convexity: Runs,
+    bladder: Option<Runs>,
+    /// The bladder's background ring (any sector).
+    bladder_ring: Option<Runs>,
+    kidneys: Option<Runs>,
+    /// The band beside the canal (row background).
+    csf_ring: Runs,
+}
+
+impl RoiRuns {
+    fn of(a: &Anatomy) -> Self {
+        let on = |b: &bool| *b;
+        Self {
+            csf: Runs::of(&a.csf, on),
+            head: Runs::of(&a.head, on),
+            convexity: Runs::of(&a.convexity, on),
+            bladder: a.bladder.as_ref().map(|m| Runs::of(m, on)),
+            bladder_ring: a.bladder_ring.as_ref().map(|m| Runs::of(m, |&k| k != 0)),
+            kidneys: a.kidneys.as_ref().map(|m| Runs::of(m, on)),
+            csf_ring: Runs::of(&a.csf_ring, on),
+        }
+    }
+}
+
+/// Sum and pixel count of `img` over a mask's runs.
+fn masked_sum(img: &Array2<f64>, m: &Runs) -> (f64, usize) {
+    m.pixels(img)
+        .fold((0.0, 0), |(s, n), (_, _, v)| (s + v, n + 1))
 }
 
 /// Background counts per pixel of a ring split into sectors (`sectors[px]` = 1..=N, 0 = not
@@ -336,12 +401,16 @@ fn masked_sum(img: &Array2<f64>, m: &Array2<bool>) -> (f64, usize) {
 /// A mean per sector, not a median per pixel: late images hold a few tenths of a count per
 /// pixel, where the median of the pixels is 0 and the bladder's own background is left in it;
 /// the median over sectors ignores activity lying in a few of them (a kidney, a leak, a leg).
-fn sector_background(img: &Array2<f64>, sectors: &Array2<u8>) -> f64 {
+/// `ring` holds the runs of the ring's pixels (`sectors != 0`).
+fn sector_background(img: &Array2<f64>, sectors: &Array2<u8>, ring: &Runs) -> f64 {
     let n = usize::from(anatomy::BLADDER_RING_SECTORS);
     let mut sum = vec![0.0_f64; n];
     let mut count = vec![0_usize; n];
-    for (&v, &k) in img.iter().zip(sectors.iter()) {
-        if let Some(i) = usize::from(k).checked_sub(1).filter(|&i| i < n) {
+    for (r, c, v) in ring.pixels(img) {
+        if let Some(i) = usize::from(sectors[(r, c)])
+            .checked_sub(1)
+            .filter(|&i| i < n)
+        {
             sum[i] += v;
             count[i] += 1;
         }
@@ -377,7 +446,8 @@ fn mean_median(values: &[f64]) -> f64 {
 /// smaller of two noisy values is biased low, so it is not taken by default). Above the spine
 /// (head rows): the median of the spinal rows 40-200 mm below the foramen magnum (the first
 /// 40 mm when the field holds less of the spine).
-fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
+/// `ring` holds the runs of `a.csf_ring`.
+fn row_background(img: &Array2<f64>, a: &Anatomy, ring: &Runs) -> Vec<f64> {
     /// Standard deviations within which the two sides' backgrounds agree.
     const SIDES_AGREE_SD: f64 = 3.0;
     let rows = img.nrows();
@@ -386,13 +456,11 @@ fn row_background(img: &Array2<f64>, a: &Anatomy) -> Vec<f64> {
     // Per side and row: band counts and pixels.
     let mut sums = [vec![0.0_f64; rows], vec![0.0_f64; rows]];
     let mut npx = [vec![0.0_f64; rows], vec![0.0_f64; rows]];
-    for r in top..=bottom {
-        for (c, (&v, &on)) in img.row(r).iter().zip(a.csf_ring.row(r).iter()).enumerate() {
-            if on {
-                let s = usize::from((c as f64) < a.axis[r]);
-                sums[s][r] += v;
-                npx[s][r] += 1.0;
-            }
+    for (r, c, v) in ring.pixels(img) {
+        if (top..=bottom).contains(&r) {
+            let s = usize::from((c as f64) < a.axis[r]);
+            sums[s][r] += v;
+            npx[s][r] += 1.0;
         }
     }
     let mean_of = |s: usize, r: usize| {
@@ -563,7 +631,14 @@ fn bridge_bumps(out: &mut [f64], raw: &[f64], top: usize, bottom: usize, sr: f64
 /// spinal ROI and pushed the median up, so its own excess was kept). Where the
 /// ROI holds significantly more (3 Poisson standard deviations and `MIN_RELATIVE_EXCESS` of
 /// the expected counts over ±`GATE_MM` of rows), the excess is extrathecal and is left out.
-fn csf_net_counts(img: &Array2<f64>, bg: &[f64], a: &Anatomy, o: &CisternoOptions) -> (f64, usize) {
+/// `csf` holds the runs of `a.csf`.
+fn csf_net_counts(
+    img: &Array2<f64>,
+    bg: &[f64],
+    a: &Anatomy,
+    csf: &Runs,
+    o: &CisternoOptions,
+) -> (f64, usize) {
     const CORE_MM: f64 = 8.0;
     const RATIO_WINDOW_MM: f64 = 150.0;
     const GATE_MM: f64 = 6.0;
@@ -574,10 +649,7 @@ fn csf_net_counts(img: &Array2<f64>, bg: &[f64], a: &Anatomy, o: &CisternoOption
     let mut head = 0.0;
     let n = bottom + 1 - top.min(bottom + 1);
     let (mut full, mut core, mut wing_raw) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-    for (((r, c), &v), &on) in img.indexed_iter().zip(a.csf.iter()) {
-        if !on {
-            continue;
-        }
+    for (r, c, v) in csf.pixels(img) {
         let x = v - bg[r];
         if r < top || r > bottom {
             head += x;
@@ -831,7 +903,13 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
             [&tp.ant, &tp.post].map(|c| {
                 c.as_ref().map(|c| {
                     let sm = shift(&smooth(&c.counts, fwhm_px), tp.shift.0, tp.shift.1);
-                    let p = quantile(sm.iter().copied(), 0.995).max(f64::MIN_POSITIVE);
+                    let p = sm
+                        .as_slice()
+                        .map_or_else(
+                            || quantile(sm.iter().copied(), 0.995),
+                            |v| quantile_of(v, 0.995),
+                        )
+                        .max(f64::MIN_POSITIVE);
                     (sm, p)
                 })
             })
@@ -875,42 +953,48 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
 
     // Counts per time point and view.
     // Time points in parallel: each yields its counts, its bladder test values (net, total
-    // raw, csf; anterior first) and the rows where extrathecal activity was excluded.
-    let per_tp: Vec<TpCounts> = tps
+    // raw, csf; anterior first), the rows where extrathecal activity was excluded, and its
+    // frames moved into the reference frame with their row backgrounds (read again for the
+    // paraspinal strips).
+    let rois = RoiRuns::of(&anat);
+    let per_tp: Vec<(TpCounts, [Option<Moved<'_>>; 2])> = tps
         .par_iter()
         .map(|tp| {
             let mut extrathecal_rows = 0_usize;
             // Counts are taken in the reference frame: the image is moved, the ROIs stay.
-            let head = &anat.head;
-            let conv = &anat.convexity;
             let bl = anat.bladder.as_ref();
             let blr = anat.bladder_ring.as_ref();
-            let kid = anat.kidneys.as_ref();
             let mut per_view: Vec<TimePointCounts> = Vec::new();
             let mut bl_first: Option<(f64, f64, f64)> = None;
-            for (view, c) in [(NmView::Anterior, &tp.ant), (NmView::Posterior, &tp.post)] {
+            let mut moved: [Option<Moved<'_>>; 2] = [None, None];
+            for (slot, (view, c)) in moved
+                .iter_mut()
+                .zip([(NmView::Anterior, &tp.ant), (NmView::Posterior, &tp.post)])
+            {
                 let Some(c) = c else { continue };
-                let img = &shift(&c.counts, tp.shift.0, tp.shift.1);
-                let bg = row_background(img, &anat);
-                let net = |m: &Array2<bool>| {
+                let img = if tp.shift == (0, 0) {
+                    Cow::Borrowed(&c.counts)
+                } else {
+                    Cow::Owned(shift(&c.counts, tp.shift.0, tp.shift.1))
+                };
+                let bg = row_background(&img, &anat, &rois.csf_ring);
+                let net = |m: &Runs| {
                     let mut acc = 0.0_f64;
-                    for (((r, _), &v), &on) in img.indexed_iter().zip(m.iter()) {
-                        if on {
-                            acc += v - bg[r];
-                        }
+                    for (r, _, v) in m.pixels(&img) {
+                        acc += v - bg[r];
                     }
                     acc.max(0.0)
                 };
-                let (csf_net, corrected_rows) = csf_net_counts(img, &bg, &anat, o);
+                let (csf_net, corrected_rows) = csf_net_counts(&img, &bg, &anat, &rois.csf, o);
                 if corrected_rows > 0 {
                     extrathecal_rows = extrathecal_rows.max(corrected_rows);
                 }
-                let head_net = net(head);
-                let conv_net = net(conv);
-                let bladder = match (bl, blr) {
-                    (Some(b), Some(r)) => {
-                        let bgb = sector_background(img, r);
-                        let (sb, nb) = masked_sum(img, b);
+                let head_net = net(&rois.head);
+                let conv_net = net(&rois.convexity);
+                let bladder = match (bl, blr, &rois.bladder, &rois.bladder_ring) {
+                    (Some(_), Some(r), Some(b), Some(ring)) => {
+                        let bgb = sector_background(&img, r, ring);
+                        let (sb, nb) = masked_sum(&img, b);
                         let net = sb - bgb * nb as f64;
                         if bl_first.is_none() {
                             bl_first = Some((net, sb, csf_net));
@@ -926,9 +1010,13 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
                     intracranial: head_net * c.per_s,
                     convexity: conv_net * c.per_s,
                     bladder,
-                    kidneys: kid.map(|k| masked_sum(img, k).0 * c.per_s),
+                    kidneys: rois
+                        .kidneys
+                        .as_ref()
+                        .map(|k| masked_sum(&img, k).0 * c.per_s),
                     per_second: (c.per_s - 1.0).abs() > f64::EPSILON,
                 });
+                *slot = Some((c, img, bg));
             }
             if per_view.len() == 2 {
                 let (a, p) = (&per_view[0], &per_view[1]);
@@ -945,16 +1033,18 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
                     per_second: a.per_second,
                 });
             }
-            (per_view, bl_first, extrathecal_rows)
+            ((per_view, bl_first, extrathecal_rows), moved)
         })
         .collect();
     let mut counts = Vec::new();
     let mut bladder_raw: Vec<Option<(f64, f64, f64)>> = Vec::new();
     let mut extrathecal_rows = 0_usize;
-    for (per_view, bl_first, rows) in per_tp {
+    let mut moved = Vec::new();
+    for ((per_view, bl_first, rows), m) in per_tp {
         counts.extend(per_view);
         bladder_raw.push(bl_first);
         extrathecal_rows = extrathecal_rows.max(rows);
+        moved.push(m);
     }
 
     if extrathecal_rows > 0 {
@@ -1159,7 +1249,7 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
     let accumulations = if anat.foramen_row.is_none() {
         Outcome::na("no level scale: the foramen magnum is not in the field of view")
     } else {
-        Outcome::Measured(paraspinal(&tps, &anat, o, spacing, &mut notes))
+        Outcome::Measured(paraspinal(&tps, &moved, &anat, o, spacing, &mut notes))
     };
 
     let reference_h = ref_idx.map(|r| hours[r]);
@@ -1280,6 +1370,7 @@ impl Profile {
 /// study's own baseline (median over levels); contiguous hot levels form one accumulation.
 fn paraspinal(
     tps: &[Tp],
+    moved: &[[Option<Moved<'_>>; 2]],
     a: &Anatomy,
     o: &CisternoOptions,
     spacing: [f64; 2],
@@ -1309,12 +1400,9 @@ fn paraspinal(
     // Counts are taken over the row background (blood pool, kidney and bladder spill): where
     // the canal has emptied, raw strip counts over canal counts would rise with the background
     // alone. The raw strip counts are kept for the Poisson test.
-    let sums = |tp: &Tp| -> Option<LevelSums> {
-        let c = tp
-            .view(ViewKind::Posterior)
-            .or(tp.view(ViewKind::Anterior))?;
-        let img = shift(&c.counts, tp.shift.0, tp.shift.1);
-        let bg = row_background(&img, a);
+    // The posterior view (the anterior without one), as counted.
+    let sums = |m: &[Option<Moved<'_>>; 2]| -> Option<LevelSums> {
+        let (c, img, bg) = m[1].as_ref().or(m[0].as_ref())?;
         let mut canal = [0.0_f64; N];
         let mut side = [[0.0_f64; N]; 2]; // [left, right]
         let mut raw = [[0.0_f64; N]; 2];
@@ -1346,7 +1434,7 @@ fn paraspinal(
         }
         Some((canal, side, c.frame, raw, profiles))
     };
-    let Some(first) = tps.first().and_then(&sums) else {
+    let Some(first) = moved.first().and_then(&sums) else {
         return Vec::new();
     };
     let first_max = first.0.iter().copied().fold(0.0, f64::max);
@@ -1360,12 +1448,13 @@ fn paraspinal(
         .then(|| (p_lo..=p_hi).max_by(|&x, &y| first.0[x].total_cmp(&first.0[y])))
         .flatten();
     let mut best: Option<(f64, Vec<Accumulation>)> = None;
-    for tp in tps
+    for (tp, m) in tps
         .iter()
+        .zip(moved)
         .skip(1)
-        .filter(|tp| tp.hours <= o.paraspinal_max_h)
+        .filter(|(tp, _)| tp.hours <= o.paraspinal_max_h)
     {
-        let Some((canal, side, frame, side_raw, profiles)) = sums(tp) else {
+        let Some((canal, side, frame, side_raw, profiles)) = sums(m) else {
             continue;
         };
         let max_canal = canal.iter().copied().fold(0.0, f64::max);
@@ -1717,7 +1806,7 @@ mod tests {
                 if (r * 60 + c) % 5 == 0 { 1.0 } else { 0.0 }
             },
         );
-        let bg = sector_background(&img, &sectors);
+        let bg = sector_background(&img, &sectors, &ring_runs(&sectors));
         assert!((bg - 0.2).abs() < 0.02, "{bg}");
     }
 
@@ -1730,7 +1819,7 @@ mod tests {
                 if sectors[(r, c)] == 3 { 50.0 } else { 2.0 }
             },
         );
-        assert!((sector_background(&img, &sectors) - 2.0).abs() < 1e-9);
+        assert!((sector_background(&img, &sectors, &ring_runs(&sectors)) - 2.0).abs() < 1e-9);
         // A sector cut down to a few pixels (the ring meets the field edge) does not count.
         let mut cut = sectors.clone();
         for ((r, c), k) in cut.indexed_iter_mut() {
@@ -1740,7 +1829,38 @@ mod tests {
         }
         let img =
             Array2::from_shape_fn((60, 60), |(r, c)| if cut[(r, c)] == 5 { 0.0 } else { 1.0 });
-        assert!((sector_background(&img, &cut) - 1.0).abs() < 1e-9);
+        assert!((sector_background(&img, &cut, &ring_runs(&cut)) - 1.0).abs() < 1e-9);
+    }
+
+    fn ring_runs(sectors: &Array2<u8>) -> Runs {
+        Runs::of(sectors, |&k| k != 0)
+    }
+
+    #[test]
+    fn runs_visit_the_mask_in_row_major_order() {
+        // Runs touching both edges, single pixels, empty rows and a full row.
+        let m = Array2::from_shape_fn((9, 13), |(r, c)| match r {
+            0 => true,
+            3 => false,
+            _ => (r * 7 + c * 3) % 5 < 2 || c == 12,
+        });
+        let img = Array2::from_shape_fn((9, 13), |(r, c)| (r * 13 + c) as f64 * 0.1 + 1e-3);
+        let runs = Runs::of(&m, |&b| b);
+        let want: Vec<(usize, usize, f64)> = img
+            .indexed_iter()
+            .zip(m.iter())
+            .filter(|(_, on)| **on)
+            .map(|(((r, c), &v), _)| (r, c, v))
+            .collect();
+        let got: Vec<(usize, usize, f64)> = runs.pixels(&img).collect();
+        assert_eq!(got, want);
+        let direct = img
+            .iter()
+            .zip(m.iter())
+            .filter(|(_, b)| **b)
+            .fold((0.0, 0), |(s, n), (v, _)| (s + v, n + 1));
+        let (sum, n) = masked_sum(&img, &runs);
+        assert_eq!((sum.to_bits(), n), (direct.0.to_bits(), direct.1));
     }
 
     #[test]

@@ -35,19 +35,34 @@ fn box_blur_in_place(data: &mut [f64], rows: usize, cols: usize, r: usize, s: &m
     if r == 0 || rows == 0 || cols == 0 {
         return;
     }
-    // Along each row.
+    // Along each row: the prefix sums of `ROWS` rows at a time, interleaved (the running sum
+    // of a row is a chain of dependent additions; independent chains side by side keep the
+    // adder busy), each row's the same additions in the same order as one row at a time.
+    const ROWS: usize = 4;
+    let stride = cols + 1;
     s.prefix.clear();
-    s.prefix.resize(cols + 1, 0.0);
+    s.prefix.resize(ROWS * stride, 0.0);
     let prefix = &mut s.prefix;
-    for line in data.chunks_exact_mut(cols) {
+    let mut blocks = data.chunks_exact_mut(ROWS * cols);
+    for block in &mut blocks {
+        for i in 0..cols {
+            for k in 0..ROWS {
+                prefix[k * stride + i + 1] = prefix[k * stride + i] + block[k * cols + i];
+            }
+        }
+        for (line, p) in block
+            .chunks_exact_mut(cols)
+            .zip(prefix.chunks_exact(stride))
+        {
+            row_means(line, p, r);
+        }
+    }
+    for line in blocks.into_remainder().chunks_exact_mut(cols) {
+        let p = &mut prefix[..stride];
         for (i, &v) in line.iter().enumerate() {
-            prefix[i + 1] = prefix[i] + v;
+            p[i + 1] = p[i] + v;
         }
-        for (i, out) in line.iter_mut().enumerate() {
-            let lo = i.saturating_sub(r);
-            let hi = (i + r + 1).min(cols);
-            *out = (prefix[hi] - prefix[lo]) / (hi - lo) as f64;
-        }
+        row_means(line, p, r);
     }
     // Along each column.
     let slots = (2 * r + 2).min(rows + 1);
@@ -92,6 +107,32 @@ fn box_blur_in_place(data: &mut [f64], rows: usize, cols: usize, r: usize, s: &m
     }
 }
 
+/// The box means of half-width `r` of one row from its prefix sums `p` (`p[i]` = sum of the
+/// values before `i`): `(p[hi] - p[lo]) / (hi - lo)`; the interior, where `hi - lo` is
+/// `2 r + 1`, in a loop of its own with that divisor (the same quotients, vectorised).
+fn row_means(line: &mut [f64], p: &[f64], r: usize) {
+    let cols = line.len();
+    let edge = |i: usize| {
+        let lo = i.saturating_sub(r);
+        let hi = (i + r + 1).min(cols);
+        (p[hi] - p[lo]) / (hi - lo) as f64
+    };
+    // Interior: i - r >= 0 and i + r + 1 <= cols.
+    let (a, b) = (r.min(cols), cols.saturating_sub(r).max(r.min(cols)));
+    for (i, out) in line.iter_mut().enumerate().take(a) {
+        *out = edge(i);
+    }
+    if a < b {
+        let w = (2 * r + 1) as f64;
+        for ((out, &lo), &hi) in line[a..b].iter_mut().zip(p).zip(&p[2 * r + 1..]) {
+            *out = (hi - lo) / w;
+        }
+    }
+    for (i, out) in line.iter_mut().enumerate().skip(b) {
+        *out = edge(i);
+    }
+}
+
 /// Approximate Gaussian smoothing with FWHM `fwhm_px` pixels (three box passes).
 pub(crate) fn smooth(img: &Array2<f64>, fwhm_px: f64) -> Array2<f64> {
     // Three boxes of width w have variance 3 (w^2 - 1) / 12; sigma = FWHM / 2.355.
@@ -114,10 +155,60 @@ pub(crate) fn quantile(values: impl Iterator<Item = f64>, q: f64) -> f64 {
         return 0.0;
     }
     // Selection, not a full sort: the same order statistic in linear time.
-    let idx = index_of(((v.len() - 1) as f64 * q.clamp(0.0, 1.0)).round())
-        .unwrap_or(0)
-        .min(v.len() - 1);
+    let idx = quantile_rank(v.len(), q);
     *v.select_nth_unstable_by(idx, f64::total_cmp).1
+}
+
+/// The rank of the `q` quantile among `n` sorted values.
+fn quantile_rank(n: usize, q: f64) -> usize {
+    index_of(((n - 1) as f64 * q.clamp(0.0, 1.0)).round())
+        .unwrap_or(0)
+        .min(n - 1)
+}
+
+/// `f64::total_cmp` order as unsigned integers (the bits, the sign bit flipped for positive
+/// values and every bit flipped for negative ones).
+fn order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+/// [`quantile`] of the finite values of a slice without copying it all: the order statistic
+/// is located among the buckets of the top 16 bits of [`order_key`] (a histogram pass), then
+/// selected among the values of its bucket only. The same value as [`quantile`], bit for bit.
+pub(crate) fn quantile_of(values: &[f64], q: f64) -> f64 {
+    const BITS: u32 = 16;
+    if values.len() < 4096 {
+        return quantile(values.iter().copied(), q);
+    }
+    let mut hist = vec![0_u32; 1 << BITS];
+    let mut n = 0_usize;
+    for &x in values {
+        if x.is_finite() {
+            hist[usize::try_from(order_key(x) >> (64 - BITS)).unwrap_or(0)] += 1;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let idx = quantile_rank(n, q);
+    let mut below = 0_usize;
+    let mut bucket = 0_u64;
+    for (b, &h) in hist.iter().enumerate() {
+        let h = h as usize;
+        if below + h > idx {
+            bucket = b as u64;
+            break;
+        }
+        below += h;
+    }
+    let mut inside: Vec<f64> = values
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite() && order_key(*x) >> (64 - BITS) == bucket)
+        .collect();
+    *inside.select_nth_unstable_by(idx - below, f64::total_cmp).1
 }
 
 /// Median of a slice (copied), `0` when empty.
@@ -326,16 +417,20 @@ mod tests {
     fn smoothing_is_three_box_blurs_bit_for_bit() {
         // The in-place passes with a ring of prefix rows give the very same numbers as a box
         // blur applied three times (a radius wider than the image included).
-        let img = Array2::from_shape_fn((37, 23), |(r, c)| ((r * 37 + c * 11) % 17) as f64 * 0.7);
-        for fwhm in [0.5, 3.0, 9.0, 60.0] {
-            let sigma = fwhm / 2.355;
-            let w = (4.0_f64 * sigma * sigma + 1.0).sqrt();
-            let r = index_of(((w - 1.0) / 2.0).round()).unwrap_or(0);
-            let mut want = img.clone();
-            for _ in 0..3 {
-                want = reference_box_blur(&want, r);
+        // Row counts below, at and above a block of four rows; widths with and without an
+        // interior.
+        for dim in [(37, 23), (1, 9), (3, 2), (8, 40), (6, 1)] {
+            let img = Array2::from_shape_fn(dim, |(r, c)| ((r * 37 + c * 11) % 17) as f64 * 0.7);
+            for fwhm in [0.5, 3.0, 9.0, 60.0] {
+                let sigma = fwhm / 2.355;
+                let w = (4.0_f64 * sigma * sigma + 1.0).sqrt();
+                let r = index_of(((w - 1.0) / 2.0).round()).unwrap_or(0);
+                let mut want = img.clone();
+                for _ in 0..3 {
+                    want = reference_box_blur(&want, r);
+                }
+                assert_eq!(smooth(&img, fwhm), want, "{dim:?} fwhm {fwhm}");
             }
-            assert_eq!(smooth(&img, fwhm), want, "fwhm {fwhm}");
         }
     }
 
@@ -386,6 +481,36 @@ mod tests {
         // Odd shifts too (the coarse search steps by 2 pixels).
         assert_eq!(register(&img, &shift(&img, 0, 3), 0, 10), (0, -3));
         assert_eq!(register(&img, &shift(&img, 0, -1), 0, 10), (0, 1));
+    }
+
+    #[test]
+    fn bucketed_quantile_is_the_selected_one() {
+        // Pseudo-random values over many magnitudes, with ties, zeros, negative zeros,
+        // negatives and non-finite values; several sizes on both sides of the cut-over.
+        let mut x = 987_654_321_u64;
+        for n in [4095_usize, 4096, 5000, 70_000] {
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let u = (x >> 11) as f64 / (1_u64 << 53) as f64;
+                    match (x >> 5) % 40 {
+                        0 => f64::NAN,
+                        1 => f64::INFINITY,
+                        2 => -0.0,
+                        3 => 0.0,
+                        4 => -u * 3.0,
+                        5 => 7.0,
+                        k => u * 10_f64.powi(i32::try_from(k % 9).unwrap()),
+                    }
+                })
+                .collect();
+            for q in [0.0, 0.01, 0.5, 0.9, 0.995, 1.0] {
+                let want = quantile(v.iter().copied(), q);
+                let got = quantile_of(&v, q);
+                assert_eq!(got.to_bits(), want.to_bits(), "n {n} q {q}");
+            }
+        }
+        assert_eq!(quantile_of(&vec![f64::NAN; 5000], 0.5), 0.0);
     }
 
     #[test]
