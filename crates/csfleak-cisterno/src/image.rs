@@ -17,6 +17,9 @@ fn box_blur(img: &Array2<f64>, r: usize) -> Array2<f64> {
     Array2::from_shape_vec((rows, cols), data).unwrap_or_else(|_| img.clone())
 }
 
+/// Rows whose prefix sums [`box_blur_in_place`] computes side by side.
+const BLUR_ROWS: usize = 4;
+
 /// Buffers reused by the passes of [`box_blur_in_place`].
 #[derive(Default)]
 struct BlurScratch {
@@ -35,18 +38,17 @@ fn box_blur_in_place(data: &mut [f64], rows: usize, cols: usize, r: usize, s: &m
     if r == 0 || rows == 0 || cols == 0 {
         return;
     }
-    // Along each row: the prefix sums of `ROWS` rows at a time, interleaved (the running sum
-    // of a row is a chain of dependent additions; independent chains side by side keep the
+    // Along each row: the prefix sums of `BLUR_ROWS` rows at a time, interleaved (the running
+    // sum of a row is a chain of dependent additions; independent chains side by side keep the
     // adder busy), each row's the same additions in the same order as one row at a time.
-    const ROWS: usize = 4;
     let stride = cols + 1;
     s.prefix.clear();
-    s.prefix.resize(ROWS * stride, 0.0);
+    s.prefix.resize(BLUR_ROWS * stride, 0.0);
     let prefix = &mut s.prefix;
-    let mut blocks = data.chunks_exact_mut(ROWS * cols);
+    let mut blocks = data.chunks_exact_mut(BLUR_ROWS * cols);
     for block in &mut blocks {
         for i in 0..cols {
-            for k in 0..ROWS {
+            for k in 0..BLUR_ROWS {
                 prefix[k * stride + i + 1] = prefix[k * stride + i] + block[k * cols + i];
             }
         }
