@@ -31,9 +31,6 @@ fn sample_points(v: &Volume, target: usize) -> Vec<(DVec3, f32)> {
     while total / (stride * stride * stride) > target.saturating_mul(4) {
         stride += 1;
     }
-    let Some((_, hi)) = v.min_max() else {
-        return Vec::new();
-    };
     // Object = above 10 % of a robust maximum; only the ordering of intensities matters.
     let mut vals: Vec<f32> = Vec::new();
     for k in (0..nk).step_by(stride) {
@@ -46,10 +43,10 @@ fn sample_points(v: &Volume, target: usize) -> Vec<(DVec3, f32)> {
         }
     }
     vals.sort_by(f32::total_cmp);
-    let p99 = vals
-        .get(vals.len().saturating_sub(1) * 99 / 100)
-        .copied()
-        .unwrap_or(hi);
+    // No voxel: no point (the second pass below would find none either).
+    let Some(&p99) = vals.get(vals.len().saturating_sub(1) * 99 / 100) else {
+        return Vec::new();
+    };
     let thr = 0.1 * p99;
     let g = v.geometry();
     let mut out = Vec::new();

@@ -64,11 +64,18 @@ const MAX_MPD_MM: f64 = 12.0;
 /// Half-size of the reformat window around the head centre, mm.
 const HALF_WINDOW_MM: f64 = 90.0;
 
+/// Extra reformat rows below the square window, mm (the foramen magnum and the upper cervical
+/// canal lie near or below the window's lower edge; the brainstem search stays in the square).
+const BELOW_EXTRA_MM: f64 = 50.0;
+
 /// A slab reformat: pixel `(r, c)` at `origin + u * c * px + v * r * px`.
 pub(super) struct Slab {
     pub(super) img: Vec<f32>,
     pub(super) rows: usize,
     pub(super) cols: usize,
+    /// Rows of the square window around the head centre (the brainstem column is searched
+    /// there; the rows below it reach the foramen magnum).
+    pub(super) square_rows: usize,
     origin: DVec3,
     u: DVec3,
     v: DVec3,
@@ -106,6 +113,13 @@ impl Slab {
     pub(super) fn world(&self, r: f64, c: f64) -> PointLps {
         PointLps::from_dvec3(self.origin + self.u * (c * self.px) + self.v * (r * self.px))
     }
+
+    /// Fractional (row, col) of a patient point projected onto the slab's plane.
+    #[allow(dead_code, reason = "used by the posterior fossa search")]
+    pub(super) fn pixel_of(&self, p: PointLps) -> (f64, f64) {
+        let d = p.to_dvec3() - self.origin;
+        (d.dot(self.v) / self.px, d.dot(self.u) / self.px)
+    }
 }
 
 fn build_slab(
@@ -113,6 +127,18 @@ fn build_slab(
     plane: &MidsagittalPlane,
     classes: &TissueClasses,
     opts: &AutoOptions,
+) -> Slab {
+    build_slab_offset(t1, plane, classes, opts, 0.0)
+}
+
+/// The slab reformat on the plane shifted by `offset_mm` along its normal (towards patient
+/// left for a positive offset), over the same window.
+pub(super) fn build_slab_offset(
+    t1: &Volume,
+    plane: &MidsagittalPlane,
+    classes: &TissueClasses,
+    opts: &AutoOptions,
+    offset_mm: f64,
 ) -> Slab {
     let n = plane.normal.to_dvec3();
     let u = (DVec3::Y - n * n.y).try_normalize().unwrap_or(DVec3::Y);
@@ -122,14 +148,18 @@ fn build_slab(
     let px = (s[0].min(s[1]).min(s[2]) * 0.5).max(0.5);
     let p0 = plane.point.to_dvec3();
     let hc = DVec3::from_array(classes.head_centre);
-    let centre = hc - n * (hc - p0).dot(n);
+    let centre = hc - n * ((hc - p0).dot(n) - offset_mm);
     let origin = centre - u * HALF_WINDOW_MM - v * HALF_WINDOW_MM;
     #[allow(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
         reason = "a small positive pixel count"
     )]
-    let size = (2.0 * HALF_WINDOW_MM / px).ceil() as usize + 1;
+    let (size, extra) = (
+        (2.0 * HALF_WINDOW_MM / px).ceil() as usize + 1,
+        (BELOW_EXTRA_MM / px).ceil() as usize,
+    );
+    let (nr, nc) = (size + extra, size);
     let offsets: Vec<f64> = if opts.slab_half_mm > 0.0 {
         let step = s[0].min(s[1]).min(s[2]).max(0.25) * 0.5;
         let k = (opts.slab_half_mm / step).round().max(1.0);
@@ -142,9 +172,9 @@ fn build_slab(
         vec![0.0]
     };
     let norm = 1.0 / (classes.white - classes.csf);
-    let mut raw = vec![f32::NAN; size * size];
-    for r in 0..size {
-        for c in 0..size {
+    let mut raw = vec![f32::NAN; nr * nc];
+    for r in 0..nr {
+        for c in 0..nc {
             let p = origin + u * (c as f64 * px) + v * (r as f64 * px);
             let mut sum = 0.0;
             let mut cnt = 0_u32;
@@ -157,22 +187,22 @@ fn build_slab(
             if cnt > 0 {
                 #[allow(clippy::cast_possible_truncation, reason = "image intensities")]
                 let z = ((sum / f64::from(cnt) - classes.csf) * norm) as f32;
-                raw[r * size + c] = z;
+                raw[r * nc + c] = z;
             }
         }
     }
     // 3x3 binomial smoothing (NaN-aware).
-    let mut img = vec![f32::NAN; size * size];
+    let mut img = vec![f32::NAN; nr * nc];
     let w = [1.0_f32, 2.0, 1.0];
-    for r in 0..size {
-        for c in 0..size {
+    for r in 0..nr {
+        for c in 0..nc {
             let mut sum = 0.0;
             let mut ws = 0.0;
             for (dr, wr) in w.iter().enumerate() {
                 for (dc, wc) in w.iter().enumerate() {
                     let (rr, cc) = ((r + dr).wrapping_sub(1), (c + dc).wrapping_sub(1));
-                    if rr < size && cc < size {
-                        let x = raw[rr * size + cc];
+                    if rr < nr && cc < nc {
+                        let x = raw[rr * nc + cc];
                         if x.is_finite() {
                             sum += x * wr * wc;
                             ws += wr * wc;
@@ -181,14 +211,15 @@ fn build_slab(
                 }
             }
             if ws > 0.0 {
-                img[r * size + c] = sum / ws;
+                img[r * nc + c] = sum / ws;
             }
         }
     }
     Slab {
         img,
-        rows: size,
-        cols: size,
+        rows: nr,
+        cols: nc,
+        square_rows: size,
         origin,
         u,
         v,
@@ -238,7 +269,7 @@ fn chain_at(s: &Slab, z_wm: f32, gap_mm: f64) -> Option<Chain> {
     // Rows may be bridged over a gap of up to `gap_mm` (noise, a thin dark line).
     let gap = ((gap_mm / s.px).round() as usize).max(1);
     let mut rows: Vec<Vec<Entry>> = Vec::new();
-    for r in 0..s.rows {
+    for r in 0..s.square_rows {
         let mut runs = Vec::new();
         let mut c = cmin;
         while c <= cmax {
