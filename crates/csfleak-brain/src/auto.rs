@@ -14,6 +14,7 @@
 
 mod basal;
 mod classes;
+mod fossa;
 mod locate;
 mod profile;
 mod sellar;

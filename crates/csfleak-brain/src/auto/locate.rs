@@ -49,7 +49,7 @@ use csfleak_volume::{DVec3, PointLps, Volume};
 
 use super::classes::{TissueClasses, tissue_classes};
 use super::{AutoLandmarks, AutoOptions, Detection};
-use super::{basal, sellar};
+use super::{basal, fossa, sellar};
 use crate::landmarks::LandmarkName;
 use crate::midsagittal::MidsagittalPlane;
 
@@ -1137,6 +1137,38 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
             }
         }
     }
+    // The basion: the lower end of the clivus wall followed down from mid-pons.
+    let doubtful = "the pons may be another structure (the tissue taken for the mamillary \
+                    bodies lies beyond adult anatomy from it): the clivus is not followed down \
+                    from it";
+    let basion = if stem_doubtful {
+        Err(doubtful.to_owned())
+    } else {
+        let stem = fossa::Stem {
+            top: chain.top,
+            ant: &ant,
+            z_edge,
+            z_grey,
+            mid_pons: levels.map_or(pons_row, |lv| lv.mid()),
+            voxel_mm: coarsest,
+        };
+        fossa::basion(&s, &stem)
+    };
+    set(
+        LandmarkName::Basion,
+        match basion {
+            Ok(p) => found(
+                &s,
+                p.r,
+                p.c,
+                p.conf * c_chain.max(0.5),
+                unc,
+                "lower end of the straight clivus wall in front of the medulla (posterior \
+                 surface of the clivus followed down from mid-pons)",
+            ),
+            Err(reason) => Detection::NotFound { reason },
+        },
+    );
     // Low-confidence detections are reported as not found.
     let mut low = BTreeMap::new();
     for (n, d) in &out.landmarks {
