@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::anatomy::{self, Anatomy};
-use crate::image::{median, quantile, quantile_of, register, shift, smooth};
+use crate::image::{Prepared, median, quantile, quantile_of, register_prepared, shift, smooth};
 use crate::input::{CisternoInput, CisternoOptions, Frame, ViewKind};
 use crate::{Error, Result};
 
@@ -884,8 +884,14 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
         })
         .collect();
     let max_px = csfleak_volume::index_of((20.0 / spacing[0].min(spacing[1])).round()).unwrap_or(0);
-    for i in 1..tps.len() {
-        let (dr, dc) = register(&combined[i - 1], &combined[i], 0, max_px);
+    // Each time point prepared once, the pairs registered in parallel, chained in order.
+    let prepared: Vec<Prepared> = combined.par_iter().map(Prepared::new).collect();
+    let steps: Vec<(isize, isize)> = prepared
+        .par_windows(2)
+        .map(|w| register_prepared(&w[0], &w[1], 0, max_px))
+        .collect();
+    drop(prepared);
+    for (i, (dr, dc)) in steps.into_iter().enumerate().map(|(i, d)| (i + 1, d)) {
         let prev = tps[i - 1].shift;
         tps[i].shift = (prev.0 + dr, prev.1 + dc);
     }

@@ -306,27 +306,59 @@ fn downsample2(img: &Array2<f64>) -> Array2<f64> {
     })
 }
 
+/// An image prepared for [`register_prepared`]: its square root (negative values as 0) at
+/// full and at half resolution.
+pub(crate) struct Prepared {
+    full: Array2<f64>,
+    half: Array2<f64>,
+}
+
+impl Prepared {
+    /// Prepare `img` for registration.
+    pub(crate) fn new(img: &Array2<f64>) -> Self {
+        let full = img.mapv(|v| v.max(0.0).sqrt());
+        let half = downsample2(&full);
+        Self { full, half }
+    }
+}
+
 /// The integer shift `(dr, dc)` (pixels, at most `max_px` each way) that best maps `moving`
 /// onto `fixed` (`shift(moving, dr, dc)` ~ `fixed`), by normalised cross-correlation of the
 /// square-root images at half resolution. `(0, 0)` unless another shift is clearly better.
-pub(crate) fn register(
+#[cfg(test)]
+fn register(
     fixed: &Array2<f64>,
     moving: &Array2<f64>,
     max_rows: usize,
     max_cols: usize,
 ) -> (isize, isize) {
-    if fixed.dim() != moving.dim() {
+    register_prepared(
+        &Prepared::new(fixed),
+        &Prepared::new(moving),
+        max_rows,
+        max_cols,
+    )
+}
+
+/// [`register`] of two prepared images (an image registered to its neighbours on both
+/// sides is prepared once).
+pub(crate) fn register_prepared(
+    fixed: &Prepared,
+    moving: &Prepared,
+    max_rows: usize,
+    max_cols: usize,
+) -> (isize, isize) {
+    if fixed.full.dim() != moving.full.dim() {
         return (0, 0);
     }
-    let prep = |x: &Array2<f64>| downsample2(&x.mapv(|v| v.max(0.0).sqrt()));
-    let (a, b) = (prep(fixed), prep(moving));
+    let (a, b) = (&fixed.half, &moving.half);
     let mr = isize::try_from(max_rows / 2).unwrap_or(0);
     let mc = isize::try_from(max_cols / 2).unwrap_or(0);
-    let zero = ncc(&a, &b, 0, 0);
+    let zero = ncc(a, b, 0, 0);
     let mut best = (zero, 0, 0);
     for dr in -mr..=mr {
         for dc in -mc..=mc {
-            let v = ncc(&a, &b, dr, dc);
+            let v = ncc(a, b, dr, dc);
             if v > best.0 {
                 best = (v, dr, dc);
             }
@@ -340,15 +372,12 @@ pub(crate) fn register(
     };
     // The half-resolution search moves in steps of 2 pixels: refine by one pixel at full
     // resolution (a 1-pixel shift of the canal puts its flank into a paraspinal strip).
-    let (fa, fb) = (
-        fixed.mapv(|v| v.max(0.0).sqrt()),
-        moving.mapv(|v| v.max(0.0).sqrt()),
-    );
+    let (fa, fb) = (&fixed.full, &moving.full);
     let (mr, mc) = (
         isize::try_from(max_rows).unwrap_or(0),
         isize::try_from(max_cols).unwrap_or(0),
     );
-    let at = |dr: isize, dc: isize| ncc(&fa, &fb, dr, dc);
+    let at = |dr: isize, dc: isize| ncc(fa, fb, dr, dc);
     let mut fine = (at(coarse.0, coarse.1), coarse.0, coarse.1);
     if !fine.0.is_finite() {
         return coarse;
