@@ -908,7 +908,12 @@ pub fn analyze(input: &CisternoInput, o: &CisternoOptions) -> Result<Analysis> {
         .map(|tp| {
             [&tp.ant, &tp.post].map(|c| {
                 c.as_ref().map(|c| {
-                    let sm = shift(&smooth(&c.counts, fwhm_px), tp.shift.0, tp.shift.1);
+                    let sm = smooth(&c.counts, fwhm_px);
+                    let sm = if tp.shift == (0, 0) {
+                        sm
+                    } else {
+                        shift(&sm, tp.shift.0, tp.shift.1)
+                    };
                     let p = sm
                         .as_slice()
                         .map_or_else(
