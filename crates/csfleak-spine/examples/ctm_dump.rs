@@ -7,7 +7,9 @@
 //! reader can write them; the analysis sees only the volume and the context, as in the pipeline.
 //! With `CTM_DUMP_PPM=DIR`, every axial key-slice overlay is written as `DIR/<study>_<name>.ppm`
 //! (grey image, sac outline in the mask colours, cropped 70 mm around the image centre of the
-//! masks, 3x).
+//! masks, 3x). With `CTM_DUMP_FULL=1` the whole findings section, the veins and the catheter
+//! are printed (Debug) to compare two builds; `CTM_DUMP_REPEAT=N` runs the analysis N times
+//! (profiling).
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,
@@ -38,9 +40,16 @@ fn main() {
                 .collect();
             opts.catheter_entry_level = lines.next().and_then(|l| l.trim().parse().ok());
         }
+        let repeat: usize = std::env::var("CTM_DUMP_REPEAT")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
         let t = std::time::Instant::now();
         let cpu0 = process_cpu_s();
-        let r = analyze_ctm(&v, &opts).unwrap();
+        let mut r = analyze_ctm(&v, &opts).unwrap();
+        for _ in 1..repeat {
+            r = analyze_ctm(&v, &opts).unwrap();
+        }
         let cpu = process_cpu_s().zip(cpu0).map_or(f64::NAN, |(b, a)| b - a);
         println!(
             "{:<28} {:<20} ith {:>5.0} levels {:?} {:.2}s (cpu {cpu:.2}s)",
@@ -51,6 +60,19 @@ fn main() {
             r.levels.status(),
             t.elapsed().as_secs_f64()
         );
+        if std::env::var_os("CTM_DUMP_FULL").is_some() {
+            println!("    findings {:?}", r.to_findings(None));
+            println!("    veins {:?}", r.veins);
+            println!("    catheter {:?}", r.catheter);
+            for o in &r.overlays {
+                let on: usize = o
+                    .masks
+                    .iter()
+                    .map(|m| m.mask.iter().filter(|&&x| x).count())
+                    .sum();
+                println!("    overlay {} mask pixels {on}", o.name);
+            }
+        }
         if let Ok(out) = std::env::var("CTM_DUMP_PPM") {
             let study = dir.file_name().unwrap().to_string_lossy().into_owned();
             for o in r.overlays.iter().filter(|o| o.name.ends_with("_axial")) {

@@ -114,6 +114,84 @@ pub(crate) fn dilate(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> 
     shaped(out, (nr, nc)).unwrap_or_else(|| dilate_each(m, offs))
 }
 
+/// The dilation of a row-major mask by offsets ([`dilate`]'s result), held as bit rows: each
+/// row of the mask is dilated along the row by the half-widths of the structuring element's
+/// rows (word shifts), then the rows of the element are OR-ed. Asked pixel by pixel.
+pub(crate) struct BitDilation {
+    nc: usize,
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl BitDilation {
+    /// `None` when the element is not symmetric row spans narrower than a word (then
+    /// [`dilate`] serves).
+    pub(crate) fn new(
+        nr: usize,
+        nc: usize,
+        offs: &[(isize, isize)],
+        set: impl Fn(usize) -> bool,
+    ) -> Option<Self> {
+        let sp = spans(offs).and_then(|sp| symmetric(&sp))?;
+        if sp.iter().any(|&(_, w)| w >= 64) {
+            return None;
+        }
+        let words = nc.div_ceil(64).max(1);
+        let mut src = vec![0u64; nr * words];
+        for y in 0..nr {
+            for x in 0..nc {
+                if set(y * nc + x) {
+                    src[y * words + x / 64] |= 1 << (x % 64);
+                }
+            }
+        }
+        // Along the rows, once per half-width used.
+        let mut widths: Vec<u16> = sp.iter().map(|&(_, w)| w).collect();
+        widths.sort_unstable();
+        widths.dedup();
+        let along: Vec<Vec<u64>> = widths
+            .iter()
+            .map(|&w| {
+                let mut out = src.clone();
+                for k in 1..=u32::from(w) {
+                    for y in 0..nr {
+                        let row = &src[y * words..(y + 1) * words];
+                        for i in 0..words {
+                            let up = (row[i] << k) | if i > 0 { row[i - 1] >> (64 - k) } else { 0 };
+                            let down = (row[i] >> k)
+                                | if i + 1 < words {
+                                    row[i + 1] << (64 - k)
+                                } else {
+                                    0
+                                };
+                            out[y * words + i] |= up | down;
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut bits = vec![0u64; nr * words];
+        for y in 0..nr {
+            for &(dr, w) in &sp {
+                let Some(yy) = y.checked_add_signed(-dr).filter(|&yy| yy < nr) else {
+                    continue;
+                };
+                let a = &along[widths.binary_search(&w).ok()?];
+                for i in 0..words {
+                    bits[y * words + i] |= a[yy * words + i];
+                }
+            }
+        }
+        Some(Self { nc, words, bits })
+    }
+
+    /// Whether the dilation is set at `(y, x)` (inside the image).
+    pub(crate) fn get(&self, y: usize, x: usize) -> bool {
+        x < self.nc && (self.bits[y * self.words + x / 64] >> (x % 64)) & 1 == 1
+    }
+}
+
 /// Erosion by the offsets: set where every offset lands on a set pixel inside the image.
 pub(crate) fn erode(m: &Array2<bool>, offs: &[(isize, isize)]) -> Array2<bool> {
     let (nr, nc) = m.dim();
@@ -364,6 +442,15 @@ mod tests {
                 assert_eq!(dilate(&m, d), dilate_each(&m, d), "dilate seed {seed}");
                 assert_eq!(erode(&m, d), erode_each(&m, d), "erode seed {seed}");
             }
+            for d in &discs {
+                let (src, want) = (flat(&m), dilate_each(&m, d));
+                if let Some(q) = BitDilation::new(nr, nc, d, |i| src[i]) {
+                    assert!(
+                        want.indexed_iter().all(|((y, x), &v)| q.get(y, x) == v),
+                        "bit dilation seed {seed}"
+                    );
+                }
+            }
             assert_eq!(label4(&m), crate::image2d::label4(&m), "label4 seed {seed}");
             assert_eq!(
                 fill_holes(&m),
@@ -377,5 +464,15 @@ mod tests {
         let n = |a: &Array2<bool>| a.iter().filter(|&&b| b).count();
         assert!(n(&dilate(&m, &d)) > n(&m));
         assert!(n(&erode(&m, &d)) < n(&m));
+        // Bit rows wider than a word, every disc of the CT analysis.
+        for (seed, nc) in [(5u64, 64usize), (6, 65), (7, 130), (8, 200)] {
+            let m = random_mask(23, nc, seed, 8);
+            let src = flat(&m);
+            for d in &discs[..4] {
+                let q = BitDilation::new(23, nc, d, |i| src[i]).expect("symmetric disc");
+                let want = dilate_each(&m, d);
+                assert!(want.indexed_iter().all(|((y, x), &v)| q.get(y, x) == v));
+            }
+        }
     }
 }

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use csfleak_findings::Side;
 use csfleak_volume::{DVec3, Volume};
 
-use super::morph::{dilate, erode, label_runs};
+use super::morph::{BitDilation, dilate, erode, label_runs};
 use super::sac::SacSlice;
 use super::sites::{SliceSites, disc_offsets};
 
@@ -150,24 +150,83 @@ impl Plane {
     }
 }
 
-/// Box mean of `img` over `(2 h + 1)²` pixels (clipped at the border), via a summed-area table.
-fn box_mean(img: &ArrayView2<'_, f32>, h: usize) -> Array2<f32> {
-    let (nr, nc) = img.dim();
-    let mut sat = vec![0.0f64; (nr + 1) * (nc + 1)];
-    for r in 0..nr {
-        let mut row = 0.0;
-        for c in 0..nc {
-            row += f64::from(img[[r, c]]);
-            sat[(r + 1) * (nc + 1) + c + 1] = sat[r * (nc + 1) + c + 1] + row;
-        }
+/// Per pixel of `img` (row-major `nr` x `nc`), whether the box mean over `(2 h + 1)²` pixels
+/// (clipped at the border) exceeds `thr`; `row(r, dense)` receives each row. Column sums over
+/// the box's rows, then differences of their running sums along the row. Integer HU (the
+/// usual CT) are summed as integers, where `sum > thr · n` is exactly `mean > thr`; otherwise
+/// in `f64`, the mean divided out only within a rounding margin of the threshold.
+fn box_mean_rows(
+    img: &[f32],
+    (nr, nc): (usize, usize),
+    h: usize,
+    thr: f32,
+    mut row: impl FnMut(usize, &[bool]),
+) {
+    let small = |v: f32| v.abs() <= 65_536.0 && (v as i32) as f32 == v;
+    let mut dense = vec![false; nc];
+    let mut integral = small(thr);
+    let ints: Vec<i64> = img
+        .iter()
+        .map(|&v| {
+            integral &= small(v);
+            i64::from(v as i32)
+        })
+        .collect();
+    if integral {
+        let vals = ints;
+        let t = i64::from(thr as i32);
+        box_rows(&vals, (nr, nc), h, |r, run: &[i64], rows| {
+            for (c, d) in dense.iter_mut().enumerate() {
+                let (c0, c1) = (c.saturating_sub(h), (c + h + 1).min(nc));
+                *d = run[c1] - run[c0] > t * rows * (c1 - c0) as i64;
+            }
+            row(r, &dense);
+        });
+    } else {
+        let vals: Vec<f64> = img.iter().map(|&v| f64::from(v)).collect();
+        let t = f64::from(thr);
+        box_rows(&vals, (nr, nc), h, |r, run: &[f64], rows| {
+            for (c, d) in dense.iter_mut().enumerate() {
+                let (c0, c1) = (c.saturating_sub(h), (c + h + 1).min(nc));
+                let (s, n) = (run[c1] - run[c0], (rows * (c1 - c0) as i64) as f64);
+                *d = if s > (t + 1e-3) * n {
+                    true
+                } else if s < (t - 1e-3) * n {
+                    false
+                } else {
+                    (s / n) as f32 > thr
+                };
+            }
+            row(r, &dense);
+        });
     }
-    Array2::from_shape_fn((nr, nc), |(r, c)| {
+}
+
+/// Per row `r`: the running sums along the row of the column sums over rows `r - h ..= r + h`
+/// (clipped), and the number of rows summed.
+fn box_rows<T>(
+    vals: &[T],
+    (nr, nc): (usize, usize),
+    h: usize,
+    mut row: impl FnMut(usize, &[T], i64),
+) where
+    T: Copy + Default + std::ops::Add<Output = T> + std::ops::Sub<Output = T>,
+{
+    let mut col = vec![T::default(); nc];
+    let mut run = vec![T::default(); nc + 1];
+    for r in 0..nr {
         let (r0, r1) = (r.saturating_sub(h), (r + h + 1).min(nr));
-        let (c0, c1) = (c.saturating_sub(h), (c + h + 1).min(nc));
-        let s = sat[r1 * (nc + 1) + c1] - sat[r0 * (nc + 1) + c1] - sat[r1 * (nc + 1) + c0]
-            + sat[r0 * (nc + 1) + c0];
-        (s / ((r1 - r0) * (c1 - c0)) as f64) as f32
-    })
+        col.fill(T::default());
+        for y in r0..r1 {
+            for (s, &v) in col.iter_mut().zip(&vals[y * nc..(y + 1) * nc]) {
+                *s = *s + v;
+            }
+        }
+        for c in 0..nc {
+            run[c + 1] = run[c] + col[c];
+        }
+        row(r, &run, (r1 - r0) as i64);
+    }
 }
 
 /// Vein pieces of one slice.
@@ -205,13 +264,25 @@ fn slice_veins(
     }
     let win = img.slice(ndarray::s![r0..=r1, c0..=c1]);
     let (h, w) = win.dim();
-    let smooth_half = ((1.0 / px[0].max(px[1])).round() as usize).max(1);
-    let smooth = box_mean(&win, smooth_half);
-    let cortex = win.mapv(|v| v > CORTEX_HU);
-    let near_bone = dilate(
-        &cortex,
-        &disc_offsets([BONE_MARGIN_MM / px[0], BONE_MARGIN_MM / px[1]]),
-    );
+    let flat: Vec<f32> = win
+        .rows()
+        .into_iter()
+        .flat_map(|row| row.into_iter().copied())
+        .collect();
+    // Within the bone margin of cortex (the dilation of the cortex by a disc).
+    let bone_offs = disc_offsets([BONE_MARGIN_MM / px[0], BONE_MARGIN_MM / px[1]]);
+    let bone_bits = BitDilation::new(h, w, &bone_offs, |i| flat[i] > CORTEX_HU);
+    let bone_mask = if bone_bits.is_some() {
+        None
+    } else {
+        let cortex = Array2::from_shape_fn((h, w), |(r, c)| flat[r * w + c] > CORTEX_HU);
+        Some(dilate(&cortex, &bone_offs))
+    };
+    let near_bone = |r: usize, c: usize| match (&bone_bits, &bone_mask) {
+        (Some(b), _) => b.get(r, c),
+        (None, Some(m)) => m[[r, c]],
+        (None, None) => false,
+    };
     let sac_n = site.sac.len().max(sac.pixels.len()) as f64;
     let canal_mm = (sac_n * px[0] * px[1] / std::f64::consts::PI).sqrt() + EPIDURAL_MM;
     let dist_mm = |r: usize, c: usize| {
@@ -222,13 +293,28 @@ fn slice_veins(
             )
             .length()
     };
+    // Beyond the canal: squared distances decide away from its edge (the square root only
+    // within a rounding margin of it).
+    let (in2, out2) = ((canal_mm - 1e-6).powi(2), (canal_mm + 1e-6).powi(2));
+    let smooth_half = ((1.0 / px[0].max(px[1])).round() as usize).max(1);
     let mut mask = vec![false; h * w];
-    for r in 0..h {
-        for c in 0..w {
-            mask[r * w + c] =
-                smooth[[r, c]] > VEIN_HU as f32 && !near_bone[[r, c]] && dist_mm(r, c) > canal_mm;
+    box_mean_rows(&flat, (h, w), smooth_half, VEIN_HU as f32, |r, dense| {
+        let along = plane.row * ((r + r0) as f64 - sac.centroid.0);
+        for (c, (m, &d)) in mask[r * w..(r + 1) * w].iter_mut().zip(dense).enumerate() {
+            if !d {
+                continue;
+            }
+            let d2 = (along + plane.col * ((c + c0) as f64 - sac.centroid.1)).length_squared();
+            let beyond = if d2 > out2 {
+                true
+            } else if d2 < in2 {
+                false
+            } else {
+                dist_mm(r, c) > canal_mm
+            };
+            *m = beyond && !near_bone(r, c);
         }
-    }
+    });
     let Some((runs, sizes)) = label_runs(&mask, h, w) else {
         return SliceVeins {
             covered,
@@ -292,8 +378,7 @@ fn slice_veins(
                 && x - lc < local.dim().1
                 && local[[y - lr, x - lc]]
         };
-        let (edge, walled) =
-            super::sites::walled_edges(&comp, (h, w), in_comp, |y, x| near_bone[[y, x]]);
+        let (edge, walled) = super::sites::walled_edges(&comp, (h, w), in_comp, near_bone);
         if walled as f64 > WALLED_FRACTION * edge.max(1) as f64 {
             continue;
         }
