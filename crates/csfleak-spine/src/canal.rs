@@ -45,6 +45,10 @@ pub struct CanalSlice {
     /// Bright pixels trimmed off an oversized sac (extradural fluid reached through a dural
     /// gap on this slice).
     pub bridge: Vec<(usize, usize)>,
+    /// Per ray: the sac outline comes from its shape (the CSF rim round the cord on the
+    /// unaffected sides), not from a visible dura (coarse pixels; see `shape_cut`). Empty when
+    /// no ray was cut.
+    pub shaped_rays: Vec<bool>,
 }
 
 /// The canal model of one stack.
@@ -405,6 +409,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
             best.map(|_| ())
         })
         .collect();
+    let coarse = sp[0].min(sp[1]) >= COARSE_PIXEL_MM;
     // The sac outline from rays cast from the centreline (see `ray_profile`).
     let centres: Vec<Option<[f64; 2]>> = (0..nk)
         .map(|k| match (xs[k], ys[k], zs[k], chosen[k].is_some()) {
@@ -444,10 +449,15 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
                     pts.iter().map(|p| p[0]).sum::<f64>() / n,
                     pts.iter().map(|p| p[1]).sum::<f64>() / n,
                 ];
-                (
-                    c2,
-                    cast_rays(v, k, c2, csf, (&comps[k].0, &comps[k].2), opts),
-                )
+                let second = cast_rays(v, k, c2, csf, (&comps[k].0, &comps[k].2), opts);
+                // Coarse pixels: from the centre of the cord, for the shape model.
+                match coarse.then(|| cord_centre(&comps[k].0, c2, sp)).flatten() {
+                    Some(cc) => (
+                        cc,
+                        cast_rays(v, k, cc, csf, (&comps[k].0, &comps[k].2), opts),
+                    ),
+                    None => (c2, second),
+                }
             })
         })
         .collect();
@@ -483,6 +493,8 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
         })
         .collect();
     let lateral = lateral_rays(g);
+    let anterior = anterior_cosines(g);
+    let mut shaped: Vec<Vec<bool>> = vec![Vec::new(); nk];
     let mut bridges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nk];
     let mut beyond: Vec<Vec<f64>> = vec![Vec::new(); nk];
     let mut dura_lines: Vec<Vec<bool>> = vec![Vec::new(); nk];
@@ -492,6 +504,12 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
         else {
             continue;
         };
+        let mut r = r.clone();
+        if coarse {
+            shaped[k] = shape_cut(ray, &mut r, &lateral, &anterior);
+        }
+        let r = &r;
+        let cut = |a: usize| shaped[k].get(a).copied().unwrap_or(false);
         let (nr, nc) = comps[k].0.dim();
         let mut sac = Array2::from_elem((nr, nc), false);
         // Only pixels within the largest radius can be inside.
@@ -546,6 +564,10 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
             // Beside the sac, CSF runs on into the root sleeves through the dura (normal
             // anatomy): only a ventral or dorsal gap is evidence of a dural defect.
             if lateral[a] {
+                continue;
+            }
+            // Where the outline comes from the sac's shape, no dura is seen: no gap either.
+            if cut(a) {
                 continue;
             }
             if defect[a] && defect[(a + 1) % N_RAYS] && defect[(a + N_RAYS - 1) % N_RAYS] {
@@ -613,6 +635,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
                         beyond_dura_mm: std::mem::take(&mut beyond[k]),
                         dura_line: std::mem::take(&mut dura_lines[k]),
                         bridge: std::mem::take(&mut bridges[k]),
+                        shaped_rays: std::mem::take(&mut shaped[k]),
                     }
                 }
                 None => CanalSlice {
@@ -626,6 +649,7 @@ fn segment(v: &Volume, csf: f32, opts: &SpineOptions) -> (Vec<CanalSlice>, Vec<A
                     beyond_dura_mm: Vec::new(),
                     dura_line: Vec::new(),
                     bridge: Vec::new(),
+                    shaped_rays: Vec::new(),
                 },
             }
         })
@@ -645,6 +669,152 @@ pub(crate) fn lateral_rays(g: &csfleak_volume::Geometry) -> Vec<bool> {
             d.length() > 0.0 && d.x.abs() / d.length() >= 35f64.to_radians().cos()
         })
         .collect()
+}
+
+/// Per ray: the cosine of its angle with the patient's anterior direction, from the image axes.
+fn anterior_cosines(g: &csfleak_volume::Geometry) -> Vec<f64> {
+    let [di, dj, _] = g.directions();
+    (0..N_RAYS)
+        .map(|a| {
+            let (sin, cos) = angle(a).sin_cos();
+            let d = di * cos + dj * sin;
+            // Anterior is -y in LPS.
+            if d.length() > 0.0 {
+                -d.y / d.length()
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// Largest distance (mm) of a cord pixel from the sac centre: a dark core reaching further
+/// is not enclosed by CSF (no cord, or a ring broken by noise).
+const MAX_CORD_REACH_MM: f64 = 8.0;
+
+/// The centre of the cord (pixel column, row): the centroid of the dark (not bright) pixels
+/// 4-connected to the one nearest `c` (at most 3 mm from it), all within
+/// [`MAX_CORD_REACH_MM`] of `c` and at least [`MIN_CORD_MM2`] in area; `None` otherwise.
+fn cord_centre(bright: &Array2<bool>, c: [f64; 2], sp: [f64; 3]) -> Option<[f64; 2]> {
+    let (nr, nc) = bright.dim();
+    let dist =
+        |r: usize, col: usize| ((col as f64 - c[0]) * sp[0]).hypot((r as f64 - c[1]) * sp[1]);
+    let reach_r = csfleak_volume::index_of((MAX_CORD_REACH_MM / sp[1]).ceil()).unwrap_or(0) + 1;
+    let reach_c = csfleak_volume::index_of((MAX_CORD_REACH_MM / sp[0]).ceil()).unwrap_or(0) + 1;
+    let (r_c, c_c) = (
+        csfleak_volume::index_of(c[1].round())?,
+        csfleak_volume::index_of(c[0].round())?,
+    );
+    let rows = r_c.saturating_sub(reach_r)..(r_c + reach_r + 1).min(nr);
+    let cols = c_c.saturating_sub(reach_c)..(c_c + reach_c + 1).min(nc);
+    let seed = rows
+        .clone()
+        .flat_map(|r| cols.clone().map(move |col| (r, col)))
+        .filter(|&(r, col)| !bright[[r, col]] && dist(r, col) <= 3.0)
+        .min_by(|a, b| dist(a.0, a.1).total_cmp(&dist(b.0, b.1)))?;
+    let mut seen = std::collections::HashSet::from([seed]);
+    let mut stack = vec![seed];
+    let (mut sr, mut sc) = (0.0, 0.0);
+    while let Some((r, col)) = stack.pop() {
+        if dist(r, col) > MAX_CORD_REACH_MM {
+            return None;
+        }
+        sr += r as f64;
+        sc += col as f64;
+        let next = [
+            (r.wrapping_sub(1), col),
+            (r + 1, col),
+            (r, col.wrapping_sub(1)),
+            (r, col + 1),
+        ];
+        for (rr, cc) in next {
+            if rr < nr && cc < nc && !bright[[rr, cc]] && seen.insert((rr, cc)) {
+                stack.push((rr, cc));
+            }
+        }
+    }
+    let n = seen.len() as f64;
+    (n * sp[0] * sp[1] >= MIN_CORD_MM2).then(|| [sc / n, sr / n])
+}
+
+/// Pixels at least this large (mm, the finer axis) do not resolve a 0.3-0.7 mm dura between
+/// a ventral or dorsal collection and the sac: there the sac outline comes from its shape.
+const COARSE_PIXEL_MM: f64 = 1.1;
+/// The CSF rim round the cord on one side (ventral or dorsal) must exceed the rim beside the
+/// cord and on the opposite side by at least this (mm) to be read as fluid outside the sac.
+const MIN_RIM_EXCESS_MM: f64 = 2.0;
+/// The ventral rim must exceed the dorsal one by at least this (mm), and not be thinner than
+/// the rim beside the cord.
+const MIN_VENTRAL_EXCESS_MM: f64 = 1.5;
+/// A cord is inside the sac when most rays start this far (mm) from the centre.
+const MIN_CORD_EDGE_MM: f64 = 1.5;
+/// Rays within this angle (degrees) of anterior or posterior make the ventral and dorsal
+/// sectors.
+const AP_SECTOR_DEG: f64 = 30.0;
+
+/// The sac outline on coarse pixels, where the dura between a ventral or dorsal collection and
+/// the sac is not seen but the sac's shape is: a tube round the cord with a CSF rim of similar
+/// thickness all round, while a collection thickens the bright ring on one side only. When
+/// the rim on one side (ventral or dorsal) exceeds both the rim beside the cord and the rim on
+/// the opposite side by [`MIN_RIM_EXCESS_MM`], the radii of that half (lateral rays aside) are
+/// cut to the cord edge plus the larger of those two rims. Needs a cord (the ray starts dark);
+/// returns the rays cut (empty when none).
+fn shape_cut(ray: &[Option<Ray>], r: &mut [f64], lateral: &[bool], anterior: &[f64]) -> Vec<bool> {
+    let with_cord = ray
+        .iter()
+        .flatten()
+        .filter(|p| p.r_start >= MIN_CORD_EDGE_MM)
+        .count();
+    if with_cord * 4 < N_RAYS * 3 {
+        return Vec::new();
+    }
+    let rim = |a: usize| ray[a].as_ref().map(|p| p.r_out - p.r_start);
+    let cos_sector = AP_SECTOR_DEG.to_radians().cos();
+    let sector_median = |keep: &dyn Fn(usize) -> bool| {
+        let mut w: Vec<f64> = (0..N_RAYS).filter(|&a| keep(a)).filter_map(rim).collect();
+        if w.len() < 3 {
+            return None;
+        }
+        w.sort_by(f64::total_cmp);
+        Some(w[w.len() / 2])
+    };
+    let (Some(side), Some(ventral), Some(dorsal)) = (
+        sector_median(&|a| lateral[a]),
+        sector_median(&|a| anterior[a] >= cos_sector),
+        sector_median(&|a| anterior[a] <= -cos_sector),
+    ) else {
+        return Vec::new();
+    };
+    // A ventral collection spreads round the sides of the sac (the anterolateral epidural
+    // space), so the rim beside the cord is no reference for it: the dorsal rim is. The cord
+    // lies ventrally in the (thoracic) sac, so a dorsal rim larger than the ventral one is
+    // normal: a dorsal collection must exceed both the ventral and the lateral rims.
+    let (sign, excess, expected) = if ventral >= side && ventral - dorsal >= MIN_VENTRAL_EXCESS_MM {
+        (1.0, ventral - dorsal, dorsal)
+    } else {
+        (-1.0, dorsal - side.max(ventral), side.max(ventral))
+    };
+    if excess < MIN_RIM_EXCESS_MM.min(MIN_VENTRAL_EXCESS_MM)
+        || (sign < 0.0 && excess < MIN_RIM_EXCESS_MM)
+    {
+        return Vec::new();
+    }
+    let mut cut = vec![false; N_RAYS];
+    for a in 0..N_RAYS {
+        let Some(p) = ray[a].as_ref() else {
+            continue;
+        };
+        // The whole half, lateral rays included: the fluid spreads round the sides.
+        if anterior[a] * sign < 0.0 || (sign < 0.0 && lateral[a]) {
+            continue;
+        }
+        let outline = p.r_start + expected;
+        if r[a] > outline + RAY_STEP_MM {
+            r[a] = outline;
+            cut[a] = true;
+        }
+    }
+    cut
 }
 
 /// A hole of at least this area (mm²) in a bright component is a cord inside the sac.
@@ -689,6 +859,8 @@ pub(crate) struct Ray {
     pub(crate) r_dura: f64,
     /// The outermost dark line inside the bright run, also one that CSF flows round (mm).
     pub(crate) r_line: Option<f64>,
+    /// Start of the bright run (mm): the edge of the cord when the ray starts inside it.
+    pub(crate) r_start: f64,
 }
 
 impl Ray {
@@ -870,6 +1042,7 @@ fn cast_rays(
                 r_out,
                 r_dura,
                 r_line: dips.last().map(|&q| q as f64 * RAY_STEP_MM),
+                r_start: start as f64 * RAY_STEP_MM,
             })
         })
         .collect()
@@ -935,6 +1108,79 @@ fn smooth_angles(rays: &[Option<Ray>]) -> Vec<f64> {
 mod tests {
     use super::*;
     use csfleak_volume::{Geometry, VecLps};
+
+    /// Rays from the cord centre of a slice: cord radius 4 mm, CSF rim `rim(angle)`; rows
+    /// point posterior (anterior is -sin of the ray angle).
+    fn ring(rim: impl Fn(f64) -> f64) -> (Vec<Option<Ray>>, Vec<f64>, Vec<bool>, Vec<f64>) {
+        let rays: Vec<Option<Ray>> = (0..N_RAYS)
+            .map(|a| {
+                let r_out = 4.0 + rim(angle(a));
+                Some(Ray {
+                    profile: Vec::new(),
+                    r_out,
+                    r_dura: r_out,
+                    r_line: None,
+                    r_start: 4.0,
+                })
+            })
+            .collect();
+        let r = rays.iter().flatten().map(|p| p.r_out).collect();
+        let lateral = (0..N_RAYS)
+            .map(|a| angle(a).cos().abs() >= 35f64.to_radians().cos())
+            .collect();
+        let anterior = (0..N_RAYS).map(|a| -angle(a).sin()).collect();
+        (rays, r, lateral, anterior)
+    }
+
+    /// A ventral rim 3 mm thicker than the dorsal one is cut back to the dorsal rim over the
+    /// ventral half; an even rim, and a dorsal rim thicker than the ventral one but not than the
+    /// lateral one (a ventrally lying cord), are left alone; a slice without a cord too.
+    #[test]
+    fn shape_cut_trims_a_one_sided_rim_only() {
+        let (rays, mut r, lateral, anterior) = ring(|th| if -th.sin() > 0.5 { 6.0 } else { 3.0 });
+        let cut = shape_cut(&rays, &mut r, &lateral, &anterior);
+        assert_eq!(cut.len(), N_RAYS);
+        for a in 0..N_RAYS {
+            if -angle(a).sin() > 0.5 {
+                assert!(cut[a] && (r[a] - 7.0).abs() < 1e-9, "ray {a}: {}", r[a]);
+            }
+            if anterior[a] < 0.0 {
+                assert!(!cut[a] && (r[a] - 7.0).abs() < 1e-9, "ray {a}");
+            }
+        }
+        let (rays, mut r, lateral, anterior) = ring(|_| 3.0);
+        assert!(shape_cut(&rays, &mut r, &lateral, &anterior).is_empty());
+        let (rays, mut r, lateral, anterior) = ring(|th| if -th.sin() > 0.5 { 2.0 } else { 3.8 });
+        assert!(shape_cut(&rays, &mut r, &lateral, &anterior).is_empty());
+        let (mut rays, mut r, lateral, anterior) =
+            ring(|th| if -th.sin() > 0.5 { 6.0 } else { 3.0 });
+        for p in rays.iter_mut().flatten() {
+            p.r_start = 0.0;
+        }
+        assert!(shape_cut(&rays, &mut r, &lateral, &anterior).is_empty());
+    }
+
+    /// The cord centre is the centroid of the dark core round the centre; a dark region open
+    /// to the outside (no CSF ring) is no cord.
+    #[test]
+    fn cord_centre_needs_an_enclosed_core() {
+        let sp = [1.0, 1.0, 4.0];
+        // A bright disc of radius 9 with a dark core of radius 4 centred at column 21, row 20.
+        let ring_img = Array2::from_shape_fn((40, 40), |(r, c)| {
+            let d = (r as f64 - 20.0).hypot(c as f64 - 21.0);
+            d > 4.0 && d <= 9.0
+        });
+        let cc = cord_centre(&ring_img, [19.0, 19.0], sp).unwrap();
+        assert!(
+            (cc[0] - 21.0).abs() < 0.2 && (cc[1] - 20.0).abs() < 0.2,
+            "{cc:?}"
+        );
+        // The ring broken towards the top: the core is open.
+        let open = Array2::from_shape_fn((40, 40), |(r, c)| {
+            ring_img[[r, c]] && !((19..=23).contains(&c) && r < 20)
+        });
+        assert!(cord_centre(&open, [19.0, 19.0], sp).is_none());
+    }
 
     /// The heap quantile is the sorting quantile, negative values, ties and NaN included.
     #[test]

@@ -72,6 +72,9 @@ pub struct Lesion {
     /// Length (mm) added by following the collection on the sagittal series beyond the
     /// axial stack (0 when not followed; see [`MriAnalysis::follow_on_sagittal`]).
     pub sagittal_mm: f64,
+    /// A quarter or more of the lesion lies where the sac outline came from its shape, the dura
+    /// not being seen (coarse pixels): a dural gap cannot be looked for there.
+    pub dura_unseen: bool,
 }
 
 /// One slice of a lesion.
@@ -305,7 +308,7 @@ pub fn analyze_mri(
         let mut t1_wanted = 0usize;
         let mut lesion_slices: Vec<LesionSlice> = Vec::new();
         let mut lesion_px: Vec<(usize, usize, usize)> = Vec::new();
-        let (mut n_sep, mut n_rays_px) = (0usize, 0usize);
+        let (mut n_sep, mut n_rays_px, mut n_shaped) = (0usize, 0usize, 0usize);
         #[allow(
             clippy::needless_range_loop,
             reason = "k indexes the canal and the volume too"
@@ -343,6 +346,7 @@ pub fn analyze_mri(
                             % n;
                     n_rays_px += 1;
                     n_sep += usize::from(sl.dura_line[a]);
+                    n_shaped += usize::from(sl.shaped_rays.get(a).copied().unwrap_or(false));
                     if let Some(h) = hit.get_mut(a) {
                         *h = true;
                     }
@@ -532,6 +536,7 @@ pub fn analyze_mri(
             slices: lesion_slices,
             pixels: lesion_px,
             sagittal_mm: 0.0,
+            dura_unseen: n_shaped * 4 > n_rays_px,
         });
     }
     lesions.sort_by(|a, b| {
@@ -586,16 +591,16 @@ impl MriAnalysis {
         // ends are labelled where the levels' landmarks reach (counted on the sagittal).
         let lv_ext = self.levels_beyond_stack();
         let lv_c = lv_ext.as_ref().unwrap_or(lv);
-        let collections: Vec<EpiduralCollection> = self
-            .collections
-            .iter()
-            .map(|l| {
-                let (z_hi, z_lo) = (
-                    l.z_range_mm.0.max(l.z_range_mm.1),
-                    l.z_range_mm.0.min(l.z_range_mm.1),
-                );
-                let z_of = |k: usize| self.canal.slices.get(k).map(|s| s.centre.0[2]);
-                EpiduralCollection {
+        let collections: Vec<EpiduralCollection> =
+            self.collections
+                .iter()
+                .map(|l| {
+                    let (z_hi, z_lo) = (
+                        l.z_range_mm.0.max(l.z_range_mm.1),
+                        l.z_range_mm.0.min(l.z_range_mm.1),
+                    );
+                    let z_of = |k: usize| self.canal.slices.get(k).map(|s| s.centre.0[2]);
+                    EpiduralCollection {
                     from_level: lv_c.level_at(z_hi),
                     to_level: lv_c.level_at(z_lo),
                     z_from_mm: Some(Mm(round(z_hi, 1))),
@@ -630,7 +635,18 @@ impl MriAnalysis {
                                 ..Evidence::default()
                             }
                         })
-                        .chain(continuity_call(l).is_none().then(|| Evidence {
+                        .chain((continuity_call(l).is_none() && l.dura_unseen).then(|| Evidence {
+                            series_instance_uid: series_uid.map(str::to_owned),
+                            description: Some(
+                                "continuity with the subarachnoid space not assessed: the dura \
+                                 between the collection and the sac is not resolved on this \
+                                 stack (outline from the sac's shape round the cord), no dural \
+                                 gap can be seen"
+                                    .to_owned(),
+                            ),
+                            ..Evidence::default()
+                        }))
+                        .chain((continuity_call(l).is_none() && !l.dura_unseen).then(|| Evidence {
                             series_instance_uid: series_uid.map(str::to_owned),
                             description: Some(format!(
                                 "continuity with the subarachnoid space not assessed: no dural \
@@ -652,8 +668,8 @@ impl MriAnalysis {
                         .collect(),
                     provenance: Some(prov()),
                 }
-            })
-            .collect();
+                })
+                .collect();
         let status = if collections.is_empty() {
             Status::Absent
         } else {
@@ -719,11 +735,12 @@ impl MriAnalysis {
 /// Whether the collection communicates with the subarachnoid space: yes where a dural gap
 /// joins it to the sac on the axial stack; no only when the axial stack covers the whole
 /// collection without a gap; unknown when the collection continues beyond the stack (the gap
-/// may lie in the part seen on the sagittal series only, where it cannot be looked for).
+/// may lie in the part seen on the sagittal series only, where it cannot be looked for) or
+/// when the dura between the collection and the sac is not seen (coarse pixels).
 fn continuity_call(l: &Lesion) -> Option<bool> {
     if l.continuity_slice.is_some() {
         Some(true)
-    } else if l.sagittal_mm > 0.0 {
+    } else if l.sagittal_mm > 0.0 || l.dura_unseen {
         None
     } else {
         Some(false)
