@@ -52,7 +52,9 @@ fn run_scaled(
     let mut v = p.sagittal_t1(Phase::Pre, Some(seed)).unwrap();
     v.data_mut().mapv_inplace(|x| x * gain + offset);
     let plane = find_plane(&v).unwrap();
-    let a = detect_landmarks(&v, &plane, &AutoOptions::default()).unwrap();
+    // AUTO_PM: publish the (experimental) pontomesencephalic angle and print it.
+    let pm = std::env::var("AUTO_PM").is_ok();
+    let a = detect_landmarks(&v, &plane, &AutoOptions::default().with_pm_angle(pm)).unwrap();
     let mut errs = Vec::new();
     for (name, d) in &a.landmarks {
         match d {
@@ -63,7 +65,11 @@ fn run_scaled(
             } => {
                 assert!((0.0..=1.0).contains(confidence));
                 let t = DVec3::from_array(p.truth.landmarks[name.as_str()]);
-                errs.push((*name, position.to_dvec3().distance(t)));
+                // The arm points' places along the arms are a convention (only the angle is
+                // measured): not landmark errors.
+                if !matches!(name, LandmarkName::PmMidbrain | LandmarkName::PmPons) {
+                    errs.push((*name, position.to_dvec3().distance(t)));
+                }
                 if std::env::var("AUTO_VERBOSE").is_ok() {
                     println!(
                         "sag {sag}: {name} auto - truth {:?}",
@@ -84,6 +90,17 @@ fn run_scaled(
             .and_then(Detection::position)
             .map(csfleak_volume::PointLps::to_dvec3)
     };
+    if let (Some(v), Some(m), Some(q)) = (
+        pos(LandmarkName::PmVertex),
+        pos(LandmarkName::PmMidbrain),
+        pos(LandmarkName::PmPons),
+    ) {
+        println!(
+            "sag {sag} seed {seed}: PMA auto {:.1} truth {:.1} deg",
+            (m - v).angle_between(q - v).to_degrees(),
+            p.truth.pontomesencephalic_angle_deg
+        );
+    }
     let mpd_auto = match (
         pos(LandmarkName::MamillaryInferior),
         pos(LandmarkName::PonsSuperior),

@@ -410,8 +410,14 @@ fn alt_errors() {
         let inp = inputs(&chosen, Vec::new());
         let t1 = inp.t1.expect("a 3D T1");
         let plane = find_plane(t1).unwrap();
-        let auto =
-            detect_landmarks(t1, &plane, &AutoOptions::default().with_min_confidence(0.0)).unwrap();
+        let auto = detect_landmarks(
+            t1,
+            &plane,
+            &AutoOptions::default()
+                .with_min_confidence(0.0)
+                .with_pm_angle(std::env::var("BRAIN_ALT_PM").is_ok()),
+        )
+        .unwrap();
         let truth: serde_json::Value =
             serde_json::from_slice(&std::fs::read(format!("{dir}/truth.json")).unwrap()).unwrap();
         let b = truth.get("brain").unwrap_or(&truth);
@@ -463,6 +469,35 @@ fn alt_errors() {
             }
         }
         let dist = |a: LandmarkName, b: LandmarkName| Some(ap(a)?.distance(ap(b)?));
+        // The angle's arms: each arm's direction against the truth's (degrees).
+        let arm_deg = |a: DVec3, b: DVec3| a.angle_between(b).to_degrees();
+        if let (Some(v), Some(m), Some(p), Some(tv0), Some(tm), Some(tpp)) = (
+            ap(LandmarkName::PmVertex),
+            ap(LandmarkName::PmMidbrain),
+            ap(LandmarkName::PmPons),
+            tp("pm_vertex"),
+            tp("pm_midbrain"),
+            tp("pm_pons"),
+        ) {
+            println!(
+                "  PMA {:.1} vs {:.1}; midbrain arm off {:.1} deg, pons arm off {:.1} deg, \
+                 vertex err {:.2} mm",
+                arm_deg(m - v, p - v),
+                arm_deg(tm - tv0, tpp - tv0),
+                arm_deg(m - v, tm - tv0),
+                arm_deg(p - v, tpp - tv0),
+                v.distance(tv0)
+            );
+            // Elevation of each arm above the anterior direction (degrees, LPS y-z plane).
+            let el = |d: DVec3| d.z.atan2(-d.y).to_degrees();
+            println!(
+                "  arm elevation: midbrain {:.1} vs {:.1}, pons {:.1} vs {:.1}",
+                el(m - v),
+                el(tm - tv0),
+                el(p - v),
+                el(tpp - tv0)
+            );
+        }
         println!(
             "  MPD {:?} vs {:.2}; prepontine {:?} vs {:.2}; PMA truth {:.1}",
             dist(LandmarkName::MamillaryInferior, LandmarkName::PonsSuperior),

@@ -27,6 +27,10 @@
 //!    sulci; the clivus by its cortex (darker than CSF) in front of the marrow, on voxels of at
 //!    most 1.3 mm.
 //!
+//! 7a. The pontomesencephalic angle (published only with [`AutoOptions::pm_angle`]): lines
+//!    fitted to the anterior midbrain edge 2-8 mm above the notch and to the straight part of
+//!    the upper pons border in front of it; the vertex where they meet.
+//!
 //! 8. The sellar region ([`super::sellar`], experimental, off unless [`AutoOptions::sellar`];
 //!    voxels of at most 1.3 mm): the chiasm's
 //!    undersurface over the suprasellar cistern in front of the mamillary bodies, the tissue
@@ -60,6 +64,16 @@ const PONS_ABOVE_JUNCTION_MM: f64 = 2.0;
 /// Largest mamillopontine distance taken as real, mm (normal adults 7.0 +- 1.3 mm, Shah et
 /// al.; a longer one means another structure was taken for the mamillary bodies or the pons).
 const MAX_MPD_MM: f64 = 12.0;
+
+/// Rows of the anterior midbrain edge fitted for the pontomesencephalic angle, mm above the
+/// notch (from, to).
+const PM_MIDBRAIN_FROM_MM: f64 = 2.0;
+const PM_MIDBRAIN_TO_MM: f64 = 8.0;
+/// Columns of the upper pons surface fitted for the angle, mm in front of the notch.
+const PM_PONS_FROM_MM: f64 = 1.0;
+const PM_PONS_TO_MM: f64 = 8.0;
+/// Shortest straight upper pons border taken for the angle, mm.
+const PM_PONS_MIN_MM: f64 = 2.5;
 
 /// Half-size of the reformat window around the head centre, mm.
 const HALF_WINDOW_MM: f64 = 90.0;
@@ -507,6 +521,23 @@ fn joins(
     false
 }
 
+/// A straight line `y = a + b x` through the leading points of `p` (in order): started on the
+/// first five, extended point by point while the next point lies within `tol` of the line
+/// fitted so far. Returns `(a, b, n used)`.
+fn grow_line(p: &[(f64, f64)], tol: f64) -> Option<(f64, f64, usize)> {
+    let mut n = 5.min(p.len());
+    let (mut a, mut b, _) = fit_line(&p[..n], f64::INFINITY)?;
+    while n < p.len() {
+        let (x, y) = p[n];
+        if (y - (a + b * x)).abs() > tol {
+            break;
+        }
+        n += 1;
+        (a, b, _) = fit_line(&p[..n], f64::INFINITY)?;
+    }
+    Some((a, b, n))
+}
+
 /// A straight line `y = a + b x` fitted to points (least squares), refitted without the points
 /// farther than `tol` from the first fit. Returns `(a, b, n kept)`.
 fn fit_line(p: &[(f64, f64)], tol: f64) -> Option<(f64, f64, usize)> {
@@ -534,22 +565,25 @@ fn fit_line(p: &[(f64, f64)], tol: f64) -> Option<(f64, f64, usize)> {
 /// The pontomesencephalic angle's points on the slab: the vertex, a point 8 mm up the anterior
 /// midbrain line and a point 6 mm along the upper pons border, as (row, col) each.
 ///
-/// The midbrain line is fitted to the anterior brainstem edge 2.5-9 mm above the notch (the
-/// deepest point of the edge, `notch`); the upper pons border runs from the vertex to the upper
-/// pons surface point nearest the mamillary bodies (`pons_top`, the front end of the border);
-/// the vertex is where that border meets the midbrain line (two iterations from the notch).
+/// Both arms are fitted away from the corner, where the narrow cistern between them is blurred
+/// into the tissue (the visible notch, `notch`, lies about a voxel outside the true corner):
+/// the midbrain line to the anterior brainstem edge 1-7 mm above the notch (while the edge is
+/// continuous: the mamillary bodies or other tissue joining the midbrain's edge make it jump),
+/// the pons line to the upper pons surface 1.5-6 mm in front of the notch, each column's
+/// surface found walking down from the midbrain line through the cistern ([`ray_edge`]). The
+/// vertex is where the two lines meet. A pons top that is not straight there (a dome: fewer
+/// than two thirds of the columns within 0.4 mm of one line) gives no angle.
 fn pm_angle(
     s: &Slab,
     notch: (f64, f64),
     ant_at: &dyn Fn(f64) -> Option<f64>,
-    pons_top: (f64, f64),
+    z_csf_max: f32,
+    z_edge: f32,
 ) -> Result<[(f64, f64); 3], String> {
     let mm = 1.0 / s.px;
-    // Upwards from 2.5 mm above the notch while the edge is continuous (the mamillary bodies
-    // or other tissue joining the midbrain's edge make it jump forwards).
     let mut pts: Vec<(f64, f64)> = Vec::new();
-    let mut r = notch.0 - 2.5 * mm;
-    while r >= notch.0 - 9.0 * mm {
+    let mut r = notch.0 - PM_MIDBRAIN_FROM_MM * mm;
+    while r >= notch.0 - PM_MIDBRAIN_TO_MM * mm {
         let Some(c) = ant_at(r) else {
             break;
         };
@@ -559,7 +593,8 @@ fn pm_angle(
         pts.push((r, c));
         r -= 0.5 * mm;
     }
-    let need = (3.0 / (0.5 * s.px * mm)).round() as usize + 1;
+    // At least 3 mm of edge on one line.
+    let need = 7;
     let Some((a, b, _)) = fit_line(&pts, 0.5 * mm).filter(|f| f.2 >= need) else {
         return Err(format!(
             "the anterior midbrain edge above the pontomesencephalic notch is not straight \
@@ -567,33 +602,64 @@ fn pm_angle(
             pts.len()
         ));
     };
-    // Midbrain line: col = a + b row; unit direction upwards (row decreasing).
-    let len = b.hypot(1.0);
-    let up = (-1.0 / len, -b / len);
-    let mut v = notch;
-    for _ in 0..3 {
-        // Pons border from the vertex to the pons top; the vertex where it meets the midbrain
-        // line: v = (r, a + b r) with (pons_top - v) along the previous direction.
-        let (dr, dc) = (pons_top.0 - v.0, pons_top.1 - v.1);
-        // Solve pons_top + t (dr, dc) = (r, a + b r).
-        let den = dc - b * dr;
-        if den.abs() < 1e-9 {
-            return Err("the upper pons border runs parallel to the midbrain line".to_owned());
+    // Upper pons border: per column in front of the notch, down from the midbrain line.
+    let mut top: Vec<(f64, f64)> = Vec::new();
+    let mut total = 0_usize;
+    let mut d = PM_PONS_FROM_MM;
+    while d <= PM_PONS_TO_MM {
+        let c = notch.1 - d * mm;
+        d += 0.25;
+        total += 1;
+        // Row of the midbrain line at this column (col = a + b row), not above 10 mm.
+        let r_line = if b.abs() > 1e-6 {
+            ((c - a) / b).max(notch.0 - 10.0 * mm)
+        } else {
+            notch.0 - 10.0 * mm
+        };
+        if r_line > notch.0 + 2.0 * mm {
+            continue;
         }
-        let t = (a + b * pons_top.0 - pons_top.1) / den;
-        v = (pons_top.0 + t * dr, pons_top.1 + t * dc);
+        let Some((t, _)) = ray_edge(s, (r_line, c), (1.0, 0.0), z_csf_max, z_edge) else {
+            continue;
+        };
+        let rr = r_line + t;
+        if (rr - notch.0).abs() <= 6.0 * mm {
+            top.push((c, rr));
+        }
     }
-    let (dr, dc) = (pons_top.0 - v.0, pons_top.1 - v.1);
-    let l = dr.hypot(dc);
-    if l * s.px < 2.0 || (v.0 - notch.0).hypot(v.1 - notch.1) * s.px > 4.0 {
+    // The straight part from the corner forwards: grown column by column while each next
+    // point lies within 0.3 mm of the line through the previous ones (a dome or the pons's
+    // lip curving up ends it).
+    let Some((a2, b2, kept)) = grow_line(&top, 0.3 * mm) else {
+        return Err("the upper pons surface in front of the notch was not found".to_owned());
+    };
+    let need_top = (PM_PONS_MIN_MM * 4.0).round() as usize + 1;
+    if kept < need_top {
         return Err(format!(
-            "the arms do not meet at the notch (vertex {:.1} mm from it, pons border {:.1} mm)",
-            (v.0 - notch.0).hypot(v.1 - notch.1) * s.px,
-            l * s.px
+            "the upper pons border in front of the notch is straight over {:.1} mm only (at \
+             least {PM_PONS_MIN_MM} mm needed: a dome-shaped pons top); {total} columns",
+            (kept.max(1) - 1) as f64 * 0.25
         ));
     }
+    // Vertex: col = a + b row and row = a2 + b2 col.
+    let den = 1.0 - b * b2;
+    if den.abs() < 1e-6 {
+        return Err("the upper pons border runs parallel to the midbrain line".to_owned());
+    }
+    let vc = (a + b * a2) / den;
+    let v = (a2 + b2 * vc, vc);
+    let off = (v.0 - notch.0).hypot(v.1 - notch.1) * s.px;
+    if off > 3.0 {
+        return Err(format!(
+            "the arms do not meet at the notch (vertex {off:.1} mm from it)"
+        ));
+    }
+    let len = b.hypot(1.0);
+    let up = (-1.0 / len, -b / len);
+    let len2 = b2.hypot(1.0);
+    let fwd = (-b2 / len2, -1.0 / len2);
     let mid = (v.0 + up.0 * 8.0 * mm, v.1 + up.1 * 8.0 * mm);
-    let pons = (v.0 + dr / l * 6.0 * mm, v.1 + dc / l * 6.0 * mm);
+    let pons = (v.0 + fwd.0 * 6.0 * mm, v.1 + fwd.1 * 6.0 * mm);
     Ok([v, mid, pons])
 }
 
@@ -617,8 +683,8 @@ pub(super) fn found(
 pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> AutoLandmarks {
     let mut out = AutoLandmarks::all_missing(
         "not located by this version of the automatic method (only the mamillary bodies, the \
-         pons (upper and anterior surfaces) and the clivus are searched, the sellar region on \
-         request); import a reader's point",
+         pons (upper and anterior surfaces), the clivus and the basion are searched, the sellar \
+         region and the pontomesencephalic angle on request); import a reader's point",
     );
     let Some(classes) = tissue_classes(t1) else {
         return AutoLandmarks::all_missing(
@@ -1003,46 +1069,70 @@ pub(super) fn run(t1: &Volume, plane: &MidsagittalPlane, opts: &AutoOptions) -> 
         ),
     }
     // The pontomesencephalic angle: the anterior midbrain line and the upper pons border.
-    let pm_why = match (vertex, near) {
-        (Some(notch), Some((d, pr, pc))) if d * s.px <= MAX_MPD_MM => {
-            match pm_angle(&s, notch, &ant_at, (pr, pc)) {
-                // Not published: on the independent generator's heads the angle came out
-                // within 1 degree on 3 of 5 heads but 5.7 and 10 degrees off on 2 (the vertex
-                // lies about 1.2 mm above the truth's); the reason carries the value.
-                Ok([v, m, p]) => {
-                    let (a1, a2) = ((m.0 - v.0).atan2(m.1 - v.1), (p.0 - v.0).atan2(p.1 - v.1));
-                    let mut deg = (a1 - a2).abs().to_degrees();
-                    if deg > 180.0 {
-                        deg = 360.0 - deg;
-                    }
-                    format!(
-                        "the pontomesencephalic angle's points are computed (angle {deg:.0} \
-                         degrees) but not published: the vertex (line fits at the notch) is off \
-                         by up to 1.5 mm and the angle by up to 10 degrees on independent test \
-                         heads; import a reader's points"
-                    )
-                }
-                Err(why) => why,
+    let pm = match (vertex, near) {
+        (Some(notch), Some((d, _, _))) if d * s.px <= MAX_MPD_MM => {
+            pm_angle(&s, notch, &ant_at, z_mb, z_edge)
+        }
+        _ if vertex.is_none() => Err("no pontomesencephalic notch (the anterior brainstem edge \
+                                      does not come forward again above the pons)"
+            .to_owned()),
+        _ => Err(
+            "the upper pons surface was not found (or lies beyond adult anatomy from the \
+                  mamillary bodies)"
+                .to_owned(),
+        ),
+    };
+    let pm = pm.and_then(|pts| {
+        if opts.pm_angle {
+            return Ok(pts);
+        }
+        let [v, m, p] = pts;
+        let (a1, a2) = ((m.0 - v.0).atan2(m.1 - v.1), (p.0 - v.0).atan2(p.1 - v.1));
+        let mut deg = (a1 - a2).abs().to_degrees();
+        if deg > 180.0 {
+            deg = 360.0 - deg;
+        }
+        Err(format!(
+            "the pontomesencephalic angle is computed ({deg:.0} degrees) but not published \
+             (AutoOptions::pm_angle is off): on independent test heads the vertex is within \
+             0.6 mm but the angle 3-10 degrees too small (the fitted midbrain line 3-4.5 \
+             degrees less steep than the reference); import a reader's points"
+        ))
+    });
+    match pm {
+        Ok(pts) => {
+            let methods = [
+                "vertex of the pontomesencephalic angle: the anterior midbrain line meets the \
+                 upper pons border",
+                "8 mm up the line fitted to the anterior midbrain edge above the notch",
+                "6 mm along the line fitted to the upper pons border from the vertex",
+            ];
+            for ((n, (r, c)), m) in [
+                LandmarkName::PmVertex,
+                LandmarkName::PmMidbrain,
+                LandmarkName::PmPons,
+            ]
+            .into_iter()
+            .zip(pts)
+            .zip(methods)
+            {
+                set(n, found(&s, r, c, 0.6 * c_chain * c_junction, unc, m));
             }
         }
-        _ if vertex.is_none() => "no pontomesencephalic notch (the anterior brainstem edge does \
-                                  not come forward again above the pons)"
-            .to_owned(),
-        _ => "the upper pons surface was not found (or lies beyond adult anatomy from the \
-              mamillary bodies)"
-            .to_owned(),
-    };
-    for n in [
-        LandmarkName::PmVertex,
-        LandmarkName::PmMidbrain,
-        LandmarkName::PmPons,
-    ] {
-        set(
-            n,
-            Detection::NotFound {
-                reason: pm_why.clone(),
-            },
-        );
+        Err(why) => {
+            for n in [
+                LandmarkName::PmVertex,
+                LandmarkName::PmMidbrain,
+                LandmarkName::PmPons,
+            ] {
+                set(
+                    n,
+                    Detection::NotFound {
+                        reason: why.clone(),
+                    },
+                );
+            }
+        }
     }
     // Mid-pons, the anterior surface of the pons and the clivus (prepontine cistern).
     let pons_ant = levels.and_then(|lv| {
