@@ -142,7 +142,11 @@ struct Row {
 
 fn load_ct(dir: &std::path::Path) -> Volume {
     let report = scan(dir).unwrap();
-    let s = report.series().next().unwrap();
+    // The CT series (a whole work-up holds MR and NM series too).
+    let s = report
+        .series()
+        .find(|s| s.meta.modality == "CT")
+        .unwrap_or_else(|| report.series().next().unwrap());
     match load_series(s).unwrap().data {
         SeriesData::Volume(v) => v,
         SeriesData::Planar(_) => panic!("planar CT series"),
@@ -332,7 +336,8 @@ fn ctm_evaluation() {
 
 /// Developer tool: `CTM_STUDY=<dir> [CTM_PUNCTURE=L3/4] cargo test --release -p csfleak-pipeline
 /// --test ctm_eval dump_study -- --ignored --nocapture` analyses one DICOM study and prints
-/// the class and every site.
+/// the class and every site; with `CTM_EVAL_RAW=<dir>` it also writes the CT as a raw dump
+/// for the `ctm_dump` example.
 #[test]
 #[ignore = "developer tool: needs CTM_STUDY=<dir with a CT myelogram>"]
 fn dump_study() {
@@ -340,6 +345,9 @@ fn dump_study() {
         return;
     };
     let ct = load_ct(std::path::Path::new(&dir));
+    if let Ok(raw) = std::env::var("CTM_EVAL_RAW") {
+        write_raw(std::path::Path::new(&raw), &ct);
+    }
     let mut opts = CtmOptions::default();
     if let Ok(p) = std::env::var("CTM_PUNCTURE") {
         opts.puncture_levels = vec![p.parse().unwrap()];

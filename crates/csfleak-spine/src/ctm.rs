@@ -293,7 +293,6 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
         ith as f32,
     );
     let groups = sites::group(&slices);
-    let veins = veins::find_veins(ct, &sacs, &slices, (opts.sac_fraction * ith) as f32);
     let mut scale = levels::detect_levels(ct, &sacs);
     if let Some(a) = opts.level_anchor {
         scale = scale.with_anchor(a);
@@ -312,9 +311,22 @@ pub fn analyze_ctm(ct: &Volume, opts: &CtmOptions) -> Result<CtmAnalysis> {
     let not_sites = NotSites {
         catheter: catheter.as_ref(),
     };
-    let mut found_sites = measure_sites(
+    let found_sites = measure_sites(
         ct, &sacs, &slices, &groups, &site_opts, &scale, ith, &not_sites,
     );
+    // Veins: never the contrast of a site (leaking contrast leaves through the foramen).
+    let site_spans: Vec<((f64, f64), Side)> = found_sites
+        .iter()
+        .map(|(s, _)| (s.z_range_mm, s.side))
+        .collect();
+    let veins = veins::find_veins(
+        ct,
+        &sacs,
+        &slices,
+        (opts.sac_fraction * ith) as f32,
+        &site_spans,
+    );
+    let mut found_sites: Vec<CtmSite> = found_sites.into_iter().map(|(s, _)| s).collect();
     found_sites.sort_by(|a, b| b.z_mm.total_cmp(&a.z_mm));
     for (n, s) in found_sites.iter_mut().enumerate() {
         s.overlay = format!("ctm_site_{}_axial", n + 1);
@@ -358,6 +370,8 @@ fn classify(sites: &[CtmSite]) -> CtmClass {
 
 /// Accumulated properties of one 3D group.
 struct GroupStats {
+    /// Index of the group.
+    group: usize,
     n_slices: usize,
     /// Every piece lies on the first or the last slice of the stack.
     at_stack_end: bool,
@@ -535,6 +549,7 @@ fn group_stats(
             .sum::<usize>()
     });
     GroupStats {
+        group: 0,
         catheter_cover: on_catheter as f64 / n,
         sac_cover: covered as f64 / n,
         gap_mm: gap,
@@ -601,11 +616,15 @@ fn measure_sites(
     scale: &LevelScale,
     ith: f64,
     not_sites: &NotSites<'_>,
-) -> Vec<CtmSite> {
+) -> Vec<(CtmSite, usize)> {
     let slice_mm = ct.geometry().spacing_mm()[2];
     let stats: Vec<GroupStats> = groups
         .iter()
-        .map(|g| group_stats(ct, sacs, slices, g, not_sites))
+        .enumerate()
+        .map(|(gi, g)| GroupStats {
+            group: gi,
+            ..group_stats(ct, sacs, slices, g, not_sites)
+        })
         // The catheter itself is radio-opaque, not contrast.
         .filter(|s| s.catheter_cover < 0.5)
         // A site seen on one slice only or spanning less than 4 mm along the stack is a
@@ -689,7 +708,7 @@ fn measure_sites(
             } else {
                 from_entry.map(|d| d <= tol)
             };
-            CtmSite {
+            let site = CtmSite {
                 level,
                 z_mm: at.z,
                 z_range_mm: s.z_range,
@@ -705,7 +724,8 @@ fn measure_sites(
                 levels_from_catheter_entry: from_entry,
                 key_slice: s.key_slice,
                 overlay: String::new(),
-            }
+            };
+            (site, s.group)
         })
         .collect()
 }

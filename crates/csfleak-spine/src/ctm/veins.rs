@@ -15,7 +15,11 @@
 //! * a tube: its pieces on adjacent slices join into a segment at least [`MIN_LENGTH_MM`]
 //!   long (noise specks do not continue);
 //! * not the sac's own contrast: a piece reaching the canal with contrast as dense as the
-//!   sac's is a root sleeve or leaking contrast (judged as extradural contrast).
+//!   sac's is a root sleeve or leaking contrast (judged as extradural contrast);
+//! * not the continuation of an extradural contrast site: contrast leaving through a dural
+//!   defect or a root sleeve runs on through the foramen into the paraspinal tissue and looks
+//!   like a vein there (a segment on the site's side, or either side of a midline site, whose
+//!   extent along the stack comes within [`SITE_MARGIN_MM`] of the site's is that leak).
 //!
 //! Densities are smoothed over about 2 mm before the threshold (noise of the muscle).
 
@@ -67,6 +71,9 @@ const MIN_REACH_MM: f64 = 12.0;
 const MIN_VOLUME_MM3: f64 = 15.0;
 /// A piece whose outline lies against bone on more than this fraction is marrow.
 const WALLED_FRACTION: f64 = 0.6;
+/// Vein segments this close (mm, along z) to an extradural contrast site on its side are the
+/// leak's own contrast.
+const SITE_MARGIN_MM: f64 = 10.0;
 /// Lateral half-width of the image needed around the sac centre, mm (else not assessable).
 const NEEDED_MM: f64 = 30.0;
 
@@ -416,6 +423,7 @@ pub(crate) fn find_veins(
     sacs: &[Option<SacSlice>],
     slices: &[SliceSites],
     sac_dense: f32,
+    sites: &[((f64, f64), Side)],
 ) -> Veins {
     let g = ct.geometry();
     let [sx, sy, sz] = g.spacing_mm();
@@ -495,22 +503,7 @@ pub(crate) fn find_veins(
             let length_mm = extent.length();
             let volume_mm3 = n * pix_mm3;
             let mean_hu = sum / n.max(1.0);
-            if length_mm < MIN_LENGTH_MM
-                || reach < MIN_REACH_MM
-                || volume_mm3 < MIN_VOLUME_MM3
-                || mean_hu <= VEIN_HU + SELECTION_MARGIN_HU
-            {
-                return None;
-            }
             let centre = centre / n;
-            for &(k, i) in &members {
-                voxels.extend(
-                    per_slice[k].pieces[i]
-                        .pixels
-                        .iter()
-                        .map(|&(r, c)| (k, r, c)),
-                );
-            }
             let dx = centre.x - sac_centre.x / n;
             let side = if dx > 2.5 {
                 Side::Left
@@ -519,6 +512,27 @@ pub(crate) fn find_veins(
             } else {
                 Side::Midline
             };
+            let by_site = sites.iter().any(|&((z0, z1), s)| {
+                lo.z <= z1 + SITE_MARGIN_MM
+                    && hi.z >= z0 - SITE_MARGIN_MM
+                    && (s == side || s == Side::Midline || side == Side::Midline)
+            });
+            if by_site
+                || length_mm < MIN_LENGTH_MM
+                || reach < MIN_REACH_MM
+                || volume_mm3 < MIN_VOLUME_MM3
+                || mean_hu <= VEIN_HU + SELECTION_MARGIN_HU
+            {
+                return None;
+            }
+            for &(k, i) in &members {
+                voxels.extend(
+                    per_slice[k].pieces[i]
+                        .pixels
+                        .iter()
+                        .map(|&(r, c)| (k, r, c)),
+                );
+            }
             Some(VeinSegment {
                 z_mm: centre.z,
                 side,
