@@ -688,13 +688,17 @@ fn anterior_cosines(g: &csfleak_volume::Geometry) -> Vec<f64> {
         .collect()
 }
 
+/// Smallest dark core (mm²) read as the cord for the shape model: a spinal cord (about
+/// 6 x 8 mm, the conus 5-6 mm across) rather than a clump of roots below it.
+const MIN_SHAPE_CORD_MM2: f64 = 25.0;
+
 /// Largest distance (mm) of a cord pixel from the sac centre: a dark core reaching further
 /// is not enclosed by CSF (no cord, or a ring broken by noise).
 const MAX_CORD_REACH_MM: f64 = 8.0;
 
 /// The centre of the cord (pixel column, row): the centroid of the dark (not bright) pixels
 /// 4-connected to the one nearest `c` (at most 3 mm from it), all within
-/// [`MAX_CORD_REACH_MM`] of `c` and at least [`MIN_CORD_MM2`] in area; `None` otherwise.
+/// [`MAX_CORD_REACH_MM`] of `c` and at least [`MIN_SHAPE_CORD_MM2`] in area; `None` otherwise.
 fn cord_centre(bright: &Array2<bool>, c: [f64; 2], sp: [f64; 3]) -> Option<[f64; 2]> {
     let (nr, nc) = bright.dim();
     let dist =
@@ -734,7 +738,7 @@ fn cord_centre(bright: &Array2<bool>, c: [f64; 2], sp: [f64; 3]) -> Option<[f64;
         }
     }
     let n = seen.len() as f64;
-    (n * sp[0] * sp[1] >= MIN_CORD_MM2).then(|| [sc / n, sr / n])
+    (n * sp[0] * sp[1] >= MIN_SHAPE_CORD_MM2).then(|| [sc / n, sr / n])
 }
 
 /// Pixels at least this large (mm, the finer axis) do not resolve a 0.3-0.7 mm dura between
