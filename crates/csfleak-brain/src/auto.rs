@@ -43,12 +43,10 @@ pub struct AutoOptions {
     pub slab_half_mm: f64,
     /// Minimum symmetry of the plane ([`MidsagittalPlane::symmetry`]) to try at all.
     pub min_symmetry: f64,
-    /// Search the sellar region (chiasm, diaphragma sellae, pituitary top and floor).
-    /// Experimental and off by default: the chiasm is within 1.4 mm on our own 1 mm phantoms
-    /// and mostly within 1.2 mm on the independent generator's heads, but there the diaphragma
-    /// is up to 3.8 mm off and the pituitary height about 1 mm short, and the caller does not
-    /// yet drop the sellar points when the mamillary point is rejected, so its points must not
-    /// reach the findings yet.
+    /// Search the sellar region (chiasm, tuberculum and dorsum sellae, diaphragma sellae,
+    /// pituitary top and floor). On by default since session 8: on the independent generator's
+    /// heads (seed bases 100/300/500) no suprasellar or pituitary height more than 1 mm off;
+    /// the points are dropped with the mamillary point when that is rejected.
     pub sellar: bool,
     /// Publish the pontomesencephalic angle's points (vertex, midbrain and pons arm points).
     /// Experimental and off by default: the vertex (where the lines fitted to the anterior
@@ -64,7 +62,7 @@ impl Default for AutoOptions {
             min_confidence: 0.3,
             slab_half_mm: 1.0,
             min_symmetry: 0.5,
-            sellar: false,
+            sellar: true,
             pm_angle: false,
         }
     }
@@ -81,7 +79,7 @@ impl AutoOptions {
         self.slab_half_mm = mm;
         self
     }
-    /// Turn the experimental sellar search on or off.
+    /// Turn the sellar search on or off.
     pub fn with_sellar(mut self, on: bool) -> Self {
         self.sellar = on;
         self

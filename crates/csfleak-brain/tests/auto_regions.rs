@@ -202,13 +202,11 @@ fn region_landmarks_never_wrong_by_default() {
     }
 }
 
-/// The experimental sellar search (off by default) on the same phantoms: the chiasm within
-/// 1.5 mm, the pituitary top and floor, the diaphragma and the tuberculum within 1.75 mm at
-/// every sag value (measured session 7: chiasm 0.36-1.35, top 0.28-1.26, floor 0.21-1.55 (along
-/// the sella: the gland's run of columns is read in its middle), diaphragma 0.44-1.57,
-/// tuberculum 0.56-1.33 mm). It stays off by default: on the independent generator's heads it
-/// still gives a wrong suprasellar height or pituitary height on 2 of 8 heads at seed base 500
-/// (the opening of the sella is taken as level with the tuberculum; the dorsum is not located).
+/// The sellar search (on by default since session 8) on the same phantoms: the chiasm within
+/// 1.5 mm, the pituitary top and floor and the tuberculum within 1.75 mm at every sag value
+/// (measured session 8: chiasm 0.19-1.35, top 0.28-1.26, floor 0.21-1.55, tuberculum
+/// 0.56-1.33 mm); the diaphragma is not found on these phantoms (their dorsum's top is a knife
+/// edge of cortex, not resolved) and must say so.
 #[test]
 #[ignore = "renders six 1 mm phantoms (slow in debug builds): run with --release --ignored"]
 fn experimental_sellar_search_table() {
@@ -228,6 +226,13 @@ fn experimental_sellar_search_table() {
                 }
                 _ => continue,
             };
+            // Our phantom draws the dorsum sellae as a knife edge of dark cortex (no marrow, no
+            // thickness at its top): its top is not resolved, so the diaphragma (the middle of
+            // the tuberculum-dorsum opening) is not found there, with the reason.
+            if let (L::DiaphragmaSellae, Err(why)) = (n, r) {
+                assert!(why.contains("dorsum"), "{}: {n}: {why}", c.label);
+                continue;
+            }
             let e = r
                 .as_ref()
                 .unwrap_or_else(|why| panic!("{}: {n} not found: {why}", c.label));

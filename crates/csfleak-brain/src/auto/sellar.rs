@@ -47,18 +47,25 @@
 //!   (its first crossing walking forwards from the fossa's middle), while it continues (no jump
 //!   over 1.5 mm); the tuberculum is the traced point farthest up and back (where the outline
 //!   turns through 45 degrees from the wall into the chiasmatic sulcus).
-//! * Diaphragma sellae: its centre (the aperture for the stalk) over the middle of the fossa, at
-//!   the height of the sella's opening (the tuberculum's level), or on the gland's top where an
-//!   engorged gland fills the sella and pushes the diaphragma up. The dorsum sellae (the other
-//!   end of the opening) is not located: on T1 the posterior lobe and the dorsum's marrow are
-//!   both bright and the cortex between them is not resolved on 1 mm voxels, so the opening is
-//!   taken as level with the tuberculum in the slab (the truth lies 0.0-0.9 mm lower on the
-//!   independent generator's heads).
-//! * Measured (session 7, search on): own 1 mm phantoms (`tests/auto_regions.rs`) tuberculum
-//!   0.56-1.33 mm, pituitary top 0.28-1.26 and floor 0.21-1.55 mm (mostly along the sella: the
-//!   run's middle), heights within 0.5 mm; independent generator seeds 100/300/500: tuberculum
-//!   0.1-0.9 mm, pituitary height -1.0..+0.1 mm, suprasellar -1.3..+0.9 mm, the fossa's middle
-//!   about 1.1 mm in front of the truth (the back of the gland merges into the dorsum's marrow).
+//! * Chiasm point (session 8): the band's white-matter core (columns whose brightest sample
+//!   stays above half-way between grey matter and the band's peak) is followed both ways from
+//!   the band's middle; the undersurface is read in the core's middle, where the profile falls
+//!   half-way to the cistern's CSF (a grey infundibulum hanging under the back of a sagging
+//!   chiasm shortened the band and moved its middle 1-2 mm forwards).
+//! * Dorsum sellae: its posterior face (the wall, bright marrow or dark cortex, against the CSF
+//!   of the interpeduncular / prepontine cisterns) is traced upwards row by row from the
+//!   gland's middle height, each row taking the face nearest to the previous one (at most
+//!   0.5 mm per step); its tip is the top of the wall (half-way to the CSF, walking up the
+//!   wall's middle column) above the last traced row. Not seen = the diaphragma is not found.
+//! * Diaphragma sellae: the middle of the sella's opening (tuberculum to dorsum tip), or the
+//!   gland's top where an engorged gland bulges above it; the pituitary top and floor are
+//!   re-read at that column (the middle of the fossa).
+//! * Measured (session 8, `tests/auto_sellar_alt.rs` on the independent generator's 24 heads
+//!   of seed bases 100/300/500): chiasm 0.04-0.45 mm, diaphragma 0.08-1.03 mm (the summit lies
+//!   about 1.3 mm above the generator's dorsum point: suprasellar reads 0-0.7 mm short),
+//!   suprasellar 19/24 within 1 mm and 5 not found, pituitary 20/24 and 4 not found, no value
+//!   more than 1 mm off. Own 1 mm phantoms: the dorsum is drawn as a knife edge of cortex and
+//!   not resolved, so the diaphragma is not found there (reason given).
 
 #![allow(
     clippy::cast_possible_truncation,
@@ -230,9 +237,11 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
     };
     let width_mm = (group.last().map_or(0.0, |l| l.c) - group[0].c) / mm;
     let conf = (width_mm / 6.0).clamp(0.3, 1.0);
+    let z_csf = cistern_level(s, group);
+    let (cr, cc) = chiasm_core(s, &low, z_csf, z_grey).unwrap_or((low.bottom, low.c));
     let chiasm = Pt {
-        r: low.bottom,
-        c: low.c,
+        r: cr,
+        c: cc,
         conf: 0.7 * conf,
     };
     // The tissue under the cistern on the chiasm's column: where the gland search starts.
@@ -241,9 +250,8 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
         c: low.c,
         conf: 0.6 * conf,
     };
-    let z_csf = cistern_level(s, group);
     let gland = pituitary(s, under, thr, z_csf);
-    let Some((top, floor)) = gland else {
+    let Some((top, floor, run)) = gland else {
         let why = "no pituitary gland: no tissue of 2-15 mm closed below by a dark sellar floor \
                    under the suprasellar cistern"
             .to_owned();
@@ -256,19 +264,36 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
         };
     };
     let tub = tuberculum(s, top, floor, z_csf);
-    let diaphragma = match &tub {
-        Ok(tub) => {
-            // The diaphragma's centre (its opening for the stalk) over the middle of the fossa,
-            // at the height of the sella's opening (the tuberculum's level), or on the gland
-            // where an engorged gland fills the sella and pushes the diaphragma up.
-            let r = tub.r.min(top.r);
+    let dors = dorsum(s, top, floor, z_csf, z_grey);
+    let (mut top, mut floor) = (top, floor);
+    let diaphragma = match (&tub, &dors) {
+        (Ok(tub), Ok(dors)) => {
+            // The fossa's middle is half-way between its two walls' tops: the gland's top and
+            // the floor are read there (the run of gland columns ends in front of the dorsum
+            // where the back of the gland merges into the dorsum's marrow).
+            let cm = 0.5 * (tub.c + dors.c);
+            if let Some((t, f)) = at_column(&run, cm, mm) {
+                top = Pt { r: t, c: cm, ..top };
+                floor = Pt {
+                    r: f,
+                    c: cm,
+                    ..floor
+                };
+            }
+            // The diaphragma's centre (its opening for the stalk): the middle of the sella's
+            // opening (tuberculum to dorsum tip), or on the gland where an engorged gland
+            // fills the sella and pushes the diaphragma up.
+            let r = (0.5 * (tub.r + dors.r)).min(top.r);
             Ok(Pt {
                 r,
-                c: top.c,
-                conf: top.conf.min(tub.conf),
+                c: cm,
+                conf: top.conf.min(tub.conf).min(dors.conf),
             })
         }
-        Err(why) => Err(format!("the sella's opening is not located: {why}")),
+        (Err(why), _) => Err(format!("the sella's opening is not located: {why}")),
+        (_, Err(why)) => Err(format!(
+            "the sella's opening is not located: the dorsum sellae is not seen ({why})"
+        )),
     };
     Sellar {
         chiasm: Ok(chiasm),
@@ -277,6 +302,77 @@ pub(super) fn locate(s: &Slab, mr: f64, mc: f64, z_grey: f64) -> Sellar {
         pit_floor: Ok(floor),
         tuberculum: tub,
     }
+}
+
+/// The chiasm's white-matter core and its undersurface point: from the band's column `low`,
+/// the run of columns whose brightest sample (within 1.5 mm of the previous column's) stays
+/// above half-way between grey matter and the band's own peak (the grey infundibulum behind
+/// and below it, the lamina terminalis in front are darker); the undersurface is read in the
+/// middle of that run, where the profile below the core falls half-way to the cistern's CSF.
+/// `None` when the band is not brighter than grey matter (then the band's middle is used).
+fn chiasm_core(s: &Slab, low: &Cand, z_csf: f64, z_grey: f64) -> Option<(f64, f64)> {
+    let mm = 1.0 / s.px;
+    // The brightest sample within `half` rows of `rc` on column `c`: (value, row).
+    let peak_near = |rc: f64, c: f64, half: f64| {
+        let mut best = (f64::NEG_INFINITY, rc);
+        let mut r = rc - half;
+        while r <= rc + half {
+            let z = s.bilinear(r, c);
+            if z.is_finite() && z > best.0 {
+                best = (z, r);
+            }
+            r += 0.1;
+        }
+        best
+    };
+    let (pk, rp) = peak_near(
+        0.5 * (low.top + low.bottom),
+        low.c,
+        0.5 * (low.bottom - low.top),
+    );
+    if !pk.is_finite() || pk < z_grey + 0.25 * (1.0 - z_grey) {
+        return None;
+    }
+    let lvl = 0.5 * (pk + z_grey);
+    let mut ends = [low.c, low.c];
+    for (k, dir) in [(0, -1.0), (1, 1.0)] {
+        let (mut c, mut rc) = (low.c, rp);
+        while (c - low.c).abs() <= 15.0 * mm {
+            let (m, r) = peak_near(rc, c + 0.25 * dir, 1.5 * mm);
+            if m < lvl {
+                break;
+            }
+            c += 0.25 * dir;
+            rc = r;
+        }
+        ends[k] = c;
+    }
+    let cm = 0.5 * (ends[0] + ends[1]);
+    // A core longer than a chiasm (about 8-13 mm in the midline), or centred away from the
+    // band, has joined another bright structure: the band's middle is used.
+    if ends[1] - ends[0] > 14.0 * mm || (cm - low.c).abs() > 3.0 * mm {
+        return None;
+    }
+    let (m, r) = peak_near(rp, cm, 2.0 * mm);
+    if m < lvl {
+        return None;
+    }
+    let half = 0.5 * (m + z_csf);
+    let mut rr = r;
+    let mut prev = m;
+    while rr - r <= 4.0 * mm {
+        let z = s.bilinear(rr + 0.1, cm);
+        if !z.is_finite() {
+            return None;
+        }
+        if z < half {
+            let f = ((prev - half) / (prev - z)).clamp(0.0, 1.0);
+            return Some((rr + 0.1 * f, cm));
+        }
+        prev = z;
+        rr += 0.1;
+    }
+    None
 }
 
 /// The CSF level of the suprasellar cistern: the median of the middle half of the dark span
@@ -462,7 +558,166 @@ fn sellar_floor(s: &Slab, c: f64, top: f64, z_csf: f64) -> Option<f64> {
     Some(r0 + (r1 - r0) * f)
 }
 
-fn pituitary(s: &Slab, d: Pt, thr: f64, z_csf: f64) -> Option<(Pt, Pt)> {
+/// The gland's top and floor rows at column `c`: the medians over the run's columns within
+/// 1 mm of it (`None` when `c` lies outside the run).
+fn at_column(run: &[GlandColumn], c: f64, mm: f64) -> Option<(f64, f64)> {
+    let mut t: Vec<f64> = Vec::new();
+    let mut f: Vec<f64> = Vec::new();
+    for p in run.iter().filter(|p| (p.0 - c).abs() <= mm) {
+        t.push(p.1);
+        f.push(p.2);
+    }
+    if t.is_empty() {
+        return None;
+    }
+    t.sort_by(f64::total_cmp);
+    f.sort_by(f64::total_cmp);
+    Some((t[t.len() / 2], f[f.len() / 2]))
+}
+
+/// Every posterior face on row `r` between columns `c0` and `c1`: a place where tissue or bone
+/// (brighter than half-way from the cistern's CSF to grey matter, or darker than the CSF by
+/// [`MIN_BONE_CONTRAST`]) gives way, walking backwards, to at least 1.5 mm of CSF.
+fn posterior_faces(s: &Slab, r: f64, c0: f64, c1: f64, z_csf: f64, z_grey: f64) -> Vec<f64> {
+    let mm = 1.0 / s.px;
+    let step = 0.1;
+    let hi = 0.5 * (z_csf + z_grey);
+    let lo = z_csf - csf_low_margin(z_csf, z_grey);
+    let n = ((c1 - c0) / step).floor() as usize;
+    let zs: Vec<f64> = (0..=n)
+        .map(|i| s.bilinear(r, c0 + i as f64 * step))
+        .collect();
+    let csf = |z: f64| z > lo && z < hi;
+    let need = (1.5 * mm / step).ceil() as usize;
+    let mut out = Vec::new();
+    let mut i = 1;
+    while i + need < zs.len() {
+        let (a, b) = (zs[i - 1], zs[i]);
+        if !a.is_finite() || !b.is_finite() {
+            i += 1;
+            continue;
+        }
+        if !csf(a) && csf(b) && zs[i..i + need].iter().all(|z| z.is_finite() && csf(*z)) {
+            // The crossing of the level half-way between the wall's side and the CSF.
+            let level = if a >= hi { hi } else { lo };
+            let f = ((a - level) / (a - b)).clamp(0.0, 1.0);
+            out.push(c0 + (i as f64 - 1.0 + f) * step);
+            i += need;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// How far below the cistern's CSF level a sample still counts as CSF (noise, a vessel's flow
+/// void) rather than cortical bone: a third of the CSF-grey contrast, at least
+/// [`MIN_BONE_CONTRAST`].
+fn csf_low_margin(z_csf: f64, z_grey: f64) -> f64 {
+    (0.3 * (z_grey - z_csf)).max(MIN_BONE_CONTRAST)
+}
+
+/// The tip of the dorsum sellae: the top of the posterior wall of the pituitary fossa. The
+/// wall's posterior face (bone, or the gland and bone, against the CSF of the interpeduncular
+/// and prepontine cisterns behind it) is traced upwards row by row from the gland's middle
+/// height, each row taking the face nearest to the previous one (the stalk, the mamillary
+/// bodies or the brainstem give other faces on the same rows), while it continues (no jump
+/// over 1.5 mm); the tip is the highest point of the wall's top in front of the last face
+/// (where the profile, walking up, reaches the CSF).
+fn dorsum(s: &Slab, top: Pt, floor: Pt, z_csf: f64, z_grey: f64) -> Result<Pt, String> {
+    let mm = 1.0 / s.px;
+    let (c0, c1) = (top.c, top.c + 20.0 * mm);
+    let r_seed = 0.5 * (top.r + floor.r);
+    let first = posterior_faces(s, r_seed, c0, c1, z_csf, z_grey);
+    let Some(mut last) = first.first().copied() else {
+        return Err("no CSF behind the fossa's posterior wall within 20 mm".to_owned());
+    };
+    let mut r = r_seed;
+    while r_seed - r < 16.0 * mm {
+        let rn = r - 0.25;
+        let near = posterior_faces(s, rn, c0, c1, z_csf, z_grey)
+            .into_iter()
+            .min_by(|a, b| (a - last).abs().total_cmp(&(b - last).abs()));
+        match near {
+            Some(c) if (c - last).abs() <= 0.5 * mm => {
+                last = c;
+                r = rn;
+            }
+            _ => break,
+        }
+    }
+    if r_seed - r >= 15.5 * mm {
+        return Err("the posterior wall of the fossa does not end within 16 mm".to_owned());
+    }
+    // The wall's top: the middle of the bone on the row 0.5 mm below the last traced one
+    // (walking forwards from the posterior face to the first CSF sample, at most 5 mm), where
+    // the profile, walking up that column from 1 mm below the last row, enters the CSF band.
+    let hi = 0.5 * (z_csf + z_grey);
+    let lo = z_csf - csf_low_margin(z_csf, z_grey);
+    let csf = |z: f64| z > lo && z < hi;
+    let rb = r + 0.5 * mm;
+    let mut a = last - 0.2 * mm;
+    while last - a < 5.0 * mm && a > top.c && !csf(s.bilinear(rb, a)) {
+        a -= 0.1;
+    }
+    let cmid = 0.5 * (a + last);
+    // Walking up column `c` from row `from` (inside the wall) to at most 2 mm above the last
+    // traced row: where the profile crosses half-way from the wall's value there to the CSF
+    // (`None` if it starts at the CSF level or never crosses).
+    let top_at = |c: f64, from: f64| -> Option<f64> {
+        let z0 = s.bilinear(from, c);
+        if !z0.is_finite() || (z0 - z_csf).abs() < MIN_BONE_CONTRAST {
+            return None;
+        }
+        let level = 0.5 * (z0 + z_csf);
+        let (mut rr, mut prev) = (from, z0);
+        while rr > r - 2.0 * mm {
+            let z = s.bilinear(rr - 0.1, c);
+            if !z.is_finite() {
+                return None;
+            }
+            if (z - level) * (prev - level) <= 0.0 && z != prev {
+                let f = ((prev - level) / (prev - z)).clamp(0.0, 1.0);
+                return Some(rr - 0.1 * f);
+            }
+            prev = z;
+            rr -= 0.1;
+        }
+        None
+    };
+    // On the wall's middle column, or (a thin wall blurred with the CSF on both sides) the
+    // highest top over the wall's columns.
+    let (rt, cmid) = top_at(cmid, r + 1.0 * mm)
+        .map(|t| (t, cmid))
+        .or_else(|| {
+            let mut best: Option<(f64, f64)> = None;
+            let mut c = a;
+            while c <= last {
+                if let Some(t) = top_at(c, r + 1.0 * mm) {
+                    if best.is_none_or(|b| t < b.0) {
+                        best = Some((t, c));
+                    }
+                }
+                c += 0.25;
+            }
+            best
+        })
+        .ok_or_else(|| "the top of the dorsum sellae is not resolved".to_owned())?;
+    if rt > top.r + 3.0 * mm {
+        return Err("the dorsum's top lies more than 3 mm below the gland's top".to_owned());
+    }
+    Ok(Pt {
+        r: rt,
+        c: cmid,
+        conf: top.conf,
+    })
+}
+
+/// One column of the gland: (column, top row, floor row).
+type GlandColumn = (f64, f64, f64);
+
+/// The gland's top and floor in the middle of its run of columns, and that run.
+fn pituitary(s: &Slab, d: Pt, thr: f64, z_csf: f64) -> Option<(Pt, Pt, Vec<GlandColumn>)> {
     let mm = 1.0 / s.px;
     let mut rows: Vec<(f64, f64, f64)> = Vec::new();
     let mut c = d.c - 8.0 * mm;
@@ -535,5 +790,6 @@ fn pituitary(s: &Slab, d: Pt, thr: f64, z_csf: f64) -> Option<(Pt, Pt)> {
             c,
             conf: d.conf * (0.5 + 0.5 * frac),
         },
+        rows[lo..=hi].to_vec(),
     ))
 }
