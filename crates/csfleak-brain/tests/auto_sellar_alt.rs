@@ -7,7 +7,7 @@
 //! reformat (rows down, columns along the slab), the suprasellar cistern height and the
 //! pituitary height against the reference, and whether either would be a wrong value (more
 //! than 1 mm off). `SELLAR_ALT_PNG=<dir>` also writes a zoomed picture around the pituitary.
-//! `SELLAR_ALT_OFF=1` runs with the options' default instead of the search forced on.
+//! `SELLAR_ALT_OFF=1` runs with the sellar search turned off (for timing against it).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -45,7 +45,7 @@ fn sellar_alt_table() {
         return;
     };
     let opts = if std::env::var("SELLAR_ALT_OFF").is_ok() {
-        AutoOptions::default()
+        AutoOptions::default().with_sellar(false)
     } else {
         AutoOptions::default().with_sellar(true)
     };
