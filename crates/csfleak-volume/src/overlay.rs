@@ -125,25 +125,107 @@ impl Overlay {
 
     /// A window from the 1st and 99th percentiles of the base image (robust to hot pixels).
     pub fn auto_window(base: &Array2<f32>) -> (f32, f32) {
-        let mut v: Vec<f32> = base.iter().copied().filter(|x| x.is_finite()).collect();
-        if v.is_empty() {
-            return (0.0, 1.0);
-        }
-        // Two order statistics by selection (the same values a full sort gives, in linear time).
-        let rank = |q: f64| {
-            crate::index_of(((v.len() - 1) as f64 * q).round())
-                .unwrap_or(0)
-                .min(v.len() - 1)
-        };
-        let (i_lo, i_hi) = (rank(0.01), rank(0.99));
-        let (below, &mut hi, _) = v.select_nth_unstable_by(i_hi, f32::total_cmp);
-        let lo = if i_lo < i_hi {
-            *below.select_nth_unstable_by(i_lo, f32::total_cmp).1
+        let (lo, hi) = if base.len() >= RADIX_MIN {
+            percentiles_by_radix(base)
         } else {
-            hi
-        };
+            percentiles_by_selection(base)
+        }
+        .unwrap_or((0.0, 1.0));
         if hi > lo { (lo, hi) } else { (lo, lo + 1.0) }
     }
+}
+
+/// Images from this many pixels on take their window by [`percentiles_by_radix`] (below, the
+/// two histograms cost more than a selection).
+const RADIX_MIN: usize = 1 << 14;
+
+/// Ranks of the 1st and 99th percentiles among `n` sorted values.
+fn window_ranks(n: usize) -> (usize, usize) {
+    let rank = |q: f64| {
+        crate::index_of(((n - 1) as f64 * q).round())
+            .unwrap_or(0)
+            .min(n - 1)
+    };
+    (rank(0.01), rank(0.99))
+}
+
+/// The 1st and 99th percentiles of the finite values by selection (`None` without any).
+fn percentiles_by_selection(base: &Array2<f32>) -> Option<(f32, f32)> {
+    let mut v: Vec<f32> = base.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    // Two order statistics by selection (the same values a full sort gives, in linear time).
+    let (i_lo, i_hi) = window_ranks(v.len());
+    let (below, &mut hi, _) = v.select_nth_unstable_by(i_hi, f32::total_cmp);
+    let lo = if i_lo < i_hi {
+        *below.select_nth_unstable_by(i_lo, f32::total_cmp).1
+    } else {
+        hi
+    };
+    Some((lo, hi))
+}
+
+/// `f32::total_cmp` order as unsigned integers: the bits with the sign bit flipped for positive
+/// values, every bit flipped for negative ones.
+fn order_key(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b >> 31 == 1 { !b } else { b | (1 << 31) }
+}
+
+/// The value of an [`order_key`].
+fn from_order_key(k: u32) -> f32 {
+    f32::from_bits(if k >> 31 == 1 { k & !(1 << 31) } else { !k })
+}
+
+/// The same two order statistics as [`percentiles_by_selection`], bit for bit, without
+/// copying the image: a histogram of the keys' upper 16 bits finds the bucket of each rank,
+/// a histogram of the lower 16 bits of that bucket's keys the key itself.
+fn percentiles_by_radix(base: &Array2<f32>) -> Option<(f32, f32)> {
+    const HALF: u32 = 16;
+    let bucket = |k: u32| (k >> HALF) as usize;
+    let mut hist = vec![0_u32; 1 << HALF];
+    let mut n = 0_usize;
+    for &x in base {
+        if x.is_finite() {
+            hist[bucket(order_key(x))] += 1;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return None;
+    }
+    // The bucket holding rank `i`, and the rank of its first value.
+    let locate = |hist: &[u32], i: usize| {
+        let mut below = 0_usize;
+        for (b, &h) in hist.iter().enumerate() {
+            let h = h as usize;
+            if below + h > i {
+                return (b, below);
+            }
+            below += h;
+        }
+        (hist.len() - 1, below)
+    };
+    let (i_lo, i_hi) = window_ranks(n);
+    let value = |i: usize| {
+        let (b, below) = locate(&hist, i);
+        let mut low = vec![0_u32; 1 << HALF];
+        for &x in base {
+            if x.is_finite() {
+                let k = order_key(x);
+                if bucket(k) == b {
+                    low[(k & 0xffff) as usize] += 1;
+                }
+            }
+        }
+        let (l, _) = locate(&low, i - below);
+        let key = (u32::try_from(b).unwrap_or(0) << HALF) | u32::try_from(l).unwrap_or(0);
+        from_order_key(key)
+    };
+    let hi = value(i_hi);
+    let lo = value(i_lo);
+    Some((lo, hi))
 }
 
 #[cfg(test)]
@@ -153,7 +235,7 @@ mod tests {
     #[test]
     fn auto_window_equals_the_sorted_percentiles() {
         // Pseudo-random values with ties, NaN and infinities, several sizes.
-        for n in [1_usize, 2, 3, 57, 1000, 4099] {
+        for n in [1_usize, 2, 3, 57, 1000, 4099, 16_384, 70_001] {
             let mut x = 12345_u64;
             let base = Array2::from_shape_fn((1, n), |_| {
                 x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
@@ -177,6 +259,38 @@ mod tests {
             let want = if hi > lo { (lo, hi) } else { (lo, lo + 1.0) };
             assert_eq!(Overlay::auto_window(&base), want, "n = {n}");
         }
+    }
+
+    #[test]
+    fn radix_percentiles_equal_the_selected_ones() {
+        // Values over many magnitudes and both signs, zeros of both signs, ties, NaN and
+        // infinities; an image of one value; an image without a finite value.
+        let mut x = 777_u64;
+        for n in [16_384_usize, 50_000, 262_144] {
+            let base = Array2::from_shape_fn((1, n), |_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let u = (x >> 40) as f32 / (1_u32 << 24) as f32;
+                match (x >> 7) % 64 {
+                    0 => f32::NAN,
+                    1 => f32::NEG_INFINITY,
+                    2 => -0.0,
+                    3..=20 => 0.0,
+                    21 => -u * 1e4,
+                    22 => 3.0,
+                    k => u * 10_f32.powi(i32::try_from(k % 7).unwrap() - 2),
+                }
+            });
+            assert_eq!(
+                percentiles_by_radix(&base).map(|(a, b)| (a.to_bits(), b.to_bits())),
+                percentiles_by_selection(&base).map(|(a, b)| (a.to_bits(), b.to_bits())),
+                "n = {n}"
+            );
+        }
+        let flat = Array2::from_elem((200, 200), -2.5_f32);
+        assert_eq!(Overlay::auto_window(&flat), (-2.5, -1.5));
+        let none = Array2::from_elem((200, 200), f32::NAN);
+        assert_eq!(percentiles_by_radix(&none), None);
+        assert_eq!(Overlay::auto_window(&none), (0.0, 1.0));
     }
 
     #[test]
