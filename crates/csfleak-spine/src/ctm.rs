@@ -683,13 +683,7 @@ fn measure_sites(
                     l
                 }
             });
-            let side = if dx > 2.5 {
-                Side::Left
-            } else if dx < -2.5 {
-                Side::Right
-            } else {
-                Side::Midline
-            };
+            let side = side_of_offset(dx);
             let from_puncture =
                 level.and_then(|l| opts.puncture_levels.iter().map(|p| p.distance(l)).min());
             let from_entry = level
@@ -928,5 +922,17 @@ pub(crate) const fn side_word(s: Side) -> &'static str {
         Side::Right => "right",
         Side::Midline => "midline",
         Side::Bilateral => "bilateral",
+    }
+}
+
+/// The side of a structure whose centre lies `dx` mm left (+) or right (-) of the sac's centre
+/// (patient LPS x); within 2.5 mm it is midline.
+pub(crate) fn side_of_offset(dx: f64) -> Side {
+    if dx > 2.5 {
+        Side::Left
+    } else if dx < -2.5 {
+        Side::Right
+    } else {
+        Side::Midline
     }
 }

@@ -505,13 +505,7 @@ pub(crate) fn find_veins(
             let mean_hu = sum / n.max(1.0);
             let centre = centre / n;
             let dx = centre.x - sac_centre.x / n;
-            let side = if dx > 2.5 {
-                Side::Left
-            } else if dx < -2.5 {
-                Side::Right
-            } else {
-                Side::Midline
-            };
+            let side = super::side_of_offset(dx);
             let by_site = sites.iter().any(|&((z0, z1), s)| {
                 lo.z <= z1 + SITE_MARGIN_MM
                     && hi.z >= z0 - SITE_MARGIN_MM
