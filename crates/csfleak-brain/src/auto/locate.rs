@@ -127,13 +127,6 @@ impl Slab {
     pub(super) fn world(&self, r: f64, c: f64) -> PointLps {
         PointLps::from_dvec3(self.origin + self.u * (c * self.px) + self.v * (r * self.px))
     }
-
-    /// Fractional (row, col) of a patient point projected onto the slab's plane.
-    #[allow(dead_code, reason = "used by the posterior fossa search")]
-    pub(super) fn pixel_of(&self, p: PointLps) -> (f64, f64) {
-        let d = p.to_dvec3() - self.origin;
-        (d.dot(self.v) / self.px, d.dot(self.u) / self.px)
-    }
 }
 
 fn build_slab(
