@@ -591,16 +591,16 @@ impl MriAnalysis {
         // ends are labelled where the levels' landmarks reach (counted on the sagittal).
         let lv_ext = self.levels_beyond_stack();
         let lv_c = lv_ext.as_ref().unwrap_or(lv);
-        let collections: Vec<EpiduralCollection> =
-            self.collections
-                .iter()
-                .map(|l| {
-                    let (z_hi, z_lo) = (
-                        l.z_range_mm.0.max(l.z_range_mm.1),
-                        l.z_range_mm.0.min(l.z_range_mm.1),
-                    );
-                    let z_of = |k: usize| self.canal.slices.get(k).map(|s| s.centre.0[2]);
-                    EpiduralCollection {
+        let collections: Vec<EpiduralCollection> = self
+            .collections
+            .iter()
+            .map(|l| {
+                let (z_hi, z_lo) = (
+                    l.z_range_mm.0.max(l.z_range_mm.1),
+                    l.z_range_mm.0.min(l.z_range_mm.1),
+                );
+                let z_of = |k: usize| self.canal.slices.get(k).map(|s| s.centre.0[2]);
+                EpiduralCollection {
                     from_level: lv_c.level_at(z_hi),
                     to_level: lv_c.level_at(z_lo),
                     z_from_mm: Some(Mm(round(z_hi, 1))),
@@ -635,25 +635,9 @@ impl MriAnalysis {
                                 ..Evidence::default()
                             }
                         })
-                        .chain((continuity_call(l).is_none() && l.dura_unseen).then(|| Evidence {
+                        .chain(continuity_call(l).is_none().then(|| Evidence {
                             series_instance_uid: series_uid.map(str::to_owned),
-                            description: Some(
-                                "continuity with the subarachnoid space not assessed: the dura \
-                                 between the collection and the sac is not resolved on this \
-                                 stack (outline from the sac's shape round the cord), no dural \
-                                 gap can be seen"
-                                    .to_owned(),
-                            ),
-                            ..Evidence::default()
-                        }))
-                        .chain((continuity_call(l).is_none() && !l.dura_unseen).then(|| Evidence {
-                            series_instance_uid: series_uid.map(str::to_owned),
-                            description: Some(format!(
-                                "continuity with the subarachnoid space not assessed: no dural \
-                                 gap seen on the axial stack, but the collection continues \
-                                 {:.0} mm beyond it (seen on the sagittal series only)",
-                                l.sagittal_mm
-                            )),
+                            description: Some(unassessed_continuity(l)),
                             ..Evidence::default()
                         }))
                         .chain(l.t1_coverage.filter(|&c| c < 0.5).map(|c| Evidence {
@@ -668,8 +652,8 @@ impl MriAnalysis {
                         .collect(),
                     provenance: Some(prov()),
                 }
-                })
-                .collect();
+            })
+            .collect();
         let status = if collections.is_empty() {
             Status::Absent
         } else {
@@ -729,6 +713,23 @@ impl MriAnalysis {
                 .clone()
                 .transferred_to((lo2, hi2), "collections followed on the sagittal series")
         })
+    }
+}
+
+/// Why the continuity of a collection is not assessed (see [`continuity_call`]).
+fn unassessed_continuity(l: &Lesion) -> String {
+    if l.dura_unseen {
+        "continuity with the subarachnoid space not assessed: the dura between the collection \
+         and the sac is not resolved on this stack (outline from the sac's shape round the \
+         cord), no dural gap can be seen"
+            .to_owned()
+    } else {
+        format!(
+            "continuity with the subarachnoid space not assessed: no dural gap seen on the axial \
+             stack, but the collection continues {:.0} mm beyond it (seen on the sagittal series \
+             only)",
+            l.sagittal_mm
+        )
     }
 }
 
